@@ -1,0 +1,45 @@
+// swift-tools-version: 6.3
+import PackageDescription
+
+// Views over borrowed bytes (RawSpan inside ~Escapable structs) need lifetime annotations.
+let lifetimes: [SwiftSetting] = [.enableExperimentalFeature("Lifetimes")]
+
+let package = Package(
+    name: "sampler",
+    platforms: [.macOS(.v26)],
+    products: [
+        .executable(name: "sampler", targets: ["sampler"]),
+        .library(name: "SamplerWire", targets: ["SamplerWire"]),
+        .library(name: "SamplerClassifier", targets: ["SamplerClassifier"]),
+        .library(name: "SamplerSinks", targets: ["SamplerSinks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The C netfilter headers and libraries, behind one module map.
+        .systemLibrary(
+            name: "CNetfilter",
+            providers: [.apt(["libmnl-dev", "libnetfilter-log-dev", "libnetfilter-conntrack-dev"])]
+        ),
+        // Wire parsing: netlink, NFLOG, IPv4/IPv6, TCP, pcap/pcapng. Standard library only.
+        .target(name: "SamplerWire", swiftSettings: lifetimes),
+        // Connection classification: table, stage and tag rules, finalization, windows.
+        .target(name: "SamplerClassifier", dependencies: ["SamplerWire"], swiftSettings: lifetimes),
+        // Output formats for connection records: JSON Lines, summary tables.
+        .target(name: "SamplerSinks", dependencies: ["SamplerClassifier"], swiftSettings: lifetimes),
+        // The command line: argument parsing, file access, wiring the modules together.
+        .executableTarget(
+            name: "sampler",
+            dependencies: [
+                "SamplerWire", "SamplerClassifier", "SamplerSinks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: lifetimes
+        ),
+        .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter"], swiftSettings: lifetimes),
+        .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier"], swiftSettings: lifetimes),
+        .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
+        .testTarget(name: "EndToEndTests", dependencies: ["sampler"], swiftSettings: lifetimes),
+    ]
+)

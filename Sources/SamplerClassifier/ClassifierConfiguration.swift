@@ -1,0 +1,20 @@
+import SamplerWire
+
+/// The knobs of classification, with the defaults of the reference rules.
+public struct ClassifierConfiguration: Sendable {
+    /// A connection with no packet for this long, and no RST or FIN, closes as `timeout`.
+    public var idleTimeout: Microseconds = 120_000_000
+    /// After the first RST (or a FIN), later packets within this long still belong to it.
+    public var gracePeriod: Microseconds = 1_000_000
+    /// The kernel rule's packet cap: the connection is finalized at this many packets.
+    public var packetCap = 10
+    /// `ttl_mismatch`: a RST's TTL differs from the SYN's by more than this.
+    public var ttlMargin = 2
+    /// `ipid_mismatch`: a RST's IP ID is further than this (modulo 2^16) from every IP ID
+    /// of the client's other packets.
+    public var ipIDWindow = 256
+    /// Most open connections held at once; SYNs beyond it are refused and counted.
+    public var maximumOpenConnections = 1 << 20
+
+    public init() {}
+}

@@ -1,0 +1,37 @@
+import SamplerWire
+
+/// One finalized connection: what gets written and counted. A fixed-size value.
+public struct ConnectionRecord: Sendable {
+    public var key: ConnectionKey
+    public var firstSeen: Microseconds
+    public var lastSeen: Microseconds
+    /// Packet time at which the connection was finalized (for window assignment).
+    public var finalizedAt: Microseconds
+    public var close: CloseReason
+    public var stage: Stage
+    public var tags: Tags
+    public var syn: SYNInfo
+    public var packetCount: Int
+    private var flagStorage = InlineArray<10, TCPFlags>(repeating: [])
+    public var payloadBytes: UInt64
+
+    public init(_ connection: Connection, close: CloseReason, stage: Stage, tags: Tags, finalizedAt: Microseconds) {
+        key = connection.key
+        firstSeen = connection.firstSeen
+        lastSeen = connection.lastSeen
+        self.finalizedAt = finalizedAt
+        self.close = close
+        self.stage = stage
+        self.tags = tags
+        syn = connection.syn
+        packetCount = connection.packetCount
+        payloadBytes = 0
+        for i in 0..<connection.packetCount {
+            flagStorage[i] = connection[i].flags
+            payloadBytes += UInt64(connection[i].payloadLength)
+        }
+    }
+
+    /// The flags of packet `index`, in arrival order.
+    public func flags(at index: Int) -> TCPFlags { flagStorage[index] }
+}

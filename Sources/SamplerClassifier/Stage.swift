@@ -1,0 +1,43 @@
+/// Where in its life a connection that ended by reset or timeout stopped.
+public enum Stage: UInt8, CaseIterable, Sendable, Comparable {
+    case postSYN, postACK, postPSH, later, none
+
+    /// The name in records and reports.
+    public var name: String {
+        switch self {
+        case .postSYN: "post_syn"
+        case .postACK: "post_ack"
+        case .postPSH: "post_psh"
+        case .later: "later"
+        case .none: "none"
+        }
+    }
+
+    /// The name the public Cloudflare Radar API uses for the same stage.
+    public var radarName: String {
+        switch self {
+        case .postSYN: "post_syn"
+        case .postACK: "post_ack"
+        case .postPSH: "post_psh"
+        case .later: "later_in_flow"
+        case .none: "no_match"
+        }
+    }
+
+    public static func < (a: Stage, b: Stage) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// How a connection was finalized.
+public enum CloseReason: UInt8, CaseIterable, Sendable {
+    case reset, fin, cap, timeout, shutdown
+
+    public var name: String {
+        switch self {
+        case .reset: "reset"
+        case .fin: "fin"
+        case .cap: "cap"
+        case .timeout: "timeout"
+        case .shutdown: "shutdown"
+        }
+    }
+}

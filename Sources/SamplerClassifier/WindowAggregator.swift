@@ -1,0 +1,86 @@
+import SamplerWire
+
+/// The counts of one aggregation window: connections finalized in it, by stage and tag.
+public struct WindowSummary: Sendable, Equatable {
+    public var start: Microseconds
+    public var length: Microseconds
+    /// Connections counted (not excluded).
+    public var total = 0
+    /// Connections left out (`multiple_syns`, by default).
+    public var excluded = 0
+    public var stageCounts = [Int](repeating: 0, count: Stage.allCases.count)
+    public var tagCounts = [Int](repeating: 0, count: Tags.all.count)
+    public var closeCounts = [Int](repeating: 0, count: CloseReason.allCases.count)
+
+    public init(start: Microseconds, length: Microseconds) {
+        self.start = start
+        self.length = length
+    }
+
+    public func count(_ stage: Stage) -> Int { stageCounts[Int(stage.rawValue)] }
+    public func count(_ close: CloseReason) -> Int { closeCounts[Int(close.rawValue)] }
+    public func count(_ tag: Tags) -> Int {
+        Tags.all.firstIndex { $0.tag == tag }.map { tagCounts[$0] } ?? 0
+    }
+
+    /// The stage's share of the window's total, 0 when the window is empty.
+    public func share(_ stage: Stage) -> Double {
+        total == 0 ? 0 : Double(count(stage)) / Double(total)
+    }
+
+    mutating func add(_ record: ConnectionRecord) {
+        total += 1
+        stageCounts[Int(record.stage.rawValue)] += 1
+        closeCounts[Int(record.close.rawValue)] += 1
+        for (i, entry) in Tags.all.enumerated() where record.tags.contains(entry.tag) { tagCounts[i] += 1 }
+    }
+
+    /// Adds another summary's counts (for totals over several windows).
+    public mutating func merge(_ other: WindowSummary) {
+        total += other.total
+        excluded += other.excluded
+        for i in stageCounts.indices { stageCounts[i] += other.stageCounts[i] }
+        for i in tagCounts.indices { tagCounts[i] += other.tagCounts[i] }
+        for i in closeCounts.indices { closeCounts[i] += other.closeCounts[i] }
+    }
+}
+
+/// Counts finalized connections into windows aligned to the clock (a 15-minute window
+/// starts at :00, :15, :30, :45). A window is handed out when a record of a later window
+/// arrives, or on `flush()`.
+public struct WindowAggregator {
+    public let length: Microseconds
+    public let excludeMultipleSYNs: Bool
+    public private(set) var current: WindowSummary?
+
+    public init(length: Microseconds = 15 * 60 * 1_000_000, excludeMultipleSYNs: Bool = true) {
+        precondition(length > 0, "window length must be positive")
+        self.length = length
+        self.excludeMultipleSYNs = excludeMultipleSYNs
+    }
+
+    public func windowStart(of time: Microseconds) -> Microseconds {
+        let remainder = time % length
+        return time - (remainder < 0 ? remainder + length : remainder)
+    }
+
+    public mutating func add(_ record: ConnectionRecord, emit: (WindowSummary) -> Void) {
+        let start = windowStart(of: record.finalizedAt)
+        if let window = current, window.start != start {
+            emit(window)
+            current = nil
+        }
+        if current == nil { current = WindowSummary(start: start, length: length) }
+        if excludeMultipleSYNs && record.tags.contains(.multipleSyns) {
+            current!.excluded += 1
+        } else {
+            current!.add(record)
+        }
+    }
+
+    /// Hands out the open window, if any.
+    public mutating func flush() -> WindowSummary? {
+        defer { current = nil }
+        return current
+    }
+}

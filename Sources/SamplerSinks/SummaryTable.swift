@@ -1,0 +1,45 @@
+import SamplerClassifier
+import SamplerWire
+
+/// Human-readable tables of window summaries: one row per window with each stage's
+/// share, then the totals, close reasons and tag counts.
+public enum SummaryTable {
+    public static func render(windows: [WindowSummary], parseErrors: WireErrorCounts = WireErrorCounts(),
+                              counters: ClassifierCounters? = nil) -> String {
+        var lines: [String] = []
+        let stages = Stage.allCases
+        let header = ["window (UTC)".padding(20), "total".leftPad(8)] + stages.map { $0.name.leftPad(9) }
+        lines.append(header.joined(separator: " "))
+        var total = WindowSummary(start: 0, length: 0)
+        for window in windows {
+            total.merge(window)
+            lines.append(row(label: String(Timestamp.string(window.start).prefix(16)), window))
+        }
+        if windows.count != 1 { lines.append(row(label: "all", total)) }
+        lines.append("")
+        lines.append("close:  " + CloseReason.allCases.map { "\($0.name) \(total.count($0))" }.joined(separator: ", "))
+        let tagText = Tags.all.filter { total.count($0.tag) > 0 }.map { "\($0.name) \(total.count($0.tag))" }
+        lines.append("tags:   " + (tagText.isEmpty ? "none" : tagText.joined(separator: ", ")))
+        if total.excluded > 0 { lines.append("excluded from shares (multiple_syns): \(total.excluded)") }
+        if let counters {
+            lines.append("packets: \(counters.packets), orphans: \(counters.orphans), refused (table full): \(counters.refused)")
+        }
+        if parseErrors.total > 0 {
+            lines.append("parse errors: " + parseErrors.nonZero.map { "\($0.0.name) \($0.1)" }.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func row(label: String, _ window: WindowSummary) -> String {
+        let cells = Stage.allCases.map { stage -> String in
+            let tenths = Int((window.share(stage) * 1000).rounded())
+            return "\(tenths / 10).\(tenths % 10)%".leftPad(9)
+        }
+        return ([label.padding(20), String(window.total).leftPad(8)] + cells).joined(separator: " ")
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

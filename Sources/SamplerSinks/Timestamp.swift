@@ -1,0 +1,57 @@
+import SamplerWire
+
+/// RFC 3339 UTC timestamps with microseconds ("2024-09-05T12:00:00.123456Z"), computed
+/// from the epoch without Foundation or the C library (Howard Hinnant's civil_from_days).
+public enum Timestamp {
+    public static func append(_ time: Microseconds, to out: inout [UInt8]) {
+        let micros = time % 1_000_000 < 0 ? time % 1_000_000 + 1_000_000 : time % 1_000_000
+        let seconds = (time - micros) / 1_000_000
+        let secondOfDay = seconds % 86_400 < 0 ? seconds % 86_400 + 86_400 : seconds % 86_400
+        let days = (seconds - secondOfDay) / 86_400
+        let (year, month, day) = civil(fromDays: days)
+        appendDigits(year, width: 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(month, width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(day, width: 2, to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendDigits(secondOfDay / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: "."))
+        appendDigits(micros, width: 6, to: &out)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    public static func string(_ time: Microseconds) -> String {
+        var out: [UInt8] = []
+        append(time, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    static func appendDigits(_ value: Int64, width: Int, to out: inout [UInt8]) {
+        var digits = InlineArray<20, UInt8>(repeating: UInt8(ascii: "0"))
+        var v = value, count = 0
+        repeat {
+            digits[count] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+            count += 1
+        } while v > 0 && count < 20
+        for _ in count..<max(width, count) { out.append(UInt8(ascii: "0")) }
+        for i in stride(from: count - 1, through: 0, by: -1) { out.append(digits[i]) }
+    }
+}

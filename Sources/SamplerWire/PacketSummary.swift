@@ -1,0 +1,117 @@
+/// Identifies a connection: IP version, client and server endpoints. The protocol is
+/// always TCP.
+public struct ConnectionKey: Hashable, Sendable {
+    public var family: IPFamily
+    public var source: IPAddress
+    public var sourcePort: UInt16
+    public var destination: IPAddress
+    public var destinationPort: UInt16
+
+    public init(family: IPFamily, source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) {
+        self.family = family
+        self.source = source
+        self.sourcePort = sourcePort
+        self.destination = destination
+        self.destinationPort = destinationPort
+    }
+}
+
+/// Time as microseconds since the Unix epoch (UTC). Packet time, never the wall clock
+/// read inside the logic.
+public typealias Microseconds = Int64
+
+/// Everything sampler keeps of one client-to-server TCP packet: a fixed-size value built
+/// from the header views, with no reference back into the receive buffer.
+public struct PacketSummary: Sendable {
+    public var key: ConnectionKey
+    public var time: Microseconds
+    public var flags: TCPFlags
+    public var sequenceNumber: UInt32
+    public var acknowledgementNumber: UInt32
+    /// IPv4 TTL or IPv6 hop limit.
+    public var ttl: UInt8
+    /// IPv4 identification; 0 for IPv6, which has none.
+    public var ipID: UInt16
+    /// IPv4 DF bit; false for IPv6, which has no such bit (routers never fragment it).
+    public var dontFragment: Bool
+    /// IPv6 flow label; 0 for IPv4.
+    public var flowLabel: UInt32
+    public var window: UInt16
+    public var options: TCPOptions
+    /// TCP payload length from the IP header's lengths (not what the capture kept).
+    public var payloadLength: Int
+    /// The NFLOG per-instance sequence number, when the message had one.
+    public var nflogSequence: UInt32?
+
+    public init(
+        key: ConnectionKey, time: Microseconds, flags: TCPFlags, sequenceNumber: UInt32 = 0,
+        acknowledgementNumber: UInt32 = 0, ttl: UInt8 = 64, ipID: UInt16 = 0, dontFragment: Bool = true,
+        flowLabel: UInt32 = 0, window: UInt16 = 64240, options: TCPOptions = TCPOptions(),
+        payloadLength: Int = 0, nflogSequence: UInt32? = nil
+    ) {
+        self.key = key
+        self.time = time
+        self.flags = flags
+        self.sequenceNumber = sequenceNumber
+        self.acknowledgementNumber = acknowledgementNumber
+        self.ttl = ttl
+        self.ipID = ipID
+        self.dontFragment = dontFragment
+        self.flowLabel = flowLabel
+        self.window = window
+        self.options = options
+        self.payloadLength = payloadLength
+        self.nflogSequence = nflogSequence
+    }
+}
+
+extension PacketSummary {
+    /// Parses an IP packet (IPv4 or IPv6, told apart by the version nibble) carrying TCP.
+    public init(ipPacket bytes: RawSpan, time: Microseconds) throws(WireError) {
+        guard bytes.byteCount >= 1 else { throw .ipTruncated }
+        switch bytes.u8(0) >> 4 {
+        case 4:
+            let ip = try IPv4Packet(checking: bytes)
+            // A later fragment has no TCP header; a first fragment does, so it is parsed.
+            guard ip.fragmentOffset == 0 else { throw .nonFirstFragment }
+            guard ip.protocolNumber == IPProtocol.tcp else { throw .notTCP }
+            let tcp = try TCPSegment(checking: ip.payload)
+            let key = ConnectionKey(
+                family: .v4, source: ip.source, sourcePort: tcp.sourcePort,
+                destination: ip.destination, destinationPort: tcp.destinationPort)
+            try self.init(
+                key: key, tcp: tcp, time: time, ttl: ip.ttl, ipID: ip.identification,
+                dontFragment: ip.dontFragment, flowLabel: 0,
+                payloadLength: ip.declaredPayloadLength - tcp.headerLength)
+        case 6:
+            let ip = try IPv6Packet(checking: bytes)
+            guard ip.upperLayerProtocol == IPProtocol.tcp else { throw .notTCP }
+            let tcp = try TCPSegment(checking: ip.upperLayer)
+            let key = ConnectionKey(
+                family: .v6, source: ip.source, sourcePort: tcp.sourcePort,
+                destination: ip.destination, destinationPort: tcp.destinationPort)
+            try self.init(
+                key: key, tcp: tcp, time: time, ttl: ip.hopLimit, ipID: 0, dontFragment: false,
+                flowLabel: ip.flowLabel, payloadLength: ip.declaredUpperLayerLength - tcp.headerLength)
+        default:
+            throw .ipBadVersion
+        }
+    }
+
+    private init(
+        key: ConnectionKey, tcp: borrowing TCPSegment, time: Microseconds, ttl: UInt8, ipID: UInt16,
+        dontFragment: Bool, flowLabel: UInt32, payloadLength: Int
+    ) throws(WireError) {
+        // The declared lengths must leave room for the TCP header the buffer shows.
+        guard payloadLength >= 0 else { throw .tcpBadHeaderLength }
+        self.init(
+            key: key, time: time, flags: tcp.flags, sequenceNumber: tcp.sequenceNumber,
+            acknowledgementNumber: tcp.acknowledgementNumber, ttl: ttl, ipID: ipID,
+            dontFragment: dontFragment, flowLabel: flowLabel, window: tcp.window,
+            options: try tcp.options(), payloadLength: payloadLength)
+    }
+}
+
+enum IPProtocol {
+    static let tcp: UInt8 = 6
+}

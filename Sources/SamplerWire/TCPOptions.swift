@@ -1,0 +1,83 @@
+/// The option kinds of one TCP header in order, and the values of the common ones.
+/// Fixed size: a TCP header has at most 40 option bytes, so at most 40 kinds.
+public struct TCPOptions: Sendable {
+    public static let capacity = 40
+
+    public private(set) var count: Int = 0
+    private var storage = InlineArray<40, UInt8>(repeating: 0)
+
+    /// Maximum segment size (kind 2), if present.
+    public var mss: UInt16?
+    /// Window scale shift (kind 3), if present.
+    public var windowScale: UInt8?
+    /// SACK permitted (kind 4).
+    public var sackPermitted = false
+    /// Timestamps (kind 8): value and echo reply.
+    public var timestamp: (value: UInt32, echo: UInt32)?
+
+    public init() {}
+
+    public subscript(index: Int) -> UInt8 { storage[index] }
+
+    /// The kinds in order, as an array (allocates; for tests and output, not the hot path).
+    public var kinds: [UInt8] { (0..<count).map { storage[$0] } }
+
+    mutating func append(kind: UInt8) {
+        // A header holds at most 40 option bytes, hence at most 40 kinds; the check is a
+        // backstop for callers that build options by hand.
+        guard count < Self.capacity else { return }
+        storage[count] = kind
+        count += 1
+    }
+
+    /// Kinds equal, element by element (values follow from the kinds' bytes).
+    public func sameKinds(as other: TCPOptions) -> Bool {
+        guard count == other.count else { return false }
+        for i in 0..<count where storage[i] != other.storage[i] { return false }
+        return true
+    }
+}
+
+extension TCPOptions {
+    // Option kinds (IANA "TCP Option Kind Numbers").
+    static let endOfList: UInt8 = 0
+    static let noOperation: UInt8 = 1
+    static let maximumSegmentSize: UInt8 = 2
+    static let windowScaleKind: UInt8 = 3
+    static let sackPermittedKind: UInt8 = 4
+    static let timestampsKind: UInt8 = 8
+
+    /// Walks an option area. Every length byte is checked against the area; a known kind
+    /// with the wrong length is an error rather than a guess.
+    init(parsing area: RawSpan) throws(WireError) {
+        self.init()
+        var offset = 0
+        while offset < area.byteCount {
+            let kind = area.u8(offset)
+            append(kind: kind)
+            if kind == Self.endOfList { break }
+            if kind == Self.noOperation { offset += 1; continue }
+            guard offset + 1 < area.byteCount else { throw .tcpOptionTruncated }
+            let length = Int(area.u8(offset + 1))
+            guard length >= 2 else { throw .tcpOptionBadLength }
+            guard offset + length <= area.byteCount else { throw .tcpOptionTruncated }
+            switch kind {
+            case Self.maximumSegmentSize:
+                guard length == 4 else { throw .tcpOptionBadLength }
+                mss = area.u16(offset + 2)
+            case Self.windowScaleKind:
+                guard length == 3 else { throw .tcpOptionBadLength }
+                windowScale = area.u8(offset + 2)
+            case Self.sackPermittedKind:
+                guard length == 2 else { throw .tcpOptionBadLength }
+                sackPermitted = true
+            case Self.timestampsKind:
+                guard length == 10 else { throw .tcpOptionBadLength }
+                timestamp = (area.u32(offset + 2), area.u32(offset + 6))
+            default:
+                break
+            }
+            offset += length
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import SamplerClassifier
+import SamplerSinks
+import SamplerWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Classify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify the TCP connections in a capture file.",
+        discussion: """
+            Reads a pcap or pcapng file (link types NFLOG, as written by \
+            `tcpdump -i nflog:GROUP -w FILE`; Ethernet; Linux cooked SLL and SLL2; raw IPv4/IPv6) \
+            and prints one JSON object per connection on standard output (fields in \
+            docs/records.md), then a summary table on standard error.
+
+            Every packet is taken as client-to-server, as NFLOG delivers them. For a capture \
+            with both directions, pick the server side with --server and/or --port.
+
+            At the end of the input, connections closed by reset or fin are written as such, \
+            those idle for --idle-timeout before the last packet as timeout, the rest as \
+            shutdown. A file that is cut short is read up to the damage; the error names the \
+            byte offset, after the complete records are written (exit status 1).
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, table
+    }
+
+    @Argument(help: ArgumentHelp("Capture file (pcap or pcapng); - reads standard input.", valueName: "file"))
+    var file: String
+
+    @Option(help: ArgumentHelp("Keep packets sent to this server address or prefix.", valueName: "addr[/prefix]"))
+    var server: String?
+
+    @Option(help: ArgumentHelp("Keep packets sent to this server port.", valueName: "port"))
+    var port: UInt16?
+
+    @Option(help: ArgumentHelp("Seconds without a packet after which an open connection is a timeout.", valueName: "seconds"))
+    var idleTimeout: Double = 120
+
+    @Option(help: ArgumentHelp("Seconds after the first RST or FIN in which later packets still belong to the connection.", valueName: "seconds"))
+    var grace: Double = 1
+
+    @Option(help: ArgumentHelp("TTL difference between a RST and the SYN above which ttl_mismatch is set.", valueName: "hops"))
+    var ttlMargin: Int = 2
+
+    @Option(help: ArgumentHelp("Aggregation window for the summary, in seconds (aligned to the clock).", valueName: "seconds"))
+    var window: Double = 900
+
+    @Flag(help: "Count connections tagged multiple_syns in the summary shares (left out by default, as in the reference).")
+    var includeMultipleSyns = false
+
+    @Option(help: "Output: json (records on stdout, summary on stderr) or table (summary on stdout only).")
+    var format: Format = .json
+
+    @Flag(name: .shortAndLong, help: "No summary on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        if let server, ServerFilter.parsePrefix(server) == nil {
+            throw ValidationError("--server '\(server)' is not an address or address/prefix (e.g. 192.0.2.0/24 or 2001:db8::/32).")
+        }
+        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be a positive number of seconds, got \(idleTimeout).") }
+        guard grace >= 0 else { throw ValidationError("--grace must be zero or more seconds, got \(grace).") }
+        guard window >= 1 else { throw ValidationError("--window must be at least 1 second, got \(window).") }
+        guard ttlMargin >= 0 else { throw ValidationError("--ttl-margin must be zero or more, got \(ttlMargin).") }
+    }
+
+    func run() throws {
+        var configuration = ClassifierConfiguration()
+        configuration.idleTimeout = Microseconds(idleTimeout * 1_000_000)
+        configuration.gracePeriod = Microseconds(grace * 1_000_000)
+        configuration.ttlMargin = ttlMargin
+        let filter = ServerFilter(prefix: server.flatMap(ServerFilter.parsePrefix), port: port)
+
+        let mapped: MappedFile
+        do {
+            mapped = try MappedFile(path: file)
+        } catch {
+            OutputStream.printError("sampler classify: cannot read \(error)")
+            throw ExitCode(66)  // EX_NOINPUT
+        }
+
+        var out = OutputStream(fd: STDOUT_FILENO)
+        var aggregator = WindowAggregator(length: Microseconds(window * 1_000_000), excludeMultipleSYNs: !includeMultipleSyns)
+        var windows: [WindowSummary] = []
+        let writeRecords = format == .json
+        let result = mapped.withBytes { bytes in
+            CaptureClassification.run(capture: bytes, filter: filter, configuration: configuration) { record in
+                if writeRecords {
+                    JSONLines.append(record, to: &out.buffer)
+                    out.flushIfFull()
+                }
+                aggregator.add(record) { windows.append($0) }
+            }
+        }
+        if let last = aggregator.flush() { windows.append(last) }
+        let table = SummaryTable.render(windows: windows, parseErrors: result.parseErrors, counters: result.counters)
+        if format == .table { out.write(table) }
+        out.flush()
+        if format == .json && !quiet { OutputStream.printError(table) }
+        if let error = result.fileError {
+            OutputStream.printError("sampler classify: \(file): \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
