@@ -49,7 +49,7 @@ extension TCPOptions {
 
     /// Walks an option area. Every length byte is checked against the area; a known kind
     /// with the wrong length is an error rather than a guess.
-    init(parsing area: RawSpan) throws(WireError) {
+    public init(parsing area: RawSpan) throws(WireError) {
         self.init()
         var offset = 0
         while offset < area.byteCount {

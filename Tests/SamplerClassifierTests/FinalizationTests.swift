@@ -1,0 +1,163 @@
+import Testing
+import SamplerClassifier
+import SamplerWire
+
+@Suite struct FinalizationTests {
+    let flow = Flow()
+    let other = Flow().with(sourcePort: 50001)
+
+    @Test func packetsWithoutAnOpenConnectionAreOrphans() {
+        let (records, counters) = classify(flow.script("A PA RA"))
+        #expect(records.isEmpty)
+        #expect(counters.orphans == 3)
+        #expect(counters.opened == 0)
+    }
+
+    @Test func aLaterPacketsTimeFinalizesExpiredConnectionsFirst() {
+        var classifier = Classifier()
+        var records: [ConnectionRecord] = []
+        classifier.ingest(flow.packet("S")) { records.append($0) }
+        classifier.ingest(other.packet("S", ms: 119_000)) { records.append($0) }
+        #expect(records.isEmpty)  // 119 s idle: not yet
+        classifier.ingest(other.packet("A", ms: 120_001)) { records.append($0) }
+        #expect(records.count == 1)
+        #expect(records.first?.key == flow.key)
+        #expect(records.first?.close == .timeout)
+        #expect(classifier.openConnections == 1)
+    }
+
+    @Test func theConnectionsOwnLatePacketIsAnOrphanAfterItsTimeout() {
+        let (records, counters) = classify([flow.packet("S"), flow.packet("A", ms: 121_000)])
+        #expect(records.map(\.close) == [.timeout])
+        #expect(records.first?.packetCount == 1)
+        #expect(counters.orphans == 1)
+    }
+
+    @Test func aSYNAfterFinalizationStartsANewConnection() {
+        let packets = [flow.packet("S"), flow.packet("R", ms: 5, ack: 0), flow.packet("S", ms: 3000, seq: 9)]
+        let (records, _) = classify(packets)
+        #expect(records.map(\.close) == [.reset, .timeout])
+        #expect(records.map(\.packetCount) == [2, 1])
+        #expect(records.map { $0.tags.contains(.multipleSyns) } == [false, false])
+    }
+
+    @Test func rstsWithinTheGracePeriodBelongToTheConnection() {
+        let within = [flow.packet("S"), flow.packet("R", ms: 100, ack: 0), flow.packet("R", ms: 900, ack: 0)]
+        #expect(classify(within).records.first?.tags.contains(.multipleRsts) == true)
+        let after = [flow.packet("S"), flow.packet("R", ms: 100, ack: 0), flow.packet("R", ms: 1200, ack: 0)]
+        let (records, counters) = classify(after)
+        #expect(records.first?.tags.contains(.singleRst) == true)
+        #expect(counters.orphans == 1)
+    }
+
+    @Test func theGracePeriodIsConfigurable() {
+        var configuration = ClassifierConfiguration()
+        configuration.gracePeriod = 3_000_000
+        let packets = [flow.packet("S"), flow.packet("R", ms: 100, ack: 0), flow.packet("R", ms: 2500, ack: 0)]
+        #expect(classify(packets, configuration: configuration).records.first?.tags.contains(.multipleRsts) == true)
+    }
+
+    @Test func theEndOfInputSortsOpenConnectionsByRule() {
+        // Finishing at the last packet: reset and fin stay so, idle for the timeout is a
+        // timeout, the rest are shutdown.
+        let packets = [
+            flow.packet("S"),
+            flow.with(sourcePort: 2).packet("S", ms: 1), flow.with(sourcePort: 2).packet("RA", ms: 2),
+            flow.with(sourcePort: 3).packet("S", ms: 3), flow.with(sourcePort: 3).packet("FA", ms: 4),
+            other.packet("S", ms: 120_000),
+        ]
+        let (records, _) = classify(packets, drain: false)
+        let byPort = Dictionary(uniqueKeysWithValues: records.map { ($0.key.sourcePort, $0) })
+        #expect(byPort[50000]?.close == .timeout)
+        #expect(byPort[2]?.close == .reset)
+        #expect(byPort[3]?.close == .fin)
+        #expect(byPort[50001]?.close == .shutdown)
+        #expect(byPort[50001]?.stage == Stage.none)
+        #expect(records.count == 4)
+    }
+
+    @Test func theCapFinalizesAtOnce() {
+        var classifier = Classifier()
+        var records: [ConnectionRecord] = []
+        for packet in flow.script("S A PA A A A A A A A") { classifier.ingest(packet) { records.append($0) } }
+        #expect(records.map(\.close) == [.cap])
+        #expect(classifier.openConnections == 0)
+        var capped = ClassifierConfiguration()
+        capped.packetCap = 3
+        #expect(classify(flow.script("S A PA A"), configuration: capped).records.map(\.close) == [.cap])
+    }
+
+    @Test func aFullTableRefusesNewConnections() {
+        var configuration = ClassifierConfiguration()
+        configuration.maximumOpenConnections = 2
+        let packets = (0..<4).map { flow.with(sourcePort: UInt16($0)).packet("S", ms: Int64($0)) }
+        let (records, counters) = classify(packets, configuration: configuration)
+        #expect(counters.refused == 2)
+        #expect(records.count == 2)
+    }
+
+    @Test func recordsCarryTheSYNAndTheFlagsInArrivalOrder() throws {
+        let packets = [flow.packet("S", ttl: 61, ipID: 7, window: 29200), flow.packet("A", ms: 30),
+                       flow.packet("PA", ms: 40, payload: 517), flow.packet("RA", ms: 70)]
+        let record = try #require(classify(packets).records.first)
+        #expect(record.syn.ttl == 61)
+        #expect(record.syn.ipID == 7)
+        #expect(record.syn.window == 29200)
+        #expect(record.syn.options.kinds == [2, 4, 8, 1, 3])
+        #expect((0..<record.packetCount).map { record.flags(at: $0).letters } == ["S", "A", "PA", "RA"])
+        #expect(record.payloadBytes == 517)
+        #expect(record.firstSeen == flow.start)
+        #expect(record.lastSeen == flow.start + 70_000)
+    }
+
+    @Test func connectionStateIsSmallAndFixed() {
+        // Ten packet notes and the SYN: a few hundred bytes, whatever the traffic.
+        #expect(MemoryLayout<PacketNote>.stride <= 32)
+        #expect(MemoryLayout<Connection>.stride <= 512)
+    }
+}
+
+@Suite struct OrderInsensitivityTests {
+    /// Random connections: a SYN, then up to 9 packets drawn from the client's vocabulary,
+    /// all within 0.9 s (inside the grace period). Shuffling the packets after the opening
+    /// SYN must not change the classification.
+    @Test func shufflingPacketsDoesNotChangeTheVerdict() {
+        var rng = SplitMix64(state: 2024)
+        let vocabulary = ["S", "A", "PA", "FA", "R", "RA", "A", "PA"]
+        for _ in 0..<500 {
+            let flow = Flow()
+            var packets = [flow.packet("S", ipID: 10)]
+            for i in 0..<Int.random(in: 0...9, using: &rng) {
+                let letters = vocabulary.randomElement(using: &rng)!
+                packets.append(flow.packet(letters, ms: Int64.random(in: 0..<900, using: &rng),
+                                           ack: [0, 7, 9].randomElement(using: &rng)!,
+                                           ttl: UInt8.random(in: 55...60, using: &rng), ipID: UInt16(11 + i)))
+            }
+            let reference = classify(packets).records
+            for _ in 0..<3 {
+                let shuffled = [packets[0]] + packets.dropFirst().shuffled(using: &rng)
+                let result = classify(shuffled).records
+                #expect(result.count == reference.count)
+                for (a, b) in zip(reference, result) {
+                    #expect(a.close == b.close)
+                    #expect(a.stage == b.stage)
+                    #expect(a.tags == b.tags)
+                    #expect(a.packetCount == b.packetCount)
+                    #expect(a.firstSeen == b.firstSeen && a.lastSeen == b.lastSeen)
+                    #expect(a.payloadBytes == b.payloadBytes)
+                }
+            }
+        }
+    }
+}
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}

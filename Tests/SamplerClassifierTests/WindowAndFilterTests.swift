@@ -1,0 +1,65 @@
+import Testing
+import SamplerClassifier
+import SamplerWire
+
+@Suite struct WindowAggregatorTests {
+    func record(_ script: String, port: UInt16, finalizedAt: Microseconds) -> ConnectionRecord {
+        var records = classify(Flow().with(sourcePort: port).script(script)).records
+        records[0].finalizedAt = finalizedAt
+        return records[0]
+    }
+
+    @Test func countsStagesAndTagsPerClockAlignedWindow() throws {
+        let minute: Microseconds = 60_000_000
+        var aggregator = WindowAggregator(length: 15 * minute)
+        var done: [WindowSummary] = []
+        let base: Microseconds = 1_700_000_100_000_000  // 22:15:00 UTC on 2023-11-14
+        aggregator.add(record("S A PA RA", port: 1, finalizedAt: base + minute)) { done.append($0) }
+        aggregator.add(record("S", port: 2, finalizedAt: base + 2 * minute)) { done.append($0) }
+        aggregator.add(record("S A PA A FA", port: 3, finalizedAt: base + 3 * minute)) { done.append($0) }
+        aggregator.add(record("S S", port: 4, finalizedAt: base + 4 * minute)) { done.append($0) }
+        #expect(done.isEmpty)
+        aggregator.add(record("S R", port: 5, finalizedAt: base + 16 * minute)) { done.append($0) }
+        let first = try #require(done.first)
+        #expect(first.start == 1_700_000_100_000_000 - 1_700_000_100_000_000 % (15 * minute))
+        #expect(first.total == 3)
+        #expect(first.excluded == 1)  // multiple_syns
+        #expect(first.count(Stage.postPSH) == 1)
+        #expect(first.count(Stage.postSYN) == 1)
+        #expect(first.count(Stage.none) == 1)
+        #expect(first.count(Tags.reset) == 1)
+        #expect(first.count(Tags.timeout) == 1)
+        #expect(first.count(CloseReason.fin) == 1)
+        #expect(abs(first.share(.postPSH) - 1.0 / 3.0) < 1e-9)
+        let flushed = aggregator.flush()
+        let second = try #require(flushed)
+        #expect(second.start == first.start + 15 * minute)
+        #expect(second.total == 1)
+        let empty = aggregator.flush()
+        #expect(empty == nil)
+    }
+
+    @Test func multipleSYNsCanBeCounted() {
+        var aggregator = WindowAggregator(length: 60_000_000, excludeMultipleSYNs: false)
+        aggregator.add(record("S S", port: 1, finalizedAt: 0)) { _ in }
+        let window = aggregator.flush()
+        #expect(window?.total == 1)
+    }
+}
+
+@Suite struct ServerFilterTests {
+    @Test func matchesAddressPrefixAndPort() throws {
+        let key = Flow().key  // to 198.51.100.1:443
+        let prefix = try #require(ServerFilter.parsePrefix("198.51.100.0/24"))
+        #expect(ServerFilter(prefix: prefix).accepts(key))
+        #expect(ServerFilter(prefix: prefix, port: 443).accepts(key))
+        #expect(!ServerFilter(prefix: prefix, port: 80).accepts(key))
+        #expect(!ServerFilter(prefix: ServerFilter.parsePrefix("198.51.101.0/24")).accepts(key))
+        #expect(!ServerFilter(prefix: ServerFilter.parsePrefix("2001:db8::/32")).accepts(key))
+        #expect(ServerFilter(prefix: ServerFilter.parsePrefix("2001:db8:1::/48")).accepts(Flow.v6.key))
+        #expect(ServerFilter().accepts(key))
+        for bad in ["198.51.100.0/33", "nonsense", "2001:db8::/129", "1.2.3.4/"] {
+            #expect(ServerFilter.parsePrefix(bad) == nil, "\(bad)")
+        }
+    }
+}
