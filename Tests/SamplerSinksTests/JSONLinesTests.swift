@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import SamplerClassifier
+import SamplerSinks
+import SamplerWire
+
+@Suite struct JSONLinesTests {
+    func record(family: IPFamily) -> ConnectionRecord {
+        let key = family == .v4
+            ? ConnectionKey(family: .v4, source: IPAddress(parsing: "192.0.2.10")!, sourcePort: 50000,
+                            destination: IPAddress(parsing: "198.51.100.1")!, destinationPort: 443)
+            : ConnectionKey(family: .v6, source: IPAddress(parsing: "2001:db8::10")!, sourcePort: 50000,
+                            destination: IPAddress(parsing: "2001:db8:1::1")!, destinationPort: 443)
+        let area: [UInt8] = [2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]
+        var options = try! TCPOptions(parsing: area.span.bytes)
+        options.mss = 1460
+        let start: Microseconds = 1_725_537_600_000_042  // 2024-09-05T12:00:00.000042Z
+        let flags: [TCPFlags] = [.syn, .ack, [.psh, .ack], [.rst, .ack]]
+        var classifier = Classifier()
+        var result: ConnectionRecord?
+        for (i, f) in flags.enumerated() {
+            let packet = PacketSummary(key: key, time: start + Int64(i) * 1000, flags: f, ttl: 57, ipID: 321,
+                                       window: 64240, options: options, payloadLength: f.contains(.psh) ? 517 : 0)
+            classifier.ingest(packet) { result = $0 }
+        }
+        classifier.finishAll { result = $0 }
+        return result!
+    }
+
+    @Test func writesTheDocumentedFieldsInOrder() {
+        let line = JSONLines.line(record(family: .v4))
+        #expect(line == """
+            {"first_seen":"2024-09-05T12:00:00.000042Z","last_seen":"2024-09-05T12:00:00.003042Z","family":4,\
+            "src":"192.0.2.10","sport":50000,"dst":"198.51.100.1","dport":443,"packets":4,"close":"reset",\
+            "stage":"post_psh","tags":["reset","single_rstack"],"syn":{"ttl":57,"ipid":321,"window":64240,\
+            "options":[2,4,8,1,3]},"flags":["S","A","PA","RA"],"payload_bytes":517}
+
+            """)
+    }
+
+    @Test func isValidJSONForBothFamilies() throws {
+        for family in [IPFamily.v4, .v6] {
+            let line = JSONLines.line(record(family: family))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["family"] as? Int == Int(family.rawValue))
+            #expect(object["src"] as? String == (family == .v4 ? "192.0.2.10" : "2001:db8::10"))
+            #expect((object["syn"] as? [String: Any])?["options"] as? [Int] == [2, 4, 8, 1, 3])
+            #expect(line.hasSuffix("}\n"))
+        }
+    }
+
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000000Z"),
+        (951_782_400_000_000, "2000-02-29T00:00:00.000000Z"),
+        (1_709_164_799_999_999, "2024-02-28T23:59:59.999999Z"),
+        (1_709_251_200_123_456, "2024-03-01T00:00:00.123456Z"),
+        (4_102_444_800_000_001, "2100-01-01T00:00:00.000001Z"),
+        (-1, "1969-12-31T23:59:59.999999Z"),
+    ])
+    func formatsRFC3339(time: Int64, text: String) {
+        #expect(Timestamp.string(time) == text)
+    }
+
+    @Test func summaryTableShowsSharesAndTags() {
+        var aggregator = WindowAggregator()
+        aggregator.add(record(family: .v4)) { _ in }
+        let table = SummaryTable.render(windows: [aggregator.flush()!])
+        #expect(table.contains("post_psh"))
+        #expect(table.contains("100.0%"))
+        #expect(table.contains("single_rstack 1"))
+        #expect(table.contains("2024-09-05T12:00"))
+    }
+}
