@@ -80,21 +80,24 @@ public struct CaptureFile: ~Escapable {
         var exponent: UInt8 = 6
         var binary = false
 
+        /// Converts ticks to microseconds, saturating instead of wrapping.
         func micros(_ ticks: UInt64) -> Microseconds {
             if binary {
                 let shift = UInt64(min(exponent, 63))
-                let whole = ticks >> shift
-                let fraction = ticks & ((1 << shift) - 1)
-                return Microseconds(truncatingIfNeeded: whole &* 1_000_000 &+ (fraction &* 1_000_000) >> shift)
+                let (whole, overflow) = (ticks >> shift).multipliedReportingOverflow(by: 1_000_000)
+                let fraction = (ticks & ((1 << shift) - 1)).multipliedFullWidth(by: 1_000_000)
+                let fractionMicros = shift == 0 ? 0 : (fraction.low >> shift) | (fraction.high << (64 - shift))
+                return overflow ? .max : Microseconds(clamping: whole.addingReportingOverflow(fractionMicros).partialValue)
             }
             if exponent <= 6 {
                 var scale: UInt64 = 1
                 for _ in exponent..<6 { scale *= 10 }
-                return Microseconds(truncatingIfNeeded: ticks &* scale)
+                let (value, overflow) = ticks.multipliedReportingOverflow(by: scale)
+                return overflow ? .max : Microseconds(clamping: value)
             }
             var divisor: UInt64 = 1
-            for _ in 6..<min(exponent, 25) { divisor = divisor &* 10 }
-            return Microseconds(truncatingIfNeeded: ticks / max(divisor, 1))
+            for _ in 6..<min(exponent, 25) { divisor = divisor.multipliedReportingOverflow(by: 10).partialValue }
+            return Microseconds(clamping: ticks / max(divisor, 1))
         }
     }
 
@@ -170,7 +173,7 @@ public struct CaptureFile: ~Escapable {
         offset = dataStart + included
         let micros = seconds * 1_000_000 + (nanosecondResolution ? fraction / 1000 : fraction)
         return CaptureRecord(
-            linkType: pcapLinkType, time: micros, frame: bytes.extracting(dataStart..<(dataStart + included)),
+            linkType: pcapLinkType, time: Microseconds.clampedTime(micros), frame: bytes.extracting(dataStart..<(dataStart + included)),
             offset: start, order: order)
     }
 
@@ -212,7 +215,7 @@ public struct CaptureFile: ~Escapable {
                 guard 20 + captured <= body.byteCount else { throw CaptureFileError(reason: .badBlockLength, offset: start) }
                 let interface = interfaces[index]
                 return CaptureRecord(
-                    linkType: interface.linkType, time: interface.micros(ticks),
+                    linkType: interface.linkType, time: Microseconds.clampedTime(interface.micros(ticks)),
                     frame: body.extracting(20..<(20 + captured)), offset: start, order: order)
             case BlockType.simplePacket:
                 guard body.byteCount >= 4 else { throw CaptureFileError(reason: .badBlockLength, offset: start) }

@@ -90,12 +90,14 @@ public struct NflogAttributes: ~Escapable {
         }
     }
 
-    /// The kernel's timestamp of the packet (NFULA_TIMESTAMP), in microseconds.
+    /// The kernel's timestamp of the packet (NFULA_TIMESTAMP), in microseconds. A value
+    /// no kernel writes (past year 9999, a million microseconds or more) counts as absent,
+    /// so that the record's own time is used instead.
     public var timestamp: Microseconds? {
         guard let offset = timestampOffset else { return nil }
-        let seconds = Int64(truncatingIfNeeded: bytes.u64(offset))
-        let micros = Int64(truncatingIfNeeded: bytes.u64(offset + 8))
-        return seconds &* 1_000_000 &+ micros
+        let seconds = bytes.u64(offset), micros = bytes.u64(offset + 8)
+        guard seconds <= UInt64(Microseconds.latestTime / 1_000_000), micros < 1_000_000 else { return nil }
+        return Int64(seconds) * 1_000_000 + Int64(micros)
     }
 
     /// The link layer's protocol (an EtherType: 0x0800 IPv4, 0x86dd IPv6).

@@ -20,6 +20,16 @@ public struct ConnectionKey: Hashable, Sendable {
 /// read inside the logic.
 public typealias Microseconds = Int64
 
+extension Microseconds {
+    /// 9999-12-31T23:59:59.999999Z: the last instant RFC 3339 can write.
+    public static let latestTime: Microseconds = 253_402_300_799_999_999
+
+    /// A time from untrusted input (a capture, a kernel attribute) brought into
+    /// 1970...9999, so that adding timeouts to it can never overflow.
+    @inline(__always)
+    static func clampedTime(_ value: Int64) -> Microseconds { Swift.min(Swift.max(value, 0), latestTime) }
+}
+
 /// Everything sampler keeps of one client-to-server TCP packet: a fixed-size value built
 /// from the header views, with no reference back into the receive buffer.
 public struct PacketSummary: Sendable {

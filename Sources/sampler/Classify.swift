@@ -64,9 +64,13 @@ struct Classify: ParsableCommand {
         if let server, ServerFilter.parsePrefix(server) == nil {
             throw ValidationError("--server '\(server)' is not an address or address/prefix (e.g. 192.0.2.0/24 or 2001:db8::/32).")
         }
-        guard idleTimeout > 0 else { throw ValidationError("--idle-timeout must be a positive number of seconds, got \(idleTimeout).") }
-        guard grace >= 0 else { throw ValidationError("--grace must be zero or more seconds, got \(grace).") }
-        guard window >= 1 else { throw ValidationError("--window must be at least 1 second, got \(window).") }
+        guard idleTimeout > 0 && idleTimeout <= 86_400 * 30 else {
+            throw ValidationError("--idle-timeout must be more than 0 and at most 2592000 seconds (30 days), got \(idleTimeout).")
+        }
+        guard grace >= 0 && grace <= 3600 else { throw ValidationError("--grace must be 0 to 3600 seconds, got \(grace).") }
+        guard window >= 1 && window <= 86_400 * 366 else {
+            throw ValidationError("--window must be 1 to 31622400 seconds (a year), got \(window).")
+        }
         guard ttlMargin >= 0 else { throw ValidationError("--ttl-margin must be zero or more, got \(ttlMargin).") }
     }
 

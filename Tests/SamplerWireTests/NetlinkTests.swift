@@ -121,3 +121,23 @@ import Testing
         }
     }
 }
+
+@Suite struct HostileTimestampTests {
+    @Test func impossibleKernelTimestampsFallBackToTheRecordTime() throws {
+        let packet = ipv4(TCPSpec().build())
+        for (seconds, micros) in [(UInt64.max, UInt64.max), (UInt64(1) << 62, 0), (5, 2_000_000)] {
+            let frame: [UInt8] = [2, 0, 0, 1] + attribute(3, timestampValue(seconds: seconds, micros: micros)) + attribute(9, packet)
+            let results = try readAll(pcapFile(linkType: 239, records: [(77, 0, frame)]))
+            #expect(try results[0].get().time == 77_000_000)
+        }
+    }
+
+    @Test func recordTimesAreWithinRFC3339sRange() throws {
+        // A pcapng timestamp of 2^64 - 1 nanoseconds is past year 9999: clamped, so that
+        // adding an idle timeout cannot overflow.
+        let file = pcapngFile([.interface(linkType: 101, tsresol: 0), .enhanced(interface: 0, ticks: .max, data: ipv4(TCPSpec().build()))])
+        let time = try readAll(file)[0].get().time
+        #expect(time == Microseconds.latestTime)
+        #expect(time.addingReportingOverflow(30 * 86_400 * 1_000_000).overflow == false)
+    }
+}
