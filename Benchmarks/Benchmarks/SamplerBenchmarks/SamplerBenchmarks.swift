@@ -1,0 +1,66 @@
+import Benchmark
+import SamplerClassifier
+import SamplerSinks
+import SamplerWire
+
+/// One benchmark iteration is one packet (or one record), so that the throughput column
+/// reads directly as packets per second and the malloc column as allocations per packet
+/// (per 1,000 packets with the kilo scaling factor; see docs/benchmarks.md).
+let benchmarks: @Sendable () -> Void = {
+    let metrics: [BenchmarkMetric] = [.throughput, .wallClock, .mallocCountTotal, .peakMemoryResident]
+    let configuration = Benchmark.Configuration(metrics: metrics, scalingFactor: .kilo, maxDuration: .seconds(3))
+
+    // Parse: walk netlink datagrams in place down to PacketSummary values. The
+    // datagrams sit back to back in one buffer, as successive recv() calls would fill it.
+    let (datagrams, _) = Workload.datagrams(messages: 64 * 1024)
+    let buffer = datagrams.flatMap { $0 }
+    var ranges: [Range<Int>] = []
+    for datagram in datagrams { ranges.append((ranges.last?.upperBound ?? 0)..<((ranges.last?.upperBound ?? 0) + datagram.count)) }
+    Benchmark("parse: netlink NFLOG message to PacketSummary", configuration: configuration) { benchmark in
+        let bytes = buffer.span.bytes
+        var remaining = benchmark.scaledIterations.count, datagram = 0, checksum = 0
+        while remaining > 0 {
+            var messages = NetlinkMessages(bytes.extracting(ranges[datagram]))
+            while remaining > 0, let message = try! messages.next() {
+                let summary = try! NflogPacketMessage(checking: message).summary(fallbackTime: 0)
+                checksum &+= Int(summary.key.sourcePort) &+ summary.payloadLength
+                remaining -= 1
+            }
+            datagram = (datagram + 1) % ranges.count
+        }
+        blackHole(checksum)
+    }
+
+    // Classify: PacketSummary values into a long-lived classifier, whose table holds a
+    // few hundred open connections in steady state.
+    let packets = Workload.packets(copies: 4096)
+    let round = (packets.last!.time - packets.first!.time) + 300_000_000
+    Benchmark("classify: PacketSummary into the connection table", configuration: configuration) { benchmark in
+        var classifier = Classifier()
+        var finalized = 0, index = 0, shift: Int64 = 0
+        for _ in benchmark.scaledIterations {
+            var packet = packets[index]
+            packet.time += shift
+            classifier.ingest(packet) { _ in finalized += 1 }
+            index += 1
+            if index == packets.count { index = 0; shift += round }
+        }
+        blackHole(finalized)
+    }
+
+    // Format: one JSON line per finalized connection into a reused buffer.
+    var records: [ConnectionRecord] = []
+    var classifier = Classifier()
+    for packet in Workload.packets(copies: 64) { classifier.ingest(packet) { records.append($0) } }
+    classifier.finishAll { records.append($0) }
+    Benchmark("format: ConnectionRecord to a JSON line", configuration: configuration) { benchmark in
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 16)
+        var bytes = 0
+        for i in benchmark.scaledIterations {
+            JSONLines.append(records[i % records.count], to: &buffer)
+            if buffer.count > 60_000 { bytes += buffer.count; buffer.removeAll(keepingCapacity: true) }
+        }
+        blackHole(bytes)
+    }
+}
