@@ -5,7 +5,8 @@ public struct PacketNote: Sendable, Equatable {
     public var time: Microseconds
     public var sequenceNumber: UInt32
     public var acknowledgementNumber: UInt32
-    public var payloadLength: UInt32
+    /// TCP payload bytes; an IP packet cannot carry more than 65535.
+    public var payloadLength: UInt16
     public var flags: TCPFlags
     public var ipID: UInt16
     public var ttl: UInt8
@@ -14,7 +15,7 @@ public struct PacketNote: Sendable, Equatable {
         time = packet.time
         sequenceNumber = packet.sequenceNumber
         acknowledgementNumber = packet.acknowledgementNumber
-        payloadLength = UInt32(clamping: packet.payloadLength)
+        payloadLength = UInt16(clamping: packet.payloadLength)
         flags = packet.flags
         ipID = packet.ipID
         ttl = packet.ttl

@@ -22,7 +22,14 @@ struct Classify: ParsableCommand {
             At the end of the input, connections closed by reset or fin are written as such, \
             those idle for --idle-timeout before the last packet as timeout, the rest as \
             shutdown. A file that is cut short is read up to the damage; the error names the \
-            byte offset, after the complete records are written (exit status 1).
+            byte offset, after the complete records are written.
+
+            Example, on a host with the two sampling rules installed (README):
+              tcpdump -i nflog:5 -w sample.pcap
+              sampler classify sample.pcap > records.jsonl
+
+            Exit status: 0 done; 1 the file is damaged (complete records written first); \
+            64 bad arguments; 66 the file cannot be opened.
             """
     )
 
@@ -106,7 +113,8 @@ struct Classify: ParsableCommand {
         let table = SummaryTable.render(windows: windows, parseErrors: result.parseErrors, counters: result.counters)
         if format == .table { out.write(table) }
         out.flush()
-        if format == .json && !quiet { OutputStream.printError(table) }
+        let readNothing = result.fileError != nil && result.counters.packets == 0 && result.parseErrors.total == 0
+        if format == .json && !quiet && !readNothing { OutputStream.printError(table) }
         if let error = result.fileError {
             OutputStream.printError("sampler classify: \(file): \(error)")
             throw ExitCode(1)

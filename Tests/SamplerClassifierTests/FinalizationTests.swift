@@ -112,8 +112,8 @@ import SamplerWire
 
     @Test func connectionStateIsSmallAndFixed() {
         // Ten packet notes and the SYN: a few hundred bytes, whatever the traffic.
-        #expect(MemoryLayout<PacketNote>.stride <= 32)
-        #expect(MemoryLayout<Connection>.stride <= 512)
+        #expect(MemoryLayout<PacketNote>.stride == 24)
+        #expect(MemoryLayout<Connection>.stride <= 448)
     }
 }
 
