@@ -24,19 +24,23 @@ public struct NflogAttributes: ~Escapable {
     static let typeMask: UInt16 = 0x3fff
 
     public let bytes: RawSpan
-    // Value ranges of the attributes sampler reads; unknown attributes are skipped.
-    private var payloadRange: Range<Int>?
-    private var prefixRange: Range<Int>?
-    private var timestampOffset: Int?
-    private var packetHeaderOffset: Int?
-    private var inDeviceOffset: Int?
-    private var sequenceOffset: Int?
-    private var globalSequenceOffset: Int?
+    // Where the values of the attributes sampler reads start (and, for the variable-size
+    // ones, end); unknown attributes are skipped. 0 means absent: a value always starts
+    // after its 4-byte header. Small on purpose: this view is made once per packet.
+    private var payloadStart: Int32 = 0, payloadEnd: Int32 = 0
+    private var prefixStart: Int32 = 0, prefixEnd: Int32 = 0
+    private var timestampOffset: Int32 = 0
+    private var packetHeaderOffset: Int32 = 0
+    private var inDeviceOffset: Int32 = 0
+    private var sequenceOffset: Int32 = 0
+    private var globalSequenceOffset: Int32 = 0
 
     /// Walks every attribute in `bytes` once, checking lengths and padding, and checking
     /// that the fixed-size ones have their size.
     @_lifetime(copy bytes)
     public init(checking bytes: RawSpan, order: ByteOrder) throws(WireError) {
+        // Offsets are kept in 32 bits; a netlink buffer is at most a few hundred KiB.
+        guard bytes.byteCount <= Int(Int32.max) else { throw .attributeBadLength }
         self.bytes = bytes
         var offset = 0
         while offset < bytes.byteCount {
@@ -45,25 +49,26 @@ public struct NflogAttributes: ~Escapable {
             let type = bytes.u16(offset + 2, order) & Self.typeMask
             guard length >= Self.headerLength else { throw .attributeBadLength }
             guard offset + length <= bytes.byteCount else { throw .attributeTruncated }
-            let value = (offset + Self.headerLength)..<(offset + length)
+            let start = Int32(offset + Self.headerLength), end = Int32(offset + length)
+            let size = length - Self.headerLength
             switch type {
-            case Kind.payload: payloadRange = value
-            case Kind.prefix: prefixRange = value
+            case Kind.payload: (payloadStart, payloadEnd) = (start, end)
+            case Kind.prefix: (prefixStart, prefixEnd) = (start, end)
             case Kind.timestamp:
-                guard value.count == 16 else { throw .nflogBadAttribute }
-                timestampOffset = value.lowerBound
+                guard size == 16 else { throw .nflogBadAttribute }
+                timestampOffset = start
             case Kind.packetHeader:
-                guard value.count >= 4 else { throw .nflogBadAttribute }
-                packetHeaderOffset = value.lowerBound
+                guard size >= 4 else { throw .nflogBadAttribute }
+                packetHeaderOffset = start
             case Kind.inDevice:
-                guard value.count == 4 else { throw .nflogBadAttribute }
-                inDeviceOffset = value.lowerBound
+                guard size == 4 else { throw .nflogBadAttribute }
+                inDeviceOffset = start
             case Kind.sequence:
-                guard value.count == 4 else { throw .nflogBadAttribute }
-                sequenceOffset = value.lowerBound
+                guard size == 4 else { throw .nflogBadAttribute }
+                sequenceOffset = start
             case Kind.globalSequence:
-                guard value.count == 4 else { throw .nflogBadAttribute }
-                globalSequenceOffset = value.lowerBound
+                guard size == 4 else { throw .nflogBadAttribute }
+                globalSequenceOffset = start
             default:
                 break
             }
@@ -75,18 +80,18 @@ public struct NflogAttributes: ~Escapable {
     /// The logged packet (network layer onwards), a sub-view of the caller's buffer.
     public var payload: RawSpan? {
         @_lifetime(copy self) get {
-            guard let range = payloadRange else { return nil }
-            return bytes.extracting(range)
+            guard payloadStart != 0 else { return nil }
+            return bytes.extracting(Int(payloadStart)..<Int(payloadEnd))
         }
     }
 
     /// The rule's `--nflog-prefix`, without its terminating NUL.
     public var prefix: RawSpan? {
         @_lifetime(copy self) get {
-            guard let range = prefixRange else { return nil }
-            var end = range.lowerBound
-            while end < range.upperBound && bytes.u8(end) != 0 { end += 1 }
-            return bytes.extracting(range.lowerBound..<end)
+            guard prefixStart != 0 else { return nil }
+            var end = Int(prefixStart)
+            while end < Int(prefixEnd) && bytes.u8(end) != 0 { end += 1 }
+            return bytes.extracting(Int(prefixStart)..<end)
         }
     }
 
@@ -94,22 +99,23 @@ public struct NflogAttributes: ~Escapable {
     /// no kernel writes (past year 9999, a million microseconds or more) counts as absent,
     /// so that the record's own time is used instead.
     public var timestamp: Microseconds? {
-        guard let offset = timestampOffset else { return nil }
+        guard timestampOffset != 0 else { return nil }
+        let offset = Int(timestampOffset)
         let seconds = bytes.u64(offset), micros = bytes.u64(offset + 8)
         guard seconds <= UInt64(Microseconds.latestTime / 1_000_000), micros < 1_000_000 else { return nil }
         return Int64(seconds) * 1_000_000 + Int64(micros)
     }
 
     /// The link layer's protocol (an EtherType: 0x0800 IPv4, 0x86dd IPv6).
-    public var hardwareProtocol: UInt16? { packetHeaderOffset.map { bytes.u16($0) } }
+    public var hardwareProtocol: UInt16? { packetHeaderOffset == 0 ? nil : bytes.u16(Int(packetHeaderOffset)) }
     /// The netfilter hook the packet was logged at (0 is PREROUTING).
-    public var hook: UInt8? { packetHeaderOffset.map { bytes.u8($0 + 2) } }
+    public var hook: UInt8? { packetHeaderOffset == 0 ? nil : bytes.u8(Int(packetHeaderOffset) + 2) }
     /// The interface index the packet came in on.
-    public var inDevice: UInt32? { inDeviceOffset.map { bytes.u32($0) } }
+    public var inDevice: UInt32? { inDeviceOffset == 0 ? nil : bytes.u32(Int(inDeviceOffset)) }
     /// The instance's sequence number (with NFULNL_CFG_F_SEQ): gaps are lost messages.
-    public var sequence: UInt32? { sequenceOffset.map { bytes.u32($0) } }
+    public var sequence: UInt32? { sequenceOffset == 0 ? nil : bytes.u32(Int(sequenceOffset)) }
     /// The global sequence number (with NFULNL_CFG_F_SEQ_GLOBAL).
-    public var globalSequence: UInt32? { globalSequenceOffset.map { bytes.u32($0) } }
+    public var globalSequence: UInt32? { globalSequenceOffset == 0 ? nil : bytes.u32(Int(globalSequenceOffset)) }
 }
 
 /// An NFLOG packet message from netlink: `nlmsghdr`, `nfgenmsg`, attributes.

@@ -3,19 +3,41 @@
 public struct TCPOptions: Sendable {
     public static let capacity = 40
 
-    public private(set) var count: Int = 0
+    // Compact on purpose (56 bytes): every packet summary carries one.
     private var storage = InlineArray<40, UInt8>(repeating: 0)
+    private var kindCount: UInt8 = 0
+    private var present: Present = []
+    private var windowScaleValue: UInt8 = 0
+    private var mssValue: UInt16 = 0
+    private var timestampValue: UInt32 = 0
+    private var timestampEcho: UInt32 = 0
 
-    /// Maximum segment size (kind 2), if present.
-    public var mss: UInt16?
-    /// Window scale shift (kind 3), if present.
-    public var windowScale: UInt8?
-    /// SACK permitted (kind 4).
-    public var sackPermitted = false
-    /// Timestamps (kind 8): value and echo reply.
-    public var timestamp: (value: UInt32, echo: UInt32)?
+    private struct Present: OptionSet {
+        let rawValue: UInt8
+        static let mss = Present(rawValue: 1)
+        static let windowScale = Present(rawValue: 2)
+        static let sackPermitted = Present(rawValue: 4)
+        static let timestamp = Present(rawValue: 8)
+    }
 
     public init() {}
+
+    /// How many option kinds the header listed.
+    public var count: Int { Int(kindCount) }
+
+    /// Maximum segment size (kind 2), if present.
+    public var mss: UInt16? {
+        get { present.contains(.mss) ? mssValue : nil }
+        set { mssValue = newValue ?? 0; if newValue == nil { present.remove(.mss) } else { present.insert(.mss) } }
+    }
+    /// Window scale shift (kind 3), if present.
+    public var windowScale: UInt8? { present.contains(.windowScale) ? windowScaleValue : nil }
+    /// SACK permitted (kind 4).
+    public var sackPermitted: Bool { present.contains(.sackPermitted) }
+    /// Timestamps (kind 8): value and echo reply.
+    public var timestamp: (value: UInt32, echo: UInt32)? {
+        present.contains(.timestamp) ? (timestampValue, timestampEcho) : nil
+    }
 
     public subscript(index: Int) -> UInt8 { storage[index] }
 
@@ -25,9 +47,9 @@ public struct TCPOptions: Sendable {
     mutating func append(kind: UInt8) {
         // A header holds at most 40 option bytes, hence at most 40 kinds; the check is a
         // backstop for callers that build options by hand.
-        guard count < Self.capacity else { return }
-        storage[count] = kind
-        count += 1
+        guard kindCount < Self.capacity else { return }
+        storage[Int(kindCount)] = kind
+        kindCount += 1
     }
 
     /// Kinds equal, element by element (values follow from the kinds' bytes).
@@ -64,16 +86,19 @@ extension TCPOptions {
             switch kind {
             case Self.maximumSegmentSize:
                 guard length == 4 else { throw .tcpOptionBadLength }
-                mss = area.u16(offset + 2)
+                mssValue = area.u16(offset + 2)
+                present.insert(.mss)
             case Self.windowScaleKind:
                 guard length == 3 else { throw .tcpOptionBadLength }
-                windowScale = area.u8(offset + 2)
+                windowScaleValue = area.u8(offset + 2)
+                present.insert(.windowScale)
             case Self.sackPermittedKind:
                 guard length == 2 else { throw .tcpOptionBadLength }
-                sackPermitted = true
+                present.insert(.sackPermitted)
             case Self.timestampsKind:
                 guard length == 10 else { throw .tcpOptionBadLength }
-                timestamp = (area.u32(offset + 2), area.u32(offset + 6))
+                (timestampValue, timestampEcho) = (area.u32(offset + 2), area.u32(offset + 6))
+                present.insert(.timestamp)
             default:
                 break
             }
