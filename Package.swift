@@ -37,8 +37,10 @@ let package = Package(
             ],
             swiftSettings: lifetimes
         ),
-        .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter"], swiftSettings: lifetimes),
-        .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier"], swiftSettings: lifetimes),
+        // Helpers shared by the test targets.
+        .target(name: "SamplerTestSupport", path: "Tests/SamplerTestSupport"),
+        .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
+        .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
         .testTarget(name: "EndToEndTests", dependencies: ["sampler"], swiftSettings: lifetimes),
     ]

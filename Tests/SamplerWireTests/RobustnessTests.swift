@@ -1,3 +1,4 @@
+import SamplerTestSupport
 import Testing
 @testable import SamplerWire
 
@@ -19,17 +20,6 @@ func parseDatagram(_ bytes: [UInt8]) -> (summaries: Int, error: WireError?) {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so failures can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct RobustnessTests {
     static let messages: [[UInt8]] = [
