@@ -28,11 +28,13 @@ let package = Package(
         .target(name: "SamplerClassifier", dependencies: ["SamplerWire"], swiftSettings: lifetimes),
         // Output formats for connection records: JSON Lines, summary tables.
         .target(name: "SamplerSinks", dependencies: ["SamplerClassifier"], swiftSettings: lifetimes),
+        // The sampling rules: render, install, check, remove (iptables, ip6tables).
+        .target(name: "SamplerRules"),
         // The command line: argument parsing, file access, wiring the modules together.
         .executableTarget(
             name: "sampler",
             dependencies: [
-                "SamplerWire", "SamplerClassifier", "SamplerSinks",
+                "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: lifetimes
@@ -41,6 +43,7 @@ let package = Package(
         .target(name: "SamplerTestSupport", path: "Tests/SamplerTestSupport"),
         .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
+        .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
         .testTarget(name: "EndToEndTests", dependencies: ["sampler"], swiftSettings: lifetimes),
     ]

@@ -1,0 +1,176 @@
+
+
+/// Installs, checks and removes sampler's rules with the iptables tools of one backend.
+public struct RuleManager: Sendable {
+    public var backend: Backend
+
+    public init(backend: Backend = .auto) { self.backend = backend }
+
+    /// The rules as they are in the kernel, read back from `iptables -S`.
+    public struct Installed: Sendable, Equatable {
+        public var chainExists = false
+        public var jumps = 0
+        public var probability: Double?
+        public var label: String?
+        public var group: UInt16?
+        public var packets: Int?
+        public var prefix: String?
+        public var ruleCount = 0
+    }
+
+    /// Replaces sampler's chain with the rules for `parameters` and makes sure that
+    /// PREROUTING jumps to it exactly once.
+    public func install(_ parameters: RuleParameters, version: IPVersion) throws(RulesError) {
+        try parameters.validate()
+        let restore = try run([backend.restoreCommand(for: version), "--noflush"],
+                              input: RuleSet.restoreFile(parameters, version: version))
+        try check(restore, tool: backend.restoreCommand(for: version), label: parameters.label)
+        var jumps = try installed(version: version).jumps
+        if jumps == 0 {
+            try check(try iptables(version, ["-A"] + RuleSet.jumpArguments), tool: backend.command(for: version))
+            jumps = 1
+        }
+        while jumps > 1 {
+            try check(try iptables(version, ["-D"] + RuleSet.jumpArguments), tool: backend.command(for: version))
+            jumps -= 1
+        }
+    }
+
+    /// Removes the jump and the chain; nothing else. Returns false if nothing was there.
+    @discardableResult
+    public func remove(version: IPVersion) throws(RulesError) -> Bool {
+        let state = try installed(version: version)
+        for _ in 0..<state.jumps {
+            try check(try iptables(version, ["-D"] + RuleSet.jumpArguments), tool: backend.command(for: version))
+        }
+        if state.chainExists {
+            try check(try iptables(version, ["-F", RuleSet.chain]), tool: backend.command(for: version))
+            try check(try iptables(version, ["-X", RuleSet.chain]), tool: backend.command(for: version))
+        }
+        return state.chainExists || state.jumps > 0
+    }
+
+    /// What is installed, read from the kernel: the whole mangle table in one `-S`, so
+    /// that a missing chain is told apart from an error (iptables-nft 1.8.9 calls a
+    /// missing chain "incompatible" when asked for it by name).
+    public func installed(version: IPVersion) throws(RulesError) -> Installed {
+        var state = Installed()
+        let listing = try iptables(version, ["-S"])
+        try check(listing, tool: backend.command(for: version))
+        for line in listing.stdout.split(separator: "\n") {
+            let words = Self.words(String(line))
+            if words.starts(with: ["-N", RuleSet.chain]) { state.chainExists = true }
+            if words.starts(with: ["-A", RuleSet.hook]) && words.last == RuleSet.chain && words.contains(RuleSet.jumpComment) {
+                state.jumps += 1
+            }
+            guard words.starts(with: ["-A", RuleSet.chain]) else { continue }
+            state.ruleCount += 1
+            func value(after flag: String) -> String? {
+                words.firstIndex(of: flag).flatMap { $0 + 1 < words.count ? words[$0 + 1] : nil }
+            }
+            if words.contains("--set") {
+                state.probability = value(after: "--probability").flatMap(Double.init)
+                state.label = value(after: "--label")
+            } else if words.contains("NFLOG") {
+                state.group = value(after: "--nflog-group").flatMap { UInt16($0) } ?? 0
+                state.prefix = value(after: "--nflog-prefix")
+                // "! --connbytes 11" logs packets 1 to 10 (older tools print "11:").
+                state.packets = value(after: "--connbytes").flatMap { Int($0.split(separator: ":").first ?? "") }.map { $0 - 1 }
+            }
+        }
+        return state
+    }
+
+    /// What differs between the kernel and `parameters`; empty when they match.
+    public func differences(from parameters: RuleParameters, version: IPVersion) throws(RulesError) -> [String] {
+        let state = try installed(version: version)
+        let family = "IPv\(version.rawValue)"
+        guard state.chainExists else {
+            return ["\(family): chain \(RuleSet.table)/\(RuleSet.chain) is missing: run 'sampler rules install'"]
+                + (state.jumps > 0 ? ["\(family): \(RuleSet.hook) jumps to a missing chain"] : [])
+        }
+        var problems: [String] = []
+        if state.jumps == 0 { problems.append("\(family): \(RuleSet.hook) does not jump to \(RuleSet.chain)") }
+        if state.jumps > 1 { problems.append("\(family): \(RuleSet.hook) jumps to \(RuleSet.chain) \(state.jumps) times") }
+        if state.ruleCount != 2 { problems.append("\(family): \(RuleSet.chain) has \(state.ruleCount) rules, expected 2") }
+        if let installed = state.probability, abs(installed - parameters.probability) > 1e-9 {
+            problems.append("\(family): probability is \(installed), expected \(parameters.probability)")
+        } else if state.probability == nil { problems.append("\(family): the sampling rule is missing") }
+        if let installed = state.label, installed != parameters.label {
+            problems.append("\(family): label is \(installed), expected \(parameters.label)")
+        }
+        if let installed = state.group {
+            if installed != parameters.group { problems.append("\(family): NFLOG group is \(installed), expected \(parameters.group)") }
+        } else { problems.append("\(family): the logging rule is missing") }
+        if let installed = state.packets, installed != parameters.packets {
+            problems.append("\(family): logs the first \(installed) packets, expected \(parameters.packets)")
+        }
+        if let installed = state.prefix, installed != parameters.prefix {
+            problems.append("\(family): prefix is \(installed), expected \(parameters.prefix)")
+        }
+        return problems
+    }
+
+    /// `iptables -L -v` counters of the chain's rules: (packets, bytes) per rule.
+    public func counters(version: IPVersion) throws(RulesError) -> [(packets: UInt64, bytes: UInt64)] {
+        let listing = try iptables(version, ["-L", RuleSet.chain, "-v", "-x", "-n"])
+        guard listing.status == 0 else { return [] }
+        return listing.stdout.split(separator: "\n").dropFirst(2).compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, let packets = UInt64(fields[0]), let bytes = UInt64(fields[1]) else { return nil }
+            return (packets, bytes)
+        }
+    }
+
+    // MARK: running the tools
+
+    private func iptables(_ version: IPVersion, _ arguments: [String]) throws(RulesError) -> Command {
+        try run([backend.command(for: version), "-w", "-t", RuleSet.table] + arguments)
+    }
+
+    private func run(_ arguments: [String], input: String? = nil) throws(RulesError) -> Command {
+        try Command.run(arguments, input: input)
+    }
+
+    /// Turns a failed run into an error that says what to do.
+    private func check(_ result: Command, tool: String, label: String? = nil) throws(RulesError) {
+        guard result.status != 0 else { return }
+        let text = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("Warning: cannot open") }.joined(separator: "\n")
+        let lower = text.lowercased()
+        if lower.contains("permission denied") || lower.contains("must be root") || lower.contains("operation not permitted") {
+            throw .notPermitted(tool)
+        }
+        if let label, Int(label) == nil, lower.contains("label") {
+            throw .badParameter("--label \(label): not in /etc/xtables/connlabel.conf; add a line '<bit> \(label)' there, or give a bit number")
+        }
+        if lower.contains("couldn't load") || lower.contains("no such file or directory") || lower.contains("not supported")
+            || lower.contains("unknown option") || lower.contains("extension") || lower.contains("protocol not available") {
+            throw .kernelSupport(text.trimmed)
+        }
+        throw .failed("\(tool) failed (exit \(result.status)): \(text.trimmed)")
+    }
+
+    /// Splits an `iptables -S` line into words, keeping quoted strings whole.
+    static func words(_ line: String) -> [String] {
+        var words: [String] = [], current = "", quoted = false
+        for character in line {
+            if character == "\"" { quoted.toggle(); continue }
+            if character == " " && !quoted {
+                if !current.isEmpty { words.append(current); current = "" }
+            } else {
+                current.append(character)
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+}
+
+extension String {
+    var trimmed: String {
+        var text = Substring(self)
+        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,81 @@
+/// What the two sampling rules are made of: every value `sampler rules` and `sampler run`
+/// agree on. The defaults are documented in docs/rules.md.
+public struct RuleParameters: Sendable, Equatable {
+    /// Chance that a new inbound TCP connection is sampled (the reference uses 1/10,000).
+    public var probability: Double = 0.0001
+    /// The conntrack label bit (0-127) or a name from /etc/xtables/connlabel.conf.
+    public var label: String = "42"
+    /// The NFLOG group the logging rule sends to, and `sampler run` reads.
+    public var group: UInt16 = 5
+    /// Packets logged per sampled connection, in the original direction.
+    public var packets: Int = 10
+    /// The `--nflog-prefix` of logged packets.
+    public var prefix: String = "sampler"
+
+    public init() {}
+
+    /// Checks each value; the error names the option, the value and what is allowed.
+    public func validate() throws(RulesError) {
+        guard probability > 0 && probability <= 1 else {
+            throw .badParameter("--probability \(probability): must be more than 0 and at most 1")
+        }
+        if let bit = Int(label) {
+            guard (0...127).contains(bit) else { throw .badParameter("--label \(label): a label bit is 0 to 127") }
+        } else {
+            guard !label.isEmpty, label.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw .badParameter("--label '\(label)': a bit number 0-127 or a name from /etc/xtables/connlabel.conf")
+            }
+        }
+        guard (1...1000).contains(packets) else { throw .badParameter("--packets \(packets): must be 1 to 1000") }
+        guard !prefix.isEmpty, prefix.utf8.count <= 63, prefix.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\"" }) else {
+            throw .badParameter("--prefix '\(prefix)': 1 to 63 printable ASCII characters, no spaces or quotes")
+        }
+    }
+}
+
+public enum IPVersion: String, Sendable, CaseIterable {
+    case v4 = "4", v6 = "6"
+}
+
+/// Which iptables binaries to use: whatever `iptables` is (Debian's default is the
+/// nf_tables backend), or one backend by name.
+public enum Backend: String, Sendable, CaseIterable {
+    case auto, nft, legacy
+
+    public func command(for version: IPVersion) -> String {
+        let base = version == .v4 ? "iptables" : "ip6tables"
+        switch self {
+        case .auto: return base
+        case .nft: return base + "-nft"
+        case .legacy: return base + "-legacy"
+        }
+    }
+
+    /// The matching iptables-restore binary.
+    public func restoreCommand(for version: IPVersion) -> String {
+        let base = version == .v4 ? "iptables" : "ip6tables"
+        switch self {
+        case .auto: return base + "-restore"
+        case .nft: return base + "-nft-restore"
+        case .legacy: return base + "-legacy-restore"
+        }
+    }
+}
+
+public enum RulesError: Error, Equatable, CustomStringConvertible {
+    case badParameter(String)
+    case toolMissing(String)
+    case notPermitted(String)
+    case kernelSupport(String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .badParameter(let text): text
+        case .toolMissing(let tool): "\(tool) not found: install Debian's iptables package (apt-get install iptables)"
+        case .notPermitted(let tool): "\(tool) was refused: changing firewall rules needs root (or CAP_NET_ADMIN); run with sudo"
+        case .kernelSupport(let detail): "the kernel lacks what the rules need (\(detail)): load the modules with 'modprobe nf_conntrack xt_connlabel xt_statistic xt_connbytes xt_NFLOG nfnetlink_log', or use a kernel built with them"
+        case .failed(let detail): detail
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+@testable import SamplerRules
+
+@Suite struct RuleSetTests {
+    @Test func theCommittedRuleFilesAreTheRenderedDefaults() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for (version, name) in [(IPVersion.v4, "sampler-ipv4.rules"), (.v6, "sampler-ipv6.rules")] {
+            let file = try String(contentsOf: root.appendingPathComponent("iptables/\(name)"), encoding: .utf8)
+            #expect(file == RuleSet.restoreFile(RuleParameters(), version: version),
+                    "iptables/\(name) is stale: regenerate with 'sampler rules install --dry-run --family \(version.rawValue)'")
+        }
+    }
+
+    @Test func rendersTheReferenceRules() {
+        var p = RuleParameters()
+        p.probability = 0.25
+        p.label = "7"
+        p.group = 300
+        p.packets = 4
+        let rules = RuleSet.rules(p)
+        #expect(rules[0].contains("-p tcp --syn -m state --state NEW -m statistic --mode random --probability 0.25 -m connlabel --label 7 --set"))
+        #expect(rules[1].contains("-m connlabel --label 7 -m connbytes ! --connbytes 5 --connbytes-dir original --connbytes-mode packets"))
+        #expect(rules[1].contains("-j NFLOG --nflog-group 300 --nflog-prefix sampler"))
+        #expect(rules.allSatisfy { $0.hasPrefix("-A SAMPLER ") && $0.contains("-m comment --comment \"sampler: ") })
+    }
+
+    @Test(arguments: [(0.0001, "0.0001"), (1.0, "1.0"), (0.5, "0.5"), (1e-05, "0.00001"), (2.5e-07, "0.00000025")])
+    func writesProbabilitiesAsDecimals(value: Double, text: String) {
+        #expect(RuleSet.probabilityText(value) == text)
+    }
+
+    @Test func validatesParameters() {
+        var p = RuleParameters()
+        #expect(throws: Never.self) { try p.validate() }
+        for (change, fragment) in [({ (p: inout RuleParameters) in p.probability = 0 }, "--probability"),
+                                   ({ $0.probability = 1.5 }, "--probability"), ({ $0.label = "128" }, "--label"),
+                                   ({ $0.label = "bad label" }, "--label"), ({ $0.packets = 0 }, "--packets"),
+                                   ({ $0.prefix = "has space" }, "--prefix")] as [((inout RuleParameters) -> Void, String)] {
+            p = RuleParameters()
+            change(&p)
+            #expect(throws: RulesError.self) { try p.validate() }
+            do { try p.validate() } catch { #expect(error.description.contains(fragment)) }
+        }
+    }
+
+    @Test func splitsIptablesListingsIntoWords() {
+        let line = #"-A SAMPLER -m connlabel --label "42" -m comment --comment "sampler: log the first 10" -j NFLOG --nflog-group 5"#
+        #expect(RuleManager.words(line) == ["-A", "SAMPLER", "-m", "connlabel", "--label", "42", "-m", "comment", "--comment",
+                                            "sampler: log the first 10", "-j", "NFLOG", "--nflog-group", "5"])
+    }
+
+    @Test func backendsNameTheirTools() {
+        #expect(Backend.auto.command(for: .v4) == "iptables")
+        #expect(Backend.nft.command(for: .v6) == "ip6tables-nft")
+        #expect(Backend.legacy.restoreCommand(for: .v4) == "iptables-legacy-restore")
+    }
+}
