@@ -28,13 +28,21 @@ let package = Package(
         .target(name: "SamplerClassifier", dependencies: ["SamplerWire"], swiftSettings: lifetimes),
         // Output formats for connection records: JSON Lines, summary tables.
         .target(name: "SamplerSinks", dependencies: ["SamplerClassifier"], swiftSettings: lifetimes),
+        // The NFLOG socket: bind, configure, receive, in front of the wire parser.
+        .target(name: "SamplerCapture", dependencies: ["CNetfilter", "SamplerWire"], swiftSettings: lifetimes),
+        // The live loop: capture -> classifier -> records file and window log.
+        .target(
+            name: "SamplerPipeline",
+            dependencies: ["CNetfilter", "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            swiftSettings: lifetimes
+        ),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
         .target(name: "SamplerRules"),
         // The command line: argument parsing, file access, wiring the modules together.
         .executableTarget(
             name: "sampler",
             dependencies: [
-                "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules",
+                "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: lifetimes

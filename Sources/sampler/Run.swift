@@ -1,0 +1,101 @@
+import ArgumentParser
+import SamplerCapture
+import SamplerClassifier
+import SamplerPipeline
+import SamplerRules
+import SamplerWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Run: ParsableCommand {
+    static let defaultOutput = "/var/lib/sampler/records.jsonl"
+
+    static let configuration = CommandConfiguration(
+        abstract: "Read the sampled packets from NFLOG, classify them live and write records.",
+        discussion: """
+            Binds the NFLOG group that `sampler rules install` logs to, classifies connections \
+            as their packets arrive, and appends one JSON line per finalized connection to \
+            --output (docs/records.md). A summary of each aggregation window goes to the log \
+            (standard error).
+
+            Signals: SIGHUP reopens the output file (for logrotate); SIGINT or SIGTERM stop \
+            reading, write every open connection (close "shutdown", or reset/fin when it has \
+            one), and exit 0.
+
+            Needs CAP_NET_ADMIN (root). The rules are separate: install them first with \
+            `sampler rules install` (same --group).
+
+            Exit status: 0 stopped by a signal; 1 a runtime failure; 64 bad arguments; \
+            69 the group is bound by another process; 73 the output cannot be opened; \
+            77 no permission (CAP_NET_ADMIN).
+            """
+    )
+
+    @Option(help: ArgumentHelp("NFLOG group to read (the rules' --group).", valueName: "group"))
+    var group: UInt16 = RuleParameters().group
+
+    @Option(help: ArgumentHelp("File the records are appended to; - for standard output.", valueName: "path"))
+    var output: String = Run.defaultOutput
+
+    @Option(help: ArgumentHelp("Seconds without a packet after which an open connection is a timeout.", valueName: "seconds"))
+    var idleTimeout: Double = 120
+
+    @Option(help: ArgumentHelp("Seconds after the first RST or FIN in which later packets still belong to the connection.", valueName: "seconds"))
+    var grace: Double = 1
+
+    @Option(help: ArgumentHelp("TTL difference between a RST and the SYN above which ttl_mismatch is set.", valueName: "hops"))
+    var ttlMargin: Int = 2
+
+    @Option(help: ArgumentHelp("Aggregation window for the log summaries, in seconds (aligned to the clock).", valueName: "seconds"))
+    var window: Double = 900
+
+    @Flag(help: "Count connections tagged multiple_syns in the window shares.")
+    var includeMultipleSyns = false
+
+    @Option(help: ArgumentHelp("Most connections held open at once; SYNs beyond it are counted and refused.", valueName: "n"))
+    var maxConnections: Int = ClassifierConfiguration().maximumOpenConnections
+
+    func validate() throws {
+        guard idleTimeout > 0 && idleTimeout <= 86_400 * 30 else {
+            throw ValidationError("--idle-timeout must be more than 0 and at most 2592000 seconds (30 days), got \(idleTimeout).")
+        }
+        guard grace >= 0 && grace <= 3600 else { throw ValidationError("--grace must be 0 to 3600 seconds, got \(grace).") }
+        guard window >= 1 && window <= 86_400 * 366 else {
+            throw ValidationError("--window must be 1 to 31622400 seconds (a year), got \(window).")
+        }
+        guard ttlMargin >= 0 else { throw ValidationError("--ttl-margin must be zero or more, got \(ttlMargin).") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1, got \(maxConnections).") }
+    }
+
+    func run() throws {
+        var options = LiveSampler.Options(group: group)
+        options.classifier.idleTimeout = Microseconds(idleTimeout * 1_000_000)
+        options.classifier.gracePeriod = Microseconds(grace * 1_000_000)
+        options.classifier.ttlMargin = ttlMargin
+        options.classifier.maximumOpenConnections = maxConnections
+        options.window = Microseconds(window * 1_000_000)
+        options.excludeMultipleSYNs = !includeMultipleSyns
+        options.output = output
+        if output == Run.defaultOutput {
+            // The default's directory is sampler's own: make it if it is not there.
+            mkdir("/var/lib/sampler", 0o750)
+        }
+
+        let sampler = LiveSampler(options: options) { OutputStream.printError("sampler: \($0)") }
+        do {
+            try sampler.run()
+        } catch {
+            OutputStream.printError("sampler run: \(error)")
+            switch error {
+            case .capture(.notPermitted): throw ExitCode(77)
+            case .capture(.groupInUse): throw ExitCode(69)
+            case .output: throw ExitCode(73)
+            default: throw ExitCode(1)
+            }
+        }
+        let c = sampler.counters
+        OutputStream.printError("sampler: stopped; \(c.messages) messages, \(c.records) records, \(c.lost) lost, "
+            + "\(c.overruns) overruns, \(c.parseErrors.total) parse errors, \(c.classifier.orphans) orphans")
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sampler rules` and `sampler run` through the real kernel: rules installed by sampler
+/// in a server namespace (probability 1), `sampler run` reading NFLOG there, real TCP
+/// clients in a client namespace.
+@Suite(.enabled(if: Lab.isRoot, "needs root for network namespaces and iptables: run as root (CI does)"))
+struct LiveRunTests {
+    let sampler = samplerBinary().path
+
+    /// Starts `sampler run` in the server namespace and waits until it reads.
+    func startRun(_ lab: Lab, group: Int, output: URL, extra: [String] = []) throws -> Process {
+        let process = try lab.spawn([sampler, "run", "--group", String(group), "--output", output.path] + extra,
+                                    in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") },
+                     "sampler run did not start: \(lab.read("run.log"))")
+        return process
+    }
+
+    func records(_ lab: Lab, _ name: String) throws -> [[String: Any]] {
+        try lab.read(name).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    @Test func classifiesEveryStageLiveForIPv4AndIPv6() throws {
+        let lab = try Lab(index: 11)
+        defer { lab.close() }
+        let group = 5011
+        try lab.run([sampler, "rules", "install", "--probability", "1", "--group", String(group)], in: lab.server)
+        let output = lab.file("records.jsonl")
+        let run = try startRun(lab, group: group, output: output, extra: ["--idle-timeout", "1"])
+        _ = try lab.spawn(["python3", "-c", Traffic.server, lab.serverV4, lab.serverV6], in: lab.server, log: "server.log")
+        try #require(lab.wait(seconds: 10) { lab.read("server.log").contains("ready") })
+
+        let client = ["python3", "-c", Traffic.client]
+        for (address, family, base) in [(lab.serverV4, "4", "41000"), (lab.serverV6, "6", "43000")] {
+            try lab.run(client + [address, family, base, "closed"], in: lab.client)
+            try lab.run(client + [address, family, base, "rest"], in: lab.client)
+        }
+        // Records appear while it runs: the closed-port SYNs time out after 1 s of wall clock.
+        #expect(lab.wait(seconds: 10) { lab.read("records.jsonl").split(separator: "\n").count >= 12 },
+                "records so far: \(lab.read("records.jsonl"))")
+        lab.stop(run)
+        #expect(run.terminationStatus == 0, "\(lab.read("run.log"))")
+
+        var byPort: [Int: [String: Any]] = [:]
+        for record in try records(lab, "records.jsonl") { byPort[record["sport"] as! Int] = record }
+        for (family, base) in [(4, 41000), (6, 43000)] {
+            for (offset, want) in RealCaptureTests.expected {
+                let record = try #require(byPort[base + offset], "no record for IPv\(family) scenario \(offset)")
+                let context = "IPv\(family) scenario \(offset): \(record)"
+                #expect(record["family"] as? Int == family, "\(context)")
+                #expect(record["close"] as? String == want.close, "\(context)")
+                #expect(record["stage"] as? String == want.stage, "\(context)")
+                #expect(record["tags"] as? [String] == want.tags, "\(context)")
+                if let packets = want.packets { #expect(record["packets"] as? Int == packets, "\(context)") }
+            }
+        }
+        let log = lab.read("run.log")
+        #expect(log.contains("window "), "\(log)")
+        #expect(log.contains("0 lost"), "\(log)")
+        #expect(log.contains("0 parse errors"), "\(log)")
+    }
+
+    @Test func sigtermWritesOpenConnectionsAsShutdown() throws {
+        let lab = try Lab(index: 12)
+        defer { lab.close() }
+        let group = 5012
+        try lab.run([sampler, "rules", "install", "--probability", "1", "--group", String(group), "--family", "4"], in: lab.server)
+        let output = lab.file("records.jsonl")
+        let run = try startRun(lab, group: group, output: output)
+        _ = try lab.spawn(["python3", "-c", Traffic.server, lab.serverV4, lab.serverV6], in: lab.server, log: "server.log")
+        try #require(lab.wait(seconds: 10) { lab.read("server.log").contains("ready") })
+        // A connection that stays open: one request, then the client waits.
+        let holder = try lab.spawn(["python3", "-c", """
+            import socket, sys, time
+            s = socket.create_connection((sys.argv[1], 8080), source_address=("", 45000))
+            s.sendall(b"hello\\n"); s.recv(10); print("open", flush=True); time.sleep(30)
+            """, lab.serverV4], in: lab.client, log: "holder.log")
+        try #require(lab.wait(seconds: 10) { lab.read("holder.log").contains("open") })
+        usleep(300_000)  // past the NFLOG flush timeout
+        kill(run.processIdentifier, SIGTERM)
+        run.waitUntilExit()
+        lab.stop(holder)
+        #expect(run.terminationStatus == 0)
+        let record = try #require(try records(lab, "records.jsonl").first { $0["sport"] as? Int == 45000 },
+                                  "no record of the open connection: \(lab.read("records.jsonl"))")
+        #expect(record["close"] as? String == "shutdown")
+        #expect(record["stage"] as? String == "none")
+        #expect((record["flags"] as? [String])?.starts(with: ["S", "A", "PA"]) == true)
+        #expect(lab.read("run.log").contains("finalizing 1 open connections"))
+    }
+
+    @Test func refusesAGroupThatIsTakenAndRunsWithoutPrivilegesNot() throws {
+        let lab = try Lab(index: 13)
+        defer { lab.close() }
+        let group = 5013
+        let first = try startRun(lab, group: group, output: lab.file("first.jsonl"))
+        let second = try lab.run([sampler, "run", "--group", String(group), "--output", lab.file("second.jsonl").path],
+                                 in: lab.server, allowFailure: true)
+        #expect(second.status == 69)
+        #expect(second.stderr.contains("NFLOG group \(group) is already bound by another process"), "\(second.stderr)")
+        lab.stop(first)
+
+        // Without CAP_NET_ADMIN: a clear refusal, exit 77.
+        let unprivileged = try lab.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                                        sampler, "run", "--group", String(group), "--output", "-"],
+                                       in: lab.server, allowFailure: true)
+        #expect(unprivileged.status == 77, "\(unprivileged.stderr)")
+        #expect(unprivileged.stderr.contains("CAP_NET_ADMIN"))
+    }
+
+    @Test(arguments: ["nft", "legacy"])
+    func rulesInstallAndRemoveLeaveEveryOtherRuleAsItWas(backend: String) throws {
+        let lab = try Lab(index: backend == "nft" ? 14 : 15)
+        defer { lab.close() }
+        let tools = backend == "nft" ? ("iptables-nft", "ip6tables-nft") : ("iptables-legacy", "ip6tables-legacy")
+        // Somebody else's rules, in the same table and chain.
+        try lab.run([tools.0, "-t", "mangle", "-A", "PREROUTING", "-p", "udp", "--dport", "53", "-j", "MARK", "--set-mark", "7"], in: lab.server)
+        try lab.run([tools.1, "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--dport", "22", "-j", "MARK", "--set-mark", "9"], in: lab.server)
+        func saved() throws -> String {
+            let v4 = try lab.run([tools.0 + "-save"], in: lab.server).stdout
+            let v6 = try lab.run([tools.1 + "-save"], in: lab.server).stdout
+            // Without comments and chain counters ("[12:3456]"), which packets in the
+            // namespace move on their own.
+            return (v4 + v6).split(separator: "\n").filter { !$0.hasPrefix("#") }
+                .map { $0.replacingOccurrences(of: #"\[\d+:\d+\]"#, with: "[0:0]", options: .regularExpression) }
+                .joined(separator: "\n")
+        }
+        let before = try saved()
+        let rules = [sampler, "rules"]
+        let missing = try lab.run(rules + ["check", "--backend", backend], in: lab.server, allowFailure: true)
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("missing"))
+
+        try lab.run(rules + ["install", "--backend", backend], in: lab.server)
+        try lab.run(rules + ["install", "--backend", backend], in: lab.server)  // twice: still one copy
+        let installed = try saved()
+        #expect(installed.components(separatedBy: "-j SAMPLER").count - 1 == 2, "one jump per family:\n\(installed)")
+        #expect(installed.components(separatedBy: "-A SAMPLER").count - 1 == 4, "two rules per family:\n\(installed)")
+        #expect(try lab.run(rules + ["check", "--backend", backend], in: lab.server).stdout.contains("OK"))
+
+        // Other parameters replace sampler's rules; check names what differs.
+        try lab.run(rules + ["install", "--backend", backend, "--probability", "0.5", "--group", "9"], in: lab.server)
+        #expect(try saved().components(separatedBy: "-A SAMPLER").count - 1 == 4)
+        let differs = try lab.run(rules + ["check", "--backend", backend], in: lab.server, allowFailure: true)
+        #expect(differs.status == 1)
+        #expect(differs.stdout.contains("probability is 0.5, expected 0.0001"), "\(differs.stdout)")
+        #expect(differs.stdout.contains("NFLOG group is 9, expected 5"), "\(differs.stdout)")
+
+        try lab.run(rules + ["remove", "--backend", backend], in: lab.server)
+        #expect(try saved() == before)
+    }
+}
