@@ -36,8 +36,10 @@ let package = Package(
             dependencies: ["CNetfilter", "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
+        // Starting other programs with a clean signal state (posix_spawn).
+        .target(name: "SamplerSubprocess"),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
-        .target(name: "SamplerRules"),
+        .target(name: "SamplerRules", dependencies: ["SamplerSubprocess"]),
         // The command line: argument parsing, file access, wiring the modules together.
         .executableTarget(
             name: "sampler",
@@ -53,6 +55,6 @@ let package = Package(
         .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
-        .testTarget(name: "EndToEndTests", dependencies: ["sampler"], swiftSettings: lifetimes),
+        .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerSubprocess"], swiftSettings: lifetimes),
     ]
 )

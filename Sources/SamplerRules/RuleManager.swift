@@ -1,5 +1,4 @@
-
-
+import SamplerSubprocess
 /// Installs, checks and removes sampler's rules with the iptables tools of one backend.
 public struct RuleManager: Sendable {
     public var backend: Backend
@@ -124,16 +123,17 @@ public struct RuleManager: Sendable {
 
     // MARK: running the tools
 
-    private func iptables(_ version: IPVersion, _ arguments: [String]) throws(RulesError) -> Command {
+    private func iptables(_ version: IPVersion, _ arguments: [String]) throws(RulesError) -> Subprocess.Result {
         try run([backend.command(for: version), "-w", "-t", RuleSet.table] + arguments)
     }
 
-    private func run(_ arguments: [String], input: String? = nil) throws(RulesError) -> Command {
-        try Command.run(arguments, input: input)
+    private func run(_ arguments: [String], input: String? = nil) throws(RulesError) -> Subprocess.Result {
+        guard Subprocess.find(arguments[0]) != nil else { throw .toolMissing(arguments[0]) }
+        do { return try Subprocess.run(arguments, input: input) } catch { throw .failed(error.description) }
     }
 
     /// Turns a failed run into an error that says what to do.
-    private func check(_ result: Command, tool: String, label: String? = nil) throws(RulesError) {
+    private func check(_ result: Subprocess.Result, tool: String, label: String? = nil) throws(RulesError) {
         guard result.status != 0 else { return }
         let text = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("Warning: cannot open") }.joined(separator: "\n")
         let lower = text.lowercased()

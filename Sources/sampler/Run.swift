@@ -56,7 +56,19 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Most connections held open at once; SYNs beyond it are counted and refused.", valueName: "n"))
     var maxConnections: Int = ClassifierConfiguration().maximumOpenConnections
 
+    @Option(help: ArgumentHelp("Socket receive buffer to start with, in bytes (doubled on each overrun up to --max-receive-buffer).", valueName: "bytes"))
+    var receiveBuffer: Int = NflogConfiguration(group: 0).receiveBufferBytes
+
+    @Option(help: ArgumentHelp("Largest receive buffer that overruns (ENOBUFS) may grow it to, in bytes.", valueName: "bytes"))
+    var maxReceiveBuffer: Int = NflogConfiguration(group: 0).maximumReceiveBufferBytes
+
     func validate() throws {
+        guard receiveBuffer >= 4096 && receiveBuffer <= Int(Int32.max) / 2 else {
+            throw ValidationError("--receive-buffer must be 4096 to 1073741823 bytes, got \(receiveBuffer).")
+        }
+        guard maxReceiveBuffer >= receiveBuffer && maxReceiveBuffer <= Int(Int32.max) / 2 else {
+            throw ValidationError("--max-receive-buffer must be at least --receive-buffer and at most 1073741823, got \(maxReceiveBuffer).")
+        }
         guard idleTimeout > 0 && idleTimeout <= 86_400 * 30 else {
             throw ValidationError("--idle-timeout must be more than 0 and at most 2592000 seconds (30 days), got \(idleTimeout).")
         }
@@ -74,6 +86,8 @@ struct Run: ParsableCommand {
         options.classifier.gracePeriod = Microseconds(grace * 1_000_000)
         options.classifier.ttlMargin = ttlMargin
         options.classifier.maximumOpenConnections = maxConnections
+        options.nflog.receiveBufferBytes = receiveBuffer
+        options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
         options.window = Microseconds(window * 1_000_000)
         options.excludeMultipleSYNs = !includeMultipleSyns
         options.output = output

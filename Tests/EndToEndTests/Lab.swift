@@ -1,4 +1,5 @@
 import Foundation
+import SamplerSubprocess
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,7 @@ final class Lab {
     let clientV4: String, serverV4: String
     let clientV6: String, serverV6: String
     let directory: URL
-    private var processes: [Process] = []
+    private var processes: [Subprocess.Child] = []
 
     static var isRoot: Bool { geteuid() == 0 }
 
@@ -57,37 +58,21 @@ final class Lab {
 
     /// Runs a command to completion; throws with its output if it fails.
     @discardableResult
-    func run(_ command: [String], in namespace: String? = nil, allowFailure: Bool = false) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = (namespace.map { ["ip", "netns", "exec", $0] } ?? []) + command
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read before waiting, so that a full pipe cannot stall the child.
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if process.terminationStatus != 0 && !allowFailure {
-            throw CommandFailed(command: command, status: process.terminationStatus, output: stdout + stderr)
+    func run(_ command: [String], in namespace: String? = nil, allowFailure: Bool = false) throws -> Subprocess.Result {
+        let arguments = (namespace.map { ["ip", "netns", "exec", $0] } ?? []) + command
+        let result = try Subprocess.run(arguments)
+        if result.status != 0 && !allowFailure {
+            throw CommandFailed(command: command, status: result.status, output: result.stdout + result.stderr)
         }
-        return (process.terminationStatus, stdout, stderr)
+        return result
     }
 
     /// Starts a long-running command; its output goes to a file in the lab's directory.
-    func spawn(_ command: [String], in namespace: String, log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace] + command
-        let logURL = directory.appendingPathComponent(log)
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logURL)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        processes.append(process)
-        return process
+    /// `ip netns exec` execs the command, so the child's pid is the command's.
+    func spawn(_ command: [String], in namespace: String, log: String) throws -> Subprocess.Child {
+        let child = try Subprocess.start(["ip", "netns", "exec", namespace] + command, outputPath: file(log).path)
+        processes.append(child)
+        return child
     }
 
     func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
@@ -105,11 +90,11 @@ final class Lab {
     }
 
     /// Stops a spawned process with SIGINT (tcpdump flushes its file on it), then SIGKILL.
-    func stop(_ process: Process) {
+    func stop(_ process: Subprocess.Child) {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGINT)
-        if !wait(seconds: 3, for: { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.signal(SIGINT)
+        if !wait(seconds: 5, for: { !process.isRunning }) { process.signal(SIGKILL) }
+        process.wait()
     }
 
     func close() {

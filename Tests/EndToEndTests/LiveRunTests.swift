@@ -1,4 +1,5 @@
 import Foundation
+import SamplerSubprocess
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ struct LiveRunTests {
     let sampler = samplerBinary().path
 
     /// Starts `sampler run` in the server namespace and waits until it reads.
-    func startRun(_ lab: Lab, group: Int, output: URL, extra: [String] = []) throws -> Process {
+    func startRun(_ lab: Lab, group: Int, output: URL, extra: [String] = []) throws -> Subprocess.Child {
         let process = try lab.spawn([sampler, "run", "--group", String(group), "--output", output.path] + extra,
                                     in: lab.server, log: "run.log")
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") },
@@ -45,7 +46,7 @@ struct LiveRunTests {
         #expect(lab.wait(seconds: 10) { lab.read("records.jsonl").split(separator: "\n").count >= 12 },
                 "records so far: \(lab.read("records.jsonl"))")
         lab.stop(run)
-        #expect(run.terminationStatus == 0, "\(lab.read("run.log"))")
+        #expect(run.wait() == 0, "\(lab.read("run.log"))")
 
         var byPort: [Int: [String: Any]] = [:]
         for record in try records(lab, "records.jsonl") { byPort[record["sport"] as! Int] = record }
@@ -83,10 +84,9 @@ struct LiveRunTests {
             """, lab.serverV4], in: lab.client, log: "holder.log")
         try #require(lab.wait(seconds: 10) { lab.read("holder.log").contains("open") })
         usleep(300_000)  // past the NFLOG flush timeout
-        kill(run.processIdentifier, SIGTERM)
-        run.waitUntilExit()
+        run.signal(SIGTERM)
+        #expect(run.wait() == 0)
         lab.stop(holder)
-        #expect(run.terminationStatus == 0)
         let record = try #require(try records(lab, "records.jsonl").first { $0["sport"] as? Int == 45000 },
                                   "no record of the open connection: \(lab.read("records.jsonl"))")
         #expect(record["close"] as? String == "shutdown")
@@ -112,6 +112,32 @@ struct LiveRunTests {
                                        in: lab.server, allowFailure: true)
         #expect(unprivileged.status == 77, "\(unprivileged.stderr)")
         #expect(unprivileged.stderr.contains("CAP_NET_ADMIN"))
+    }
+
+    @Test func countsWhatTheKernelDropsWhileTheReaderStalls() throws {
+        let lab = try Lab(index: 16)
+        defer { lab.close() }
+        let group = 5016
+        try lab.run([sampler, "rules", "install", "--probability", "1", "--group", String(group), "--family", "4"], in: lab.server)
+        let run = try startRun(lab, group: group, output: lab.file("records.jsonl"),
+                               extra: ["--receive-buffer", "4096", "--max-receive-buffer", "65536"])
+        // Stop the reader, send 3,000 SYNs (each a new sampled connection, one NFLOG
+        // message each: nothing listens, the server resets them), then let it go on.
+        run.signal(SIGSTOP)
+        try lab.run(["timeout", "20", "hping3", "-S", "-p", "8080", "-i", "u200", "-c", "3000", "-q", lab.serverV4],
+                    in: lab.client, allowFailure: true)
+        run.signal(SIGCONT)
+        usleep(500_000)
+        lab.stop(run)
+        let log = lab.read("run.log")
+        #expect(log.contains("the kernel dropped NFLOG messages (ENOBUFS"), "\(log)")
+        #expect(log.contains("receive buffer now"), "\(log)")
+        // Every message is either received or counted as lost from the sequence gaps.
+        let summary = try #require(log.split(separator: "\n").last { $0.contains("sampler: stopped;") })
+        let numbers = summary.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        let (received, lost) = (numbers[0], numbers[2])
+        #expect(lost > 0, "\(summary)")
+        #expect(received + lost == 3000, "\(summary)")
     }
 
     @Test(arguments: ["nft", "legacy"])
