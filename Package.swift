@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
+        .testTarget(name: "SamplerPipelineTests", dependencies: ["SamplerPipeline"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
         .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerSubprocess"], swiftSettings: lifetimes),
     ]
