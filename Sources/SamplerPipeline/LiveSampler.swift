@@ -58,7 +58,7 @@ public final class LiveSampler {
         do { output = try RecordFile(path: options.output) } catch { throw .output(error) }
         let socket: NflogSocket
         do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
-        log("reading NFLOG group \(options.nflog.group) (receive buffer \(socket.receiveBufferBytes) bytes); records to \(options.output ?? "standard output")")
+        log("reading NFLOG group \(options.nflog.group) (receive buffer \(socket.receiveBufferBytes) bytes); records to \(output.path ?? "standard output")")
         ready()
 
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.nflog.datagramBufferBytes, alignment: 16)
@@ -72,7 +72,7 @@ public final class LiveSampler {
             if fds[1].revents != 0 {
                 switch signals.read() {
                 case SIGHUP:
-                    do { try output.reopen(); log("reopened \(options.output ?? "standard output")") }
+                    do { try output.reopen(); log("reopened \(output.path ?? "standard output")") }
                     catch { log("cannot reopen the output, still writing to the old file: \(error)") }
                 case SIGINT, SIGTERM:
                     running = false
