@@ -46,20 +46,7 @@ struct Classify: ParsableCommand {
     @Option(help: ArgumentHelp("Keep packets sent to this server port.", valueName: "port"))
     var port: UInt16?
 
-    @Option(help: ArgumentHelp("Seconds without a packet after which an open connection is a timeout.", valueName: "seconds"))
-    var idleTimeout: Double = 120
-
-    @Option(help: ArgumentHelp("Seconds after the first RST or FIN in which later packets still belong to the connection.", valueName: "seconds"))
-    var grace: Double = 1
-
-    @Option(help: ArgumentHelp("TTL difference between a RST and the SYN above which ttl_mismatch is set.", valueName: "hops"))
-    var ttlMargin: Int = 2
-
-    @Option(help: ArgumentHelp("Aggregation window for the summary, in seconds (aligned to the clock).", valueName: "seconds"))
-    var window: Double = 900
-
-    @Flag(help: "Count connections tagged multiple_syns in the summary shares (left out by default, as in the reference).")
-    var includeMultipleSyns = false
+    @OptionGroup var classification: ClassifierOptions
 
     @Option(help: "Output: json (records on stdout, summary on stderr) or table (summary on stdout only).")
     var format: Format = .json
@@ -71,21 +58,10 @@ struct Classify: ParsableCommand {
         if let server, ServerFilter.parsePrefix(server) == nil {
             throw ValidationError("--server '\(server)' is not an address or address/prefix (e.g. 192.0.2.0/24 or 2001:db8::/32).")
         }
-        guard idleTimeout > 0 && idleTimeout <= 86_400 * 30 else {
-            throw ValidationError("--idle-timeout must be more than 0 and at most 2592000 seconds (30 days), got \(idleTimeout).")
-        }
-        guard grace >= 0 && grace <= 3600 else { throw ValidationError("--grace must be 0 to 3600 seconds, got \(grace).") }
-        guard window >= 1 && window <= 86_400 * 366 else {
-            throw ValidationError("--window must be 1 to 31622400 seconds (a year), got \(window).")
-        }
-        guard ttlMargin >= 0 else { throw ValidationError("--ttl-margin must be zero or more, got \(ttlMargin).") }
     }
 
     func run() throws {
-        var configuration = ClassifierConfiguration()
-        configuration.idleTimeout = Microseconds(idleTimeout * 1_000_000)
-        configuration.gracePeriod = Microseconds(grace * 1_000_000)
-        configuration.ttlMargin = ttlMargin
+        let configuration = classification.configuration
         let filter = ServerFilter(prefix: server.flatMap(ServerFilter.parsePrefix), port: port)
 
         let mapped: MappedFile
@@ -97,7 +73,7 @@ struct Classify: ParsableCommand {
         }
 
         var out = OutputStream(fd: STDOUT_FILENO)
-        var aggregator = WindowAggregator(length: Microseconds(window * 1_000_000), excludeMultipleSYNs: !includeMultipleSyns)
+        var aggregator = WindowAggregator(length: classification.windowLength, excludeMultipleSYNs: !classification.includeMultipleSyns)
         var windows: [WindowSummary] = []
         let writeRecords = format == .json
         let result = mapped.withBytes { bytes in

@@ -18,16 +18,7 @@ struct RuleOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The --nflog-prefix of logged packets.", valueName: "text"))
     var prefix: String = RuleParameters().prefix
 
-    @Option(help: ArgumentHelp("IP versions: 4, 6 or both.", valueName: "4|6|both"))
-    var family: Family = .both
-
-    @Option(help: ArgumentHelp("iptables backend: auto (the system's iptables), nft or legacy.", valueName: "backend"))
-    var backend: Backend = .auto
-
-    enum Family: String, ExpressibleByArgument, CaseIterable {
-        case v4 = "4", v6 = "6", both
-        var versions: [IPVersion] { self == .v4 ? [.v4] : self == .v6 ? [.v6] : [.v4, .v6] }
-    }
+    @OptionGroup var target: TargetOptions
 
     var parameters: RuleParameters {
         var p = RuleParameters()
@@ -42,6 +33,22 @@ struct RuleOptions: ParsableArguments {
     func validate() throws {
         do { try parameters.validate() } catch { throw ValidationError(error.description) }
     }
+}
+
+/// Which rules a command acts on: IP versions and iptables backend.
+struct TargetOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("IP versions: 4, 6 or both.", valueName: "4|6|both"))
+    var family: Family = .both
+
+    @Option(help: ArgumentHelp("iptables backend: auto (the system's iptables), nft or legacy.", valueName: "backend"))
+    var backend: Backend = .auto
+
+    enum Family: String, ExpressibleByArgument, CaseIterable {
+        case v4 = "4", v6 = "6", both
+        var versions: [IPVersion] { self == .v4 ? [.v4] : self == .v6 ? [.v6] : [.v4, .v6] }
+    }
+
+    var manager: RuleManager { RuleManager(backend: backend) }
 }
 
 extension Backend: ExpressibleByArgument {}
@@ -71,8 +78,8 @@ struct Rules: ParsableCommand {
         @Flag(help: "Print the rules and commands; change nothing.") var dryRun = false
 
         func run() throws {
-            let manager = RuleManager(backend: options.backend)
-            for version in options.family.versions {
+            let manager = options.target.manager
+            for version in options.target.family.versions {
                 if dryRun {
                     print(RuleSet.restoreFile(options.parameters, version: version), terminator: "")
                     continue
@@ -86,15 +93,12 @@ struct Rules: ParsableCommand {
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove sampler's rules (the jump and the SAMPLER chain), nothing else.")
-        @Option(help: ArgumentHelp("IP versions: 4, 6 or both.", valueName: "4|6|both"))
-        var family: RuleOptions.Family = .both
-        @Option(help: ArgumentHelp("iptables backend: auto, nft or legacy.", valueName: "backend"))
-        var backend: Backend = .auto
+        @OptionGroup var target: TargetOptions
         @Flag(help: "Say what would be removed; change nothing.") var dryRun = false
 
         func run() throws {
-            let manager = RuleManager(backend: backend)
-            for version in family.versions {
+            let manager = target.manager
+            for version in target.family.versions {
                 if dryRun {
                     print("IPv\(version.rawValue): would delete '-t mangle -D \(RuleSet.jumpArguments.joined(separator: " "))' and chain \(RuleSet.chain)")
                     continue
@@ -113,9 +117,9 @@ struct Rules: ParsableCommand {
         @OptionGroup var options: RuleOptions
 
         func run() throws {
-            let manager = RuleManager(backend: options.backend)
+            let manager = options.target.manager
             var problems: [String] = []
-            for version in options.family.versions {
+            for version in options.target.family.versions {
                 do { problems += try manager.differences(from: options.parameters, version: version) } catch { throw Rules.fail(error) }
             }
             if problems.isEmpty {
@@ -133,8 +137,8 @@ struct Rules: ParsableCommand {
         @OptionGroup var options: RuleOptions
 
         func run() throws {
-            let manager = RuleManager(backend: options.backend)
-            for version in options.family.versions {
+            let manager = options.target.manager
+            for version in options.target.family.versions {
                 print(RuleSet.restoreFile(options.parameters, version: version))
                 guard let state = try? manager.installed(version: version), state.chainExists else {
                     print("# IPv\(version.rawValue): not installed\n")

@@ -38,20 +38,7 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("File the records are appended to; - for standard output.", valueName: "path"))
     var output: String = Run.defaultOutput
 
-    @Option(help: ArgumentHelp("Seconds without a packet after which an open connection is a timeout.", valueName: "seconds"))
-    var idleTimeout: Double = 120
-
-    @Option(help: ArgumentHelp("Seconds after the first RST or FIN in which later packets still belong to the connection.", valueName: "seconds"))
-    var grace: Double = 1
-
-    @Option(help: ArgumentHelp("TTL difference between a RST and the SYN above which ttl_mismatch is set.", valueName: "hops"))
-    var ttlMargin: Int = 2
-
-    @Option(help: ArgumentHelp("Aggregation window for the log summaries, in seconds (aligned to the clock).", valueName: "seconds"))
-    var window: Double = 900
-
-    @Flag(help: "Count connections tagged multiple_syns in the window shares.")
-    var includeMultipleSyns = false
+    @OptionGroup var classification: ClassifierOptions
 
     @Option(help: ArgumentHelp("Most connections held open at once; SYNs beyond it are counted and refused.", valueName: "n"))
     var maxConnections: Int = ClassifierConfiguration().maximumOpenConnections
@@ -69,27 +56,17 @@ struct Run: ParsableCommand {
         guard maxReceiveBuffer >= receiveBuffer && maxReceiveBuffer <= Int(Int32.max) / 2 else {
             throw ValidationError("--max-receive-buffer must be at least --receive-buffer and at most 1073741823, got \(maxReceiveBuffer).")
         }
-        guard idleTimeout > 0 && idleTimeout <= 86_400 * 30 else {
-            throw ValidationError("--idle-timeout must be more than 0 and at most 2592000 seconds (30 days), got \(idleTimeout).")
-        }
-        guard grace >= 0 && grace <= 3600 else { throw ValidationError("--grace must be 0 to 3600 seconds, got \(grace).") }
-        guard window >= 1 && window <= 86_400 * 366 else {
-            throw ValidationError("--window must be 1 to 31622400 seconds (a year), got \(window).")
-        }
-        guard ttlMargin >= 0 else { throw ValidationError("--ttl-margin must be zero or more, got \(ttlMargin).") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1, got \(maxConnections).") }
     }
 
     func run() throws {
         var options = LiveSampler.Options(group: group)
-        options.classifier.idleTimeout = Microseconds(idleTimeout * 1_000_000)
-        options.classifier.gracePeriod = Microseconds(grace * 1_000_000)
-        options.classifier.ttlMargin = ttlMargin
+        options.classifier = classification.configuration
         options.classifier.maximumOpenConnections = maxConnections
         options.nflog.receiveBufferBytes = receiveBuffer
         options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
-        options.window = Microseconds(window * 1_000_000)
-        options.excludeMultipleSYNs = !includeMultipleSyns
+        options.window = classification.windowLength
+        options.excludeMultipleSYNs = !classification.includeMultipleSyns
         options.output = output
         if output == Run.defaultOutput {
             // The default's directory is sampler's own: make it if it is not there.
