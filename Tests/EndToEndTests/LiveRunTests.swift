@@ -67,6 +67,7 @@ struct LiveRunTests {
         #expect(log.contains("0 parse errors"), "\(log)")
     }
 
+    /// Also: SIGHUP reopens the output, as logrotate needs.
     @Test func sigtermWritesOpenConnectionsAsShutdown() throws {
         let lab = try Lab(index: 12)
         defer { lab.close() }
@@ -84,6 +85,10 @@ struct LiveRunTests {
             """, lab.serverV4], in: lab.client, log: "holder.log")
         try #require(lab.wait(seconds: 10) { lab.read("holder.log").contains("open") })
         usleep(300_000)  // past the NFLOG flush timeout
+        // Rotate: move the file away and tell sampler; what comes next goes to a new file.
+        try FileManager.default.moveItem(at: output, to: lab.file("records.jsonl.1"))
+        run.signal(SIGHUP)
+        #expect(lab.wait(seconds: 5) { lab.read("run.log").contains("reopened") }, "\(lab.read("run.log"))")
         run.signal(SIGTERM)
         #expect(run.wait() == 0)
         lab.stop(holder)
