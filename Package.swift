@@ -40,11 +40,17 @@ let package = Package(
         .target(name: "SamplerSubprocess"),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
         .target(name: "SamplerRules", dependencies: ["SamplerSubprocess"]),
+        // Running as a service: configuration file, systemd notification.
+        .target(
+            name: "SamplerService",
+            dependencies: ["SamplerRules", "SamplerPipeline", "SamplerCapture", "SamplerClassifier", "SamplerWire"],
+            swiftSettings: lifetimes
+        ),
         // The command line: argument parsing, file access, wiring the modules together.
         .executableTarget(
             name: "sampler",
             dependencies: [
-                "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture",
+                "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture", "SamplerService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: lifetimes
@@ -54,6 +60,7 @@ let package = Package(
         .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
+        .testTarget(name: "SamplerServiceTests", dependencies: ["SamplerService", "SamplerRules"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerPipelineTests", dependencies: ["SamplerPipeline"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
         .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerSubprocess"], swiftSettings: lifetimes),

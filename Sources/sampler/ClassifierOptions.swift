@@ -1,42 +1,56 @@
 import ArgumentParser
-import SamplerClassifier
-import SamplerWire
+import Foundation
+import SamplerService
 
-/// The classification options that `run` and `classify` share.
+/// The configuration file option, for the commands that read it.
+struct ConfigOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Configuration file (default: \(Settings.defaultPath), when it exists). Flags override it.", valueName: "file"))
+    var config: String?
+
+    /// The settings of the file (or the defaults when there is none).
+    func load() throws -> Settings {
+        let path = config ?? Settings.defaultPath
+        guard config != nil || FileManager.default.fileExists(atPath: path) else { return Settings() }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            OutputStream.printError("sampler: cannot read the configuration \(path): \(error.localizedDescription)")
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        return try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.parse(text, source: path) }
+    }
+}
+
+/// Runs a configuration step; a ConfigurationError becomes a message and exit 78.
+func configurationStep<T>(_ body: () throws(ConfigurationError) -> T) throws -> T {
+    do { return try body() } catch {
+        OutputStream.printError("sampler: configuration: \(error)")
+        throw ExitCode(78)  // EX_CONFIG
+    }
+}
+
+/// The classification options that `run` and `classify` share. Unset, they keep the
+/// configuration's values (defaults in docs/operations.md).
 struct ClassifierOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Seconds without a packet after which an open connection is a timeout.", valueName: "seconds"))
-    var idleTimeout: Double = 120
+    @Option(help: ArgumentHelp("Seconds without a packet after which an open connection is a timeout (default: 120).", valueName: "seconds"))
+    var idleTimeout: Double?
 
-    @Option(help: ArgumentHelp("Seconds after the first RST or FIN in which later packets still belong to the connection.", valueName: "seconds"))
-    var grace: Double = 1
+    @Option(help: ArgumentHelp("Seconds after the first RST or FIN in which later packets still belong to the connection (default: 1).", valueName: "seconds"))
+    var grace: Double?
 
-    @Option(help: ArgumentHelp("TTL difference between a RST and the SYN above which ttl_mismatch is set.", valueName: "hops"))
-    var ttlMargin: Int = 2
+    @Option(help: ArgumentHelp("TTL difference between a RST and the SYN above which ttl_mismatch is set (default: 2).", valueName: "hops"))
+    var ttlMargin: Int?
 
-    @Option(help: ArgumentHelp("Aggregation window for the summaries, in seconds (aligned to the clock).", valueName: "seconds"))
-    var window: Double = 900
+    @Option(help: ArgumentHelp("Aggregation window for the summaries, in seconds, aligned to the clock (default: 900).", valueName: "seconds"))
+    var window: Double?
 
     @Flag(help: "Count connections tagged multiple_syns in the stage shares (left out by default, as in the reference).")
     var includeMultipleSyns = false
 
-    func validate() throws {
-        guard idleTimeout > 0 && idleTimeout <= 86_400 * 30 else {
-            throw ValidationError("--idle-timeout must be more than 0 and at most 2592000 seconds (30 days), got \(idleTimeout).")
-        }
-        guard grace >= 0 && grace <= 3600 else { throw ValidationError("--grace must be 0 to 3600 seconds, got \(grace).") }
-        guard window >= 1 && window <= 86_400 * 366 else {
-            throw ValidationError("--window must be 1 to 31622400 seconds (a year), got \(window).")
-        }
-        guard ttlMargin >= 0 else { throw ValidationError("--ttl-margin must be zero or more, got \(ttlMargin).") }
+    func apply(to settings: inout Settings) {
+        if let idleTimeout { settings.idleTimeout = idleTimeout }
+        if let grace { settings.grace = grace }
+        if let ttlMargin { settings.ttlMargin = ttlMargin }
+        if let window { settings.window = window }
+        if includeMultipleSyns { settings.includeMultipleSyns = true }
     }
-
-    var configuration: ClassifierConfiguration {
-        var configuration = ClassifierConfiguration()
-        configuration.idleTimeout = Microseconds(idleTimeout * 1_000_000)
-        configuration.gracePeriod = Microseconds(grace * 1_000_000)
-        configuration.ttlMargin = ttlMargin
-        return configuration
-    }
-
-    var windowLength: Microseconds { Microseconds(window * 1_000_000) }
 }

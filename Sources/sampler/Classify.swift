@@ -1,5 +1,6 @@
 import ArgumentParser
 import SamplerClassifier
+import SamplerService
 import SamplerSinks
 import SamplerWire
 
@@ -55,13 +56,18 @@ struct Classify: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        var settings = Settings()
+        classification.apply(to: &settings)
+        try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
         if let server, ServerFilter.parsePrefix(server) == nil {
             throw ValidationError("--server '\(server)' is not an address or address/prefix (e.g. 192.0.2.0/24 or 2001:db8::/32).")
         }
     }
 
     func run() throws {
-        let configuration = classification.configuration
+        var settings = Settings()
+        classification.apply(to: &settings)
+        let configuration = settings.classifier
         let filter = ServerFilter(prefix: server.flatMap(ServerFilter.parsePrefix), port: port)
 
         let mapped: MappedFile
@@ -73,7 +79,7 @@ struct Classify: ParsableCommand {
         }
 
         var out = OutputStream(fd: STDOUT_FILENO)
-        var aggregator = WindowAggregator(length: classification.windowLength, excludeMultipleSYNs: !classification.includeMultipleSyns)
+        var aggregator = WindowAggregator(length: settings.live.window, excludeMultipleSYNs: !settings.includeMultipleSyns)
         var windows: [WindowSummary] = []
         let writeRecords = format == .json
         let result = mapped.withBytes { bytes in

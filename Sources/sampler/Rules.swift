@@ -1,54 +1,54 @@
 import ArgumentParser
 import SamplerRules
+import SamplerService
 
-/// The options that describe the rules, shared by every `rules` subcommand.
+/// The options that describe the rules, shared by every `rules` subcommand. Unset, they
+/// keep the configuration's values.
 struct RuleOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Chance that a new inbound TCP connection is sampled, in (0, 1].", valueName: "p"))
-    var probability: Double = RuleParameters().probability
+    @Option(help: ArgumentHelp("Chance that a new inbound TCP connection is sampled, in (0, 1] (default: 0.0001).", valueName: "p"))
+    var probability: Double?
 
-    @Option(help: ArgumentHelp("Conntrack label bit (0-127), or a name from /etc/xtables/connlabel.conf.", valueName: "bit|name"))
-    var label: String = RuleParameters().label
+    @Option(help: ArgumentHelp("Conntrack label bit (0-127), or a name from /etc/xtables/connlabel.conf (default: 42).", valueName: "bit|name"))
+    var label: String?
 
-    @Option(help: ArgumentHelp("NFLOG group the logging rule sends to (0-65535).", valueName: "group"))
-    var group: UInt16 = RuleParameters().group
+    @Option(help: ArgumentHelp("NFLOG group the logging rule sends to, 0-65535 (default: 5).", valueName: "group"))
+    var group: UInt16?
 
-    @Option(help: ArgumentHelp("Packets logged per sampled connection (client to server).", valueName: "n"))
-    var packets: Int = RuleParameters().packets
+    @Option(help: ArgumentHelp("Packets logged per sampled connection, client to server (default: 10).", valueName: "n"))
+    var packets: Int?
 
-    @Option(help: ArgumentHelp("The --nflog-prefix of logged packets.", valueName: "text"))
-    var prefix: String = RuleParameters().prefix
+    @Option(help: ArgumentHelp("The --nflog-prefix of logged packets (default: sampler).", valueName: "text"))
+    var prefix: String?
 
     @OptionGroup var target: TargetOptions
+    @OptionGroup var configuration: ConfigOption
 
-    var parameters: RuleParameters {
-        var p = RuleParameters()
-        p.probability = probability
-        p.label = label
-        p.group = group
-        p.packets = packets
-        p.prefix = prefix
-        return p
-    }
-
-    func validate() throws {
-        do { try parameters.validate() } catch { throw ValidationError(error.description) }
+    /// The configuration file's settings with these flags over them, validated.
+    func settings() throws -> Settings {
+        var settings = try configuration.load()
+        if let probability { settings.rules.probability = probability }
+        if let label { settings.rules.label = label }
+        if let group { settings.rules.group = group }
+        if let packets { settings.rules.packets = packets }
+        if let prefix { settings.rules.prefix = prefix }
+        target.apply(to: &settings)
+        try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
+        return settings
     }
 }
 
 /// Which rules a command acts on: IP versions and iptables backend.
 struct TargetOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("IP versions: 4, 6 or both.", valueName: "4|6|both"))
-    var family: Family = .both
+    @Option(help: ArgumentHelp("IP versions: 4, 6 or both (default: both).", valueName: "4|6|both"))
+    var family: String?
 
-    @Option(help: ArgumentHelp("iptables backend: auto (the system's iptables), nft or legacy.", valueName: "backend"))
-    var backend: Backend = .auto
+    @Option(help: ArgumentHelp("iptables backend: auto (the system's iptables), nft or legacy (default: auto).", valueName: "backend"))
+    var backend: Backend?
 
-    enum Family: String, ExpressibleByArgument, CaseIterable {
-        case v4 = "4", v6 = "6", both
-        var versions: [IPVersion] { self == .v4 ? [.v4] : self == .v6 ? [.v6] : [.v4, .v6] }
+    func apply(to settings: inout Settings) {
+        if let family { settings.family = family }
+        if let backend { settings.backend = backend }
     }
-
-    var manager: RuleManager { RuleManager(backend: backend) }
 }
 
 extension Backend: ExpressibleByArgument {}
@@ -78,14 +78,15 @@ struct Rules: ParsableCommand {
         @Flag(help: "Print the rules and commands; change nothing.") var dryRun = false
 
         func run() throws {
-            let manager = options.target.manager
-            for version in options.target.family.versions {
+            let settings = try options.settings()
+            let manager = RuleManager(backend: settings.backend), p = settings.rules
+            for version in settings.versions {
                 if dryRun {
-                    print(RuleSet.restoreFile(options.parameters, version: version), terminator: "")
+                    print(RuleSet.restoreFile(p, version: version), terminator: "")
                     continue
                 }
-                do { try manager.install(options.parameters, version: version) } catch { throw Rules.fail(error) }
-                print("IPv\(version.rawValue): installed (probability \(options.probability), label \(options.label), group \(options.group), first \(options.packets) packets)")
+                do { try manager.install(p, version: version) } catch { throw Rules.fail(error) }
+                print("IPv\(version.rawValue): installed (probability \(p.probability), label \(p.label), group \(p.group), first \(p.packets) packets)")
             }
         }
     }
@@ -94,11 +95,15 @@ struct Rules: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove sampler's rules (the jump and the SAMPLER chain), nothing else.")
         @OptionGroup var target: TargetOptions
+        @OptionGroup var configuration: ConfigOption
         @Flag(help: "Say what would be removed; change nothing.") var dryRun = false
 
         func run() throws {
-            let manager = target.manager
-            for version in target.family.versions {
+            var settings = try configuration.load()
+            target.apply(to: &settings)
+            try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
+            let manager = RuleManager(backend: settings.backend)
+            for version in settings.versions {
                 if dryRun {
                     print("IPv\(version.rawValue): would delete '-t mangle -D \(RuleSet.jumpArguments.joined(separator: " "))' and chain \(RuleSet.chain)")
                     continue
@@ -117,10 +122,11 @@ struct Rules: ParsableCommand {
         @OptionGroup var options: RuleOptions
 
         func run() throws {
-            let manager = options.target.manager
+            let settings = try options.settings()
+            let manager = RuleManager(backend: settings.backend)
             var problems: [String] = []
-            for version in options.target.family.versions {
-                do { problems += try manager.differences(from: options.parameters, version: version) } catch { throw Rules.fail(error) }
+            for version in settings.versions {
+                do { problems += try manager.differences(from: settings.rules, version: version) } catch { throw Rules.fail(error) }
             }
             if problems.isEmpty {
                 print("OK: sampler's rules are installed as given")
@@ -137,9 +143,10 @@ struct Rules: ParsableCommand {
         @OptionGroup var options: RuleOptions
 
         func run() throws {
-            let manager = options.target.manager
-            for version in options.target.family.versions {
-                print(RuleSet.restoreFile(options.parameters, version: version))
+            let settings = try options.settings()
+            let manager = RuleManager(backend: settings.backend)
+            for version in settings.versions {
+                print(RuleSet.restoreFile(settings.rules, version: version))
                 guard let state = try? manager.installed(version: version), state.chainExists else {
                     print("# IPv\(version.rawValue): not installed\n")
                     continue

@@ -3,14 +3,13 @@ import SamplerCapture
 import SamplerClassifier
 import SamplerPipeline
 import SamplerRules
+import SamplerService
 import SamplerWire
 #if canImport(Glibc)
 import Glibc
 #endif
 
 struct Run: ParsableCommand {
-    static let defaultOutput = "/var/lib/sampler/records.jsonl"
-
     static let configuration = CommandConfiguration(
         abstract: "Read the sampled packets from NFLOG, classify them live and write records.",
         discussion: """
@@ -32,47 +31,45 @@ struct Run: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("NFLOG group to read (the rules' --group).", valueName: "group"))
-    var group: UInt16 = RuleParameters().group
+    @Option(help: ArgumentHelp("NFLOG group to read, the rules' --group (default: 5).", valueName: "group"))
+    var group: UInt16?
 
-    @Option(help: ArgumentHelp("File the records are appended to; - for standard output.", valueName: "path"))
-    var output: String = Run.defaultOutput
+    @Option(help: ArgumentHelp("File the records are appended to; - for standard output (default: \(Settings().output)).", valueName: "path"))
+    var output: String?
 
     @OptionGroup var classification: ClassifierOptions
 
-    @Option(help: ArgumentHelp("Most connections held open at once; SYNs beyond it are counted and refused.", valueName: "n"))
-    var maxConnections: Int = ClassifierConfiguration().maximumOpenConnections
+    @Option(help: ArgumentHelp("Most connections held open at once; SYNs beyond it are counted and refused (default: 1048576).", valueName: "n"))
+    var maxConnections: Int?
 
-    @Option(help: ArgumentHelp("Socket receive buffer to start with, in bytes (doubled on each overrun up to --max-receive-buffer).", valueName: "bytes"))
-    var receiveBuffer: Int = NflogConfiguration(group: 0).receiveBufferBytes
+    @Option(help: ArgumentHelp("Socket receive buffer to start with, in bytes; doubled on each overrun up to --max-receive-buffer (default: 4194304).", valueName: "bytes"))
+    var receiveBuffer: Int?
 
-    @Option(help: ArgumentHelp("Largest receive buffer that overruns (ENOBUFS) may grow it to, in bytes.", valueName: "bytes"))
-    var maxReceiveBuffer: Int = NflogConfiguration(group: 0).maximumReceiveBufferBytes
+    @Option(help: ArgumentHelp("Largest receive buffer that overruns (ENOBUFS) may grow it to, in bytes (default: 67108864).", valueName: "bytes"))
+    var maxReceiveBuffer: Int?
 
-    func validate() throws {
-        guard receiveBuffer >= 4096 && receiveBuffer <= Int(Int32.max) / 2 else {
-            throw ValidationError("--receive-buffer must be 4096 to 1073741823 bytes, got \(receiveBuffer).")
-        }
-        guard maxReceiveBuffer >= receiveBuffer && maxReceiveBuffer <= Int(Int32.max) / 2 else {
-            throw ValidationError("--max-receive-buffer must be at least --receive-buffer and at most 1073741823, got \(maxReceiveBuffer).")
-        }
-        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1, got \(maxConnections).") }
+    @OptionGroup var configuration: ConfigOption
+
+    /// The configuration file's settings with these flags over them, validated.
+    func settings() throws -> Settings {
+        var settings = try configuration.load()
+        if let group { settings.rules.group = group }
+        if let output { settings.output = output }
+        classification.apply(to: &settings)
+        if let maxConnections { settings.maxConnections = maxConnections }
+        if let receiveBuffer { settings.receiveBuffer = receiveBuffer }
+        if let maxReceiveBuffer { settings.maxReceiveBuffer = maxReceiveBuffer }
+        try configurationStep { () throws(ConfigurationError) in try settings.validate() }
+        return settings
     }
 
     func run() throws {
-        var options = LiveSampler.Options(group: group)
-        options.classifier = classification.configuration
-        options.classifier.maximumOpenConnections = maxConnections
-        options.nflog.receiveBufferBytes = receiveBuffer
-        options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
-        options.window = classification.windowLength
-        options.excludeMultipleSYNs = !classification.includeMultipleSyns
-        options.output = output
-        if output == Run.defaultOutput {
+        let settings = try settings()
+        if settings.output == Settings().output {
             // The default's directory is sampler's own: make it if it is not there.
             mkdir("/var/lib/sampler", 0o750)
         }
-
+        let options = settings.live
         let sampler = LiveSampler(options: options) { OutputStream.printError("sampler: \($0)") }
         do {
             try sampler.run()

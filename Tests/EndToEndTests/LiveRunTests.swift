@@ -125,14 +125,23 @@ struct LiveRunTests {
         let group = 5016
         try lab.run([sampler, "rules", "install", "--probability", "1", "--group", String(group), "--family", "4"], in: lab.server)
         let run = try startRun(lab, group: group, output: lab.file("records.jsonl"),
-                               extra: ["--receive-buffer", "4096", "--max-receive-buffer", "65536"])
+                               extra: ["--receive-buffer", "4096", "--max-receive-buffer", "65536", "--idle-timeout", "1"])
         // Stop the reader, send 3,000 SYNs (each a new sampled connection, one NFLOG
         // message each: nothing listens, the server resets them), then let it go on.
         run.signal(SIGSTOP)
         try lab.run(["timeout", "20", "hping3", "-S", "-p", "8080", "-i", "u200", "-c", "3000", "-q", lab.serverV4],
                     in: lab.client, allowFailure: true)
         run.signal(SIGCONT)
-        usleep(500_000)
+        // Let it read the backlog (SIGINT stops reading at once): every connection it
+        // read times out within about a second, so wait until no new records come.
+        var lines = -1
+        _ = lab.wait(seconds: 20) {
+            let now = lab.read("records.jsonl").split(separator: "\n").count
+            defer { lines = now }
+            if now == lines && now > 0 { return true }
+            usleep(1_200_000)
+            return false
+        }
         lab.stop(run)
         let log = lab.read("run.log")
         #expect(log.contains("the kernel dropped NFLOG messages (ENOBUFS"), "\(log)")

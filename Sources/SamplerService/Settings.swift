@@ -1,0 +1,86 @@
+import SamplerCapture
+import SamplerClassifier
+import SamplerPipeline
+import SamplerRules
+import SamplerWire
+
+/// Every option of `sampler run` and `sampler rules`, with its default: what the
+/// configuration file sets and command-line flags override. One place for the defaults
+/// and for what is allowed.
+public struct Settings: Sendable, Equatable {
+    public var rules = RuleParameters()
+    public var family = "both"
+    public var backend = Backend.auto
+    public var output = "/var/lib/sampler/records.jsonl"
+    public var idleTimeout = 120.0
+    public var grace = 1.0
+    public var ttlMargin = 2
+    public var window = 900.0
+    public var includeMultipleSyns = false
+    public var maxConnections = 1 << 20
+    public var receiveBuffer = 4 << 20
+    public var maxReceiveBuffer = 64 << 20
+
+    public init() {}
+
+    public static let defaultPath = "/etc/sampler/sampler.conf"
+
+    /// Checks every value; the error names the key, the value and what is allowed.
+    public func validate(checkOutputDirectory: Bool = true) throws(ConfigurationError) {
+        func bad(_ key: String, _ value: Any, _ allowed: String) -> ConfigurationError {
+            ConfigurationError(key: key, value: "\(value)", allowed: allowed)
+        }
+        if !(rules.probability > 0 && rules.probability <= 1) { throw bad("probability", rules.probability, "a number in (0, 1]") }
+        do { try rules.validate() } catch { throw ConfigurationError(key: "rules", value: "", allowed: error.description) }
+        if !["4", "6", "both"].contains(family) { throw bad("family", family, "4, 6 or both") }
+        if !(idleTimeout > 0 && idleTimeout <= 2_592_000) { throw bad("idle_timeout", idleTimeout, "seconds, more than 0 and at most 2592000 (30 days)") }
+        if !(grace >= 0 && grace <= 3600) { throw bad("grace", grace, "seconds, 0 to 3600") }
+        if ttlMargin < 0 || ttlMargin > 255 { throw bad("ttl_margin", ttlMargin, "hops, 0 to 255") }
+        if !(window >= 1 && window <= 31_622_400) { throw bad("window", window, "seconds, 1 to 31622400 (a year)") }
+        if maxConnections < 1 { throw bad("max_connections", maxConnections, "at least 1") }
+        if receiveBuffer < 4096 || receiveBuffer > 1 << 30 { throw bad("receive_buffer", receiveBuffer, "bytes, 4096 to 1073741824") }
+        if maxReceiveBuffer < receiveBuffer || maxReceiveBuffer > 1 << 30 {
+            throw bad("max_receive_buffer", maxReceiveBuffer, "bytes, at least receive_buffer and at most 1073741824")
+        }
+        if output.isEmpty { throw bad("output", output, "a file path, or - for standard output") }
+        if checkOutputDirectory && output != "-" {
+            let directory = output.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            if !directory.isEmpty && !isDirectory(directory) && output != Settings().output {
+                throw bad("output", output, "a path in an existing directory (\(directory) does not exist)")
+            }
+        }
+    }
+
+    /// The classifier's part.
+    public var classifier: ClassifierConfiguration {
+        var configuration = ClassifierConfiguration()
+        configuration.idleTimeout = Microseconds(idleTimeout * 1_000_000)
+        configuration.gracePeriod = Microseconds(grace * 1_000_000)
+        configuration.ttlMargin = ttlMargin
+        configuration.maximumOpenConnections = maxConnections
+        return configuration
+    }
+
+    /// The live loop's options.
+    public var live: LiveSampler.Options {
+        var options = LiveSampler.Options(group: rules.group)
+        options.classifier = classifier
+        options.window = Microseconds(window * 1_000_000)
+        options.excludeMultipleSYNs = !includeMultipleSyns
+        options.output = output
+        options.nflog.receiveBufferBytes = receiveBuffer
+        options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
+        return options
+    }
+
+    public var versions: [IPVersion] { family == "4" ? [.v4] : family == "6" ? [.v6] : [.v4, .v6] }
+}
+
+private func isDirectory(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,59 @@
+import Foundation
+import SamplerSubprocess
+import Testing
+
+/// The built binary's command line, with no root needed: configuration handling, flag
+/// overrides, and what it prints on bad input.
+@Suite struct CommandLineTests {
+    let sampler = samplerBinary().path
+
+    func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-cli-\(getpid())-\(UUID().uuidString).conf").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func flagsOverrideTheConfigurationFile() throws {
+        let file = try write("group = 9\nprobability = 0.5\n")
+        defer { unlink(file) }
+        let result = try Subprocess.run([sampler, "rules", "install", "--dry-run", "--family", "4", "--config", file, "--probability", "0.25"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("--probability 0.25 "))  // the flag
+        #expect(result.stdout.contains("--nflog-group 9 "))  // the file
+    }
+
+    @Test func configCheckPrintsTheEffectiveConfiguration() throws {
+        let file = try write("window = 60\n")
+        defer { unlink(file) }
+        let result = try Subprocess.run([sampler, "config", "check", file])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("window = 60.0\n"))
+        #expect(result.stdout.contains("group = 5\n"))
+    }
+
+    @Test func badConfigurationExits78WithTheReason() throws {
+        let file = try write("# ok\nidle_timeout = -3\n")
+        defer { unlink(file) }
+        for command in [["config", "check", file], ["run", "--config", file, "--output", "-"]] {
+            let result = try Subprocess.run([sampler] + command)
+            #expect(result.status == 78, "\(command)")
+            #expect(result.stderr.contains("idle_timeout = -3.0 (--idle-timeout): seconds, more than 0"), "\(result.stderr)")
+        }
+        let missing = try Subprocess.run([sampler, "config", "check", "/nonexistent/sampler.conf"])
+        #expect(missing.status == 78)
+        #expect(missing.stderr.contains("cannot read the configuration /nonexistent/sampler.conf"))
+    }
+
+    @Test func classifyRejectsBadInputClearly() throws {
+        let notACapture = try write("hello")
+        defer { unlink(notACapture) }
+        let result = try Subprocess.run([sampler, "classify", notACapture])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("not a pcap or pcapng file"))
+        let missing = try Subprocess.run([sampler, "classify", "/nonexistent.pcap"])
+        #expect(missing.status == 66)
+        let badFlag = try Subprocess.run([sampler, "classify", "--server", "300.1.2.3", notACapture])
+        #expect(badFlag.status == 64)
+        #expect(badFlag.stderr.contains("--server '300.1.2.3' is not an address"))
+    }
+}
