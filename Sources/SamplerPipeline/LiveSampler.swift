@@ -50,16 +50,33 @@ public final class LiveSampler {
         }
     }
 
+    /// What the caller hears of the loop's life (a service manager, say).
+    public struct Events {
+        /// The group is bound and reading has begun.
+        public var ready: () -> Void = {}
+        /// Each pass of the loop: at least every 250 ms, however quiet the traffic.
+        public var tick: (Microseconds) -> Void = { _ in }
+        /// Reading has stopped; open connections are being written.
+        public var stopping: () -> Void = {}
+
+        public init(ready: @escaping () -> Void = {}, tick: @escaping (Microseconds) -> Void = { _ in },
+                    stopping: @escaping () -> Void = {}) {
+            self.ready = ready
+            self.tick = tick
+            self.stopping = stopping
+        }
+    }
+
     /// Runs until SIGINT or SIGTERM; then finalizes every open connection, writes, and
-    /// returns. `ready` is called once the group is bound and reading has begun.
-    public func run(ready: () -> Void = {}) throws(RunError) {
+    /// returns.
+    public func run(events: Events = Events()) throws(RunError) {
         let signals = try SignalDescriptor([SIGINT, SIGTERM, SIGHUP])
         let output: RecordFile
         do { output = try RecordFile(path: options.output) } catch { throw .output(error) }
         let socket: NflogSocket
         do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
         log("reading NFLOG group \(options.nflog.group) (receive buffer \(socket.receiveBufferBytes) bytes); records to \(output.path ?? "standard output")")
-        ready()
+        events.ready()
 
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.nflog.datagramBufferBytes, alignment: 16)
         defer { buffer.deallocate() }
@@ -82,9 +99,12 @@ public final class LiveSampler {
             if fds[0].revents != 0 {
                 try drain(socket, into: buffer, output: output)
             }
-            classifier.advance(to: Self.now()) { record in write(record, to: output) }
+            let now = Self.now()
+            classifier.advance(to: now) { record in write(record, to: output) }
             output.flush()
+            events.tick(now)
         }
+        events.stopping()
         log("stopping: finalizing \(classifier.openConnections) open connections")
         classifier.finishAll { record in write(record, to: output) }
         if let window = aggregator.flush() { log(Self.describe(window, counters: counters)) }

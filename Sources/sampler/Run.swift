@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SamplerCapture
 import SamplerClassifier
 import SamplerPipeline
@@ -71,8 +72,20 @@ struct Run: ParsableCommand {
         }
         let options = settings.live
         let sampler = LiveSampler(options: options) { OutputStream.printError("sampler: \($0)") }
+        // Under systemd (Type=notify): ready once the group is bound, a watchdog ping from
+        // the loop, and word when stopping. Outside systemd these do nothing.
+        let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
+        var lastPing: Microseconds = 0
+        let events = LiveSampler.Events(
+            ready: { systemd?.notify("READY=1\nSTATUS=reading NFLOG group \(options.nflog.group)") },
+            tick: { now in
+                guard let interval = systemd?.watchdogInterval, now - lastPing >= interval else { return }
+                lastPing = now
+                systemd?.notify("WATCHDOG=1")
+            },
+            stopping: { systemd?.notify("STOPPING=1") })
         do {
-            try sampler.run()
+            try sampler.run(events: events)
         } catch {
             OutputStream.printError("sampler run: \(error)")
             switch error {
