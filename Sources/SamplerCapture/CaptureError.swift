@@ -30,18 +30,11 @@ public func hasNetAdminCapability() -> Bool {
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, Int32(line.count), file) != nil {
         let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if text.hasPrefix("CapEff:"), let mask = UInt64(text.dropFirst(7).trimmingSpaces, radix: 16) {
+        if text.hasPrefix("CapEff:"), let field = text.split(whereSeparator: \.isWhitespace).last,
+           let mask = UInt64(field, radix: 16) {
             return mask & (1 << 12) != 0  // CAP_NET_ADMIN is capability 12
         }
     }
     return geteuid() == 0
 }
 
-extension Substring {
-    var trimmingSpaces: Substring {
-        var text = self
-        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
-        while let last = text.last, last.isWhitespace { text = text.dropLast() }
-        return text
-    }
-}

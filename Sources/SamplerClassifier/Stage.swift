@@ -13,17 +13,6 @@ public enum Stage: UInt8, CaseIterable, Sendable, Comparable {
         }
     }
 
-    /// The name the public Cloudflare Radar API uses for the same stage.
-    public var radarName: String {
-        switch self {
-        case .postSYN: "post_syn"
-        case .postACK: "post_ack"
-        case .postPSH: "post_psh"
-        case .later: "later_in_flow"
-        case .none: "no_match"
-        }
-    }
-
     public static func < (a: Stage, b: Stage) -> Bool { a.rawValue < b.rawValue }
 }
 

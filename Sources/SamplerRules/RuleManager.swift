@@ -135,6 +135,7 @@ public struct RuleManager: Sendable {
     /// Turns a failed run into an error that says what to do.
     private func check(_ result: Subprocess.Result, tool: String, label: String? = nil) throws(RulesError) {
         guard result.status != 0 else { return }
+        // The tools' own words, without the blank lines and connlabel.conf warnings.
         let text = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("Warning: cannot open") }.joined(separator: "\n")
         let lower = text.lowercased()
         if lower.contains("permission denied") || lower.contains("must be root") || lower.contains("operation not permitted") {
@@ -145,9 +146,9 @@ public struct RuleManager: Sendable {
         }
         if lower.contains("couldn't load") || lower.contains("no such file or directory") || lower.contains("not supported")
             || lower.contains("unknown option") || lower.contains("extension") || lower.contains("protocol not available") {
-            throw .kernelSupport(text.trimmed)
+            throw .kernelSupport(text)
         }
-        throw .failed("\(tool) failed (exit \(result.status)): \(text.trimmed)")
+        throw .failed("\(tool) failed (exit \(result.status)): \(text)")
     }
 
     /// Splits an `iptables -S` line into words, keeping quoted strings whole.
@@ -166,11 +167,3 @@ public struct RuleManager: Sendable {
     }
 }
 
-extension String {
-    var trimmed: String {
-        var text = Substring(self)
-        while let first = text.first, first.isWhitespace { text = text.dropFirst() }
-        while let last = text.last, last.isWhitespace { text = text.dropLast() }
-        return String(text)
-    }
-}

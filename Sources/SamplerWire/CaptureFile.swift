@@ -48,11 +48,7 @@ public struct CaptureRecord: ~Escapable {
     public func summary(fallbackTime: Microseconds) throws(WireError) -> PacketSummary {
         let recordTime = time ?? fallbackTime
         if linkType == LinkType.nflog {
-            let nflog = try NflogFrame(checking: frame, order: order)
-            guard let payload = nflog.attributes.payload else { throw .nflogNoPayload }
-            var summary = try PacketSummary(ipPacket: payload, time: nflog.attributes.timestamp ?? recordTime)
-            summary.nflogSequence = nflog.attributes.sequence
-            return summary
+            return try NflogFrame(checking: frame, order: order).attributes.summary(fallbackTime: recordTime)
         }
         return try PacketSummary(ipPacket: ipPacket(inFrame: frame, linkType: linkType, order: order), time: recordTime)
     }
@@ -142,11 +138,6 @@ public struct CaptureFile: ~Escapable {
         } else {
             throw CaptureFileError(reason: .notACapture, offset: 0)
         }
-    }
-
-    /// The link type of a classic pcap file, or of the first pcapng interface seen so far.
-    public var linkType: UInt32? {
-        format == .pcap ? pcapLinkType : interfaces.first?.linkType
     }
 
     @_lifetime(copy self)

@@ -12,23 +12,6 @@ public enum LinkType {
     public static let nflog: UInt32 = 239
     public static let linuxSLL2: UInt32 = 276
 
-    public static func isSupported(_ type: UInt32) -> Bool {
-        [null, ethernet, rawAlias12, rawAlias14, raw, linuxSLL, ipv4, ipv6, nflog, linuxSLL2].contains(type)
-    }
-
-    public static func name(_ type: UInt32) -> String {
-        switch type {
-        case null: "NULL"
-        case ethernet: "EN10MB"
-        case rawAlias12, rawAlias14, raw: "RAW"
-        case linuxSLL: "LINUX_SLL"
-        case ipv4: "IPV4"
-        case ipv6: "IPV6"
-        case nflog: "NFLOG"
-        case linuxSLL2: "LINUX_SLL2"
-        default: "link type \(type)"
-        }
-    }
 }
 
 enum EtherType {

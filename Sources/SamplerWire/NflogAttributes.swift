@@ -114,6 +114,15 @@ public struct NflogAttributes: ~Escapable {
     public var inDevice: UInt32? { inDeviceOffset == 0 ? nil : bytes.u32(Int(inDeviceOffset)) }
     /// The instance's sequence number (with NFULNL_CFG_F_SEQ): gaps are lost messages.
     public var sequence: UInt32? { sequenceOffset == 0 ? nil : bytes.u32(Int(sequenceOffset)) }
+    /// The logged packet's summary, with the kernel's timestamp (or `fallbackTime`) and
+    /// the message's sequence number. The same for netlink and for pcap NFLOG frames.
+    public func summary(fallbackTime: Microseconds) throws(WireError) -> PacketSummary {
+        guard let payload else { throw .nflogNoPayload }
+        var summary = try PacketSummary(ipPacket: payload, time: timestamp ?? fallbackTime)
+        summary.nflogSequence = sequence
+        return summary
+    }
+
     /// The global sequence number (with NFULNL_CFG_F_SEQ_GLOBAL).
     public var globalSequence: UInt32? { globalSequenceOffset == 0 ? nil : bytes.u32(Int(globalSequenceOffset)) }
 }
@@ -143,9 +152,6 @@ public struct NflogPacketMessage: ~Escapable {
 
     /// The packet's summary; the time is the kernel's timestamp, or `fallbackTime`.
     public func summary(fallbackTime: Microseconds) throws(WireError) -> PacketSummary {
-        guard let payload = attributes.payload else { throw .nflogNoPayload }
-        var summary = try PacketSummary(ipPacket: payload, time: attributes.timestamp ?? fallbackTime)
-        summary.nflogSequence = attributes.sequence
-        return summary
+        try attributes.summary(fallbackTime: fallbackTime)
     }
 }

@@ -51,13 +51,6 @@ public struct TCPOptions: Sendable {
         storage[Int(kindCount)] = kind
         kindCount += 1
     }
-
-    /// Kinds equal, element by element (values follow from the kinds' bytes).
-    public func sameKinds(as other: TCPOptions) -> Bool {
-        guard count == other.count else { return false }
-        for i in 0..<count where storage[i] != other.storage[i] { return false }
-        return true
-    }
 }
 
 extension TCPOptions {

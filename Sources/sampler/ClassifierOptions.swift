@@ -13,7 +13,7 @@ struct ConfigOption: ParsableArguments {
         guard config != nil || FileManager.default.fileExists(atPath: path) else { return Settings() }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            OutputStream.printError("sampler: cannot read the configuration \(path): \(error.localizedDescription)")
+            printError("sampler: cannot read the configuration \(path): \(error.localizedDescription)")
             throw ExitCode(78)  // EX_CONFIG
         }
         return try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.parse(text, source: path) }
@@ -23,7 +23,7 @@ struct ConfigOption: ParsableArguments {
 /// Runs a configuration step; a ConfigurationError becomes a message and exit 78.
 func configurationStep<T>(_ body: () throws(ConfigurationError) -> T) throws -> T {
     do { return try body() } catch {
-        OutputStream.printError("sampler: configuration: \(error)")
+        printError("sampler: configuration: \(error)")
         throw ExitCode(78)  // EX_CONFIG
     }
 }

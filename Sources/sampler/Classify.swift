@@ -1,5 +1,6 @@
 import ArgumentParser
 import SamplerClassifier
+import SamplerPipeline
 import SamplerService
 import SamplerSinks
 import SamplerWire
@@ -74,11 +75,11 @@ struct Classify: ParsableCommand {
         do {
             mapped = try MappedFile(path: file)
         } catch {
-            OutputStream.printError("sampler classify: cannot read \(error)")
+            printError("sampler classify: cannot read \(error)")
             throw ExitCode(66)  // EX_NOINPUT
         }
 
-        var out = OutputStream(fd: STDOUT_FILENO)
+        let out = try! RecordFile(path: nil)  // standard output: nothing to open
         var aggregator = WindowAggregator(length: settings.live.window, excludeMultipleSYNs: !settings.includeMultipleSyns)
         var windows: [WindowSummary] = []
         let writeRecords = format == .json
@@ -86,19 +87,19 @@ struct Classify: ParsableCommand {
             CaptureClassification.run(capture: bytes, filter: filter, configuration: configuration) { record in
                 if writeRecords {
                     JSONLines.append(record, to: &out.buffer)
-                    out.flushIfFull()
+                    if out.buffer.count >= 1 << 16 { out.flush() }
                 }
                 aggregator.add(record) { windows.append($0) }
             }
         }
         if let last = aggregator.flush() { windows.append(last) }
         let table = SummaryTable.render(windows: windows, parseErrors: result.parseErrors, counters: result.counters)
-        if format == .table { out.write(table) }
+        if format == .table { out.buffer.append(contentsOf: table.utf8) }
         out.flush()
         let readNothing = result.fileError != nil && result.counters.packets == 0 && result.parseErrors.total == 0
-        if format == .json && !quiet && !readNothing { OutputStream.printError(table) }
+        if format == .json && !quiet && !readNothing { printError(table) }
         if let error = result.fileError {
-            OutputStream.printError("sampler classify: \(file): \(error)")
+            printError("sampler classify: \(file): \(error)")
             throw ExitCode(1)
         }
     }

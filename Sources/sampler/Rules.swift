@@ -67,7 +67,7 @@ struct Rules: ParsableCommand {
     )
 
     static func fail(_ error: RulesError) -> ExitCode {
-        OutputStream.printError("sampler rules: \(error)")
+        printError("sampler rules: \(error)")
         return ExitCode(2)
     }
 

@@ -71,7 +71,7 @@ struct Run: ParsableCommand {
             mkdir("/var/lib/sampler", 0o750)
         }
         let options = settings.live
-        let sampler = LiveSampler(options: options) { OutputStream.printError("sampler: \($0)") }
+        let sampler = LiveSampler(options: options) { printError("sampler: \($0)") }
         // Under systemd (Type=notify): ready once the group is bound, a watchdog ping from
         // the loop, and word when stopping. Outside systemd these do nothing.
         let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
@@ -87,7 +87,7 @@ struct Run: ParsableCommand {
         do {
             try sampler.run(events: events)
         } catch {
-            OutputStream.printError("sampler run: \(error)")
+            printError("sampler run: \(error)")
             switch error {
             case .capture(.notPermitted): throw ExitCode(77)
             case .capture(.groupInUse): throw ExitCode(69)
@@ -96,7 +96,7 @@ struct Run: ParsableCommand {
             }
         }
         let c = sampler.counters
-        OutputStream.printError("sampler: stopped; \(c.messages) messages, \(c.records) records, \(c.lost) lost, "
+        printError("sampler: stopped; \(c.messages) messages, \(c.records) records, \(c.lost) lost, "
             + "\(c.overruns) overruns, \(c.parseErrors.total) parse errors, \(c.classifier.orphans) orphans")
     }
 }

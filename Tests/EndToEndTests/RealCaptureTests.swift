@@ -6,19 +6,6 @@ import Testing
 /// `tcpdump -i nflog:GROUP` writing the pcap, real TCP clients in a client namespace.
 @Suite(.serialized, .enabled(if: Lab.isRoot, "needs root for network namespaces and iptables: run as root (CI does)"))
 struct RealCaptureTests {
-    /// The two rules of docs/classification.md, section 1, with probability 1.
-    static func installRules(in lab: Lab, group: Int, label: Int = 5) throws {
-        for tool in ["iptables", "ip6tables"] {
-            try lab.run([tool, "-t", "mangle", "-A", "PREROUTING", "-p", "tcp", "--syn", "-m", "state", "--state", "NEW",
-                         "-m", "statistic", "--mode", "random", "--probability", "1",
-                         "-m", "connlabel", "--label", String(label), "--set"], in: lab.server)
-            try lab.run([tool, "-t", "mangle", "-A", "PREROUTING", "-m", "connlabel", "--label", String(label),
-                         "-m", "connbytes", "!", "--connbytes", "11", "--connbytes-dir", "original",
-                         "--connbytes-mode", "packets", "-j", "NFLOG", "--nflog-group", String(group),
-                         "--nflog-prefix", "sampler"], in: lab.server)
-        }
-    }
-
     struct Expected {
         var close: String, stage: String, tags: [String], packets: Int?
     }
@@ -37,7 +24,8 @@ struct RealCaptureTests {
         let lab = try Lab(index: 1)
         defer { lab.close() }
         let group = 4100 + Int(getpid() % 1000)
-        try Self.installRules(in: lab, group: group)
+        // The two rules of the spec, section 1, with probability 1.
+        try lab.run([samplerBinary().path, "rules", "install", "--probability", "1", "--group", String(group)], in: lab.server)
 
         let capture = lab.file("nflog.pcap")
         let tcpdump = try lab.spawn(["tcpdump", "-i", "nflog:\(group)", "-U", "-w", capture.path], in: lab.server, log: "tcpdump.log")
