@@ -59,7 +59,8 @@ struct Classify: ParsableCommand {
     func validate() throws {
         var settings = Settings()
         classification.apply(to: &settings)
-        try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
+        // No configuration file here: a bad value is a usage error (exit 64).
+        do { try settings.validate(checkOutputDirectory: false) } catch { throw ValidationError(error.description) }
         if let server, ServerFilter.parsePrefix(server) == nil {
             throw ValidationError("--server '\(server)' is not an address or address/prefix (e.g. 192.0.2.0/24 or 2001:db8::/32).")
         }

@@ -28,7 +28,8 @@ struct Run: ParsableCommand {
 
             Exit status: 0 stopped by a signal; 1 a runtime failure; 64 bad arguments; \
             69 the group is bound by another process; 73 the output cannot be opened; \
-            77 no permission (CAP_NET_ADMIN).
+            77 no permission (CAP_NET_ADMIN); 78 a bad setting, in the configuration file \
+            or a flag.
             """
     )
 

@@ -55,5 +55,8 @@ import Testing
         let badFlag = try Subprocess.run([sampler, "classify", "--server", "300.1.2.3", notACapture])
         #expect(badFlag.status == 64)
         #expect(badFlag.stderr.contains("--server '300.1.2.3' is not an address"))
+        let badValue = try Subprocess.run([sampler, "classify", "--idle-timeout", "0", notACapture])
+        #expect(badValue.status == 64)
+        #expect(badValue.stderr.contains("(--idle-timeout): seconds, more than 0"))
     }
 }
