@@ -40,10 +40,11 @@ let package = Package(
         .target(name: "SamplerSubprocess"),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
         .target(name: "SamplerRules", dependencies: ["SamplerSubprocess"]),
-        // Running as a service: configuration file, systemd notification.
+        // Running as a service: configuration file, systemd notification, status socket,
+        // health verdict, metrics endpoint.
         .target(
             name: "SamplerService",
-            dependencies: ["SamplerRules", "SamplerPipeline", "SamplerCapture", "SamplerClassifier", "SamplerWire"],
+            dependencies: ["SamplerRules", "SamplerPipeline", "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         // The command line: argument parsing, file access, wiring the modules together.
@@ -60,7 +61,11 @@ let package = Package(
         .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
-        .testTarget(name: "SamplerServiceTests", dependencies: ["SamplerService", "SamplerRules"], swiftSettings: lifetimes),
+        .testTarget(
+            name: "SamplerServiceTests",
+            dependencies: ["SamplerService", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire", "SamplerSubprocess"],
+            swiftSettings: lifetimes
+        ),
         .testTarget(name: "SamplerPipelineTests", dependencies: ["SamplerPipeline"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
         .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerSubprocess"], swiftSettings: lifetimes),

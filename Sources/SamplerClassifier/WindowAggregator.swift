@@ -28,7 +28,8 @@ public struct WindowSummary: Sendable, Equatable {
         total == 0 ? 0 : Double(count(stage)) / Double(total)
     }
 
-    mutating func add(_ record: ConnectionRecord) {
+    /// Counts one record (no exclusion: the aggregator decides what to leave out).
+    public mutating func add(_ record: ConnectionRecord) {
         total += 1
         stageCounts[Int(record.stage.rawValue)] += 1
         closeCounts[Int(record.close.rawValue)] += 1

@@ -14,8 +14,42 @@ public struct LiveCounters: Sendable {
     public var parseErrors = WireErrorCounts()
     public var classifier = ClassifierCounters()
     public var lastPacketTime: Microseconds?
+    /// Every record written, by stage, tag and close reason (`multiple_syns` included;
+    /// the window summaries are where it is left out). `start` is when counting began.
+    public var outcomes: WindowSummary
 
-    public init() {}
+    public init(start: Microseconds = 0) { outcomes = WindowSummary(start: start, length: 0) }
+}
+
+/// The counters that say whether the loop keeps up, over one stretch of time (a window
+/// of the clock): differences of two `LiveCounters`.
+public struct IntervalCounters: Sendable, Equatable {
+    public var start: Microseconds
+    public var messages: UInt64 = 0
+    public var lost: UInt64 = 0
+    public var overruns: UInt64 = 0
+    public var parseErrors: UInt64 = 0
+    public var refused: UInt64 = 0
+    public var records: UInt64 = 0
+
+    public init(start: Microseconds) { self.start = start }
+
+    /// What happened between `earlier` and `later`.
+    public init(start: Microseconds, from earlier: LiveCounters, to later: LiveCounters) {
+        self.start = start
+        messages = later.messages &- earlier.messages
+        lost = later.lost &- earlier.lost
+        overruns = later.overruns &- earlier.overruns
+        parseErrors = later.parseErrors.total &- earlier.parseErrors.total
+        refused = later.classifier.refused &- earlier.classifier.refused
+        records = later.records &- earlier.records
+    }
+
+    /// Lost messages as a share of the messages the kernel sent (received + lost).
+    public var lossRatio: Double {
+        let sent = messages + lost
+        return sent == 0 ? 0 : Double(lost) / Double(sent)
+    }
 }
 
 /// Counts messages lost between NFLOG sequence numbers (NFULNL_CFG_F_SEQ): the kernel

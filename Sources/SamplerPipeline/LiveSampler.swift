@@ -22,30 +22,42 @@ public final class LiveSampler {
     }
 
     public let options: Options
-    public private(set) var counters = LiveCounters()
+    public private(set) var counters: LiveCounters
     private let log: (String) -> Void
+    private let startedAt: Microseconds
     private var classifier: Classifier
     private var aggregator: WindowAggregator
+    private var lastWindow: WindowSummary?
     private var sequence = SequenceTracker()
     private var lastOverrunLog: Microseconds = 0
+    private var receiveBufferBytes = 0
+    /// The counters when the clock's current window began, and the window before it
+    /// (for the per-window figures of `status`).
+    private var atIntervalStart: (start: Microseconds, counters: LiveCounters)
+    private var lastInterval: IntervalCounters?
 
     public init(options: Options, log: @escaping (String) -> Void) {
         self.options = options
         self.log = log
+        startedAt = Self.now()
+        counters = LiveCounters(start: startedAt)
         classifier = Classifier(configuration: options.classifier)
         aggregator = WindowAggregator(length: options.window, excludeMultipleSYNs: options.excludeMultipleSYNs)
+        atIntervalStart = (aggregator.windowStart(of: startedAt), counters)
     }
 
     public enum RunError: Error, CustomStringConvertible {
         case capture(CaptureError)
         case output(RecordFile.OpenError)
         case system(String)
+        /// A status or metrics endpoint could not be opened.
+        case endpoint(String)
 
         public var description: String {
             switch self {
             case .capture(let error): error.description
             case .output(let error): error.description
-            case .system(let text): text
+            case .system(let text), .endpoint(let text): text
             }
         }
     }
@@ -68,25 +80,34 @@ public final class LiveSampler {
     }
 
     /// Runs until SIGINT or SIGTERM; then finalizes every open connection, writes, and
-    /// returns.
-    public func run(events: Events = Events()) throws(RunError) {
+    /// returns. `attachments` are waited on alongside the socket (status, metrics).
+    public func run(events: Events = Events(), attachments: [any LoopAttachment] = []) throws(RunError) {
         let signals = try SignalDescriptor([SIGINT, SIGTERM, SIGHUP])
         let output: RecordFile
         do { output = try RecordFile(path: options.output) } catch { throw .output(error) }
         let socket: NflogSocket
         do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
+        receiveBufferBytes = socket.receiveBufferBytes
         log("reading NFLOG group \(options.nflog.group) (receive buffer \(socket.receiveBufferBytes) bytes); records to \(output.path ?? "standard output")")
         events.ready()
 
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.nflog.datagramBufferBytes, alignment: 16)
         defer { buffer.deallocate() }
         var running = true
+        var descriptors: [PollDescriptor] = []
+        var fds: [pollfd] = []
         while running {
-            var fds = [pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, 250)
-            if ready < 0 && errno != EINTR { throw .system("poll: \(String(cString: strerror(errno)))") }
-            if fds[1].revents != 0 {
+            descriptors.removeAll(keepingCapacity: true)
+            descriptors.append(PollDescriptor(fd: socket.fd))
+            descriptors.append(PollDescriptor(fd: signals.fd))
+            var ranges: [Range<Int>] = []
+            for attachment in attachments {
+                let first = descriptors.count
+                attachment.addDescriptors(to: &descriptors)
+                ranges.append(first..<descriptors.count)
+            }
+            try Self.poll(&descriptors, fds: &fds, timeoutMilliseconds: 250)
+            if descriptors[1].readable {
                 switch signals.read() {
                 case SIGHUP:
                     do { try output.reopen(); log("reopened \(output.path ?? "standard output")") }
@@ -96,12 +117,16 @@ public final class LiveSampler {
                 default: break
                 }
             }
-            if fds[0].revents != 0 {
+            if descriptors[0].readable || descriptors[0].failed {
                 try drain(socket, into: buffer, output: output)
             }
             let now = Self.now()
             classifier.advance(to: now) { record in write(record, to: output) }
             output.flush()
+            rotateInterval(at: now)
+            for (attachment, range) in zip(attachments, ranges) {
+                attachment.handle(descriptors[range], now: now) { snapshot(at: now) }
+            }
             events.tick(now)
         }
         events.stopping()
@@ -110,6 +135,56 @@ public final class LiveSampler {
         if let window = aggregator.flush() { log(Self.describe(window, counters: counters)) }
         counters.classifier = classifier.counters
         output.flush()
+    }
+
+    /// The loop's state now, for status and metrics.
+    public func snapshot(at now: Microseconds) -> LiveSnapshot {
+        var counters = counters
+        counters.classifier = classifier.counters
+        let windowStart = aggregator.windowStart(of: now)
+        var current = WindowSummary(start: windowStart, length: aggregator.length)
+        var last = lastWindow
+        if let open = aggregator.current {
+            // The aggregator hands a window out only when a later record arrives, so on
+            // a quiet host its open window may already be over.
+            if open.start >= windowStart { current = open } else { last = open }
+        }
+        return LiveSnapshot(
+            startedAt: startedAt, takenAt: now, group: options.nflog.group, output: options.output,
+            receiveBufferBytes: receiveBufferBytes, maximumReceiveBufferBytes: options.nflog.maximumReceiveBufferBytes,
+            counters: counters, openConnections: classifier.openConnections,
+            maximumOpenConnections: options.classifier.maximumOpenConnections,
+            currentWindow: current, lastWindow: last,
+            currentInterval: IntervalCounters(start: atIntervalStart.start, from: atIntervalStart.counters, to: counters),
+            lastInterval: lastInterval)
+    }
+
+    /// Starts a new interval when the clock enters a new window.
+    private func rotateInterval(at now: Microseconds) {
+        let start = aggregator.windowStart(of: now)
+        guard start > atIntervalStart.start else { return }
+        var counters = counters
+        counters.classifier = classifier.counters
+        lastInterval = IntervalCounters(start: atIntervalStart.start, from: atIntervalStart.counters, to: counters)
+        atIntervalStart = (start, counters)
+    }
+
+    /// poll(2) over `descriptors`, retrying on EINTR; fills in what each is ready for.
+    private static func poll(_ descriptors: inout [PollDescriptor], fds: inout [pollfd], timeoutMilliseconds: Int32) throws(RunError) {
+        fds.removeAll(keepingCapacity: true)
+        for d in descriptors {
+            fds.append(pollfd(fd: d.fd, events: Int16((d.wantsInput ? POLLIN : 0) | (d.wantsOutput ? POLLOUT : 0)), revents: 0))
+        }
+        if Glibc.poll(&fds, nfds_t(fds.count), timeoutMilliseconds) < 0 {
+            if errno == EINTR { return }
+            throw .system("poll: \(String(cString: strerror(errno)))")
+        }
+        for i in descriptors.indices {
+            let revents = Int32(fds[i].revents)
+            descriptors[i].readable = revents & Int32(POLLIN) != 0
+            descriptors[i].writable = revents & Int32(POLLOUT) != 0
+            descriptors[i].failed = revents & Int32(POLLERR | POLLHUP | POLLNVAL) != 0
+        }
     }
 
     /// Reads datagrams until the socket is empty (at most 256 per wake-up, so that
@@ -164,7 +239,11 @@ public final class LiveSampler {
     private func write(_ record: ConnectionRecord, to output: RecordFile) {
         JSONLines.append(record, to: &output.buffer)
         counters.records += 1
-        aggregator.add(record) { window in log(Self.describe(window, counters: counters)) }
+        counters.outcomes.add(record)
+        aggregator.add(record) { window in
+            lastWindow = window
+            log(Self.describe(window, counters: counters))
+        }
     }
 
     static func describe(_ window: WindowSummary, counters: LiveCounters) -> String {

@@ -20,6 +20,10 @@ public struct Settings: Sendable, Equatable {
     public var maxConnections = 1 << 20
     public var receiveBuffer = 4 << 20
     public var maxReceiveBuffer = 64 << 20
+    /// The Unix socket `sampler status` asks; in systemd's RuntimeDirectory.
+    public var statusSocket = "/run/sampler/status.sock"
+    /// The Prometheus endpoint, `ADDR:PORT`, or `none`.
+    public var metrics = "127.0.0.1:9731"
 
     public init() {}
 
@@ -41,6 +45,12 @@ public struct Settings: Sendable, Equatable {
         if receiveBuffer < 4096 || receiveBuffer > 1 << 30 { throw bad("receive_buffer", receiveBuffer, "bytes, 4096 to 1073741824") }
         if maxReceiveBuffer < receiveBuffer || maxReceiveBuffer > 1 << 30 {
             throw bad("max_receive_buffer", maxReceiveBuffer, "bytes, at least receive_buffer and at most 1073741824")
+        }
+        if !statusSocket.hasPrefix("/") || statusSocket.utf8.count > 107 {
+            throw bad("status_socket", statusSocket, "an absolute path of at most 107 bytes")
+        }
+        if metrics != "none" && metricsAddress == nil {
+            throw bad("metrics", metrics, "none, or ADDR:PORT with an IP address: 127.0.0.1:9731, [::1]:9731, 0.0.0.0:9731")
         }
         if output.isEmpty { throw bad("output", output, "a file path, or - for standard output") }
         if checkOutputDirectory && output != "-" {
@@ -72,6 +82,9 @@ public struct Settings: Sendable, Equatable {
         options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
         return options
     }
+
+    /// Where the metrics endpoint listens; nil when it is off.
+    public var metricsAddress: ListenAddress? { metrics == "none" ? nil : ListenAddress(metrics) }
 
     public var versions: [IPVersion] { family == "4" ? [.v4] : family == "6" ? [.v6] : [.v4, .v6] }
 }

@@ -24,12 +24,17 @@ struct Run: ParsableCommand {
             one), and exit 0.
 
             Needs CAP_NET_ADMIN (root). The rules are separate: install them first with \
-            `sampler rules install` (same --group).
+            `sampler rules install` (same --group), or pass --install-rules to have run \
+            install them before reading and remove them when it stops (for running without \
+            systemd, whose unit does this with ExecStartPre/ExecStopPost).
+
+            While it runs, `sampler status` asks it how it is over --status-socket, and \
+            Prometheus can scrape GET /metrics on --metrics (docs/operations.md).
 
             Exit status: 0 stopped by a signal; 1 a runtime failure; 64 bad arguments; \
-            69 the group is bound by another process; 73 the output cannot be opened; \
-            77 no permission (CAP_NET_ADMIN); 78 a bad setting, in the configuration file \
-            or a flag.
+            69 the group, the status socket or the metrics port is taken by another \
+            process; 73 the output or the status socket cannot be created; 77 no \
+            permission (CAP_NET_ADMIN); 78 a bad setting, in the configuration file or a flag.
             """
     )
 
@@ -50,6 +55,15 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Largest receive buffer that overruns (ENOBUFS) may grow it to, in bytes (default: 67108864).", valueName: "bytes"))
     var maxReceiveBuffer: Int?
 
+    @Option(help: ArgumentHelp("Unix socket that `sampler status` asks (default: /run/sampler/status.sock).", valueName: "path"))
+    var statusSocket: String?
+
+    @Option(help: ArgumentHelp("Prometheus endpoint, ADDR:PORT (IPv6 in brackets), or none (default: 127.0.0.1:9731).", valueName: "addr:port|none"))
+    var metrics: String?
+
+    @Flag(help: "Install the rules before reading and remove them on exit (without systemd).")
+    var installRules = false
+
     @OptionGroup var configuration: ConfigOption
 
     /// The configuration file's settings with these flags over them, validated.
@@ -61,6 +75,8 @@ struct Run: ParsableCommand {
         if let maxConnections { settings.maxConnections = maxConnections }
         if let receiveBuffer { settings.receiveBuffer = receiveBuffer }
         if let maxReceiveBuffer { settings.maxReceiveBuffer = maxReceiveBuffer }
+        if let statusSocket { settings.statusSocket = statusSocket }
+        if let metrics { settings.metrics = metrics }
         try configurationStep { () throws(ConfigurationError) in try settings.validate() }
         return settings
     }
@@ -70,6 +86,29 @@ struct Run: ParsableCommand {
         if settings.output == Settings().output {
             // The default's directory is sampler's own: make it if it is not there.
             mkdir("/var/lib/sampler", 0o750)
+        }
+        // Say the most useful thing first: without the capability nothing else matters.
+        guard hasNetAdminCapability() else {
+            printError("sampler run: \(CaptureError.notPermitted)")
+            throw ExitCode(77)
+        }
+        let endpoints = try openEndpoints(settings)
+        let rules = RuleManager(backend: settings.backend)
+        if installRules {
+            for version in settings.versions {
+                do { try rules.install(settings.rules, version: version) } catch {
+                    printError("sampler run: cannot install the rules: \(error)")
+                    throw ExitCode(1)
+                }
+            }
+            printError("sampler: installed the rules (\(settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", "))); they are removed on exit")
+        }
+        defer {
+            if installRules {
+                for version in settings.versions {
+                    do { try rules.remove(version: version) } catch { printError("sampler: cannot remove the rules: \(error)") }
+                }
+            }
         }
         let options = settings.live
         let sampler = LiveSampler(options: options) { printError("sampler: \($0)") }
@@ -86,7 +125,7 @@ struct Run: ParsableCommand {
             },
             stopping: { systemd?.notify("STOPPING=1") })
         do {
-            try sampler.run(events: events)
+            try sampler.run(events: events, attachments: endpoints)
         } catch {
             printError("sampler run: \(error)")
             switch error {
@@ -99,5 +138,20 @@ struct Run: ParsableCommand {
         let c = sampler.counters
         printError("sampler: stopped; \(c.messages) messages, \(c.records) records, \(c.lost) lost, "
             + "\(c.overruns) overruns, \(c.parseErrors.total) parse errors, \(c.classifier.orphans) orphans")
+    }
+
+    /// The status socket and, unless it is off, the metrics endpoint.
+    private func openEndpoints(_ settings: Settings) throws -> [RequestServer] {
+        do {
+            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: Sampler.version)]
+            if let address = settings.metricsAddress {
+                servers.append(try Endpoints.metricsServer(address, version: Sampler.version))
+                printError("sampler: metrics on http://\(address)/metrics")
+            }
+            return servers
+        } catch {
+            printError("sampler run: \(error)")
+            throw ExitCode(error.inUse ? 69 : 73)
+        }
     }
 }

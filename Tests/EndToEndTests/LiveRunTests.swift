@@ -14,7 +14,8 @@ struct LiveRunTests {
 
     /// Starts `sampler run` in the server namespace and waits until it reads.
     func startRun(_ lab: Lab, group: Int, output: URL, extra: [String] = []) throws -> Subprocess.Child {
-        let process = try lab.spawn([sampler, "run", "--group", String(group), "--output", output.path] + extra,
+        let process = try lab.spawn([sampler, "run", "--group", String(group), "--output", output.path,
+                                     "--status-socket", lab.file("status.sock").path] + extra,
                                     in: lab.server, log: "run.log")
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") },
                      "sampler run did not start: \(lab.read("run.log"))")
@@ -105,10 +106,20 @@ struct LiveRunTests {
         defer { lab.close() }
         let group = 5013
         let first = try startRun(lab, group: group, output: lab.file("first.jsonl"))
-        let second = try lab.run([sampler, "run", "--group", String(group), "--output", lab.file("second.jsonl").path],
+        let second = try lab.run([sampler, "run", "--group", String(group), "--output", lab.file("second.jsonl").path,
+                                  "--status-socket", lab.file("second.sock").path, "--metrics", "none"],
                                  in: lab.server, allowFailure: true)
         #expect(second.status == 69)
         #expect(second.stderr.contains("NFLOG group \(group) is already bound by another process"), "\(second.stderr)")
+        // The same status socket, or the same metrics port: taken too, and said so.
+        let sameSocket = try lab.run([sampler, "run", "--group", "1", "--output", "-", "--status-socket", lab.file("status.sock").path],
+                                     in: lab.server, allowFailure: true)
+        #expect(sameSocket.status == 69)
+        #expect(sameSocket.stderr.contains("is sampler already running?"), "\(sameSocket.stderr)")
+        let samePort = try lab.run([sampler, "run", "--group", "1", "--output", "-", "--status-socket", lab.file("third.sock").path],
+                                   in: lab.server, allowFailure: true)
+        #expect(samePort.status == 69)
+        #expect(samePort.stderr.contains("cannot listen for metrics on 127.0.0.1:9731: Address already in use"), "\(samePort.stderr)")
         lab.stop(first)
 
         // Without CAP_NET_ADMIN: a clear refusal, exit 77.

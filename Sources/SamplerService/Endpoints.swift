@@ -1,0 +1,44 @@
+import SamplerPipeline
+
+/// The two ways to ask a running sampler how it is: the status socket (one line in,
+/// the JSON report out) and the Prometheus endpoint (HTTP GET /metrics).
+public enum Endpoints {
+    /// What a status client sends.
+    public static let statusRequest = Array("status\n".utf8)
+
+    public static func statusServer(path: String, version: String) throws(RequestServer.OpenError) -> RequestServer {
+        try RequestServer.unix(path: path, terminator: [UInt8(ascii: "\n")]) { _, snapshot in
+            Array(StatusReport(snapshot(), version: version).json()) + [UInt8(ascii: "\n")]
+        }
+    }
+
+    public static func metricsServer(_ address: ListenAddress, version: String) throws(RequestServer.OpenError) -> RequestServer {
+        try RequestServer.tcp(address, terminator: Array("\r\n\r\n".utf8)) { request, snapshot in
+            let line = request.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }
+            let words = String(decoding: line, as: UTF8.self).split(separator: " ")
+            guard words.count == 3, words[2].hasPrefix("HTTP/1.") else {
+                return httpResponse(400, "Bad Request", "text/plain", "a request line is: GET /metrics HTTP/1.1\n")
+            }
+            guard words[0] == "GET" || words[0] == "HEAD" else {
+                return httpResponse(405, "Method Not Allowed", "text/plain", "only GET\n", extra: "Allow: GET, HEAD\r\n")
+            }
+            let path = words[1].split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+            let head = words[0] == "HEAD"
+            switch path {
+            case "/metrics":
+                return httpResponse(200, "OK", PrometheusText.contentType, PrometheusText.render(snapshot(), version: version), head: head)
+            case "/":
+                return httpResponse(200, "OK", "text/html; charset=utf-8",
+                                    "<html><body><h1>sampler</h1><p><a href=\"/metrics\">metrics</a></p></body></html>\n", head: head)
+            default:
+                return httpResponse(404, "Not Found", "text/plain", "not found; the metrics are at /metrics\n", head: head)
+            }
+        }
+    }
+
+    static func httpResponse(_ code: Int, _ reason: String, _ type: String, _ body: String, extra: String = "", head: Bool = false) -> [UInt8] {
+        let bytes = Array(body.utf8)
+        let header = "HTTP/1.1 \(code) \(reason)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\n\(extra)Connection: close\r\n\r\n"
+        return Array(header.utf8) + (head ? [] : bytes)
+    }
+}

@@ -1,0 +1,151 @@
+import SamplerRules
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A verdict in the monitoring-plugin convention: the exit status of `sampler status`.
+public enum HealthState: Int32, Codable, Sendable, Comparable {
+    case ok = 0, warning = 1, critical = 2, unknown = 3
+
+    public var name: String {
+        switch self {
+        case .ok: "OK"
+        case .warning: "WARNING"
+        case .critical: "CRITICAL"
+        case .unknown: "UNKNOWN"
+        }
+    }
+
+    /// Severity, for combining: a failure we can see (CRITICAL) outranks one we cannot
+    /// judge (UNKNOWN), which outranks a degradation (WARNING).
+    private var severity: Int { [0, 1, 3, 2][Int(rawValue)] }
+    public static func < (a: HealthState, b: HealthState) -> Bool { a.severity < b.severity }
+}
+
+/// When `status` warns (docs/operations.md, "Status"). Missing rules or a daemon that
+/// does not answer is always CRITICAL.
+public struct HealthThresholds: Codable, Sendable, Equatable {
+    /// Lost NFLOG messages as a share of those sent, over the current and last window.
+    public var lossRatio = 0.01
+    /// Seconds without a logged packet (counted from the start until the first).
+    public var idleSeconds = 3600.0
+
+    public init() {}
+}
+
+/// The kernel rules as `status` found them.
+public struct RulesCheck: Codable, Sendable, Equatable {
+    public struct Family: Codable, Sendable, Equatable {
+        public var family: String
+        /// sampler's chain or its jump is there.
+        public var present: Bool
+        /// Packets counted by the sampling rule (connections sampled) and the logging rule.
+        public var sampledPackets: UInt64?
+        public var loggedPackets: UInt64?
+    }
+
+    /// False when the rules could not be read (no privileges, no iptables) or `--skip-rules`.
+    public var checked: Bool
+    public var reason: String?
+    public var families: [Family] = []
+    /// How the installed rules differ from the configuration; empty when they match.
+    public var differences: [String] = []
+
+    public init(checked: Bool, reason: String? = nil) {
+        self.checked = checked
+        self.reason = reason
+    }
+
+    public var anyPresent: Bool { families.contains { $0.present } }
+
+    public static func skipped(_ reason: String) -> RulesCheck { RulesCheck(checked: false, reason: reason) }
+
+    /// Reads the rules with iptables; needs CAP_NET_ADMIN, as the tools do.
+    public static func read(_ settings: Settings) -> RulesCheck {
+        let manager = RuleManager(backend: settings.backend)
+        var check = RulesCheck(checked: true)
+        for version in settings.versions {
+            do {
+                let state = try manager.installed(version: version)
+                let present = state.chainExists || state.jumps > 0
+                let counters = present ? (try? manager.counters(version: version)) ?? [] : []
+                check.families.append(Family(
+                    family: "IPv\(version.rawValue)", present: present,
+                    sampledPackets: counters.count > 0 ? counters[0].packets : nil,
+                    loggedPackets: counters.count > 1 ? counters[1].packets : nil))
+                check.differences += try manager.differences(from: settings.rules, version: version)
+            } catch {
+                return .skipped("cannot read the rules: \(error)")
+            }
+        }
+        return check
+    }
+}
+
+/// `sampler status`'s verdict: the state and every problem behind it.
+public struct Health: Codable, Sendable, Equatable {
+    public var state: HealthState
+    public var problems: [String]
+
+    /// Judges what the daemon said (or why it said nothing) and the rules.
+    public static func evaluate(daemon: Result<StatusReport, UnixClient.Failure>, rules: RulesCheck,
+                                settings: Settings, thresholds: HealthThresholds) -> Health {
+        var health = Health(state: .ok, problems: [])
+        func problem(_ state: HealthState, _ text: String) {
+            health.state = max(health.state, state)
+            health.problems.append(text)
+        }
+        if !rules.checked, let reason = rules.reason { problem(.unknown, "rules not checked: \(reason)") }
+        let report: StatusReport
+        switch daemon {
+        case .failure(.notRunning(let text)):
+            problem(.critical, "sampler is not running (\(text))")
+            if rules.checked {
+                health.problems.append(rules.anyPresent
+                    ? "sampler's rules are still in the kernel (\(rules.families.filter(\.present).map(\.family).joined(separator: ", "))): start sampler, or remove them with 'sampler rules remove'"
+                    : "no sampler rules are left in the kernel")
+            }
+            return health
+        case .failure(.permissionDenied(let text)):
+            problem(.unknown, "cannot ask the daemon (\(text)): run as root or as a member of the socket's group")
+            return health
+        case .failure(.failed(let text)):
+            problem(.critical, "the daemon did not answer (\(text))")
+            return health
+        case .success(let answer):
+            report = answer
+        }
+
+        if rules.checked {
+            if !rules.anyPresent {
+                problem(.critical, "sampler's rules are missing: nothing will be sampled (run 'sampler rules install')")
+            } else {
+                for difference in rules.differences { problem(.critical, "rules: \(difference)") }
+            }
+        }
+        if report.group != settings.rules.group {
+            problem(.critical, "the daemon reads NFLOG group \(report.group) but the configuration's rules log to \(settings.rules.group)")
+        }
+        let intervals = [report.currentInterval] + (report.lastInterval.map { [$0] } ?? [])
+        let lost = intervals.reduce(0) { $0 + $1.lost }, sent = intervals.reduce(0) { $0 + $1.messages + $1.lost }
+        if sent > 0, Double(lost) / Double(sent) > thresholds.lossRatio {
+            problem(.warning, "lost \(lost) of \(sent) NFLOG messages in the current and last window (more than \(percent(thresholds.lossRatio)))")
+        }
+        let refused = intervals.reduce(0) { $0 + $1.refused }
+        if refused > 0 {
+            problem(.warning, "the connection table was full (\(report.maxConnections)): \(refused) SYNs refused in the current and last window")
+        }
+        let idle = report.lastPacketSecondsAgo ?? report.uptimeSeconds
+        if idle > thresholds.idleSeconds {
+            problem(.warning, report.lastPacketSecondsAgo == nil
+                ? "no packet since the start \(Int(idle)) s ago (warning after \(Int(thresholds.idleSeconds)) s)"
+                : "no packet for \(Int(idle)) s (warning after \(Int(thresholds.idleSeconds)) s)")
+        }
+        return health
+    }
+}
+
+func percent(_ ratio: Double) -> String {
+    let hundredths = Int((ratio * 10_000).rounded())
+    return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)%"
+}

@@ -1,0 +1,101 @@
+import Foundation
+import SamplerClassifier
+import SamplerPipeline
+import SamplerWire
+
+/// The metrics endpoint's page: Prometheus text exposition format 0.0.4, from the same
+/// snapshot `status` reports. Counters end in `_total`, times are in seconds, sizes in
+/// bytes; stage, tag, close reason and parse error reason are labels. Every label value
+/// is written, zeros included, so that a series exists before its first event.
+public enum PrometheusText {
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    public static func render(_ s: LiveSnapshot, version: String) -> String {
+        var page = Page()
+        let c = s.counters
+        page.family("sampler_build_info", .gauge, "sampler's version; always 1.")
+        page.sample("sampler_build_info", ["version": version], 1)
+        page.family("sampler_start_time_seconds", .gauge, "When the reader started, in seconds since the Unix epoch.")
+        page.sample("sampler_start_time_seconds", seconds(s.startedAt))
+        page.family("sampler_nflog_group", .gauge, "The NFLOG group being read.")
+        page.sample("sampler_nflog_group", Double(s.group))
+
+        page.counter("sampler_nflog_datagrams_total", "Netlink datagrams received.", c.datagrams)
+        page.counter("sampler_nflog_received_bytes_total", "Bytes of netlink datagrams received.", c.bytes)
+        page.counter("sampler_nflog_messages_total", "NFLOG packet messages received.", c.messages)
+        page.counter("sampler_nflog_messages_lost_total", "NFLOG messages the kernel sent that were not received (sequence gaps).", c.lost)
+        page.counter("sampler_nflog_overruns_total", "Times the socket's receive buffer overflowed (ENOBUFS).", c.overruns)
+        page.family("sampler_nflog_receive_buffer_bytes", .gauge, "The socket's receive buffer size.")
+        page.sample("sampler_nflog_receive_buffer_bytes", Double(s.receiveBufferBytes))
+
+        page.family("sampler_parse_errors_total", .counter, "Messages or packets that could not be parsed, by reason.")
+        for error in WireError.allCases {
+            page.sample("sampler_parse_errors_total", ["reason": error.name], Double(c.parseErrors[error]))
+        }
+
+        page.counter("sampler_packets_total", "Packets handed to the classifier.", c.classifier.packets)
+        page.counter("sampler_orphan_packets_total", "Packets that were not a SYN, for a connection not open.", c.classifier.orphans)
+        page.counter("sampler_connections_opened_total", "Connections opened by a SYN.", c.classifier.opened)
+        page.counter("sampler_connections_refused_total", "SYNs refused because the connection table was full.", c.classifier.refused)
+        page.family("sampler_open_connections", .gauge, "Connections open in the classifier now.")
+        page.sample("sampler_open_connections", Double(s.openConnections))
+        page.family("sampler_open_connections_limit", .gauge, "Most connections held open at once (max_connections).")
+        page.sample("sampler_open_connections_limit", Double(s.maximumOpenConnections))
+
+        page.family("sampler_connections_total", .counter, "Connections finalized, by stage (multiple_syns included).")
+        for stage in Stage.allCases {
+            page.sample("sampler_connections_total", ["stage": stage.name], Double(c.outcomes.count(stage)))
+        }
+        page.family("sampler_connection_tags_total", .counter, "Finalized connections carrying each tag.")
+        for entry in Tags.all {
+            page.sample("sampler_connection_tags_total", ["tag": entry.name], Double(c.outcomes.count(entry.tag)))
+        }
+        page.family("sampler_connections_closed_total", .counter, "Connections finalized, by what closed them.")
+        for reason in CloseReason.allCases {
+            page.sample("sampler_connections_closed_total", ["reason": reason.name], Double(c.outcomes.count(reason)))
+        }
+        page.counter("sampler_records_written_total", "Records written to the output.", c.records)
+        if let last = c.lastPacketTime {
+            page.family("sampler_last_packet_timestamp_seconds", .gauge, "When the last packet was logged, in seconds since the Unix epoch.")
+            page.sample("sampler_last_packet_timestamp_seconds", seconds(last))
+        }
+        return page.text
+    }
+
+    private static func seconds(_ time: Microseconds) -> Double { Double(time) / 1_000_000 }
+
+    private enum Kind: String { case counter, gauge }
+
+    private struct Page {
+        var text = ""
+
+        mutating func family(_ name: String, _ kind: Kind, _ help: String) {
+            text += "# HELP \(name) \(help)\n# TYPE \(name) \(kind.rawValue)\n"
+        }
+
+        mutating func counter(_ name: String, _ help: String, _ value: UInt64) {
+            family(name, .counter, help)
+            sample(name, Double(value))
+        }
+
+        mutating func sample(_ name: String, _ value: Double) { sample(name, [:], value) }
+
+        mutating func sample(_ name: String, _ labels: [String: String], _ value: Double) {
+            text += name
+            if !labels.isEmpty {
+                text += "{" + labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",") + "}"
+            }
+            text += " " + number(value) + "\n"
+        }
+
+        /// Whole numbers without a fraction (counters up to 2^53 are exact in a Double).
+        private func number(_ value: Double) -> String {
+            value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        }
+
+        private func escape(_ value: String) -> String {
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import SamplerClassifier
+import SamplerPipeline
+import SamplerSinks
+import SamplerWire
+
+/// What the daemon answers on its status socket, and what `sampler status --json`
+/// prints under `daemon`: the live loop's counters in plain units (times as RFC 3339,
+/// durations in seconds). docs/operations.md describes every field.
+public struct StatusReport: Codable, Sendable, Equatable {
+    public var version: String
+    public var pid: Int32
+    public var startedAt: String
+    public var uptimeSeconds: Double
+    public var group: UInt16
+    public var output: String
+    public var receiveBufferBytes: Int
+    public var maxReceiveBufferBytes: Int
+    public var datagrams: UInt64
+    public var bytes: UInt64
+    public var messages: UInt64
+    /// NFLOG messages lost: sequence gaps.
+    public var lost: UInt64
+    /// Receive buffer overruns (ENOBUFS).
+    public var overruns: UInt64
+    public var parseErrors: [String: UInt64]
+    public var packets: UInt64
+    public var orphans: UInt64
+    public var opened: UInt64
+    public var refused: UInt64
+    public var finalized: UInt64
+    public var records: UInt64
+    public var openConnections: Int
+    public var maxConnections: Int
+    public var lastPacketAt: String?
+    public var lastPacketSecondsAgo: Double?
+    public var currentWindow: Window
+    public var lastWindow: Window?
+    public var currentInterval: Interval
+    public var lastInterval: Interval?
+    /// Every connection since the start, `multiple_syns` included.
+    public var totals: Outcomes
+
+    /// Connections finalized in one window, by stage (with its share), tag and close reason.
+    public struct Window: Codable, Sendable, Equatable {
+        public var start: String
+        public var lengthSeconds: Double
+        public var total: Int
+        public var excluded: Int
+        public var stages: [String: StageCount]
+        public var tags: [String: Int]
+        public var close: [String: Int]
+    }
+
+    public struct StageCount: Codable, Sendable, Equatable {
+        public var count: Int
+        public var share: Double
+    }
+
+    /// Messages, losses and errors over one window of the clock.
+    public struct Interval: Codable, Sendable, Equatable {
+        public var start: String
+        public var messages: UInt64
+        public var lost: UInt64
+        public var overruns: UInt64
+        public var parseErrors: UInt64
+        public var refused: UInt64
+        public var records: UInt64
+        public var lossRatio: Double
+    }
+
+    public struct Outcomes: Codable, Sendable, Equatable {
+        public var stages: [String: Int]
+        public var tags: [String: Int]
+        public var close: [String: Int]
+    }
+}
+
+extension StatusReport {
+    public init(_ snapshot: LiveSnapshot, version: String, pid: Int32 = getpid()) {
+        let c = snapshot.counters
+        self.version = version
+        self.pid = pid
+        startedAt = Timestamp.string(snapshot.startedAt)
+        uptimeSeconds = Self.seconds(snapshot.takenAt - snapshot.startedAt)
+        group = snapshot.group
+        output = snapshot.output ?? "-"
+        receiveBufferBytes = snapshot.receiveBufferBytes
+        maxReceiveBufferBytes = snapshot.maximumReceiveBufferBytes
+        datagrams = c.datagrams
+        bytes = c.bytes
+        messages = c.messages
+        lost = c.lost
+        overruns = c.overruns
+        parseErrors = Dictionary(uniqueKeysWithValues: WireError.allCases.map { ($0.name, c.parseErrors[$0]) })
+        packets = c.classifier.packets
+        orphans = c.classifier.orphans
+        opened = c.classifier.opened
+        refused = c.classifier.refused
+        finalized = c.classifier.finalized
+        records = c.records
+        openConnections = snapshot.openConnections
+        maxConnections = snapshot.maximumOpenConnections
+        lastPacketAt = c.lastPacketTime.map(Timestamp.string)
+        lastPacketSecondsAgo = c.lastPacketTime.map { Self.seconds(snapshot.takenAt - $0) }
+        currentWindow = Window(snapshot.currentWindow)
+        lastWindow = snapshot.lastWindow.map(Window.init)
+        currentInterval = Interval(snapshot.currentInterval)
+        lastInterval = snapshot.lastInterval.map(Interval.init)
+        totals = Outcomes(c.outcomes)
+    }
+
+    static func seconds(_ microseconds: Microseconds) -> Double { Double(microseconds) / 1_000_000 }
+
+    /// The JSON the daemon sends (keys in snake_case, sorted, so the text is stable).
+    public func json(pretty: Bool = false) -> Data {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+        return (try? encoder.encode(self)) ?? Data("{}".utf8)
+    }
+
+    public static func decode(_ data: Data) throws -> StatusReport {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(StatusReport.self, from: data)
+    }
+}
+
+extension StatusReport.Window {
+    init(_ w: WindowSummary) {
+        start = Timestamp.string(w.start)
+        lengthSeconds = StatusReport.seconds(w.length)
+        total = w.total
+        excluded = w.excluded
+        stages = Dictionary(uniqueKeysWithValues: Stage.allCases.map { ($0.name, StatusReport.StageCount(count: w.count($0), share: w.share($0))) })
+        tags = Dictionary(uniqueKeysWithValues: Tags.all.map { ($0.name, w.count($0.tag)) })
+        close = Dictionary(uniqueKeysWithValues: CloseReason.allCases.map { ($0.name, w.count($0)) })
+    }
+}
+
+extension StatusReport.Interval {
+    init(_ i: IntervalCounters) {
+        start = Timestamp.string(i.start)
+        messages = i.messages
+        lost = i.lost
+        overruns = i.overruns
+        parseErrors = i.parseErrors
+        refused = i.refused
+        records = i.records
+        lossRatio = i.lossRatio
+    }
+}
+
+extension StatusReport.Outcomes {
+    init(_ w: WindowSummary) {
+        stages = Dictionary(uniqueKeysWithValues: Stage.allCases.map { ($0.name, w.count($0)) })
+        tags = Dictionary(uniqueKeysWithValues: Tags.all.map { ($0.name, w.count($0.tag)) })
+        close = Dictionary(uniqueKeysWithValues: CloseReason.allCases.map { ($0.name, w.count($0)) })
+    }
+}

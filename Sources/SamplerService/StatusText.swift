@@ -1,0 +1,95 @@
+import Foundation
+
+/// `sampler status --json`: the verdict with everything it was made from.
+public struct StatusOutput: Codable, Sendable {
+    public var state: String
+    public var code: Int32
+    public var problems: [String]
+    public var socket: String
+    public var rules: RulesCheck
+    /// The daemon's report; nil when it did not answer (then `daemonError` says why).
+    public var daemon: StatusReport?
+    public var daemonError: String?
+
+    public init(health: Health, socket: String, rules: RulesCheck, daemon: Result<StatusReport, UnixClient.Failure>) {
+        state = health.state.name
+        code = health.state.rawValue
+        problems = health.problems
+        self.socket = socket
+        self.rules = rules
+        switch daemon {
+        case .success(let report): self.daemon = report
+        case .failure(let error): daemonError = error.description
+        }
+    }
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+/// `sampler status` for people and for monitoring plugins: the first line is
+/// "SAMPLER <STATE> - <summary> | <performance data>", the details follow.
+public enum StatusText {
+    public static func render(health: Health, rules: RulesCheck, daemon: Result<StatusReport, UnixClient.Failure>) -> String {
+        var lines: [String] = []
+        guard case .success(let r) = daemon else {
+            lines.append("SAMPLER \(health.state.name) - \(health.problems.first ?? "")")
+            lines += health.problems.dropFirst()
+            return lines.joined(separator: "\n")
+        }
+        let lastPacket = r.lastPacketSecondsAgo.map { "last packet \(duration($0)) ago" } ?? "no packet yet"
+        let summary = health.problems.isEmpty
+            ? "group \(r.group), \(r.messages) messages, \(r.lost) lost, \(r.openConnections) open connections, \(lastPacket)"
+            : health.problems.joined(separator: "; ")
+        let perf = "messages=\(r.messages)c lost=\(r.lost)c overruns=\(r.overruns)c parse_errors=\(r.parseErrors.values.reduce(0, +))c "
+            + "records=\(r.records)c open_connections=\(r.openConnections);;;0;\(r.maxConnections)"
+        lines.append("SAMPLER \(health.state.name) - \(summary) | \(perf)")
+        lines.append("sampler \(r.version), pid \(r.pid), up \(duration(r.uptimeSeconds)) (since \(r.startedAt))")
+        lines.append("rules: " + rulesLine(rules))
+        lines.append("nflog: group \(r.group), \(r.messages) messages in \(r.datagrams) datagrams (\(r.bytes) bytes), "
+            + "\(r.lost) lost (sequence gaps), \(r.overruns) overruns (ENOBUFS), receive buffer \(r.receiveBufferBytes) bytes")
+        let errors = r.parseErrors.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        lines.append("parse errors: " + (errors.isEmpty ? "none" : errors.joined(separator: ", ")))
+        lines.append("connections: \(r.openConnections) open (limit \(r.maxConnections)), \(r.opened) opened, \(r.refused) refused, "
+            + "\(r.finalized) finalized, \(r.records) records written to \(r.output); \(r.orphans) orphan packets")
+        lines.append("current window: " + windowLine(r.currentWindow, r.currentInterval))
+        if let last = r.lastWindow { lines.append("last window: " + windowLine(last, r.lastInterval)) }
+        lines.append(r.lastPacketAt.map { "last packet: \(duration(r.lastPacketSecondsAgo ?? 0)) ago (\($0))" } ?? "last packet: none yet")
+        return lines.joined(separator: "\n")
+    }
+
+    static func rulesLine(_ rules: RulesCheck) -> String {
+        guard rules.checked else { return "not checked" + (rules.reason.map { " (\($0))" } ?? "") }
+        let families = rules.families.map { f in
+            f.present
+                ? "\(f.family) present (sampling rule \(f.sampledPackets ?? 0) packets, logging rule \(f.loggedPackets ?? 0) packets)"
+                : "\(f.family) missing"
+        }.joined(separator: "; ")
+        return families + (rules.differences.isEmpty ? ", as configured" : "; differs: " + rules.differences.joined(separator: "; "))
+    }
+
+    static func windowLine(_ w: StatusReport.Window, _ interval: StatusReport.Interval?) -> String {
+        let order = ["post_syn", "post_ack", "post_psh", "later", "none"]
+        let stages = order.map { name in
+            let s = w.stages[name] ?? StatusReport.StageCount(count: 0, share: 0)
+            return "\(name) \(s.count) (\(percent(s.share)))"
+        }.joined(separator: ", ")
+        let tags = w.tags.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        var line = "\(w.start.prefix(16))Z, \(w.total) connections: \(stages)"
+        if w.excluded > 0 { line += "; \(w.excluded) with multiple SYNs left out" }
+        if !tags.isEmpty { line += "; tags: \(tags)" }
+        if let i = interval { line += "; \(i.messages) messages, \(i.lost) lost, \(i.parseErrors) parse errors, \(i.refused) refused" }
+        return line
+    }
+
+    /// 3725.2 -> "1h 2m 5s"; under a minute, "12.3 s".
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 60 { return "\((seconds * 10).rounded() / 10) s" }
+        let total = Int(seconds), d = total / 86400, h = total / 3600 % 24, m = total / 60 % 60, s = total % 60
+        return [(d, "d"), (h, "h"), (m, "m"), (s, "s")].drop { $0.0 == 0 }.map { "\($0.0)\($0.1)" }.joined(separator: " ")
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import SamplerService
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running sampler how it is; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+        discussion: """
+            Asks the daemon over its status socket (status_socket in the configuration) and \
+            reads sampler's rules from the kernel, then prints one summary line in the \
+            monitoring-plugin format (with performance data after "|"), followed by the \
+            details: uptime, rules and their counters, NFLOG traffic and losses, parse \
+            errors, connections, and the stage shares of the current and last window.
+
+            CRITICAL: the daemon does not answer; sampler's rules are missing or differ from \
+            the configuration; the daemon reads another group than the rules log to. \
+            WARNING: more than --warn-loss of the NFLOG messages lost in the current and \
+            last window; the connection table was full; no packet for --warn-idle seconds. \
+            UNKNOWN: the socket may not be used (run as root), the rules cannot be read \
+            (run as root, or pass --skip-rules), or a bad option.
+
+            When the daemon is not running, status still answers (CRITICAL) and says \
+            whether sampler's rules are left in the kernel.
+            """
+    )
+
+    @Flag(help: "Print one JSON object (state, problems, rules, and the daemon's report) instead of text.")
+    var json = false
+
+    @Option(help: ArgumentHelp("The daemon's status socket (default: status_socket, /run/sampler/status.sock).", valueName: "path"))
+    var statusSocket: String?
+
+    @Option(help: ArgumentHelp("WARNING when more than this share of NFLOG messages was lost in the current and last window (default: 0.01).", valueName: "ratio"))
+    var warnLoss: Double = HealthThresholds().lossRatio
+
+    @Option(help: ArgumentHelp("WARNING when no packet came for this many seconds (default: 3600).", valueName: "seconds"))
+    var warnIdle: Double = HealthThresholds().idleSeconds
+
+    @Flag(help: "Do not read the kernel's rules (for an unprivileged monitoring user).")
+    var skipRules = false
+
+    @OptionGroup var target: TargetOptions
+    @OptionGroup var configuration: ConfigOption
+
+    func run() throws {
+        var settings: Settings
+        do {
+            settings = try configuration.load()
+            target.apply(to: &settings)
+            if let statusSocket { settings.statusSocket = statusSocket }
+            try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
+        } catch {
+            print("SAMPLER UNKNOWN - the configuration cannot be used (see above)")
+            throw ExitCode(HealthState.unknown.rawValue)
+        }
+        guard warnLoss >= 0, warnLoss <= 1, warnIdle > 0 else {
+            print("SAMPLER UNKNOWN - --warn-loss is a ratio from 0 to 1 and --warn-idle a number of seconds above 0")
+            throw ExitCode(HealthState.unknown.rawValue)
+        }
+        var thresholds = HealthThresholds()
+        thresholds.lossRatio = warnLoss
+        thresholds.idleSeconds = warnIdle
+
+        let daemon = ask(settings.statusSocket)
+        let rules = skipRules ? RulesCheck(checked: false) :
+            geteuid() == 0 ? RulesCheck.read(settings) :
+            .skipped("reading the rules needs root (CAP_NET_ADMIN); pass --skip-rules not to check them")
+        let health = Health.evaluate(daemon: daemon, rules: rules, settings: settings, thresholds: thresholds)
+        if json {
+            print(StatusOutput(health: health, socket: settings.statusSocket, rules: rules, daemon: daemon).json())
+        } else {
+            print(StatusText.render(health: health, rules: rules, daemon: daemon))
+        }
+        throw ExitCode(health.state.rawValue)
+    }
+
+    private func ask(_ path: String) -> Result<StatusReport, UnixClient.Failure> {
+        do {
+            let answer = try UnixClient.exchange(path, request: Endpoints.statusRequest)
+            do { return .success(try StatusReport.decode(Data(answer))) } catch {
+                return .failure(.failed("\(path): the answer is not a status report (is the daemon another version?)"))
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import SamplerClassifier
+@testable import SamplerPipeline
+import SamplerSubprocess
+import SamplerWire
+import Testing
+@testable import SamplerService
+
+/// A snapshot with known counts: 200 messages, 2 lost (under 1%), 10 connections in the window.
+func sampleSnapshot(lost: UInt64 = 2, refused: UInt64 = 0, lastPacketAgo: Microseconds? = 2_000_000) -> LiveSnapshot {
+    let start: Microseconds = 1_795_000_000_000_000, now = start + 600_000_000
+    var counters = LiveCounters(start: start)
+    counters.datagrams = 20
+    counters.bytes = 48_000
+    counters.messages = 200
+    counters.lost = lost
+    counters.records = 10
+    counters.parseErrors.record(.tcpTruncated)
+    counters.classifier.packets = 199
+    counters.classifier.opened = 12
+    counters.classifier.refused = refused
+    counters.classifier.finalized = 10
+    counters.lastPacketTime = lastPacketAgo.map { now - $0 }
+    var window = WindowSummary(start: 1_794_999_600_000_000, length: 900_000_000)
+    window.total = 10
+    window.stageCounts = [4, 1, 3, 0, 2]
+    window.tagCounts[Tags.all.firstIndex { $0.name == "reset" }!] = 6
+    window.closeCounts = [6, 2, 0, 2, 0]
+    counters.outcomes.total = 10
+    counters.outcomes.stageCounts = window.stageCounts
+    counters.outcomes.tagCounts = window.tagCounts
+    counters.outcomes.closeCounts = window.closeCounts
+    var interval = IntervalCounters(start: window.start, from: LiveCounters(), to: counters)
+    interval.start = window.start
+    return LiveSnapshot(startedAt: start, takenAt: now, group: 5, output: "/var/lib/sampler/records.jsonl",
+                        receiveBufferBytes: 4 << 20, maximumReceiveBufferBytes: 64 << 20, counters: counters,
+                        openConnections: 2, maximumOpenConnections: 100, currentWindow: window, lastWindow: nil,
+                        currentInterval: interval, lastInterval: nil)
+}
+
+@Suite struct StatusReportTests {
+    @Test func carriesTheSnapshotsCountsAndSurvivesJSON() throws {
+        let report = StatusReport(sampleSnapshot(), version: "9.9", pid: 42)
+        #expect(report.uptimeSeconds == 600)
+        #expect(report.lastPacketSecondsAgo == 2)
+        #expect(report.parseErrors["tcp_truncated"] == 1 && report.parseErrors.count == WireError.allCases.count)
+        #expect(report.currentWindow.stages["post_syn"] == StatusReport.StageCount(count: 4, share: 0.4))
+        #expect(report.currentWindow.tags["reset"] == 6)
+        #expect(report.currentInterval.lossRatio == 2.0 / 202.0)
+        #expect(report.totals.close["reset"] == 6)
+        let text = String(decoding: report.json(), as: UTF8.self)
+        #expect(text.contains("\"last_packet_seconds_ago\":2"))
+        #expect(try StatusReport.decode(report.json()) == report)
+    }
+
+    @Test func textStartsWithThePluginLineAndPerformanceData() throws {
+        let report = StatusReport(sampleSnapshot(), version: "9.9", pid: 42)
+        var rules = RulesCheck(checked: true)
+        rules.families = [.init(family: "IPv4", present: true, sampledPackets: 12, loggedPackets: 200)]
+        let health = Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: HealthThresholds())
+        let text = StatusText.render(health: health, rules: rules, daemon: .success(report))
+        let lines = text.split(separator: "\n")
+        #expect(lines[0] == "SAMPLER OK - group 5, 200 messages, 2 lost, 2 open connections, last packet 2.0 s ago | messages=200c lost=2c overruns=0c parse_errors=1c records=10c open_connections=2;;;0;100")
+        #expect(text.contains("rules: IPv4 present (sampling rule 12 packets, logging rule 200 packets), as configured"))
+        #expect(text.contains("post_syn 4 (40.00%), post_ack 1 (10.00%), post_psh 3 (30.00%), later 0 (0.00%), none 2 (20.00%)"))
+        #expect(text.contains("parse errors: tcp_truncated 1"))
+        #expect(StatusText.duration(3725) == "1h 2m 5s")
+    }
+}
+
+@Suite struct HealthTests {
+    let present: RulesCheck = {
+        var rules = RulesCheck(checked: true)
+        rules.families = [.init(family: "IPv4", present: true), .init(family: "IPv6", present: true)]
+        return rules
+    }()
+
+    func judge(_ snapshot: LiveSnapshot = sampleSnapshot(), rules: RulesCheck? = nil, settings: Settings = Settings(),
+               thresholds: HealthThresholds = HealthThresholds()) -> Health {
+        Health.evaluate(daemon: .success(StatusReport(snapshot, version: "t")), rules: rules ?? present,
+                        settings: settings, thresholds: thresholds)
+    }
+
+    @Test func healthyIsOK() {
+        #expect(judge() == Health(state: .ok, problems: []))
+    }
+
+    @Test func aDaemonThatIsDownIsCriticalAndSaysWhetherRulesAreLeft() {
+        let left = Health.evaluate(daemon: .failure(.notRunning("/run/sampler/status.sock: No such file or directory")),
+                                   rules: present, settings: Settings(), thresholds: HealthThresholds())
+        #expect(left.state == .critical)
+        #expect(left.problems[1].hasPrefix("sampler's rules are still in the kernel (IPv4, IPv6)"))
+        let clean = Health.evaluate(daemon: .failure(.notRunning("gone")), rules: RulesCheck(checked: true),
+                                    settings: Settings(), thresholds: HealthThresholds())
+        #expect(clean.problems == ["sampler is not running (gone)", "no sampler rules are left in the kernel"])
+    }
+
+    @Test func missingOrDifferentRulesAreCritical() {
+        #expect(judge(rules: RulesCheck(checked: true)).state == .critical)
+        var differs = present
+        differs.differences = ["IPv4: NFLOG group is 6, expected 5"]
+        #expect(judge(rules: differs) == Health(state: .critical, problems: ["rules: IPv4: NFLOG group is 6, expected 5"]))
+        var settings = Settings()
+        settings.rules.group = 7
+        #expect(judge(settings: settings).problems == ["the daemon reads NFLOG group 5 but the configuration's rules log to 7"])
+    }
+
+    @Test func lossesAboveTheThresholdAFullTableAndSilenceWarn() {
+        var strict = HealthThresholds()
+        strict.lossRatio = 0.01
+        #expect(judge(sampleSnapshot(lost: 2), thresholds: strict).state == .ok)  // 2 of 202 < 1%
+        #expect(judge(sampleSnapshot(lost: 3), thresholds: strict).state == .warning)  // 3 of 203 > 1%
+        #expect(judge(sampleSnapshot(lost: 0, refused: 1)).problems.first?.hasPrefix("the connection table was full (100)") == true)
+        strict.idleSeconds = 1
+        #expect(judge(thresholds: strict).problems.first?.hasPrefix("no packet for 2 s") == true)
+        #expect(judge(sampleSnapshot(lastPacketAgo: nil), thresholds: strict).problems.first?.hasPrefix("no packet since the start") == true)
+    }
+
+    @Test func whatCannotBeJudgedIsUnknownAndCriticalOutranksIt() {
+        let unread = RulesCheck.skipped("reading the rules needs root")
+        #expect(judge(rules: unread).state == .unknown)
+        let denied = Health.evaluate(daemon: .failure(.permissionDenied("x: Permission denied")), rules: present,
+                                     settings: Settings(), thresholds: HealthThresholds())
+        #expect(denied.state == .unknown)
+        let both = Health.evaluate(daemon: .failure(.notRunning("x")), rules: unread, settings: Settings(), thresholds: HealthThresholds())
+        #expect(both.state == .critical)
+        #expect([HealthState.ok, .critical, .unknown, .warning].max() == .critical)
+        #expect([HealthState.ok, .unknown, .warning].max() == .unknown)
+    }
+}
+
+@Suite struct MetricsTests {
+    let page = PrometheusText.render(sampleSnapshot(), version: "9.9")
+
+    @Test func followsTheNamingConventionsAndLabelsEveryStageAndTag() {
+        var declared: [String: String] = [:]
+        for line in page.split(separator: "\n") {
+            if line.hasPrefix("# TYPE ") {
+                let words = line.split(separator: " ")
+                declared[String(words[2])] = String(words[3])
+                continue
+            }
+            if line.hasPrefix("#") { continue }
+            let name = String(line.prefix { $0 != "{" && $0 != " " })
+            let type = declared[name]
+            #expect(type != nil, "\(name) has no TYPE before it")
+            #expect((type == "counter") == name.hasSuffix("_total"), "\(name): counters and only counters end in _total")
+        }
+        for stage in Stage.allCases { #expect(page.contains("sampler_connections_total{stage=\"\(stage.name)\"} ")) }
+        for tag in Tags.all { #expect(page.contains("sampler_connection_tags_total{tag=\"\(tag.name)\"} ")) }
+        #expect(page.contains("sampler_connections_total{stage=\"post_syn\"} 4\n"))
+        #expect(page.contains("sampler_nflog_messages_lost_total 2\n"))
+        #expect(page.contains("sampler_parse_errors_total{reason=\"tcp_truncated\"} 1\n"))
+        #expect(page.contains("sampler_build_info{version=\"9.9\"} 1\n"))
+        #expect(page.contains("sampler_last_packet_timestamp_seconds 1795000598\n"))
+    }
+
+    @Test(.enabled(if: Subprocess.find("promtool") != nil, "promtool missing: apt-get install prometheus (scripts/test does)"))
+    func promtoolAcceptsThePage() throws {
+        let result = try Subprocess.run(["promtool", "check", "metrics"], input: page)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+}
+
+@Suite struct ListenAddressTests {
+    @Test func parsesLiteralsOnly() {
+        #expect(ListenAddress("127.0.0.1:9731") == ListenAddress("127.0.0.1:9731"))
+        #expect(ListenAddress("[::1]:80")?.host == "::1")
+        #expect(ListenAddress("[::1]:80")?.description == "[::1]:80")
+        #expect(ListenAddress("0.0.0.0:9731")?.isLoopback == false)
+        for bad in ["localhost:9731", "127.0.0.1", "::1:80", "127.0.0.1:0", "127.0.0.1:70000", "[::1]80", "1.2.3:4"] {
+            #expect(ListenAddress(bad) == nil, "\(bad)")
+        }
+        var settings = Settings()
+        settings.metrics = "localhost:1"
+        #expect { try settings.validate(checkOutputDirectory: false) } throws: { "\($0)".hasPrefix("metrics = localhost:1 (--metrics)") }
+        settings.metrics = "none"
+        settings.statusSocket = "relative.sock"
+        #expect { try settings.validate(checkOutputDirectory: false) } throws: { "\($0)".hasPrefix("status_socket = relative.sock") }
+    }
+}
