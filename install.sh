@@ -154,9 +154,8 @@ do_uninstall() {
   if [ -x "$bin" ]; then
     local with_config=()
     [ -e "$config" ] && with_config=(--config "$config")
-    "$bin" rules remove "${with_config[@]}" >/dev/null \
+    "$bin" rules remove "${with_config[@]}" | sed 's/^/install.sh: rules: /' \
       || echo "install.sh: could not remove sampler's rules; remove them with: $bin rules remove" >&2
-    say "removed sampler's rules from the kernel"
   fi
   rm -f "$bin" "$unit"
   rm -rf "$share" "$doc"

@@ -1,0 +1,117 @@
+import Foundation
+import SamplerSubprocess
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sampler status` and the metrics endpoint against a real daemon reading real traffic
+/// in a server namespace, and what they say when the daemon or its rules are gone.
+@Suite(.enabled(if: Lab.isRoot, "needs root for network namespaces and iptables: run as root (CI does)"))
+struct StatusTests {
+    let sampler = samplerBinary().path
+
+    /// A configuration for this lab: probability 1, its own group, socket and files.
+    func configure(_ lab: Lab, group: Int) throws -> String {
+        let path = lab.file("sampler.conf").path
+        try """
+            probability = 1
+            group = \(group)
+            output = \(lab.file("records.jsonl").path)
+            status_socket = \(lab.file("run/status.sock").path)
+            idle_timeout = 1
+            metrics = 127.0.0.1:9731
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func status(_ lab: Lab, _ config: String, _ extra: [String] = []) throws -> Subprocess.Result {
+        try lab.run([sampler, "status", "--config", config] + extra, in: lab.server, allowFailure: true)
+    }
+
+    func sendTraffic(_ lab: Lab) throws {
+        _ = try lab.spawn(["python3", "-c", Traffic.server, lab.serverV4, lab.serverV6], in: lab.server, log: "server.log")
+        try #require(lab.wait(seconds: 10) { lab.read("server.log").contains("ready") })
+        for (address, family, base) in [(lab.serverV4, "4", "41000"), (lab.serverV6, "6", "43000")] {
+            for scenario in ["closed", "rest"] {
+                try lab.run(["python3", "-c", Traffic.client, address, family, base, scenario], in: lab.client)
+            }
+        }
+    }
+
+    @Test func okAfterRealTrafficWithMetricsThatPromtoolAccepts() throws {
+        let lab = try Lab(index: 31)
+        defer { lab.close() }
+        let config = try configure(lab, group: 5031)
+        let run = try lab.spawn([sampler, "run", "--install-rules", "--config", config], in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5031") }, "\(lab.read("run.log"))")
+        try sendTraffic(lab)
+        try #require(lab.wait(seconds: 10) { lab.read("records.jsonl").split(separator: "\n").count >= 12 }, "\(lab.read("records.jsonl"))")
+
+        let text = try status(lab, config)
+        #expect(text.status == 0, "\(text.stdout)\(text.stderr)")
+        #expect(text.stdout.hasPrefix("SAMPLER OK - group 5031, "), "\(text.stdout)")
+        #expect(text.stdout.contains("IPv4 present") && text.stdout.contains("as configured"), "\(text.stdout)")
+
+        let json = try status(lab, config, ["--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["state"] as? String == "OK" && json.status == 0)
+        let daemon = try #require(object["daemon"] as? [String: Any])
+        #expect(daemon["records"] as? Int == 12)
+        #expect(daemon["lost"] as? Int == 0)
+        #expect(daemon["open_connections"] as? Int == 0)
+        let stages = try #require((daemon["totals"] as? [String: Any])?["stages"] as? [String: Int])
+        #expect(stages.values.reduce(0, +) == 12)
+        let families = try #require((object["rules"] as? [String: Any])?["families"] as? [[String: Any]])
+        // One SYN per connection: six sampled for each family.
+        #expect(families.map { $0["sampled_packets"] as? Int } == [6, 6], "\(families)")
+
+        let scrape = try lab.run(["curl", "-sf", "http://127.0.0.1:9731/metrics"], in: lab.server)
+        let check = try Subprocess.run(["promtool", "check", "metrics"], input: scrape.stdout)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let connections = scrape.stdout.split(separator: "\n").filter { $0.hasPrefix("sampler_connections_total{") }
+            .compactMap { Int($0.split(separator: " ").last!) }
+        #expect(connections.count == 5 && connections.reduce(0, +) == 12, "\(scrape.stdout)")
+        #expect(scrape.stdout.contains("\nsampler_records_written_total 12\n"))
+        #expect(scrape.stdout.contains("\nsampler_nflog_group 5031\n"))
+
+        lab.stop(run)
+        #expect(run.wait() == 0, "\(lab.read("run.log"))")
+        let down = try status(lab, config)
+        #expect(down.status == 2)
+        #expect(down.stdout.hasPrefix("SAMPLER CRITICAL - sampler is not running"), "\(down.stdout)")
+        #expect(down.stdout.contains("no sampler rules are left in the kernel"), "\(down.stdout)")
+    }
+
+    @Test func criticalWhenRulesGoMissingOrDifferAndWhenTheyOutliveTheDaemon() throws {
+        let lab = try Lab(index: 32)
+        defer { lab.close() }
+        let config = try configure(lab, group: 5032)
+        try lab.run([sampler, "rules", "install", "--config", config], in: lab.server)
+        let run = try lab.spawn([sampler, "run", "--config", config, "--metrics", "none"], in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5032") }, "\(lab.read("run.log"))")
+        #expect(try status(lab, config).status == 0)
+
+        try lab.run([sampler, "rules", "remove", "--config", config], in: lab.server)
+        let missing = try status(lab, config)
+        #expect(missing.status == 2)
+        #expect(missing.stdout.contains("sampler's rules are missing"), "\(missing.stdout)")
+
+        try lab.run([sampler, "rules", "install", "--config", config, "--probability", "0.5"], in: lab.server)
+        let differs = try status(lab, config)
+        #expect(differs.status == 2)
+        #expect(differs.stdout.contains("probability is 0.5, expected 1.0"), "\(differs.stdout)")
+
+        // A user who may not use the socket (0660, root's) cannot judge: UNKNOWN.
+        let nobody = try lab.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                  sampler, "status", "--config", config, "--skip-rules"], in: lab.server, allowFailure: true)
+        #expect(nobody.status == 3, "\(nobody.stdout)\(nobody.stderr)")
+        #expect(nobody.stdout.contains("cannot ask the daemon"), "\(nobody.stdout)")
+
+        try lab.run([sampler, "rules", "install", "--config", config], in: lab.server)
+        lab.stop(run)
+        let left = try status(lab, config)
+        #expect(left.status == 2)
+        #expect(left.stdout.contains("sampler's rules are still in the kernel (IPv4, IPv6)"), "\(left.stdout)")
+    }
+}
