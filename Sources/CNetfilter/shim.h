@@ -12,6 +12,13 @@
 // The capture loop waits on the netlink socket and on signals together (signalfd(2)),
 // which Swift's Glibc module does not expose.
 #include <sys/signalfd.h>
+// The pipeline's threads sleep on an eventfd(2) when their ring is empty.
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+
+// Names the calling thread (for top -H, perf and core dumps); pthread_setname_np needs
+// _GNU_SOURCE, which Swift's Glibc module does not define.
+static inline void sampler_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 #endif
 
 #endif

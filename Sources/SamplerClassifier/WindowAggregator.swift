@@ -47,17 +47,29 @@ public struct WindowSummary: Sendable, Equatable {
 }
 
 /// Counts finalized connections into windows aligned to the clock (a 15-minute window
-/// starts at :00, :15, :30, :45). A window is handed out when a record of a later window
-/// arrives, or on `flush()`.
+/// starts at :00, :15, :30, :45).
+///
+/// Records may arrive a little out of order when several classifier shards feed one
+/// writer, so a window stays open for `lateness` after a record of a later window
+/// arrives: it is handed out by `tick(now:)` once the clock is `lateness` past its end,
+/// or when a record two windows later arrives, or on `flush`. With `lateness` 0 (one
+/// ordered stream, as offline) a window is handed out as soon as a later record comes.
+/// A record older than every open window is counted in the oldest open one, and in
+/// `lateRecords`.
 public struct WindowAggregator {
     public let length: Microseconds
     public let excludeMultipleSYNs: Bool
+    public let lateness: Microseconds
+    /// The newest window, and the one before it while it waits for late records.
     public private(set) var current: WindowSummary?
+    public private(set) var previous: WindowSummary?
+    public private(set) var lateRecords: UInt64 = 0
 
-    public init(length: Microseconds = 15 * 60 * 1_000_000, excludeMultipleSYNs: Bool = true) {
+    public init(length: Microseconds = 15 * 60 * 1_000_000, excludeMultipleSYNs: Bool = true, lateness: Microseconds = 0) {
         precondition(length > 0, "window length must be positive")
         self.length = length
         self.excludeMultipleSYNs = excludeMultipleSYNs
+        self.lateness = max(0, lateness)
     }
 
     public func windowStart(of time: Microseconds) -> Microseconds {
@@ -67,21 +79,47 @@ public struct WindowAggregator {
 
     public mutating func add(_ record: ConnectionRecord, emit: (WindowSummary) -> Void) {
         let start = windowStart(of: record.finalizedAt)
-        if let window = current, window.start != start {
-            emit(window)
-            current = nil
-        }
         if current == nil { current = WindowSummary(start: start, length: length) }
-        if excludeMultipleSYNs && record.tags.contains(.multipleSyns) {
-            current!.excluded += 1
+        if start > current!.start {
+            if let previous { emit(previous) }
+            previous = current
+            current = WindowSummary(start: start, length: length)
+            if lateness == 0 || previous!.start < start - length {
+                emit(previous!)
+                previous = nil
+            }
+        }
+        if start == current!.start {
+            count(record, in: &current!)
+        } else if previous != nil && start >= previous!.start {
+            count(record, in: &previous!)
         } else {
-            current!.add(record)
+            lateRecords += 1
+            if previous != nil { count(record, in: &previous!) } else { count(record, in: &current!) }
         }
     }
 
-    /// Hands out the open window, if any.
-    public mutating func flush() -> WindowSummary? {
-        defer { current = nil }
-        return current
+    private func count(_ record: ConnectionRecord, in window: inout WindowSummary) {
+        if excludeMultipleSYNs && record.tags.contains(.multipleSyns) {
+            window.excluded += 1
+        } else {
+            window.add(record)
+        }
+    }
+
+    /// Hands out the previous window once the clock is `lateness` past its end.
+    public mutating func tick(now: Microseconds, emit: (WindowSummary) -> Void) {
+        if let window = previous, now >= window.start + window.length + lateness {
+            emit(window)
+            previous = nil
+        }
+    }
+
+    /// Hands out the open windows, oldest first.
+    public mutating func flush(emit: (WindowSummary) -> Void) {
+        if let previous { emit(previous) }
+        if let current { emit(current) }
+        previous = nil
+        current = nil
     }
 }

@@ -11,6 +11,14 @@ public struct LiveCounters: Sendable {
     /// Times the socket overflowed (ENOBUFS).
     public var overruns: UInt64 = 0
     public var records: UInt64 = 0
+    /// Packet summaries the reader dropped because their shard's ring was full.
+    public var ringDrops: UInt64 = 0
+    /// Times a shard waited because the writer's ring was full (nothing is dropped there).
+    public var writerWaits: UInt64 = 0
+    /// Records that could not be written (the output's write failed).
+    public var writeErrors: UInt64 = 0
+    /// Records that came after their window was handed out (see WindowAggregator).
+    public var lateRecords: UInt64 = 0
     public var parseErrors = WireErrorCounts()
     public var classifier = ClassifierCounters()
     public var lastPacketTime: Microseconds?
@@ -31,6 +39,7 @@ public struct IntervalCounters: Sendable, Equatable {
     public var parseErrors: UInt64 = 0
     public var refused: UInt64 = 0
     public var records: UInt64 = 0
+    public var ringDrops: UInt64 = 0
 
     public init(start: Microseconds) { self.start = start }
 
@@ -43,12 +52,14 @@ public struct IntervalCounters: Sendable, Equatable {
         parseErrors = later.parseErrors.total &- earlier.parseErrors.total
         refused = later.classifier.refused &- earlier.classifier.refused
         records = later.records &- earlier.records
+        ringDrops = later.ringDrops &- earlier.ringDrops
     }
 
-    /// Lost messages as a share of the messages the kernel sent (received + lost).
+    /// Messages lost (by the kernel, or dropped at a full ring) as a share of those the
+    /// kernel sent.
     public var lossRatio: Double {
         let sent = messages + lost
-        return sent == 0 ? 0 : Double(lost) / Double(sent)
+        return sent == 0 ? 0 : Double(lost + ringDrops) / Double(sent)
     }
 }
 

@@ -8,27 +8,23 @@ import Glibc
 #endif
 
 /// `sampler run`: NFLOG -> parse in place -> classify -> JSON lines, with a summary per
-/// window in the log, until SIGINT or SIGTERM. One thread: poll(2) waits on the socket
-/// and a signalfd, so a signal is handled between batches, never inside one.
+/// window in the log, until SIGINT or SIGTERM. The calling thread is the reader: poll(2)
+/// waits on the socket, a signalfd and the attachments (status, metrics), so a signal is
+/// handled between batches, never inside one. Classification and writing run on the
+/// pipeline's own threads (`Pipeline`).
 public final class LiveSampler {
     public struct Options: Sendable {
         public var nflog: NflogConfiguration
-        public var classifier = ClassifierConfiguration()
-        public var window: Microseconds = 15 * 60 * 1_000_000
-        public var excludeMultipleSYNs = true
+        public var pipeline = Pipeline.Options()
         public var output: String? = nil
 
         public init(group: UInt16) { nflog = NflogConfiguration(group: group) }
     }
 
     public let options: Options
-    public private(set) var counters: LiveCounters
-    private let log: (String) -> Void
+    private let log: @Sendable (String) -> Void
     private let startedAt: Microseconds
-    private var classifier: Classifier
-    private var aggregator: WindowAggregator
-    private var lastWindow: WindowSummary?
-    private var sequence = SequenceTracker()
+    private var pipeline: Pipeline?
     private var lastOverrunLog: Microseconds = 0
     private var receiveBufferBytes = 0
     /// The counters when the clock's current window began, and the window before it
@@ -36,28 +32,28 @@ public final class LiveSampler {
     private var atIntervalStart: (start: Microseconds, counters: LiveCounters)
     private var lastInterval: IntervalCounters?
 
-    public init(options: Options, log: @escaping (String) -> Void) {
+    public init(options: Options, log: @escaping @Sendable (String) -> Void) {
         self.options = options
         self.log = log
-        startedAt = Self.now()
-        counters = LiveCounters(start: startedAt)
-        classifier = Classifier(configuration: options.classifier)
-        aggregator = WindowAggregator(length: options.window, excludeMultipleSYNs: options.excludeMultipleSYNs)
-        atIntervalStart = (aggregator.windowStart(of: startedAt), counters)
+        startedAt = wallClock()
+        let window = options.pipeline.window
+        let start = startedAt - ((startedAt % window) + window) % window
+        atIntervalStart = (start, LiveCounters(start: startedAt))
     }
+
+    /// What the run counted, once it has stopped (or so far).
+    public var counters: LiveCounters { pipeline?.counters() ?? LiveCounters(start: startedAt) }
 
     public enum RunError: Error, CustomStringConvertible {
         case capture(CaptureError)
         case output(RecordFile.OpenError)
         case system(String)
-        /// A status or metrics endpoint could not be opened.
-        case endpoint(String)
 
         public var description: String {
             switch self {
             case .capture(let error): error.description
             case .output(let error): error.description
-            case .system(let text), .endpoint(let text): text
+            case .system(let text): text
             }
         }
     }
@@ -88,7 +84,12 @@ public final class LiveSampler {
         let socket: NflogSocket
         do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
         receiveBufferBytes = socket.receiveBufferBytes
-        log("reading NFLOG group \(options.nflog.group) (receive buffer \(socket.receiveBufferBytes) bytes); records to \(output.path ?? "standard output")")
+        let pipeline = Pipeline(options: options.pipeline, output: output, start: startedAt, log: log, describe: Self.describe)
+        self.pipeline = pipeline
+        pipeline.start()
+        log("reading NFLOG group \(options.nflog.group) (receive buffer \(socket.receiveBufferBytes) bytes, "
+            + "\(options.pipeline.shards) classifier shard\(options.pipeline.shards == 1 ? "" : "s")); "
+            + "records to \(output.path ?? "standard output")")
         events.ready()
 
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.nflog.datagramBufferBytes, alignment: 16)
@@ -106,65 +107,65 @@ public final class LiveSampler {
                 attachment.addDescriptors(to: &descriptors)
                 ranges.append(first..<descriptors.count)
             }
-            try Self.poll(&descriptors, fds: &fds, timeoutMilliseconds: 250)
-            if descriptors[1].readable {
-                switch signals.read() {
-                case SIGHUP:
-                    do { try output.reopen(); log("reopened \(output.path ?? "standard output")") }
-                    catch { log("cannot reopen the output, still writing to the old file: \(error)") }
-                case SIGINT, SIGTERM:
-                    running = false
-                default: break
+            do throws(RunError) {
+                try Self.poll(&descriptors, fds: &fds, timeoutMilliseconds: 250)
+                if descriptors[1].readable {
+                    switch signals.read() {
+                    case SIGHUP: pipeline.requestReopen()
+                    case SIGINT, SIGTERM: running = false
+                    default: break
+                    }
                 }
+                if descriptors[0].readable || descriptors[0].failed {
+                    try drain(socket, into: buffer, pipeline: pipeline)
+                }
+            } catch {
+                // Stop the threads and write what they hold before giving up.
+                pipeline.finish()
+                throw error
             }
-            if descriptors[0].readable || descriptors[0].failed {
-                try drain(socket, into: buffer, output: output)
-            }
-            let now = Self.now()
-            classifier.advance(to: now) { record in write(record, to: output) }
-            output.flush()
-            rotateInterval(at: now)
+            let now = wallClock()
+            rotateInterval(at: now, pipeline: pipeline)
             for (attachment, range) in zip(attachments, ranges) {
                 attachment.handle(descriptors[range], now: now) { snapshot(at: now) }
             }
             events.tick(now)
         }
         events.stopping()
-        log("stopping: finalizing \(classifier.openConnections) open connections")
-        classifier.finishAll { record in write(record, to: output) }
-        if let window = aggregator.flush() { log(Self.describe(window, counters: counters)) }
-        counters.classifier = classifier.counters
-        output.flush()
+        log("stopping: finalizing \(pipeline.shardStates().reduce(0) { $0 + $1.openConnections }) open connections")
+        pipeline.finish()
     }
 
     /// The loop's state now, for status and metrics.
     public func snapshot(at now: Microseconds) -> LiveSnapshot {
-        var counters = counters
-        counters.classifier = classifier.counters
-        let windowStart = aggregator.windowStart(of: now)
-        var current = WindowSummary(start: windowStart, length: aggregator.length)
-        var last = lastWindow
-        if let open = aggregator.current {
-            // The aggregator hands a window out only when a later record arrives, so on
-            // a quiet host its open window may already be over.
-            if open.start >= windowStart { current = open } else { last = open }
+        let counters = counters
+        let published = pipeline?.windows
+        let length = options.pipeline.window
+        let windowStart = now - ((now % length) + length) % length
+        var current = WindowSummary(start: windowStart, length: length)
+        var last = published?.lastEmitted
+        for open in [published?.previous, published?.current].compactMap({ $0 }) {
+            // The writer hands a window out only when later records arrive or its
+            // lateness passes, so on a quiet host an open window may already be over.
+            if open.start >= windowStart { current = open } else if open.start > (last?.start ?? .min) { last = open }
         }
+        let shards = pipeline?.shardStates() ?? []
         return LiveSnapshot(
             startedAt: startedAt, takenAt: now, group: options.nflog.group, output: options.output,
             receiveBufferBytes: receiveBufferBytes, maximumReceiveBufferBytes: options.nflog.maximumReceiveBufferBytes,
-            counters: counters, openConnections: classifier.openConnections,
-            maximumOpenConnections: options.classifier.maximumOpenConnections,
+            counters: counters, openConnections: shards.reduce(0) { $0 + $1.openConnections },
+            maximumOpenConnections: options.pipeline.classifier.maximumOpenConnections,
             currentWindow: current, lastWindow: last,
             currentInterval: IntervalCounters(start: atIntervalStart.start, from: atIntervalStart.counters, to: counters),
-            lastInterval: lastInterval)
+            lastInterval: lastInterval, shards: shards)
     }
 
     /// Starts a new interval when the clock enters a new window.
-    private func rotateInterval(at now: Microseconds) {
-        let start = aggregator.windowStart(of: now)
+    private func rotateInterval(at now: Microseconds, pipeline: Pipeline) {
+        let length = options.pipeline.window
+        let start = now - ((now % length) + length) % length
         guard start > atIntervalStart.start else { return }
-        var counters = counters
-        counters.classifier = classifier.counters
+        let counters = pipeline.counters()
         lastInterval = IntervalCounters(start: atIntervalStart.start, from: atIntervalStart.counters, to: counters)
         atIntervalStart = (start, counters)
     }
@@ -189,7 +190,7 @@ public final class LiveSampler {
 
     /// Reads datagrams until the socket is empty (at most 256 per wake-up, so that
     /// signals and timeouts are looked at under load too).
-    private func drain(_ socket: NflogSocket, into buffer: UnsafeMutableRawBufferPointer, output: RecordFile) throws(RunError) {
+    private func drain(_ socket: NflogSocket, into buffer: UnsafeMutableRawBufferPointer, pipeline: Pipeline) throws(RunError) {
         for _ in 0..<256 {
             let received: NflogSocket.Received
             do { received = try socket.receive(into: buffer) } catch { throw .capture(error) }
@@ -197,70 +198,30 @@ public final class LiveSampler {
             case .empty:
                 return
             case .overrun:
-                counters.overruns += 1
+                pipeline.noteOverrun()
                 let grown = socket.receiveBufferBytes < options.nflog.maximumReceiveBufferBytes
                     ? socket.setReceiveBuffer(min(socket.receiveBufferBytes * 2, options.nflog.maximumReceiveBufferBytes)) : nil
-                let now = Self.now()
+                receiveBufferBytes = socket.receiveBufferBytes
+                let now = wallClock()
                 if now - lastOverrunLog > 10_000_000 {
                     lastOverrunLog = now
-                    log("the kernel dropped NFLOG messages (ENOBUFS, \(counters.overruns) times so far)"
+                    log("the kernel dropped NFLOG messages (ENOBUFS)"
                         + (grown.map { "; receive buffer now \($0) bytes" } ?? "; receive buffer at its maximum"))
                 }
             case .datagram(let length):
-                counters.datagrams += 1
-                counters.bytes += UInt64(length)
-                process(RawSpan(_unsafeBytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length])), output: output)
+                pipeline.dispatch(RawSpan(_unsafeBytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length])), now: wallClock())
             }
         }
     }
 
-    /// Parses one datagram in place and feeds its packets to the classifier.
-    private func process(_ datagram: RawSpan, output: RecordFile) {
-        let now = Self.now()
-        var messages = NetlinkMessages(datagram)
-        while true {
-            do throws(WireError) {
-                guard let message = try messages.next() else { return }
-                guard message.type == NflogPacketMessage.messageType else { continue }
-                counters.messages += 1
-                let nflog = try NflogPacketMessage(checking: message)
-                if let seq = nflog.attributes.sequence { counters.lost += sequence.observe(seq) }
-                let packet = try nflog.summary(fallbackTime: now)
-                counters.lastPacketTime = packet.time
-                classifier.ingest(packet) { record in write(record, to: output) }
-            } catch {
-                counters.parseErrors.record(error)
-                // A framing error leaves nothing after it that can be read.
-                if error == .netlinkTruncated || error == .netlinkBadLength { return }
-            }
-        }
-    }
-
-    private func write(_ record: ConnectionRecord, to output: RecordFile) {
-        JSONLines.append(record, to: &output.buffer)
-        counters.records += 1
-        counters.outcomes.add(record)
-        aggregator.add(record) { window in
-            lastWindow = window
-            log(Self.describe(window, counters: counters))
-        }
-    }
-
-    static func describe(_ window: WindowSummary, counters: LiveCounters) -> String {
+    @Sendable static func describe(_ window: WindowSummary, counters: LiveCounters) -> String {
         let shares = Stage.allCases.map { stage in
             let tenths = Int((window.share(stage) * 1000).rounded())
             return "\(stage.name) \(tenths / 10).\(tenths % 10)%"
         }.joined(separator: ", ")
         return "window \(Timestamp.string(window.start).prefix(16))Z: \(window.total) connections (\(shares))"
             + (window.excluded > 0 ? ", \(window.excluded) with multiple SYNs left out" : "")
-            + "; lost messages so far \(counters.lost), overruns \(counters.overruns), parse errors \(counters.parseErrors.total)"
-    }
-
-    /// Wall-clock time, the same clock as the kernel's packet timestamps.
-    static func now() -> Microseconds {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Microseconds(spec.tv_sec) * 1_000_000 + Microseconds(spec.tv_nsec / 1000)
+            + "; lost messages so far \(counters.lost), overruns \(counters.overruns), ring drops \(counters.ringDrops), parse errors \(counters.parseErrors.total)"
     }
 }
 

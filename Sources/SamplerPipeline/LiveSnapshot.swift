@@ -21,6 +21,8 @@ public struct LiveSnapshot: Sendable {
     /// Messages, losses and errors in the current window of the clock and the one before.
     public var currentInterval: IntervalCounters
     public var lastInterval: IntervalCounters?
+    /// Each classifier shard's table and rings.
+    public var shards: [ShardState] = []
 }
 
 /// Something else the live loop waits on between batches: the status socket, the

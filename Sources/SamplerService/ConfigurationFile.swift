@@ -24,7 +24,7 @@ public enum ConfigurationFile {
     public static let keys = [
         "probability", "label", "group", "packets", "prefix", "family", "backend", "output", "idle_timeout",
         "grace", "ttl_margin", "window", "include_multiple_syns", "max_connections", "receive_buffer",
-        "max_receive_buffer", "status_socket", "metrics",
+        "max_receive_buffer", "shards", "ring_size", "status_socket", "metrics",
     ]
 
     /// Reads `text` over `base`; `source` names the file in errors.
@@ -78,6 +78,8 @@ public enum ConfigurationFile {
         case "max_connections": settings.maxConnections = try number(Int.self, "a whole number, at least 1")
         case "receive_buffer": settings.receiveBuffer = try number(Int.self, "bytes")
         case "max_receive_buffer": settings.maxReceiveBuffer = try number(Int.self, "bytes")
+        case "shards": settings.shards = value == "auto" ? 0 : try number(Int.self, "auto, or a whole number 1 to 256")
+        case "ring_size": settings.ringSize = try number(Int.self, "packets, 64 to 16777216")
         case "status_socket": settings.statusSocket = value
         case "metrics": settings.metrics = value
         default:
@@ -94,7 +96,7 @@ public enum ConfigurationFile {
             "output": s.output, "idle_timeout": "\(s.idleTimeout)", "grace": "\(s.grace)", "ttl_margin": "\(s.ttlMargin)",
             "window": "\(s.window)", "include_multiple_syns": "\(s.includeMultipleSyns)",
             "max_connections": "\(s.maxConnections)", "receive_buffer": "\(s.receiveBuffer)",
-            "max_receive_buffer": "\(s.maxReceiveBuffer)", "status_socket": s.statusSocket, "metrics": s.metrics,
+            "max_receive_buffer": "\(s.maxReceiveBuffer)", "shards": s.shards == 0 ? "auto" : "\(s.shards)", "ring_size": "\(s.ringSize)", "status_socket": s.statusSocket, "metrics": s.metrics,
         ]
         return keys.map { "\($0) = \(values[$0]!)" }.joined(separator: "\n") + "\n"
     }

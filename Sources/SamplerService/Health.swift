@@ -127,7 +127,9 @@ public struct Health: Codable, Sendable, Equatable {
             problem(.critical, "the daemon reads NFLOG group \(report.group) but the configuration's rules log to \(settings.rules.group)")
         }
         let intervals = [report.currentInterval] + (report.lastInterval.map { [$0] } ?? [])
-        let lost = intervals.reduce(0) { $0 + $1.lost }, sent = intervals.reduce(0) { $0 + $1.messages + $1.lost }
+        // Lost in the kernel (sequence gaps) or dropped at a full shard ring: either way
+        // a packet the sample should have had.
+        let lost = intervals.reduce(0) { $0 + $1.lost + $1.ringDrops }, sent = intervals.reduce(0) { $0 + $1.messages + $1.lost }
         if sent > 0, Double(lost) / Double(sent) > thresholds.lossRatio {
             problem(.warning, "lost \(lost) of \(sent) NFLOG messages in the current and last window (more than \(percent(thresholds.lossRatio)))")
         }

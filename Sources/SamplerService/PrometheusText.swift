@@ -55,6 +55,15 @@ public enum PrometheusText {
             page.sample("sampler_connections_closed_total", ["reason": reason.name], Double(c.outcomes.count(reason)))
         }
         page.counter("sampler_records_written_total", "Records written to the output.", c.records)
+        page.counter("sampler_record_write_errors_total", "Writes of records to the output that failed.", c.writeErrors)
+        page.counter("sampler_ring_dropped_packets_total", "Packets dropped because their shard's ring was full.", c.ringDrops)
+        page.counter("sampler_writer_waits_total", "Times a shard waited because the writer's ring was full.", c.writerWaits)
+        page.family("sampler_shard_open_connections", .gauge, "Connections open in each classifier shard.")
+        for (i, shard) in s.shards.enumerated() { page.sample("sampler_shard_open_connections", ["shard": "\(i)"], Double(shard.openConnections)) }
+        page.family("sampler_shard_ring_packets", .gauge, "Packets queued in each shard's ring.")
+        for (i, shard) in s.shards.enumerated() { page.sample("sampler_shard_ring_packets", ["shard": "\(i)"], Double(shard.packetsQueued)) }
+        page.family("sampler_shard_ring_capacity_packets", .gauge, "Size of each shard's packet ring.")
+        for (i, shard) in s.shards.enumerated() { page.sample("sampler_shard_ring_capacity_packets", ["shard": "\(i)"], Double(shard.packetRingCapacity)) }
         if let last = c.lastPacketTime {
             page.family("sampler_last_packet_timestamp_seconds", .gauge, "When the last packet was logged, in seconds since the Unix epoch.")
             page.sample("sampler_last_packet_timestamp_seconds", seconds(last))

@@ -20,6 +20,11 @@ public struct Settings: Sendable, Equatable {
     public var maxConnections = 1 << 20
     public var receiveBuffer = 4 << 20
     public var maxReceiveBuffer = 64 << 20
+    /// Classifier threads; 0 picks what fits the machine (cores minus the reader and
+    /// the writer, at least 1).
+    public var shards = 0
+    /// Packet summaries queued per shard before the reader drops (and counts) them.
+    public var ringSize = 16384
     /// The Unix socket `sampler status` asks; in systemd's RuntimeDirectory.
     public var statusSocket = "/run/sampler/status.sock"
     /// The Prometheus endpoint, `ADDR:PORT`, or `none`.
@@ -46,6 +51,9 @@ public struct Settings: Sendable, Equatable {
         if maxReceiveBuffer < receiveBuffer || maxReceiveBuffer > 1 << 30 {
             throw bad("max_receive_buffer", maxReceiveBuffer, "bytes, at least receive_buffer and at most 1073741824")
         }
+        if shards < 0 || shards > 256 { throw bad("shards", shards, "0 (as many as fit the machine) to 256") }
+        if ringSize < 64 || ringSize > 1 << 24 { throw bad("ring_size", ringSize, "packets, 64 to 16777216") }
+        if maxConnections < max(1, shards) { throw bad("max_connections", maxConnections, "at least the number of shards") }
         if !statusSocket.hasPrefix("/") || statusSocket.utf8.count > 107 {
             throw bad("status_socket", statusSocket, "an absolute path of at most 107 bytes")
         }
@@ -74,9 +82,11 @@ public struct Settings: Sendable, Equatable {
     /// The live loop's options.
     public var live: LiveSampler.Options {
         var options = LiveSampler.Options(group: rules.group)
-        options.classifier = classifier
-        options.window = Microseconds(window * 1_000_000)
-        options.excludeMultipleSYNs = !includeMultipleSyns
+        options.pipeline.classifier = classifier
+        options.pipeline.window = Microseconds(window * 1_000_000)
+        options.pipeline.excludeMultipleSYNs = !includeMultipleSyns
+        options.pipeline.shards = shards == 0 ? Pipeline.defaultShards : shards
+        options.pipeline.ringCapacity = ringSize
         options.output = output
         options.nflog.receiveBufferBytes = receiveBuffer
         options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer

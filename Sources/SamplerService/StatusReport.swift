@@ -30,6 +30,14 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var refused: UInt64
     public var finalized: UInt64
     public var records: UInt64
+    /// Packet summaries dropped because their shard's ring was full.
+    public var ringDrops: UInt64
+    /// Times a shard waited for the writer (nothing dropped).
+    public var writerWaits: UInt64
+    public var writeErrors: UInt64
+    public var lateRecords: UInt64
+    /// Each classifier shard: its table and its two rings.
+    public var shards: [Shard]
     public var openConnections: Int
     public var maxConnections: Int
     public var lastPacketAt: String?
@@ -52,6 +60,15 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var close: [String: Int]
     }
 
+    public struct Shard: Codable, Sendable, Equatable {
+        public var openConnections: Int
+        public var maxConnections: Int
+        public var packetsQueued: Int
+        public var packetRingCapacity: Int
+        public var recordsQueued: Int
+        public var recordRingCapacity: Int
+    }
+
     public struct StageCount: Codable, Sendable, Equatable {
         public var count: Int
         public var share: Double
@@ -66,6 +83,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var parseErrors: UInt64
         public var refused: UInt64
         public var records: UInt64
+        public var ringDrops: UInt64
         public var lossRatio: Double
     }
 
@@ -99,6 +117,14 @@ extension StatusReport {
         refused = c.classifier.refused
         finalized = c.classifier.finalized
         records = c.records
+        ringDrops = c.ringDrops
+        writerWaits = c.writerWaits
+        writeErrors = c.writeErrors
+        lateRecords = c.lateRecords
+        shards = snapshot.shards.map {
+            Shard(openConnections: $0.openConnections, maxConnections: $0.maximumOpenConnections, packetsQueued: $0.packetsQueued,
+                  packetRingCapacity: $0.packetRingCapacity, recordsQueued: $0.recordsQueued, recordRingCapacity: $0.recordRingCapacity)
+        }
         openConnections = snapshot.openConnections
         maxConnections = snapshot.maximumOpenConnections
         lastPacketAt = c.lastPacketTime.map(Timestamp.string)
@@ -148,6 +174,7 @@ extension StatusReport.Interval {
         parseErrors = i.parseErrors
         refused = i.refused
         records = i.records
+        ringDrops = i.ringDrops
         lossRatio = i.lossRatio
     }
 }

@@ -52,6 +52,12 @@ public enum StatusText {
         lines.append("rules: " + rulesLine(rules))
         lines.append("nflog: group \(r.group), \(r.messages) messages in \(r.datagrams) datagrams (\(r.bytes) bytes), "
             + "\(r.lost) lost (sequence gaps), \(r.overruns) overruns (ENOBUFS), receive buffer \(r.receiveBufferBytes) bytes")
+        let tables = r.shards.map { "\($0.openConnections)/\($0.maxConnections)" }.joined(separator: " ")
+        let rings = r.shards.map { "\($0.packetsQueued)/\($0.packetRingCapacity)" }.joined(separator: " ")
+        let recordRings = r.shards.map { "\($0.recordsQueued)/\($0.recordRingCapacity)" }.joined(separator: " ")
+        lines.append("pipeline: \(r.shards.count) shard\(r.shards.count == 1 ? "" : "s"); open connections \(tables); "
+            + "packet rings \(rings); record rings \(recordRings); \(r.ringDrops) packets dropped at full rings, "
+            + "\(r.writerWaits) waits for the writer, \(r.writeErrors) write errors")
         let errors = r.parseErrors.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         lines.append("parse errors: " + (errors.isEmpty ? "none" : errors.joined(separator: ", ")))
         lines.append("connections: \(r.openConnections) open (limit \(r.maxConnections)), \(r.opened) opened, \(r.refused) refused, "
@@ -82,7 +88,9 @@ public enum StatusText {
         var line = "\(w.start.prefix(16))Z, \(w.total) connections: \(stages)"
         if w.excluded > 0 { line += "; \(w.excluded) with multiple SYNs left out" }
         if !tags.isEmpty { line += "; tags: \(tags)" }
-        if let i = interval { line += "; \(i.messages) messages, \(i.lost) lost, \(i.parseErrors) parse errors, \(i.refused) refused" }
+        if let i = interval {
+            line += "; \(i.messages) messages, \(i.lost) lost, \(i.ringDrops) ring drops, \(i.parseErrors) parse errors, \(i.refused) refused"
+        }
         return line
     }
 

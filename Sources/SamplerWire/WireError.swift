@@ -67,6 +67,8 @@ public struct WireErrorCounts: Sendable, Equatable {
 
     public mutating func record(_ error: WireError) { counts[Int(error.rawValue)] &+= 1 }
 
+    public mutating func add(_ error: WireError, _ count: UInt64) { counts[Int(error.rawValue)] &+= count }
+
     public subscript(error: WireError) -> UInt64 { counts[Int(error.rawValue)] }
 
     public var total: UInt64 { counts.reduce(0, &+) }

@@ -81,7 +81,7 @@ struct Classify: ParsableCommand {
         }
 
         let out = try! RecordFile(path: nil)  // standard output: nothing to open
-        var aggregator = WindowAggregator(length: settings.live.window, excludeMultipleSYNs: !settings.includeMultipleSyns)
+        var aggregator = WindowAggregator(length: settings.live.pipeline.window, excludeMultipleSYNs: !settings.includeMultipleSyns)
         var windows: [WindowSummary] = []
         let writeRecords = format == .json
         let result = mapped.withBytes { bytes in
@@ -93,7 +93,7 @@ struct Classify: ParsableCommand {
                 aggregator.add(record) { windows.append($0) }
             }
         }
-        if let last = aggregator.flush() { windows.append(last) }
+        aggregator.flush { windows.append($0) }
         let table = SummaryTable.render(windows: windows, parseErrors: result.parseErrors, counters: result.counters)
         if format == .table { out.buffer.append(contentsOf: table.utf8) }
         out.flush()

@@ -55,6 +55,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Largest receive buffer that overruns (ENOBUFS) may grow it to, in bytes (default: 67108864).", valueName: "bytes"))
     var maxReceiveBuffer: Int?
 
+    @Option(help: ArgumentHelp("Classifier threads; auto leaves a core each for the reader and the writer (default: auto).", valueName: "n|auto"))
+    var shards: String?
+
     @Option(help: ArgumentHelp("Unix socket that `sampler status` asks (default: /run/sampler/status.sock).", valueName: "path"))
     var statusSocket: String?
 
@@ -75,6 +78,7 @@ struct Run: ParsableCommand {
         if let maxConnections { settings.maxConnections = maxConnections }
         if let receiveBuffer { settings.receiveBuffer = receiveBuffer }
         if let maxReceiveBuffer { settings.maxReceiveBuffer = maxReceiveBuffer }
+        if let shards { try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.set("shards", to: shards, in: &settings) } }
         if let statusSocket { settings.statusSocket = statusSocket }
         if let metrics { settings.metrics = metrics }
         try configurationStep { () throws(ConfigurationError) in try settings.validate() }

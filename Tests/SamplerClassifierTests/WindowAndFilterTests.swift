@@ -31,19 +31,42 @@ import SamplerWire
         #expect(first.count(Tags.timeout) == 1)
         #expect(first.count(CloseReason.fin) == 1)
         #expect(abs(first.share(.postPSH) - 1.0 / 3.0) < 1e-9)
-        let flushed = aggregator.flush()
-        let second = try #require(flushed)
+        var flushed: [WindowSummary] = []
+        aggregator.flush { flushed.append($0) }
+        let second = try #require(flushed.first)
+        #expect(flushed.count == 1)
         #expect(second.start == first.start + 15 * minute)
         #expect(second.total == 1)
-        let empty = aggregator.flush()
-        #expect(empty == nil)
+        var empty: [WindowSummary] = []
+        aggregator.flush { empty.append($0) }
+        #expect(empty.isEmpty)
     }
 
     @Test func multipleSYNsCanBeCounted() {
         var aggregator = WindowAggregator(length: 60_000_000, excludeMultipleSYNs: false)
         aggregator.add(record("S S", port: 1, finalizedAt: 0)) { _ in }
-        let window = aggregator.flush()
-        #expect(window?.total == 1)
+        var windows: [WindowSummary] = []
+        aggregator.flush { windows.append($0) }
+        #expect(windows.map(\.total) == [1])
+    }
+
+    /// Several shards feed one writer: a record may come after one of the next window.
+    @Test func lateRecordsJoinTheirWindowWhileItWaits() {
+        let minute: Microseconds = 60_000_000, base: Microseconds = 1_700_000_100_000_000
+        var aggregator = WindowAggregator(length: 15 * minute, lateness: 5_000_000)
+        var done: [WindowSummary] = []
+        aggregator.add(record("S R", port: 1, finalizedAt: base + 14 * minute)) { done.append($0) }
+        aggregator.add(record("S R", port: 2, finalizedAt: base + 15 * minute + 1)) { done.append($0) }
+        aggregator.add(record("S R", port: 3, finalizedAt: base + 15 * minute - 1)) { done.append($0) }  // late
+        #expect(done.isEmpty)
+        aggregator.tick(now: base + 15 * minute + 4_000_000) { done.append($0) }
+        #expect(done.isEmpty)
+        aggregator.tick(now: base + 15 * minute + 5_000_000) { done.append($0) }
+        #expect(done.map(\.total) == [2])
+        aggregator.add(record("S R", port: 4, finalizedAt: base)) { done.append($0) }  // older than every open window
+        #expect(aggregator.lateRecords == 1)
+        aggregator.flush { done.append($0) }
+        #expect(done.map(\.total) == [2, 2])
     }
 }
 

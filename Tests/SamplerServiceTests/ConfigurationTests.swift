@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SamplerRules
+import SamplerPipeline
 @testable import SamplerService
 
 @Suite struct ConfigurationTests {
@@ -74,9 +75,14 @@ import SamplerRules
         settings.idleTimeout = 3
         settings.rules.group = 12
         settings.receiveBuffer = 8192
-        let live = settings.live
+        settings.shards = 3
+        var live = settings.live
         #expect(live.nflog.group == 12)
-        #expect(live.classifier.idleTimeout == 3_000_000)
+        #expect(live.pipeline.classifier.idleTimeout == 3_000_000)
+        #expect(live.pipeline.shards == 3)
+        settings.shards = 0
+        live = settings.live
+        #expect(live.pipeline.shards == Pipeline.defaultShards)
         #expect(live.nflog.receiveBufferBytes == 8192)
         #expect(settings.versions == [.v4, .v6])
     }

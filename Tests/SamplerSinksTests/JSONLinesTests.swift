@@ -64,7 +64,9 @@ import SamplerWire
     @Test func summaryTableShowsSharesAndTags() {
         var aggregator = WindowAggregator()
         aggregator.add(record(family: .v4)) { _ in }
-        let table = SummaryTable.render(windows: [aggregator.flush()!])
+        var windows: [WindowSummary] = []
+        aggregator.flush { windows.append($0) }
+        let table = SummaryTable.render(windows: windows)
         #expect(table.contains("post_psh"))
         #expect(table.contains("100.0%"))
         #expect(table.contains("single_rstack 1"))

@@ -1,0 +1,106 @@
+import SamplerClassifier
+import SamplerWire
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One classifier and the thread that owns it. The reader pushes the packet summaries of
+/// the connections that hash to this shard into `input`; the shard classifies them and
+/// pushes finalized records into `output` for the writer. The classifier is touched by
+/// the shard's thread only, so flow state needs no lock.
+final class ClassifierShard: @unchecked Sendable {
+    // @unchecked: `classifier` and the local counters belong to the shard's thread; the
+    // rings, atomics and wake-ups are the only things other threads touch.
+    enum Counter: Int, CaseIterable {
+        case packets, orphans, opened, refused, finalized, open, writerWaits
+    }
+
+    let index: Int
+    let input: SPSCRing<PacketSummary>
+    let output: SPSCRing<ConnectionRecord>
+    let wakeup = Wakeup()
+    let counters = AtomicCounters(count: Counter.allCases.count)
+    /// Set by the reader after its last push; the shard then finalizes everything at
+    /// `finalTime` (the latest packet time the reader saw) and says it is `finished`.
+    let stopRequested = Atomic<Bool>(false)
+    let finalTime = Atomic<Int64>(.min)
+    let finished = Atomic<Bool>(false)
+
+    private var classifier: Classifier
+    private let writerWakeup: Wakeup
+    private let followWallClock: Bool
+    private var writerWaits: UInt64 = 0
+    private var emitted = false
+
+    init(index: Int, classifier configuration: ClassifierConfiguration, inputCapacity: Int, outputCapacity: Int,
+         followWallClock: Bool, writerWakeup: Wakeup) {
+        self.index = index
+        input = SPSCRing(capacity: inputCapacity)
+        output = SPSCRing(capacity: outputCapacity)
+        // The table is sized for its maximum up front (address space, not resident
+        // memory until used), so that it never rehashes or grows under a flood.
+        classifier = Classifier(configuration: configuration, expectedConnections: configuration.maximumOpenConnections)
+        self.followWallClock = followWallClock
+        self.writerWakeup = writerWakeup
+    }
+
+    /// The shard thread's loop: classify what comes, move the clock when idle, finish on stop.
+    func run() {
+        while true {
+            let taken = input.drain(limit: 4096) { packet in
+                classifier.ingest(packet) { record in emit(record) }
+            }
+            if taken > 0 {
+                publish()
+                continue
+            }
+            if stopRequested.load(ordering: .acquiring) {
+                // Everything the reader pushed before asking to stop is visible now.
+                if input.count > 0 { continue }
+                classifier.advance(to: finalTime.load(ordering: .acquiring)) { record in emit(record) }
+                classifier.finishAll { record in emit(record) }
+                publish()
+                finished.store(true, ordering: .releasing)
+                writerWakeup.signal()
+                return
+            }
+            if followWallClock { classifier.advance(to: wallClock()) { record in emit(record) } }
+            publish()
+            wakeup.wait(timeoutMilliseconds: 100) { input.count > 0 || stopRequested.load(ordering: .relaxed) }
+        }
+    }
+
+    /// Hands a record to the writer. A full ring waits for the writer: a record already
+    /// classified is never dropped (the reader's ring is where overload is shed, counted).
+    private func emit(_ record: ConnectionRecord) {
+        while !output.push(record) {
+            writerWaits += 1
+            writerWakeup.signal()
+            usleep(200)
+        }
+        emitted = true
+    }
+
+    private func publish() {
+        let c = classifier.counters
+        counters.store(Counter.packets.rawValue, c.packets)
+        counters.store(Counter.orphans.rawValue, c.orphans)
+        counters.store(Counter.opened.rawValue, c.opened)
+        counters.store(Counter.refused.rawValue, c.refused)
+        counters.store(Counter.finalized.rawValue, c.finalized)
+        counters.store(Counter.open.rawValue, UInt64(classifier.openConnections))
+        counters.store(Counter.writerWaits.rawValue, writerWaits)
+        if emitted {
+            emitted = false
+            writerWakeup.signal()
+        }
+    }
+}
+
+/// Wall-clock time, the same clock as the kernel's packet timestamps.
+func wallClock() -> Microseconds {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Microseconds(spec.tv_sec) * 1_000_000 + Microseconds(spec.tv_nsec / 1000)
+}

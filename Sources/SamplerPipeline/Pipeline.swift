@@ -1,0 +1,245 @@
+import SamplerClassifier
+import SamplerWire
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The threaded path from NFLOG datagrams to records:
+///
+///     reader (caller's thread) ── SPSC ring per shard ──► shard threads (one classifier each)
+///                                                               │ SPSC ring per shard
+///                                                               ▼
+///                                                   writer thread (JSON lines, windows)
+///
+/// The reader parses each datagram in place and pushes a fixed-size `PacketSummary` to
+/// the shard that owns the connection (a hash of its key), so it never waits on
+/// classification or on the disk. A full shard ring drops the newest summary and counts
+/// it (`ringDrops`); a full record ring makes its shard wait for the writer, so nothing
+/// classified is lost. Counters are published with relaxed atomic stores once per batch.
+public final class Pipeline: @unchecked Sendable {
+    // @unchecked: the reader-side state below belongs to the thread that calls
+    // `dispatch`, `endDatagram` and `finish`; everything shared is in the shards and the
+    // writer, behind rings and atomics.
+    public struct Options: Sendable {
+        /// Classifier threads. The default leaves one core for the reader and one for
+        /// the writer, and keeps at least one.
+        public var shards = Pipeline.defaultShards
+        /// Packet summaries queued per shard (168 bytes each).
+        public var ringCapacity = 16384
+        /// Records queued per shard for the writer.
+        public var recordRingCapacity = 4096
+        /// The whole classifier's configuration; `maximumOpenConnections` is split
+        /// evenly between the shards.
+        public var classifier = ClassifierConfiguration()
+        public var window: Microseconds = 15 * 60 * 1_000_000
+        public var excludeMultipleSYNs = true
+        /// Live: idle shards move their clock with the wall clock, so that timeouts fire
+        /// without traffic. Off for replays, which then give exactly the records one
+        /// classifier would.
+        public var followWallClock = true
+
+        public init() {}
+    }
+
+    public static var defaultShards: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) - 2)
+    }
+
+    public let options: Options
+    let shards: [ClassifierShard]
+    let writer: RecordWriter
+    private var threads: [PipelineThread] = []
+
+    enum ReaderCounter: Int, CaseIterable {
+        case datagrams, bytes, messages, lost, overruns, lastPacketTime, ringDrops
+    }
+    let readerCounters = AtomicCounters(count: ReaderCounter.allCases.count + WireError.allCases.count)
+    private var local = LiveCounters()
+    private var ringDrops: UInt64 = 0
+    private var sequence = SequenceTracker()
+    private var latestPacketTime: Microseconds = .min
+    private var touched: [Bool]
+    private let shardMask: Int?
+
+    public init(options: Options, output: RecordFile, start: Microseconds,
+                log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary, LiveCounters) -> String) {
+        precondition(options.shards >= 1, "a pipeline needs a shard")
+        self.options = options
+        var perShard = options.classifier
+        perShard.maximumOpenConnections = max(1, options.classifier.maximumOpenConnections / options.shards)
+        var made: [ClassifierShard] = []
+        let aggregator = WindowAggregator(length: options.window, excludeMultipleSYNs: options.excludeMultipleSYNs,
+                                          lateness: options.shards > 1 ? 5_000_000 : 0)
+        // The writer's description of a window needs the reader's counters: read them
+        // through a box filled in once the pipeline exists.
+        let box = WeakPipeline()
+        writer = RecordWriter(file: output, aggregator: aggregator, start: start, log: log) { window in
+            describe(window, box.pipeline?.counters() ?? LiveCounters())
+        }
+        for i in 0..<options.shards {
+            made.append(ClassifierShard(index: i, classifier: perShard, inputCapacity: options.ringCapacity,
+                                        outputCapacity: options.recordRingCapacity, followWallClock: options.followWallClock,
+                                        writerWakeup: writer.wakeup))
+        }
+        shards = made
+        touched = Array(repeating: false, count: options.shards)
+        shardMask = options.shards & (options.shards - 1) == 0 ? options.shards - 1 : nil
+        local = LiveCounters(start: start)
+        box.pipeline = self
+    }
+
+    /// Starts the shard and writer threads.
+    public func start() {
+        for shard in shards { threads.append(PipelineThread(name: "sampler-shard\(shard.index)") { shard.run() }) }
+        let writer = writer, shards = shards
+        threads.append(PipelineThread(name: "sampler-writer") { writer.run(shards: shards) })
+    }
+
+    // MARK: the reader's side
+
+    /// Parses one NFLOG datagram in place and hands each packet to its shard.
+    public func dispatch(_ datagram: RawSpan, now: Microseconds) {
+        local.datagrams += 1
+        local.bytes += UInt64(datagram.byteCount)
+        var messages = NetlinkMessages(datagram)
+        while true {
+            do throws(WireError) {
+                guard let message = try messages.next() else { break }
+                guard message.type == NflogPacketMessage.messageType else { continue }
+                local.messages += 1
+                let nflog = try NflogPacketMessage(checking: message)
+                if let seq = nflog.attributes.sequence { local.lost += sequence.observe(seq) }
+                let packet = try nflog.summary(fallbackTime: now)
+                latestPacketTime = max(latestPacketTime, packet.time)
+                let shard = shardIndex(packet.key)
+                if shards[shard].input.push(packet) { touched[shard] = true } else { ringDrops += 1 }
+            } catch {
+                local.parseErrors.record(error)
+                // A framing error leaves nothing after it that can be read.
+                if error == .netlinkTruncated || error == .netlinkBadLength { break }
+            }
+        }
+        wakeTouchedShards()
+        publishReaderCounters()
+    }
+
+    /// The kernel dropped messages (ENOBUFS).
+    public func noteOverrun() { local.overruns += 1 }
+
+    public func requestReopen() {
+        writer.reopenRequested.store(true, ordering: .releasing)
+        writer.wakeup.signal()
+    }
+
+    /// Stops: every shard finalizes what it holds (at the latest packet time seen, or
+    /// `now` when the wall clock leads), the writer writes it all; returns when every
+    /// thread has ended.
+    public func finish(now: Microseconds? = nil) {
+        publishReaderCounters()
+        let final = max(latestPacketTime, options.followWallClock ? (now ?? wallClock()) : .min)
+        for shard in shards {
+            shard.finalTime.store(final, ordering: .releasing)
+            shard.stopRequested.store(true, ordering: .releasing)
+            shard.wakeup.signal()
+        }
+        for thread in threads { thread.join() }
+        threads.removeAll()
+    }
+
+    /// Which shard owns a connection: a multiplicative hash of the client's address and
+    /// port and the server's port (the fields that vary between connections).
+    @inline(__always)
+    func shardIndex(_ key: ConnectionKey) -> Int {
+        if shards.count == 1 { return 0 }
+        var h = key.source.low &* 0x9E37_79B9_7F4A_7C15
+        h ^= key.source.high &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= UInt64(key.sourcePort) << 16 | UInt64(key.destinationPort)
+        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
+        if let shardMask { return Int(h & UInt64(shardMask)) }
+        return Int(h % UInt64(shards.count))
+    }
+
+    private func wakeTouchedShards() {
+        for i in touched.indices where touched[i] {
+            touched[i] = false
+            shards[i].wakeup.signal()
+        }
+    }
+
+    private func publishReaderCounters() {
+        let c = readerCounters
+        c.store(ReaderCounter.datagrams.rawValue, local.datagrams)
+        c.store(ReaderCounter.bytes.rawValue, local.bytes)
+        c.store(ReaderCounter.messages.rawValue, local.messages)
+        c.store(ReaderCounter.lost.rawValue, local.lost)
+        c.store(ReaderCounter.overruns.rawValue, local.overruns)
+        c.store(ReaderCounter.lastPacketTime.rawValue, UInt64(bitPattern: latestPacketTime))
+        c.store(ReaderCounter.ringDrops.rawValue, ringDrops)
+        let base = ReaderCounter.allCases.count
+        for error in WireError.allCases { c.store(base + Int(error.rawValue), local.parseErrors[error]) }
+    }
+
+    // MARK: any thread
+
+    /// Every thread's published counters, added up.
+    public func counters() -> LiveCounters {
+        let r = readerCounters
+        var c = LiveCounters(start: local.outcomes.start)
+        c.datagrams = r.load(ReaderCounter.datagrams.rawValue)
+        c.bytes = r.load(ReaderCounter.bytes.rawValue)
+        c.messages = r.load(ReaderCounter.messages.rawValue)
+        c.lost = r.load(ReaderCounter.lost.rawValue)
+        c.overruns = r.load(ReaderCounter.overruns.rawValue)
+        c.ringDrops = r.load(ReaderCounter.ringDrops.rawValue)
+        let last = Int64(bitPattern: r.load(ReaderCounter.lastPacketTime.rawValue))
+        c.lastPacketTime = last == .min || last == 0 ? nil : last
+        let base = ReaderCounter.allCases.count
+        for error in WireError.allCases {
+            c.parseErrors.add(error, r.load(base + Int(error.rawValue)))
+        }
+        for shard in shards {
+            let s = shard.counters
+            c.classifier.packets += s.load(ClassifierShard.Counter.packets.rawValue)
+            c.classifier.orphans += s.load(ClassifierShard.Counter.orphans.rawValue)
+            c.classifier.opened += s.load(ClassifierShard.Counter.opened.rawValue)
+            c.classifier.refused += s.load(ClassifierShard.Counter.refused.rawValue)
+            c.classifier.finalized += s.load(ClassifierShard.Counter.finalized.rawValue)
+            c.writerWaits += s.load(ClassifierShard.Counter.writerWaits.rawValue)
+        }
+        c.records = writer.counters.load(RecordWriter.Counter.records.rawValue)
+        c.writeErrors = writer.counters.load(RecordWriter.Counter.writeErrors.rawValue)
+        c.lateRecords = writer.counters.load(RecordWriter.Counter.lateRecords.rawValue)
+        c.outcomes = writer.windows.withLock { $0.outcomes }
+        return c
+    }
+
+    /// Each shard's occupancy: open connections, and how full its two rings are.
+    public func shardStates() -> [ShardState] {
+        shards.map { shard in
+            ShardState(openConnections: Int(shard.counters.load(ClassifierShard.Counter.open.rawValue)),
+                       maximumOpenConnections: max(1, options.classifier.maximumOpenConnections / options.shards),
+                       packetsQueued: shard.input.count, packetRingCapacity: shard.input.capacity,
+                       recordsQueued: shard.output.count, recordRingCapacity: shard.output.capacity)
+        }
+    }
+
+    /// The writer's windows as last published.
+    var windows: RecordWriter.Windows { writer.windows.withLock { $0 } }
+}
+
+/// One shard's occupancy, for status and metrics.
+public struct ShardState: Sendable, Equatable {
+    public var openConnections: Int
+    public var maximumOpenConnections: Int
+    public var packetsQueued: Int
+    public var packetRingCapacity: Int
+    public var recordsQueued: Int
+    public var recordRingCapacity: Int
+}
+
+/// Lets the writer's log line reach the pipeline's counters without a retain cycle.
+private final class WeakPipeline: @unchecked Sendable {
+    weak var pipeline: Pipeline?
+}

@@ -1,0 +1,100 @@
+import SamplerClassifier
+import SamplerSinks
+import SamplerWire
+import Synchronization
+
+/// The writer thread: takes finalized records from every shard's ring, writes them as
+/// JSON lines, counts them by stage, tag and close reason, and aggregates windows.
+final class RecordWriter: @unchecked Sendable {
+    // @unchecked: the file, the aggregator and the local counts belong to the writer's
+    // thread; other threads touch only `wakeup`, `reopenRequested`, `counters` and
+    // `windows`.
+    enum Counter: Int, CaseIterable {
+        case records, writeErrors, lateRecords
+    }
+
+    /// The windows as last published, for status: taken under a lock held for a copy,
+    /// at most every 50 ms by the writer and on each status request by the reader.
+    struct Windows: Sendable {
+        var current: WindowSummary?
+        var previous: WindowSummary?
+        var lastEmitted: WindowSummary?
+        var outcomes: WindowSummary
+    }
+
+    let wakeup = Wakeup()
+    let reopenRequested = Atomic<Bool>(false)
+    let counters = AtomicCounters(count: Counter.allCases.count)
+    let windows: Mutex<Windows>
+
+    private let file: RecordFile
+    private var aggregator: WindowAggregator
+    private var outcomes: WindowSummary
+    private var lastEmitted: WindowSummary?
+    private var records: UInt64 = 0
+    private let log: @Sendable (String) -> Void
+    private let describe: @Sendable (WindowSummary) -> String
+    private var lastPublish: Microseconds = 0
+
+    init(file: RecordFile, aggregator: WindowAggregator, start: Microseconds,
+         log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary) -> String) {
+        self.file = file
+        self.aggregator = aggregator
+        self.log = log
+        self.describe = describe
+        outcomes = WindowSummary(start: start, length: 0)
+        windows = Mutex(Windows(outcomes: outcomes))
+    }
+
+    func run(shards: [ClassifierShard]) {
+        while true {
+            var taken = 0
+            for shard in shards {
+                taken += shard.output.drain(limit: 4096) { record in write(record) }
+            }
+            if reopenRequested.exchange(false, ordering: .acquiring) {
+                file.flush()
+                do { try file.reopen(); log("reopened \(file.path ?? "standard output")") }
+                catch { log("cannot reopen the output, still writing to the old file: \(error)") }
+            }
+            if taken > 0 && file.buffer.count < 1 << 16 && wallClock() - lastPublish < 50_000 { continue }
+            file.flush()
+            let now = wallClock()
+            aggregator.tick(now: now) { window in emit(window) }
+            publish(now: now)
+            if taken > 0 { continue }
+            // Finished shards pushed their last record before saying so.
+            if shards.allSatisfy({ $0.finished.load(ordering: .acquiring) }) && shards.allSatisfy({ $0.output.count == 0 }) {
+                break
+            }
+            wakeup.wait(timeoutMilliseconds: 100) {
+                shards.contains { $0.output.count > 0 || $0.finished.load(ordering: .relaxed) }
+                    || reopenRequested.load(ordering: .relaxed)
+            }
+        }
+        aggregator.flush { window in emit(window) }
+        file.flush()
+        publish(now: wallClock())
+    }
+
+    private func write(_ record: borrowing ConnectionRecord) {
+        JSONLines.append(record, to: &file.buffer)
+        records += 1
+        outcomes.add(record)
+        aggregator.add(record) { window in emit(window) }
+    }
+
+    private func emit(_ window: WindowSummary) {
+        lastEmitted = window
+        log(describe(window))
+    }
+
+    private func publish(now: Microseconds) {
+        lastPublish = now
+        counters.store(Counter.records.rawValue, records)
+        counters.store(Counter.writeErrors.rawValue, file.writeErrors)
+        counters.store(Counter.lateRecords.rawValue, aggregator.lateRecords)
+        let published = Windows(current: aggregator.current, previous: aggregator.previous, lastEmitted: lastEmitted, outcomes: outcomes)
+        windows.withLock { $0 = published }
+    }
+}
