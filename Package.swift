@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "SamplerWire", targets: ["SamplerWire"]),
         .library(name: "SamplerClassifier", targets: ["SamplerClassifier"]),
         .library(name: "SamplerSinks", targets: ["SamplerSinks"]),
+        .library(name: "SamplerPipeline", targets: ["SamplerPipeline"]),
+        // Replayable NFLOG input for the benchmarks package (and the tests).
+        .library(name: "SamplerTestSupport", targets: ["SamplerTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -57,7 +60,7 @@ let package = Package(
             swiftSettings: lifetimes
         ),
         // Helpers shared by the test targets.
-        .target(name: "SamplerTestSupport", path: "Tests/SamplerTestSupport"),
+        .target(name: "SamplerTestSupport", dependencies: ["SamplerWire"], path: "Tests/SamplerTestSupport", swiftSettings: lifetimes),
         .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
@@ -66,7 +69,11 @@ let package = Package(
             dependencies: ["SamplerService", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire", "SamplerSubprocess"],
             swiftSettings: lifetimes
         ),
-        .testTarget(name: "SamplerPipelineTests", dependencies: ["SamplerPipeline"], swiftSettings: lifetimes),
+        .testTarget(
+            name: "SamplerPipelineTests",
+            dependencies: ["SamplerPipeline", "SamplerClassifier", "SamplerSinks", "SamplerWire", "SamplerTestSupport"],
+            swiftSettings: lifetimes
+        ),
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
         .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerSubprocess"], swiftSettings: lifetimes),
     ]

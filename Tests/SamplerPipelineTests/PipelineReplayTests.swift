@@ -1,0 +1,89 @@
+import Foundation
+import SamplerClassifier
+import SamplerSinks
+import SamplerTestSupport
+import SamplerWire
+import Testing
+@testable import SamplerPipeline
+
+/// The threaded pipeline over replayed NFLOG datagrams (the real fixture, copied into
+/// distinct connections): whatever the number of shards, the records are exactly those
+/// of one classifier over the same packets. Also run under ThreadSanitizer.
+@Suite struct PipelineReplayTests {
+    static let frames = NflogReplay.distinctFrames(copies: 100)
+    static let datagrams = NflogReplay.datagrams(of: frames)
+
+    /// One classifier, in order: the reference.
+    static let reference: [String] = {
+        var classifier = Classifier()
+        var lines: [String] = []
+        let emit = { (record: ConnectionRecord) in
+            var buffer: [UInt8] = []
+            JSONLines.append(record, to: &buffer)
+            lines.append(String(decoding: buffer, as: UTF8.self))
+        }
+        for packet in NflogReplay.packets(of: frames) { classifier.ingest(packet, emit: emit) }
+        classifier.finishAll(emit: emit)
+        return lines.sorted()
+    }()
+
+    struct Outcome {
+        var lines: [String]
+        var counters: LiveCounters
+    }
+
+    func replay(shards: Int, ringCapacity: Int = 16384, startBeforeFeeding: Bool = true) throws -> Outcome {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-pipeline-\(getpid())-\(shards)-\(ringCapacity).jsonl").path
+        unlink(path)
+        defer { unlink(path) }
+        var options = Pipeline.Options()
+        options.shards = shards
+        options.ringCapacity = ringCapacity
+        options.followWallClock = false
+        let counters: LiveCounters
+        do {
+            let pipeline = Pipeline(options: options, output: try RecordFile(path: path), start: 0, log: { _ in }) { _, _ in "" }
+            if startBeforeFeeding { pipeline.start() }
+            for datagram in Self.datagrams {
+                datagram.withUnsafeBytes { pipeline.dispatch(RawSpan(_unsafeBytes: $0), now: 0) }
+            }
+            if !startBeforeFeeding { pipeline.start() }
+            pipeline.finish()
+            counters = pipeline.counters()
+        }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return Outcome(lines: text.split(separator: "\n").map { String($0) + "\n" }.sorted(), counters: counters)
+    }
+
+    @Test(arguments: [1, 2, 4])
+    func shardsGiveTheSameRecordsAsOneClassifier(shards: Int) throws {
+        #expect(Self.reference.count == 1300)  // 13 connections × 100 copies
+        let outcome = try replay(shards: shards)
+        #expect(outcome.lines == Self.reference)
+        #expect(outcome.counters.messages == UInt64(Self.frames.count))
+        #expect(outcome.counters.classifier.packets == UInt64(Self.frames.count))
+        #expect(outcome.counters.records == 1300 && outcome.counters.ringDrops == 0)
+        #expect(outcome.counters.outcomes.total == 1300)
+    }
+
+    /// A full ring drops the newest summary and counts it; what was queued is classified.
+    @Test func aFullRingDropsTheNewestAndCountsThem() throws {
+        let outcome = try replay(shards: 1, ringCapacity: 64, startBeforeFeeding: false)
+        #expect(outcome.counters.ringDrops == UInt64(Self.frames.count - 64))
+        #expect(outcome.counters.classifier.packets == 64)
+        // The first 64 packets are the fixture's first copy: its 13 connections, whole.
+        #expect(outcome.lines.count == 13)
+    }
+
+    @Test func shardsSplitConnectionsEvenly() throws {
+        var options = Pipeline.Options()
+        options.shards = 4
+        let pipeline = Pipeline(options: options, output: try RecordFile(path: "/dev/null"), start: 0, log: { _ in }) { _, _ in "" }
+        var perShard = [0, 0, 0, 0]
+        for packet in NflogReplay.packets(of: Self.frames) where packet.flags.contains(.syn) && !packet.flags.contains(.ack) {
+            perShard[pipeline.shardIndex(packet.key)] += 1
+        }
+        let mean = Double(perShard.reduce(0, +)) / 4
+        for count in perShard { #expect(abs(Double(count) - mean) < mean * 0.25, "\(perShard)") }
+    }
+}
