@@ -24,6 +24,8 @@ let package = Package(
                 .product(name: "SamplerWire", package: sampler),
                 .product(name: "SamplerClassifier", package: sampler),
                 .product(name: "SamplerSinks", package: sampler),
+                .product(name: "SamplerPipeline", package: sampler),
+                .product(name: "SamplerTestSupport", package: sampler),
             ],
             path: "Benchmarks/SamplerBenchmarks",
             swiftSettings: [.enableExperimentalFeature("Lifetimes")],

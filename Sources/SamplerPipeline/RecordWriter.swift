@@ -57,11 +57,14 @@ final class RecordWriter: @unchecked Sendable {
                 do { try file.reopen(); log("reopened \(file.path ?? "standard output")") }
                 catch { log("cannot reopen the output, still writing to the old file: \(error)") }
             }
-            if taken > 0 && file.buffer.count < 1 << 16 && wallClock() - lastPublish < 50_000 { continue }
-            file.flush()
+            // Flush when idle or when a buffer's worth is waiting; publish at most every
+            // 50 ms (a publication shares the window counts, whose next update copies them).
             let now = wallClock()
-            aggregator.tick(now: now) { window in emit(window) }
-            publish(now: now)
+            if taken == 0 || file.buffer.count >= 1 << 16 { file.flush() }
+            if now - lastPublish >= 50_000 {
+                aggregator.tick(now: now) { window in emit(window) }
+                publish(now: now)
+            }
             if taken > 0 { continue }
             // Finished shards pushed their last record before saying so.
             if shards.allSatisfy({ $0.finished.load(ordering: .acquiring) }) && shards.allSatisfy({ $0.output.count == 0 }) {

@@ -17,7 +17,10 @@ public struct Settings: Sendable, Equatable {
     public var ttlMargin = 2
     public var window = 900.0
     public var includeMultipleSyns = false
-    public var maxConnections = 1 << 20
+    /// Open connections held at once by `run` (split between the shards, each table
+    /// preallocated). 65,536 is hours of a busy server's sample at the default
+    /// probability; docs/benchmarks.md has the memory per connection.
+    public var maxConnections = 1 << 16
     public var receiveBuffer = 4 << 20
     public var maxReceiveBuffer = 64 << 20
     /// Classifier threads; 0 picks what fits the machine (cores minus the reader and

@@ -69,7 +69,9 @@ struct Classify: ParsableCommand {
     func run() throws {
         var settings = Settings()
         classification.apply(to: &settings)
-        let configuration = settings.classifier
+        var configuration = settings.classifier
+        // Offline there is no flood to bound: hold every connection the capture has.
+        configuration.maximumOpenConnections = ClassifierConfiguration().maximumOpenConnections
         let filter = ServerFilter(prefix: server.flatMap(ServerFilter.parsePrefix), port: port)
 
         let mapped: MappedFile

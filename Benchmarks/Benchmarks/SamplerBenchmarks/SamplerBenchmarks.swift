@@ -1,18 +1,22 @@
 import Benchmark
 import SamplerClassifier
+import SamplerPipeline
 import SamplerSinks
+import SamplerTestSupport
 import SamplerWire
 
 /// One benchmark iteration is one packet (or one record), so that the throughput column
 /// reads directly as packets per second and the malloc column as allocations per packet
-/// (per 1,000 packets with the kilo scaling factor; see docs/benchmarks.md).
+/// (per 1,000 packets with the kilo scaling factor; see docs/benchmarks.md). The input is
+/// the real NFLOG fixture, copied into distinct connections (NflogReplay).
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.throughput, .wallClock, .mallocCountTotal, .peakMemoryResident]
     let configuration = Benchmark.Configuration(metrics: metrics, scalingFactor: .kilo, maxDuration: .seconds(3))
 
     // Parse: walk netlink datagrams in place down to PacketSummary values. The
     // datagrams sit back to back in one buffer, as successive recv() calls would fill it.
-    let (datagrams, _) = Workload.datagrams(messages: 64 * 1024)
+    let frames = NflogReplay.distinctFrames(copies: 1024)  // 65,536 messages
+    let datagrams = NflogReplay.datagrams(of: frames)
     let buffer = datagrams.flatMap { $0 }
     var ranges: [Range<Int>] = []
     for datagram in datagrams { ranges.append((ranges.last?.upperBound ?? 0)..<((ranges.last?.upperBound ?? 0) + datagram.count)) }
@@ -33,7 +37,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // Classify: PacketSummary values into a long-lived classifier, whose table holds a
     // few hundred open connections in steady state.
-    let packets = Workload.packets(copies: 4096)
+    let packets = NflogReplay.packets(of: NflogReplay.distinctFrames(copies: 4096))
     let round = (packets.last!.time - packets.first!.time) + 300_000_000
     Benchmark("classify: PacketSummary into the connection table", configuration: configuration) { benchmark in
         var classifier = Classifier()
@@ -51,7 +55,7 @@ let benchmarks: @Sendable () -> Void = {
     // Format: one JSON line per finalized connection into a reused buffer.
     var records: [ConnectionRecord] = []
     var classifier = Classifier()
-    for packet in Workload.packets(copies: 64) { classifier.ingest(packet) { records.append($0) } }
+    for packet in NflogReplay.packets(of: NflogReplay.distinctFrames(copies: 64)) { classifier.ingest(packet) { records.append($0) } }
     classifier.finishAll { records.append($0) }
     Benchmark("format: ConnectionRecord to a JSON line", configuration: configuration) { benchmark in
         var buffer: [UInt8] = []
@@ -62,5 +66,36 @@ let benchmarks: @Sendable () -> Void = {
             if buffer.count > 60_000 { bytes += buffer.count; buffer.removeAll(keepingCapacity: true) }
         }
         blackHole(bytes)
+    }
+
+    // The whole pipeline: the reader parses the datagrams and pushes summaries through
+    // the rings to the shards, which classify and push records to the writer, which
+    // formats them and writes to /dev/null. One sample replays 65,536 messages
+    // (1,024 copies of the fixture) through a fresh pipeline and waits for the last
+    // record; the pipeline's threads are made before the measurement starts. The rings
+    // hold a whole sample, so nothing is dropped and the time is the pipeline's own.
+    let pipelineConfiguration = Benchmark.Configuration(
+        metrics: metrics, scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 200)
+    for shards in [1, 2] {
+        Benchmark("pipeline: datagrams to records on disk, \(shards) shard\(shards == 1 ? "" : "s") (per 65,536 packets)",
+                  configuration: pipelineConfiguration) { benchmark in
+            for _ in benchmark.scaledIterations {
+                var options = Pipeline.Options()
+                options.shards = shards
+                options.ringCapacity = 65_536
+                options.recordRingCapacity = 16_384
+                options.followWallClock = false
+                let pipeline = Pipeline(options: options, output: try! RecordFile(path: "/dev/null"), start: 0,
+                                        log: { _ in }) { _, _ in "" }
+                pipeline.start()
+                benchmark.startMeasurement()
+                for range in ranges {
+                    pipeline.dispatch(buffer.span.bytes.extracting(range), now: 0)
+                }
+                pipeline.finish()
+                benchmark.stopMeasurement()
+                precondition(pipeline.counters().ringDrops == 0 && pipeline.counters().classifier.packets == 65_536)
+            }
+        }
     }
 }
