@@ -41,8 +41,6 @@ public struct IntervalCounters: Sendable, Equatable {
     public var records: UInt64 = 0
     public var ringDrops: UInt64 = 0
 
-    public init(start: Microseconds) { self.start = start }
-
     /// What happened between `earlier` and `later`.
     public init(start: Microseconds, from earlier: LiveCounters, to later: LiveCounters) {
         self.start = start

@@ -160,8 +160,9 @@ extension StatusReport.Window {
         total = w.total
         excluded = w.excluded
         stages = Dictionary(uniqueKeysWithValues: Stage.allCases.map { ($0.name, StatusReport.StageCount(count: w.count($0), share: w.share($0))) })
-        tags = Dictionary(uniqueKeysWithValues: Tags.all.map { ($0.name, w.count($0.tag)) })
-        close = Dictionary(uniqueKeysWithValues: CloseReason.allCases.map { ($0.name, w.count($0)) })
+        let counts = StatusReport.Outcomes(w)
+        tags = counts.tags
+        close = counts.close
     }
 }
 

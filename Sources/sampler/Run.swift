@@ -150,7 +150,8 @@ struct Run: ParsableCommand {
             var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: Sampler.version)]
             if let address = settings.metricsAddress {
                 servers.append(try Endpoints.metricsServer(address, version: Sampler.version))
-                printError("sampler: metrics on http://\(address)/metrics")
+                printError("sampler: metrics on http://\(address)/metrics"
+                    + (address.isLoopback ? "" : " (reachable from the network, without authentication: firewall it, or use a loopback address)"))
             }
             return servers
         } catch {
