@@ -72,7 +72,10 @@ public struct WindowAggregator {
         self.lateness = max(0, lateness)
     }
 
-    public func windowStart(of time: Microseconds) -> Microseconds {
+    public func windowStart(of time: Microseconds) -> Microseconds { Self.windowStart(of: time, length: length) }
+
+    /// The start of the clock-aligned window of `length` that holds `time`.
+    public static func windowStart(of time: Microseconds, length: Microseconds) -> Microseconds {
         let remainder = time % length
         return time - (remainder < 0 ? remainder + length : remainder)
     }

@@ -37,8 +37,7 @@ public final class LiveSampler {
         self.log = log
         startedAt = wallClock()
         let window = options.pipeline.window
-        let start = startedAt - ((startedAt % window) + window) % window
-        atIntervalStart = (start, LiveCounters(start: startedAt))
+        atIntervalStart = (WindowAggregator.windowStart(of: startedAt, length: window), LiveCounters(start: startedAt))
     }
 
     /// What the run counted, once it has stopped (or so far).
@@ -141,7 +140,7 @@ public final class LiveSampler {
         let counters = counters
         let published = pipeline?.windows
         let length = options.pipeline.window
-        let windowStart = now - ((now % length) + length) % length
+        let windowStart = WindowAggregator.windowStart(of: now, length: length)
         var current = WindowSummary(start: windowStart, length: length)
         var last = published?.lastEmitted
         for open in [published?.previous, published?.current].compactMap({ $0 }) {
@@ -162,8 +161,7 @@ public final class LiveSampler {
 
     /// Starts a new interval when the clock enters a new window.
     private func rotateInterval(at now: Microseconds, pipeline: Pipeline) {
-        let length = options.pipeline.window
-        let start = now - ((now % length) + length) % length
+        let start = WindowAggregator.windowStart(of: now, length: options.pipeline.window)
         guard start > atIntervalStart.start else { return }
         let counters = pipeline.counters()
         lastInterval = IntervalCounters(start: atIntervalStart.start, from: atIntervalStart.counters, to: counters)
