@@ -90,12 +90,22 @@ public struct Health: Codable, Sendable, Equatable {
     /// Judges what the daemon said (or why it said nothing) and the rules.
     public static func evaluate(daemon: Result<StatusReport, UnixClient.Failure>, rules: RulesCheck,
                                 settings: Settings, thresholds: HealthThresholds) -> Health {
+        var health = judge(daemon: daemon, rules: rules, settings: settings, thresholds: thresholds)
+        // After the daemon's problems: the plugin line shows the first one.
+        if !rules.checked, let reason = rules.reason {
+            health.state = max(health.state, .unknown)
+            health.problems.append("rules not checked: \(reason)")
+        }
+        return health
+    }
+
+    private static func judge(daemon: Result<StatusReport, UnixClient.Failure>, rules: RulesCheck,
+                              settings: Settings, thresholds: HealthThresholds) -> Health {
         var health = Health(state: .ok, problems: [])
         func problem(_ state: HealthState, _ text: String) {
             health.state = max(health.state, state)
             health.problems.append(text)
         }
-        if !rules.checked, let reason = rules.reason { problem(.unknown, "rules not checked: \(reason)") }
         let report: StatusReport
         switch daemon {
         case .failure(.notRunning(let text)):

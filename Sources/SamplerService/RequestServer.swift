@@ -63,7 +63,7 @@ public final class RequestServer: LoopAttachment {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty { mkdir(directory, 0o750) }
         if access(path, F_OK) == 0 {
-            if connectUnix(path) { throw OpenError(description: "another process answers on \(path): is sampler already running?", inUse: true) }
+            if connectUnix(path) { throw OpenError(description: "another process answers on \(path): is sampler already running? Stop it, or give this one another status_socket (--status-socket)", inUse: true) }
             unlink(path)
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

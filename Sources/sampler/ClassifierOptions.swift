@@ -1,19 +1,38 @@
 import ArgumentParser
 import Foundation
 import SamplerService
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The configuration file option, for the commands that read it.
 struct ConfigOption: ParsableArguments {
     @Option(help: ArgumentHelp("Configuration file (default: \(Settings.defaultPath), when it exists). Flags override it.", valueName: "file"))
     var config: String?
 
+    /// The whole file as text, with read(2), so that any readable file works: /dev/null
+    /// (no settings: the defaults), a pipe, a process substitution. Foundation's
+    /// String(contentsOfFile:) refuses what is not a regular file. Nil with errno set.
+    static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { return String(decoding: bytes, as: UTF8.self) }
+            bytes += chunk[0..<n]
+        }
+    }
+
     /// The settings of the file (or the defaults when there is none).
     func load() throws -> Settings {
         let path = config ?? Settings.defaultPath
         guard config != nil || FileManager.default.fileExists(atPath: path) else { return Settings() }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            printError("sampler: cannot read the configuration \(path): \(error.localizedDescription)")
+        guard let text = Self.read(path) else {
+            printError("sampler: cannot read the configuration \(path): \(String(cString: strerror(errno)))")
             throw ExitCode(78)  // EX_CONFIG
         }
         return try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.parse(text, source: path) }

@@ -39,6 +39,9 @@ import Testing
             #expect(result.status == 78, "\(command)")
             #expect(result.stderr.contains("idle_timeout = -3.0 (--idle-timeout): seconds, more than 0"), "\(result.stderr)")
         }
+        // Not a regular file, but readable: /dev/null is "no settings", the defaults.
+        let empty = try Subprocess.run([sampler, "config", "check", "/dev/null"])
+        #expect(empty.status == 0 && empty.stdout.contains("probability = 0.0001\n"), "\(empty.stderr)")
         let missing = try Subprocess.run([sampler, "config", "check", "/nonexistent/sampler.conf"])
         #expect(missing.status == 78)
         #expect(missing.stderr.contains("cannot read the configuration /nonexistent/sampler.conf"))

@@ -107,7 +107,8 @@ final class Lab {
     }
 }
 
-/// The built `sampler` binary, next to the test bundle.
+/// The built `sampler` binary, next to the test bundle. Tests that rely on the defaults
+/// pass `--config /dev/null`, so that a host's /etc/sampler/sampler.conf never changes them.
 func samplerBinary() -> URL {
     let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for candidate in [bundleDirectory, bundleDirectory.deletingLastPathComponent()] {

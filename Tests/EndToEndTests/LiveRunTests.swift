@@ -14,7 +14,7 @@ struct LiveRunTests {
 
     /// Starts `sampler run` in the server namespace and waits until it reads.
     func startRun(_ lab: Lab, group: Int, output: URL, extra: [String] = []) throws -> Subprocess.Child {
-        let process = try lab.spawn([sampler, "run", "--group", String(group), "--output", output.path,
+        let process = try lab.spawn([sampler, "run", "--config", "/dev/null", "--group", String(group), "--output", output.path,
                                      "--status-socket", lab.file("status.sock").path] + extra,
                                     in: lab.server, log: "run.log")
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") },
@@ -32,7 +32,7 @@ struct LiveRunTests {
         let lab = try Lab(index: 11)
         defer { lab.close() }
         let group = 5011
-        try lab.run([sampler, "rules", "install", "--probability", "1", "--group", String(group)], in: lab.server)
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--probability", "1", "--group", String(group)], in: lab.server)
         let output = lab.file("records.jsonl")
         let run = try startRun(lab, group: group, output: output, extra: ["--idle-timeout", "1"])
         _ = try lab.spawn(["python3", "-c", Traffic.server, lab.serverV4, lab.serverV6], in: lab.server, log: "server.log")
@@ -73,7 +73,7 @@ struct LiveRunTests {
         let lab = try Lab(index: 12)
         defer { lab.close() }
         let group = 5012
-        try lab.run([sampler, "rules", "install", "--probability", "1", "--group", String(group), "--family", "4"], in: lab.server)
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--probability", "1", "--group", String(group), "--family", "4"], in: lab.server)
         let output = lab.file("records.jsonl")
         let run = try startRun(lab, group: group, output: output)
         _ = try lab.spawn(["python3", "-c", Traffic.server, lab.serverV4, lab.serverV6], in: lab.server, log: "server.log")
@@ -106,17 +106,17 @@ struct LiveRunTests {
         defer { lab.close() }
         let group = 5013
         let first = try startRun(lab, group: group, output: lab.file("first.jsonl"))
-        let second = try lab.run([sampler, "run", "--group", String(group), "--output", lab.file("second.jsonl").path,
+        let second = try lab.run([sampler, "run", "--config", "/dev/null", "--group", String(group), "--output", lab.file("second.jsonl").path,
                                   "--status-socket", lab.file("second.sock").path, "--metrics", "none"],
                                  in: lab.server, allowFailure: true)
         #expect(second.status == 69)
         #expect(second.stderr.contains("NFLOG group \(group) is already bound by another process"), "\(second.stderr)")
         // The same status socket, or the same metrics port: taken too, and said so.
-        let sameSocket = try lab.run([sampler, "run", "--group", "1", "--output", "-", "--status-socket", lab.file("status.sock").path],
+        let sameSocket = try lab.run([sampler, "run", "--config", "/dev/null", "--group", "1", "--output", "-", "--status-socket", lab.file("status.sock").path],
                                      in: lab.server, allowFailure: true)
         #expect(sameSocket.status == 69)
         #expect(sameSocket.stderr.contains("is sampler already running?"), "\(sameSocket.stderr)")
-        let samePort = try lab.run([sampler, "run", "--group", "1", "--output", "-", "--status-socket", lab.file("third.sock").path],
+        let samePort = try lab.run([sampler, "run", "--config", "/dev/null", "--group", "1", "--output", "-", "--status-socket", lab.file("third.sock").path],
                                    in: lab.server, allowFailure: true)
         #expect(samePort.status == 69)
         #expect(samePort.stderr.contains("cannot listen for metrics on 127.0.0.1:9731: Address already in use"), "\(samePort.stderr)")
@@ -134,7 +134,7 @@ struct LiveRunTests {
         let lab = try Lab(index: 16)
         defer { lab.close() }
         let group = 5016
-        try lab.run([sampler, "rules", "install", "--probability", "1", "--group", String(group), "--family", "4"], in: lab.server)
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--probability", "1", "--group", String(group), "--family", "4"], in: lab.server)
         let run = try startRun(lab, group: group, output: lab.file("records.jsonl"),
                                extra: ["--receive-buffer", "4096", "--max-receive-buffer", "65536", "--idle-timeout", "1"])
         // Stop the reader, send 3,000 SYNs (each a new sampled connection, one NFLOG
@@ -187,26 +187,26 @@ struct LiveRunTests {
         }
         let before = try saved()
         let rules = [sampler, "rules"]
-        let missing = try lab.run(rules + ["check", "--backend", backend], in: lab.server, allowFailure: true)
+        let missing = try lab.run(rules + ["check", "--config", "/dev/null", "--backend", backend], in: lab.server, allowFailure: true)
         #expect(missing.status == 1)
         #expect(missing.stdout.contains("missing"))
 
-        try lab.run(rules + ["install", "--backend", backend], in: lab.server)
-        try lab.run(rules + ["install", "--backend", backend], in: lab.server)  // twice: still one copy
+        try lab.run(rules + ["install", "--config", "/dev/null", "--backend", backend], in: lab.server)
+        try lab.run(rules + ["install", "--config", "/dev/null", "--backend", backend], in: lab.server)  // twice: still one copy
         let installed = try saved()
         #expect(installed.components(separatedBy: "-j SAMPLER").count - 1 == 2, "one jump per family:\n\(installed)")
         #expect(installed.components(separatedBy: "-A SAMPLER").count - 1 == 4, "two rules per family:\n\(installed)")
-        #expect(try lab.run(rules + ["check", "--backend", backend], in: lab.server).stdout.contains("OK"))
+        #expect(try lab.run(rules + ["check", "--config", "/dev/null", "--backend", backend], in: lab.server).stdout.contains("OK"))
 
         // Other parameters replace sampler's rules; check names what differs.
-        try lab.run(rules + ["install", "--backend", backend, "--probability", "0.5", "--group", "9"], in: lab.server)
+        try lab.run(rules + ["install", "--config", "/dev/null", "--backend", backend, "--probability", "0.5", "--group", "9"], in: lab.server)
         #expect(try saved().components(separatedBy: "-A SAMPLER").count - 1 == 4)
-        let differs = try lab.run(rules + ["check", "--backend", backend], in: lab.server, allowFailure: true)
+        let differs = try lab.run(rules + ["check", "--config", "/dev/null", "--backend", backend], in: lab.server, allowFailure: true)
         #expect(differs.status == 1)
         #expect(differs.stdout.contains("probability is 0.5, expected 0.0001"), "\(differs.stdout)")
         #expect(differs.stdout.contains("NFLOG group is 9, expected 5"), "\(differs.stdout)")
 
-        try lab.run(rules + ["remove", "--backend", backend], in: lab.server)
+        try lab.run(rules + ["remove", "--config", "/dev/null", "--backend", backend], in: lab.server)
         #expect(try saved() == before)
     }
 }

@@ -25,7 +25,7 @@ struct RealCaptureTests {
         defer { lab.close() }
         let group = 4100 + Int(getpid() % 1000)
         // The two rules of the spec, section 1, with probability 1.
-        try lab.run([samplerBinary().path, "rules", "install", "--probability", "1", "--group", String(group)], in: lab.server)
+        try lab.run([samplerBinary().path, "rules", "install", "--config", "/dev/null", "--probability", "1", "--group", String(group)], in: lab.server)
 
         let capture = lab.file("nflog.pcap")
         let tcpdump = try lab.spawn(["tcpdump", "-i", "nflog:\(group)", "-U", "-w", capture.path], in: lab.server, log: "tcpdump.log")

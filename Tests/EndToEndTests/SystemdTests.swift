@@ -60,7 +60,7 @@ struct SystemdNotifyTests {
             """, socketPath], in: lab.server, log: "notify.log")
         try #require(lab.wait(seconds: 10) { lab.read("notify.log").contains("listening") })
         let run = try lab.spawn(["env", "NOTIFY_SOCKET=\(socketPath)", "WATCHDOG_USEC=400000",
-                                 samplerBinary().path, "run", "--group", "5021", "--output", lab.file("records.jsonl").path,
+                                 samplerBinary().path, "run", "--config", "/dev/null", "--group", "5021", "--output", lab.file("records.jsonl").path,
                                  "--status-socket", lab.file("status.sock").path],
                                 in: lab.server, log: "run.log")
         #expect(lab.wait(seconds: 10) { lab.read("notify.log").contains("READY=1 | STATUS=reading NFLOG group 5021") },
