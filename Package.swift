@@ -39,6 +39,12 @@ let package = Package(
             dependencies: ["CNetfilter", "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
+        // Shipping records to ClickHouse: row format, durable spool, HTTP inserts.
+        .target(
+            name: "SamplerClickHouse",
+            dependencies: ["SamplerPipeline", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            swiftSettings: lifetimes
+        ),
         // Starting other programs with a clean signal state (posix_spawn).
         .target(name: "SamplerSubprocess"),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
@@ -47,7 +53,7 @@ let package = Package(
         // health verdict, metrics endpoint.
         .target(
             name: "SamplerService",
-            dependencies: ["SamplerRules", "SamplerPipeline", "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            dependencies: ["SamplerRules", "SamplerPipeline", "SamplerClickHouse", "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         // The command line: argument parsing, file access, wiring the modules together.
@@ -55,6 +61,7 @@ let package = Package(
             name: "sampler",
             dependencies: [
                 "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture", "SamplerService",
+                "SamplerClickHouse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: lifetimes

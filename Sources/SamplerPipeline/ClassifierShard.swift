@@ -99,7 +99,7 @@ final class ClassifierShard: @unchecked Sendable {
 }
 
 /// Wall-clock time, the same clock as the kernel's packet timestamps.
-func wallClock() -> Microseconds {
+public func wallClock() -> Microseconds {
     var spec = timespec()
     clock_gettime(CLOCK_REALTIME, &spec)
     return Microseconds(spec.tv_sec) * 1_000_000 + Microseconds(spec.tv_nsec / 1000)

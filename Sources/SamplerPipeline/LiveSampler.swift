@@ -22,6 +22,8 @@ public final class LiveSampler {
     }
 
     public let options: Options
+    /// Where records go besides the file (ClickHouse), if anywhere.
+    public let sink: (any RecordSink)?
     private let log: @Sendable (String) -> Void
     private let startedAt: Microseconds
     private var pipeline: Pipeline?
@@ -32,8 +34,9 @@ public final class LiveSampler {
     private var atIntervalStart: (start: Microseconds, counters: LiveCounters)
     private var lastInterval: IntervalCounters?
 
-    public init(options: Options, log: @escaping @Sendable (String) -> Void) {
+    public init(options: Options, sink: (any RecordSink)? = nil, log: @escaping @Sendable (String) -> Void) {
         self.options = options
+        self.sink = sink
         self.log = log
         startedAt = wallClock()
         let window = options.pipeline.window
@@ -83,7 +86,7 @@ public final class LiveSampler {
         let socket: NflogSocket
         do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
         receiveBufferBytes = socket.receiveBufferBytes
-        let pipeline = Pipeline(options: options.pipeline, output: output, start: startedAt, log: log, describe: Self.describe)
+        let pipeline = Pipeline(options: options.pipeline, output: output, sink: sink, start: startedAt, log: log, describe: Self.describe)
         self.pipeline = pipeline
         pipeline.start()
         log("reading NFLOG group \(options.nflog.group) (receive buffer \(socket.receiveBufferBytes) bytes, "
@@ -156,7 +159,7 @@ public final class LiveSampler {
             maximumOpenConnections: options.pipeline.classifier.maximumOpenConnections,
             currentWindow: current, lastWindow: last,
             currentInterval: IntervalCounters(start: atIntervalStart.start, from: atIntervalStart.counters, to: counters),
-            lastInterval: lastInterval, shards: shards)
+            lastInterval: lastInterval, shards: shards, shipping: sink?.status())
     }
 
     /// Starts a new interval when the clock enters a new window.

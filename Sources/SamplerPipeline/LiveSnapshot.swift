@@ -23,6 +23,8 @@ public struct LiveSnapshot: Sendable {
     public var lastInterval: IntervalCounters?
     /// Each classifier shard's table and rings.
     public var shards: [ShardState] = []
+    /// The ClickHouse sink's spool and inserts, when there is one.
+    public var shipping: ShippingStatus? = nil
 }
 
 /// Something else the live loop waits on between batches: the status socket, the

@@ -62,7 +62,7 @@ public final class Pipeline: @unchecked Sendable {
     private var touched: [Bool]
     private let shardMask: Int?
 
-    public init(options: Options, output: RecordFile, start: Microseconds,
+    public init(options: Options, output: RecordFile, sink: (any RecordSink)? = nil, start: Microseconds,
                 log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary, LiveCounters) -> String) {
         precondition(options.shards >= 1, "a pipeline needs a shard")
         self.options = options
@@ -74,7 +74,7 @@ public final class Pipeline: @unchecked Sendable {
         // The writer's description of a window needs the reader's counters: read them
         // through a box filled in once the pipeline exists.
         let box = WeakPipeline()
-        writer = RecordWriter(file: output, aggregator: aggregator, start: start, log: log) { window in
+        writer = RecordWriter(file: output, sink: sink, aggregator: aggregator, start: start, log: log) { window in
             describe(window, box.pipeline?.counters() ?? LiveCounters())
         }
         for i in 0..<options.shards {

@@ -5,7 +5,7 @@ import Glibc
 
 /// A joinable POSIX thread running one closure: the pipeline's threads are long-lived,
 /// owned, and joined at shutdown, which Foundation's Thread cannot do.
-final class PipelineThread {
+public final class PipelineThread {
     private var thread = pthread_t()
     private final class Body {
         let name: String
@@ -17,7 +17,7 @@ final class PipelineThread {
     }
 
     /// Starts `body` on a new thread named `name` (shown by top -H and in core dumps).
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
+    public init(name: String, _ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(Body(String(name.prefix(15)), body)).toOpaque()
         let result = pthread_create(&thread, nil, { context in
             let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
@@ -29,5 +29,5 @@ final class PipelineThread {
     }
 
     /// Waits for the thread to end.
-    func join() { pthread_join(thread, nil) }
+    public func join() { pthread_join(thread, nil) }
 }

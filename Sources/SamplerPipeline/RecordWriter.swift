@@ -28,6 +28,7 @@ final class RecordWriter: @unchecked Sendable {
     let windows: Mutex<Windows>
 
     private let file: RecordFile
+    private let sink: (any RecordSink)?
     private var aggregator: WindowAggregator
     private var outcomes: WindowSummary
     private var lastEmitted: WindowSummary?
@@ -36,9 +37,10 @@ final class RecordWriter: @unchecked Sendable {
     private let describe: @Sendable (WindowSummary) -> String
     private var lastPublish: Microseconds = 0
 
-    init(file: RecordFile, aggregator: WindowAggregator, start: Microseconds,
+    init(file: RecordFile, sink: (any RecordSink)?, aggregator: WindowAggregator, start: Microseconds,
          log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary) -> String) {
         self.file = file
+        self.sink = sink
         self.aggregator = aggregator
         self.log = log
         self.describe = describe
@@ -61,6 +63,7 @@ final class RecordWriter: @unchecked Sendable {
             // 50 ms (a publication shares the window counts, whose next update copies them).
             let now = wallClock()
             if taken == 0 || file.buffer.count >= 1 << 16 { file.flush() }
+            sink?.tick(now: now)
             if now - lastPublish >= 50_000 {
                 aggregator.tick(now: now) { window in emit(window) }
                 publish(now: now)
@@ -77,11 +80,13 @@ final class RecordWriter: @unchecked Sendable {
         }
         aggregator.flush { window in emit(window) }
         file.flush()
+        sink?.finish()
         publish(now: wallClock())
     }
 
     private func write(_ record: borrowing ConnectionRecord) {
         JSONLines.append(record, to: &file.buffer)
+        sink?.add(record)
         records += 1
         outcomes.add(record)
         aggregator.add(record) { window in emit(window) }

@@ -1,3 +1,4 @@
+import SamplerClickHouse
 import SamplerRules
 
 /// A configuration error: the key, the value, what is allowed, and where.
@@ -25,6 +26,9 @@ public enum ConfigurationFile {
         "probability", "label", "group", "packets", "prefix", "family", "backend", "output", "idle_timeout",
         "grace", "ttl_margin", "window", "include_multiple_syns", "max_connections", "receive_buffer",
         "max_receive_buffer", "shards", "ring_size", "status_socket", "metrics",
+        "clickhouse_url", "clickhouse_database", "clickhouse_table", "clickhouse_user", "clickhouse_password_file",
+        "clickhouse_batch_size", "clickhouse_flush_interval", "clickhouse_client_addresses", "host_id",
+        "spool_directory", "spool_max_bytes",
     ]
 
     /// Reads `text` over `base`; `source` names the file in errors.
@@ -82,6 +86,19 @@ public enum ConfigurationFile {
         case "ring_size": settings.ringSize = try number(Int.self, "packets, 64 to 16777216")
         case "status_socket": settings.statusSocket = value
         case "metrics": settings.metrics = value
+        case "clickhouse_url": settings.clickhouseURL = value
+        case "clickhouse_database": settings.clickhouseDatabase = value
+        case "clickhouse_table": settings.clickhouseTable = value
+        case "clickhouse_user": settings.clickhouseUser = value
+        case "clickhouse_password_file": settings.clickhousePasswordFile = value
+        case "clickhouse_batch_size": settings.clickhouseBatchSize = try number(Int.self, "records, 1 to 1000000")
+        case "clickhouse_flush_interval": settings.clickhouseFlushInterval = try number(Double.self, "seconds")
+        case "clickhouse_client_addresses":
+            guard let policy = ClientAddressPolicy(rawValue: value) else { throw bad("truncate (to /24 and /48), drop or keep") }
+            settings.clickhouseClientAddresses = policy
+        case "host_id": settings.hostID = value
+        case "spool_directory": settings.spoolDirectory = value
+        case "spool_max_bytes": settings.spoolMaxBytes = try number(Int.self, "bytes, at least 1048576")
         default:
             throw ConfigurationError(key: key, value: value, allowed: "unknown key; the keys are: \(keys.joined(separator: ", "))")
         }
@@ -97,6 +114,11 @@ public enum ConfigurationFile {
             "window": "\(s.window)", "include_multiple_syns": "\(s.includeMultipleSyns)",
             "max_connections": "\(s.maxConnections)", "receive_buffer": "\(s.receiveBuffer)",
             "max_receive_buffer": "\(s.maxReceiveBuffer)", "shards": s.shards == 0 ? "auto" : "\(s.shards)", "ring_size": "\(s.ringSize)", "status_socket": s.statusSocket, "metrics": s.metrics,
+            "clickhouse_url": s.clickhouseURL, "clickhouse_database": s.clickhouseDatabase, "clickhouse_table": s.clickhouseTable,
+            "clickhouse_user": s.clickhouseUser, "clickhouse_password_file": s.clickhousePasswordFile,
+            "clickhouse_batch_size": "\(s.clickhouseBatchSize)", "clickhouse_flush_interval": "\(s.clickhouseFlushInterval)",
+            "clickhouse_client_addresses": s.clickhouseClientAddresses.rawValue, "host_id": s.hostID,
+            "spool_directory": s.spoolDirectory, "spool_max_bytes": "\(s.spoolMaxBytes)",
         ]
         return keys.map { "\($0) = \(values[$0]!)" }.joined(separator: "\n") + "\n"
     }

@@ -147,6 +147,14 @@ public struct Health: Codable, Sendable, Equatable {
         if refused > 0 {
             problem(.warning, "the connection table was full (\(report.maxConnections)): \(refused) SYNs refused in the current and last window")
         }
+        if let shipping = report.clickhouse {
+            if shipping.droppedRecords > 0 {
+                problem(.warning, "the ClickHouse spool overflowed: \(shipping.droppedRecords) records dropped since the start (spool_max_bytes \(shipping.spoolLimitBytes))")
+            }
+            if let failed = shipping.lastFailureAt, failed > (shipping.lastInsertAt ?? "") {
+                problem(.warning, "ClickHouse inserts are failing (\(shipping.lastError ?? "no detail")): \(shipping.spoolRecords) records wait in the spool")
+            }
+        }
         let idle = report.lastPacketSecondsAgo ?? report.uptimeSeconds
         if idle > thresholds.idleSeconds {
             problem(.warning, report.lastPacketSecondsAgo == nil

@@ -64,6 +64,25 @@ public enum PrometheusText {
         for (i, shard) in s.shards.enumerated() { page.sample("sampler_shard_ring_packets", ["shard": "\(i)"], Double(shard.packetsQueued)) }
         page.family("sampler_shard_ring_capacity_packets", .gauge, "Size of each shard's packet ring.")
         for (i, shard) in s.shards.enumerated() { page.sample("sampler_shard_ring_capacity_packets", ["shard": "\(i)"], Double(shard.packetRingCapacity)) }
+        if let shipping = s.shipping {
+            page.family("sampler_clickhouse_spool_batches", .gauge, "Batches waiting in the ClickHouse spool.")
+            page.sample("sampler_clickhouse_spool_batches", Double(shipping.spoolBatches))
+            page.family("sampler_clickhouse_spool_records", .gauge, "Records waiting in the ClickHouse spool.")
+            page.sample("sampler_clickhouse_spool_records", Double(shipping.spoolRecords))
+            page.family("sampler_clickhouse_spool_bytes", .gauge, "Bytes of the ClickHouse spool.")
+            page.sample("sampler_clickhouse_spool_bytes", Double(shipping.spoolBytes))
+            page.family("sampler_clickhouse_spool_limit_bytes", .gauge, "Most bytes the spool may hold (spool_max_bytes).")
+            page.sample("sampler_clickhouse_spool_limit_bytes", Double(shipping.spoolLimitBytes))
+            page.counter("sampler_clickhouse_dropped_records_total", "Records dropped from a full spool, or that could not be written to it.", shipping.droppedRecords)
+            page.counter("sampler_clickhouse_spool_write_errors_total", "Batches the spool's disk refused (kept in memory, retried).", shipping.spoolWriteErrors)
+            page.counter("sampler_clickhouse_inserted_records_total", "Records ClickHouse accepted.", shipping.insertedRecords)
+            page.counter("sampler_clickhouse_inserted_batches_total", "Batches ClickHouse accepted.", shipping.insertedBatches)
+            page.counter("sampler_clickhouse_insert_failures_total", "Inserts that failed (each retry counts).", shipping.failures)
+            if let last = shipping.lastInsertAt {
+                page.family("sampler_clickhouse_last_insert_timestamp_seconds", .gauge, "When ClickHouse last accepted a batch, in seconds since the Unix epoch.")
+                page.sample("sampler_clickhouse_last_insert_timestamp_seconds", seconds(last))
+            }
+        }
         if let last = c.lastPacketTime {
             page.family("sampler_last_packet_timestamp_seconds", .gauge, "When the last packet was logged, in seconds since the Unix epoch.")
             page.sample("sampler_last_packet_timestamp_seconds", seconds(last))

@@ -1,5 +1,6 @@
 import SamplerCapture
 import SamplerClassifier
+import SamplerClickHouse
 import SamplerPipeline
 import SamplerRules
 import SamplerWire
@@ -33,6 +34,24 @@ public struct Settings: Sendable, Equatable {
     /// The Prometheus endpoint, `ADDR:PORT`, or `none`.
     public var metrics = "127.0.0.1:9731"
 
+    /// ClickHouse (docs/clickhouse.md): off while the URL is empty.
+    public var clickhouseURL = ""
+    public var clickhouseDatabase = "sampler"
+    public var clickhouseTable = "connections"
+    public var clickhouseUser = "default"
+    /// A file holding the password (relative: under systemd's $CREDENTIALS_DIRECTORY).
+    public var clickhousePasswordFile = ""
+    /// Records per insert, and the longest a record waits for its batch to fill.
+    public var clickhouseBatchSize = 10_000
+    public var clickhouseFlushInterval = 60.0
+    /// Client addresses leave the host truncated to /24 and /48 unless said otherwise.
+    public var clickhouseClientAddresses = ClientAddressPolicy.truncate
+    /// The host column; empty is the machine's host name.
+    public var hostID = ""
+    /// Batches waiting for ClickHouse, on disk, and how much of the disk they may take.
+    public var spoolDirectory = "/var/lib/sampler/spool"
+    public var spoolMaxBytes = 256 << 20
+
     public init() {}
 
     public static let defaultPath = "/etc/sampler/sampler.conf"
@@ -63,6 +82,20 @@ public struct Settings: Sendable, Equatable {
         if metrics != "none" && metricsAddress == nil {
             throw bad("metrics", metrics, "none, or ADDR:PORT with an IP address: 127.0.0.1:9731, [::1]:9731, 0.0.0.0:9731")
         }
+        if !clickhouseURL.isEmpty {
+            do { _ = try clickhouseTarget(password: "") } catch { throw bad("clickhouse_url", clickhouseURL, error.description) }
+        }
+        if !ClickHouseTarget.isIdentifier(clickhouseDatabase) { throw bad("clickhouse_database", clickhouseDatabase, "a plain name: letters, digits and _") }
+        if !ClickHouseTarget.isIdentifier(clickhouseTable) { throw bad("clickhouse_table", clickhouseTable, "a plain name: letters, digits and _") }
+        if clickhouseBatchSize < 1 || clickhouseBatchSize > 1_000_000 { throw bad("clickhouse_batch_size", clickhouseBatchSize, "records, 1 to 1000000") }
+        if !(clickhouseFlushInterval >= 0.1 && clickhouseFlushInterval <= 3600) {
+            throw bad("clickhouse_flush_interval", clickhouseFlushInterval, "seconds, 0.1 to 3600")
+        }
+        if !hostID.isEmpty && !ClickHouseRow.isHostID(hostID) {
+            throw bad("host_id", hostID, "at most 253 letters, digits, '.', '-', '_' or ':' (empty: the host name)")
+        }
+        if !spoolDirectory.hasPrefix("/") { throw bad("spool_directory", spoolDirectory, "an absolute path") }
+        if spoolMaxBytes < 1 << 20 { throw bad("spool_max_bytes", spoolMaxBytes, "bytes, at least 1048576") }
         if output.isEmpty { throw bad("output", output, "a file path, or - for standard output") }
         if checkOutputDirectory && output != "-" {
             let directory = output.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
@@ -93,6 +126,39 @@ public struct Settings: Sendable, Equatable {
         options.output = output
         options.nflog.receiveBufferBytes = receiveBuffer
         options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
+        return options
+    }
+
+    /// The ClickHouse server, database, table and user, with `password`.
+    public func clickhouseTarget(password: String) throws(ClickHouseTarget.InvalidTarget) -> ClickHouseTarget {
+        try ClickHouseTarget(url: clickhouseURL, database: clickhouseDatabase, table: clickhouseTable, user: clickhouseUser, password: password)
+    }
+
+    /// The ClickHouse sink's options, the password read from its file; nil when
+    /// ClickHouse is off. `hostName` fills an empty host_id.
+    public func clickhouseSink(hostName: String, environment: [String: String]) throws(ConfigurationError) -> ClickHouseSink.Options? {
+        guard !clickhouseURL.isEmpty else { return nil }
+        var password = ""
+        if !clickhousePasswordFile.isEmpty {
+            let path = clickhousePasswordFile.hasPrefix("/") ? clickhousePasswordFile
+                : (environment["CREDENTIALS_DIRECTORY"].map { "\($0)/" } ?? "") + clickhousePasswordFile
+            guard let text = TextFile.read(path) else {
+                throw ConfigurationError(key: "clickhouse_password_file", value: clickhousePasswordFile,
+                                         allowed: "a readable file (\(path): \(String(cString: strerror(errno))))")
+            }
+            password = String(text.trimmed)
+        }
+        let target: ClickHouseTarget
+        do { target = try clickhouseTarget(password: password) } catch {
+            throw ConfigurationError(key: "clickhouse_url", value: clickhouseURL, allowed: error.description)
+        }
+        var options = ClickHouseSink.Options(
+            target: target,
+            row: ClickHouseRow.Context(host: hostID.isEmpty ? hostName : hostID, clientAddresses: clickhouseClientAddresses),
+            spoolDirectory: spoolDirectory)
+        options.batchRecords = clickhouseBatchSize
+        options.flushInterval = Microseconds(clickhouseFlushInterval * 1_000_000)
+        options.spoolLimitBytes = spoolMaxBytes
         return options
     }
 

@@ -48,6 +48,26 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var lastInterval: Interval?
     /// Every connection since the start, `multiple_syns` included.
     public var totals: Outcomes
+    /// The ClickHouse sink, when there is one.
+    public var clickhouse: Shipping?
+
+    /// Records on their way to ClickHouse: the spool and the inserts.
+    public struct Shipping: Codable, Sendable, Equatable {
+        public var destination: String
+        public var spoolBatches: Int
+        public var spoolRecords: Int
+        public var spoolBytes: Int
+        public var spoolLimitBytes: Int
+        public var droppedRecords: UInt64
+        public var spoolWriteErrors: UInt64
+        public var insertedRecords: UInt64
+        public var insertedBatches: UInt64
+        public var failures: UInt64
+        /// RFC 3339 times (they sort as text).
+        public var lastInsertAt: String?
+        public var lastFailureAt: String?
+        public var lastError: String?
+    }
 
     /// Connections finalized in one window, by stage (with its share), tag and close reason.
     public struct Window: Codable, Sendable, Equatable {
@@ -134,6 +154,7 @@ extension StatusReport {
         currentInterval = Interval(snapshot.currentInterval)
         lastInterval = snapshot.lastInterval.map(Interval.init)
         totals = Outcomes(c.outcomes)
+        clickhouse = snapshot.shipping.map(Shipping.init)
     }
 
     static func seconds(_ microseconds: Microseconds) -> Double { Double(microseconds) / 1_000_000 }
@@ -163,6 +184,24 @@ extension StatusReport.Window {
         let counts = StatusReport.Outcomes(w)
         tags = counts.tags
         close = counts.close
+    }
+}
+
+extension StatusReport.Shipping {
+    init(_ s: ShippingStatus) {
+        destination = s.destination
+        spoolBatches = s.spoolBatches
+        spoolRecords = s.spoolRecords
+        spoolBytes = s.spoolBytes
+        spoolLimitBytes = s.spoolLimitBytes
+        droppedRecords = s.droppedRecords
+        spoolWriteErrors = s.spoolWriteErrors
+        insertedRecords = s.insertedRecords
+        insertedBatches = s.insertedBatches
+        failures = s.failures
+        lastInsertAt = s.lastInsertAt.map(Timestamp.string)
+        lastFailureAt = s.lastFailureAt.map(Timestamp.string)
+        lastError = s.lastError
     }
 }
 

@@ -47,6 +47,7 @@ public enum StatusText {
             : health.problems.joined(separator: "; ")
         let perf = "messages=\(r.messages)c lost=\(r.lost)c overruns=\(r.overruns)c parse_errors=\(r.parseErrors.values.reduce(0, +))c "
             + "records=\(r.records)c open_connections=\(r.openConnections);;;0;\(r.maxConnections)"
+            + (r.clickhouse.map { " spool_records=\($0.spoolRecords);;;0 clickhouse_dropped=\($0.droppedRecords)c" } ?? "")
         lines.append("SAMPLER \(health.state.name) - \(summary) | \(perf)")
         lines.append("sampler \(r.version), pid \(r.pid), up \(duration(r.uptimeSeconds)) (since \(r.startedAt))")
         lines.append("rules: " + rulesLine(rules))
@@ -62,6 +63,12 @@ public enum StatusText {
         lines.append("parse errors: " + (errors.isEmpty ? "none" : errors.joined(separator: ", ")))
         lines.append("connections: \(r.openConnections) open (limit \(r.maxConnections)), \(r.opened) opened, \(r.refused) refused, "
             + "\(r.finalized) finalized, \(r.records) records written to \(r.output); \(r.orphans) orphan packets")
+        if let c = r.clickhouse {
+            lines.append("clickhouse: \(c.destination); \(c.insertedRecords) records in \(c.insertedBatches) batches inserted, "
+                + "last \(c.lastInsertAt ?? "never"); spool \(c.spoolRecords) records in \(c.spoolBatches) batches, "
+                + "\(c.spoolBytes)/\(c.spoolLimitBytes) bytes; \(c.droppedRecords) dropped; \(c.failures) failed inserts"
+                + (c.lastError.map { " (last: \($0) at \(c.lastFailureAt ?? "?"))" } ?? ""))
+        }
         lines.append("current window: " + windowLine(r.currentWindow, r.currentInterval))
         if let last = r.lastWindow { lines.append("last window: " + windowLine(last, r.lastInterval)) }
         lines.append(r.lastPacketAt.map { "last packet: \(duration(r.lastPacketSecondsAgo ?? 0)) ago (\($0))" } ?? "last packet: none yet")

@@ -4,6 +4,16 @@ import SamplerWire
 /// from the epoch without Foundation or the C library (Howard Hinnant's civil_from_days).
 public enum Timestamp {
     public static func append(_ time: Microseconds, to out: inout [UInt8]) {
+        let micros = appendDateTime(time, separator: UInt8(ascii: "T"), to: &out)
+        out.append(UInt8(ascii: "."))
+        appendDigits(micros, width: 6, to: &out)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// "2024-09-05 12:00:00" (UTC, whole seconds: ClickHouse's DateTime text); returns
+    /// the microseconds left over.
+    @discardableResult
+    public static func appendDateTime(_ time: Microseconds, separator: UInt8 = UInt8(ascii: " "), to out: inout [UInt8]) -> Int64 {
         let micros = time % 1_000_000 < 0 ? time % 1_000_000 + 1_000_000 : time % 1_000_000
         let seconds = (time - micros) / 1_000_000
         let secondOfDay = seconds % 86_400 < 0 ? seconds % 86_400 + 86_400 : seconds % 86_400
@@ -14,15 +24,13 @@ public enum Timestamp {
         appendDigits(month, width: 2, to: &out)
         out.append(UInt8(ascii: "-"))
         appendDigits(day, width: 2, to: &out)
-        out.append(UInt8(ascii: "T"))
+        out.append(separator)
         appendDigits(secondOfDay / 3600, width: 2, to: &out)
         out.append(UInt8(ascii: ":"))
         appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
         out.append(UInt8(ascii: ":"))
         appendDigits(secondOfDay % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: "."))
-        appendDigits(micros, width: 6, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        return micros
     }
 
     public static func string(_ time: Microseconds) -> String {
@@ -43,7 +51,8 @@ public enum Timestamp {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    static func appendDigits(_ value: Int64, width: Int, to out: inout [UInt8]) {
+    /// Decimal digits, zero-padded to `width`.
+    public static func appendDigits(_ value: Int64, width: Int, to out: inout [UInt8]) {
         var digits = InlineArray<20, UInt8>(repeating: UInt8(ascii: "0"))
         var v = value, count = 0
         repeat {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import SamplerClassifier
+import SamplerClickHouse
 import SamplerPipeline
 import SamplerService
 import SamplerSinks
@@ -30,8 +32,15 @@ struct Classify: ParsableCommand {
               tcpdump -i nflog:5 -w sample.pcap
               sampler classify sample.pcap > records.jsonl
 
+            With --clickhouse-url the records are also inserted into ClickHouse, through a \
+            spool (default here: \(Classify.defaultSpool)) that keeps what ClickHouse \
+            could not take yet. Batches are named after the capture and the options, so \
+            loading the same capture again does not count it twice (docs/clickhouse.md).
+
             Exit status: 0 done; 1 the file is damaged (complete records written first); \
-            64 bad arguments; 66 the file cannot be opened.
+            64 bad arguments; 66 the file cannot be opened; 69 the spool is in use; 73 the \
+            spool cannot be created; 75 records are left in the spool because ClickHouse \
+            did not take them (run the command again later); 78 a bad ClickHouse setting.
             """
     )
 
@@ -56,6 +65,8 @@ struct Classify: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No summary on standard error.")
     var quiet = false
 
+    @OptionGroup(title: "ClickHouse") var clickhouse: ClickHouseOptions
+
     func validate() throws {
         var settings = Settings()
         classification.apply(to: &settings)
@@ -66,9 +77,14 @@ struct Classify: ParsableCommand {
         }
     }
 
+    static let defaultSpool = "/var/lib/sampler/classify-spool"
+
     func run() throws {
         var settings = Settings()
         classification.apply(to: &settings)
+        settings.spoolDirectory = Self.defaultSpool
+        try clickhouse.apply(to: &settings)
+        try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
         var configuration = settings.classifier
         // Offline there is no flood to bound: hold every connection the capture has.
         configuration.maximumOpenConnections = ClassifierConfiguration().maximumOpenConnections
@@ -82,6 +98,9 @@ struct Classify: ParsableCommand {
             throw ExitCode(66)  // EX_NOINPUT
         }
 
+        let seed = settings.clickhouseURL.isEmpty ? 0 : mapped.withBytes { bytes in captureSeed(bytes, settings: settings) }
+        let sink = try openClickHouseSink(settings, command: "classify", batchIDs: .derived(seed: seed),
+                                          environment: ProcessInfo.processInfo.environment)
         let out = try! RecordFile(path: nil)  // standard output: nothing to open
         var aggregator = WindowAggregator(length: settings.live.pipeline.window, excludeMultipleSYNs: !settings.includeMultipleSyns)
         var windows: [WindowSummary] = []
@@ -92,9 +111,11 @@ struct Classify: ParsableCommand {
                     JSONLines.append(record, to: &out.buffer)
                     if out.buffer.count >= 1 << 16 { out.flush() }
                 }
+                sink?.add(record)
                 aggregator.add(record) { windows.append($0) }
             }
         }
+        sink?.finish()
         aggregator.flush { windows.append($0) }
         let table = SummaryTable.render(windows: windows, parseErrors: result.parseErrors, counters: result.counters)
         if format == .table { out.buffer.append(contentsOf: table.utf8) }
@@ -105,5 +126,26 @@ struct Classify: ParsableCommand {
             printError("sampler classify: \(file): \(error)")
             throw ExitCode(1)
         }
+        if let status = sink?.status(), status.spoolRecords > 0 {
+            printError("sampler classify: \(status.spoolRecords) records are not in ClickHouse yet; they wait in \(settings.spoolDirectory) "
+                + "and go first the next time classify runs with this spool")
+            throw ExitCode(75)  // EX_TEMPFAIL
+        }
+    }
+
+    /// Names this load's batches: FNV-1a over the capture's size, its first and last MiB,
+    /// and everything that changes the rows (so the same capture with the same options
+    /// gives the same batch ids, and ClickHouse keeps one copy).
+    private func captureSeed(_ bytes: RawSpan, settings: Settings) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let count = bytes.byteCount
+        for byte in String(count).utf8 { mix(byte) }
+        let head = min(count, 1 << 20), tailStart = max(head, count - (1 << 20))
+        for i in 0..<head { mix(bytes.unsafeLoad(fromByteOffset: i, as: UInt8.self)) }
+        for i in tailStart..<count { mix(bytes.unsafeLoad(fromByteOffset: i, as: UInt8.self)) }
+        let options = [server ?? "", port.map(String.init) ?? "", ConfigurationFile.render(settings)].joined(separator: "|")
+        for byte in options.utf8 { mix(byte) }
+        return hash
     }
 }

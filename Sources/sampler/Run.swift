@@ -31,9 +31,15 @@ struct Run: ParsableCommand {
             While it runs, `sampler status` asks it how it is over --status-socket, and \
             Prometheus can scrape GET /metrics on --metrics (docs/operations.md).
 
+            With --clickhouse-url (or clickhouse_url in the configuration) the records also \
+            go to ClickHouse, in batches, through a bounded spool on disk that survives \
+            ClickHouse being down and sampler restarting; client addresses are truncated \
+            to /24 and /48 first unless --clickhouse-client-addresses says otherwise \
+            (docs/clickhouse.md).
+
             Exit status: 0 stopped by a signal; 1 a runtime failure; 64 bad arguments; \
-            69 the group, the status socket or the metrics port is taken by another \
-            process; 73 the output or the status socket cannot be created; 77 no \
+            69 the group, the status socket, the metrics port or the spool is taken by \
+            another process; 73 the output, the status socket or the spool cannot be created; 77 no \
             permission (CAP_NET_ADMIN); 78 a bad setting, in the configuration file or a flag.
             """
     )
@@ -64,6 +70,8 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Prometheus endpoint, ADDR:PORT (IPv6 in brackets), or none (default: 127.0.0.1:9731).", valueName: "addr:port|none"))
     var metrics: String?
 
+    @OptionGroup(title: "ClickHouse") var clickhouse: ClickHouseOptions
+
     @Flag(help: "Install the rules before reading and remove them on exit (without systemd).")
     var installRules = false
 
@@ -81,6 +89,7 @@ struct Run: ParsableCommand {
         if let shards { try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.set("shards", to: shards, in: &settings) } }
         if let statusSocket { settings.statusSocket = statusSocket }
         if let metrics { settings.metrics = metrics }
+        try clickhouse.apply(to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate() }
         return settings
     }
@@ -115,7 +124,8 @@ struct Run: ParsableCommand {
             }
         }
         let options = settings.live
-        let sampler = LiveSampler(options: options) { printError("sampler: \($0)") }
+        let sink = try openClickHouseSink(settings, command: "run", environment: ProcessInfo.processInfo.environment)
+        let sampler = LiveSampler(options: options, sink: sink) { printError("sampler: \($0)") }
         // Under systemd (Type=notify): ready once the group is bound, a watchdog ping from
         // the loop, and word when stopping. Outside systemd these do nothing.
         let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)

@@ -1,0 +1,83 @@
+/// Where records go: a ClickHouse server's HTTP interface, a database and a table, and
+/// the credentials. Only `http://`: sampler speaks plain HTTP/1.1 (docs/clickhouse.md says
+/// how to cross an untrusted network).
+public struct ClickHouseTarget: Sendable, Equatable {
+    public var host: String
+    public var port: UInt16
+    /// The URL's path, "/" unless the server sits behind a proxy under a prefix.
+    public var path: String
+    public var database: String
+    public var table: String
+    public var user: String
+    public var password: String
+
+    public struct InvalidTarget: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(url: String, database: String = "sampler", table: String = "connections",
+                user: String = "default", password: String = "") throws(InvalidTarget) {
+        (host, port, path) = try Self.parse(url)
+        for (what, name) in [("database", database), ("table", table)] where !Self.isIdentifier(name) {
+            throw InvalidTarget(description: "\(what) '\(name)' is not a plain name (letters, digits and _, not starting with a digit)")
+        }
+        guard !user.isEmpty, user.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: ":") }) else {
+            throw InvalidTarget(description: "user '\(user)' must be printable ASCII without spaces or ':'")
+        }
+        self.database = database
+        self.table = table
+        self.user = user
+        self.password = password
+    }
+
+    /// The server and table, for logs and status (never the password).
+    public var display: String {
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        return "http://\(shownHost):\(port)\(path == "/" ? "" : path) \(database).\(table)"
+    }
+
+    /// "http://HOST[:PORT][/PATH]", IPv6 addresses in brackets; port 8123 by default.
+    static func parse(_ url: String) throws(InvalidTarget) -> (String, UInt16, String) {
+        func bad(_ why: String) -> InvalidTarget { InvalidTarget(description: "clickhouse url '\(url)': \(why)") }
+        if url.hasPrefix("https://") {
+            throw bad("https is not supported; use http:// on loopback or a private network, or a local TLS tunnel (docs/clickhouse.md)")
+        }
+        guard url.hasPrefix("http://") else { throw bad("expected http://HOST[:PORT][/PATH]") }
+        var rest = Substring(url.dropFirst("http://".count))
+        var path = "/"
+        if let slash = rest.firstIndex(of: "/") {
+            path = String(rest[slash...])
+            rest = rest[..<slash]
+        }
+        guard !path.contains("?"), !path.contains("#") else { throw bad("no query or fragment, please") }
+        guard !rest.contains("@") else { throw bad("put the user in clickhouse_user and the password in a file (clickhouse_password_file), not in the URL") }
+        var host = rest, portText: Substring? = nil
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { throw bad("unclosed [") }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            let after = rest[rest.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw bad("expected :PORT after ]") }
+                portText = after.dropFirst()
+            }
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = rest[..<colon]
+            portText = rest[rest.index(after: colon)...]
+        }
+        guard !host.isEmpty else { throw bad("no host") }
+        var port: UInt16 = 8123
+        if let portText {
+            guard let value = UInt16(portText), value > 0 else { throw bad("port must be 1 to 65535") }
+            port = value
+        }
+        return (String(host), port, path)
+    }
+
+    public static func isIdentifier(_ name: String) -> Bool {
+        guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
+        return name.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
+        }
+    }
+}

@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One HTTP/1.1 request and its response over a fresh TCP connection (`Connection:
+/// close`), blocking, with a timeout on connect, on each send and on each receive. This
+/// is all a batch insert needs: sampler sends one request at a time from its own thread,
+/// at most once per batch, so keep-alive, pipelining and a dependency on an HTTP stack
+/// would buy nothing.
+enum HTTPExchange {
+    struct Response {
+        var status: Int
+        var body: [UInt8]
+    }
+
+    static func post(host: String, port: UInt16, target: String, headers: [(String, String)], body: [UInt8],
+                     timeoutSeconds: Int) throws(ClickHouseError) -> Response {
+        let fd = try connect(host: host, port: port, timeoutSeconds: timeoutSeconds)
+        defer { close(fd) }
+        var head = "POST \(target) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        try send(fd, Array(head.utf8))
+        try send(fd, body)
+        return try parse(receiveAll(fd))
+    }
+
+    private static func connect(host: String, port: UInt16, timeoutSeconds: Int) throws(ClickHouseError) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw .resolve(host: host, reason: String(cString: gai_strerror(status)))
+        }
+        defer { freeaddrinfo(list) }
+        var lastErrno: Int32 = ECONNREFUSED
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let info = entry {
+            entry = info.pointee.ai_next
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
+            guard fd >= 0 else { lastErrno = errno; continue }
+            // On Linux SO_SNDTIMEO also bounds a blocking connect (it fails with EINPROGRESS).
+            var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
+            lastErrno = errno == EINPROGRESS ? ETIMEDOUT : errno
+            close(fd)
+        }
+        throw .connect(server: "\(host):\(port)", errno: lastErrno)
+    }
+
+    private static func send(_ fd: Int32, _ bytes: [UInt8]) throws(ClickHouseError) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { sent += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            throw .io(operation: "send", errno: n < 0 ? (errno == EAGAIN ? ETIMEDOUT : errno) : EPIPE)
+        }
+    }
+
+    private static func receiveAll(_ fd: Int32) throws(ClickHouseError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 { bytes += chunk[0..<n]; continue }
+            if n == 0 { return bytes }
+            if errno == EINTR { continue }
+            throw .io(operation: "receive", errno: errno == EAGAIN ? ETIMEDOUT : errno)
+        }
+    }
+
+    /// Status line, headers (only Transfer-Encoding matters: ClickHouse answers chunked),
+    /// body.
+    static func parse(_ bytes: [UInt8]) throws(ClickHouseError) -> Response {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        guard let end = firstIndex(of: separator, in: bytes[...]) else {
+            throw .badResponse(bytes.isEmpty ? "the server closed the connection without answering" : "no end of headers")
+        }
+        let lines = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\r\n")
+        let statusParts = lines.first?.split(separator: " ") ?? []
+        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
+            throw .badResponse("not an HTTP response: \(lines.first ?? "")")
+        }
+        let chunked = lines.dropFirst().contains { line in
+            let lower = line.lowercased()
+            return lower.hasPrefix("transfer-encoding:") && lower.contains("chunked")
+        }
+        let rest = bytes[(end + 4)...]
+        return Response(status: status, body: chunked ? try dechunk(rest) : Array(rest))
+    }
+
+    private static func dechunk(_ bytes: ArraySlice<UInt8>) throws(ClickHouseError) -> [UInt8] {
+        var body: [UInt8] = []
+        var rest = bytes
+        while true {
+            guard let lineEnd = firstIndex(of: [13, 10], in: rest) else { throw .badResponse("chunked body cut short") }
+            let sizeText = String(decoding: rest[rest.startIndex..<lineEnd], as: UTF8.self).split(separator: ";")[0]
+            guard let size = Int(sizeText.trimmingSpaces, radix: 16), size >= 0 else { throw .badResponse("bad chunk size") }
+            let start = lineEnd + 2
+            if size == 0 { return body }
+            guard rest.endIndex >= start + size else { throw .badResponse("chunked body cut short") }
+            body += rest[start..<(start + size)]
+            rest = rest[min(rest.endIndex, start + size + 2)...]
+        }
+    }
+
+    private static func firstIndex(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var i = haystack.startIndex
+        while i <= haystack.endIndex - needle.count {
+            if haystack[i] == needle[0] && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var text = self
+        while text.first == " " { text = text.dropFirst() }
+        while text.last == " " { text = text.dropLast() }
+        return text
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import SamplerClickHouse
+import SamplerService
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The ClickHouse options that `run` and `classify` share (docs/clickhouse.md). Unset,
+/// they keep the configuration's values; each is parsed as its configuration key is.
+struct ClickHouseOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Also insert the records into ClickHouse over HTTP, http://HOST[:PORT] (default: off).", valueName: "url"))
+    var clickhouseUrl: String?
+
+    @Option(help: ArgumentHelp("ClickHouse database (default: sampler).", valueName: "name"))
+    var clickhouseDatabase: String?
+
+    @Option(help: ArgumentHelp("ClickHouse table, created with docs/clickhouse/schema.sql (default: connections).", valueName: "name"))
+    var clickhouseTable: String?
+
+    @Option(help: ArgumentHelp("ClickHouse user (default: default).", valueName: "name"))
+    var clickhouseUser: String?
+
+    @Option(help: ArgumentHelp("File holding the ClickHouse password (default: none).", valueName: "path"))
+    var clickhousePasswordFile: String?
+
+    @Option(help: ArgumentHelp("Records per insert (default: 10000).", valueName: "n"))
+    var clickhouseBatchSize: String?
+
+    @Option(help: ArgumentHelp("Longest a record waits for its batch, in seconds (default: 60).", valueName: "seconds"))
+    var clickhouseFlushInterval: String?
+
+    @Option(help: ArgumentHelp("Client addresses sent to ClickHouse: truncate (to /24 and /48), drop, or keep (default: truncate).", valueName: "policy"))
+    var clickhouseClientAddresses: String?
+
+    @Option(help: ArgumentHelp("The host column, so that many hosts share a table (default: the host name).", valueName: "id"))
+    var hostId: String?
+
+    @Option(help: ArgumentHelp("Directory for batches waiting for ClickHouse (default: /var/lib/sampler/spool).", valueName: "path"))
+    var spoolDirectory: String?
+
+    @Option(help: ArgumentHelp("Most bytes the spool may hold; beyond it the oldest batches are dropped and counted (default: 268435456).", valueName: "bytes"))
+    var spoolMaxBytes: String?
+
+    func apply(to settings: inout Settings) throws {
+        let given: [(String, String?)] = [
+            ("clickhouse_url", clickhouseUrl), ("clickhouse_database", clickhouseDatabase), ("clickhouse_table", clickhouseTable),
+            ("clickhouse_user", clickhouseUser), ("clickhouse_password_file", clickhousePasswordFile),
+            ("clickhouse_batch_size", clickhouseBatchSize), ("clickhouse_flush_interval", clickhouseFlushInterval),
+            ("clickhouse_client_addresses", clickhouseClientAddresses), ("host_id", hostId),
+            ("spool_directory", spoolDirectory), ("spool_max_bytes", spoolMaxBytes),
+        ]
+        for case let (key, value?) in given {
+            try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.set(key, to: value, in: &settings) }
+        }
+    }
+}
+
+/// This machine's host name, for an empty host_id.
+func hostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+    let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return ClickHouseRow.isHostID(name) ? name : "unknown"
+}
+
+/// Opens the sink (and its spool) for `command`; errors become messages and exit codes:
+/// 69 when another sampler holds the spool, 73 when it cannot be created, 78 for a bad
+/// setting or an unreadable password file.
+func openClickHouseSink(_ settings: Settings, command: String, batchIDs: ClickHouseSink.BatchIDs = .clock,
+                        environment: [String: String]) throws -> ClickHouseSink? {
+    guard var options = try configurationStep({ () throws(ConfigurationError) in
+        try settings.clickhouseSink(hostName: hostName(), environment: environment)
+    }) else { return nil }
+    options.batchIDs = batchIDs
+    if options.spoolDirectory.hasPrefix("/var/lib/sampler/") { mkdir("/var/lib/sampler", 0o750) }
+    do {
+        let sink = try ClickHouseSink(options: options) { printError("sampler: \($0)") }
+        printError("sampler: records also go to ClickHouse at \(options.target.display) (host \(options.row.host), "
+            + "client addresses: \(options.row.clientAddresses.rawValue); spool \(options.spoolDirectory))")
+        return sink
+    } catch {
+        printError("sampler \(command): \(error)")
+        if case .inUse = error { throw ExitCode(69) }
+        throw ExitCode(73)
+    }
+}

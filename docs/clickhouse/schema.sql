@@ -1,0 +1,56 @@
+-- sampler's ClickHouse schema (docs/clickhouse.md). Accepted by ClickHouse 18.16
+-- (Debian's clickhouse-server) and later. Run it with:
+--   clickhouse-client --multiquery < docs/clickhouse/schema.sql
+-- or over HTTP, one statement at a time.
+
+CREATE DATABASE IF NOT EXISTS sampler;
+
+-- One row per connection record: the JSON lines record (docs/records.md) flattened,
+-- plus the host that sampled it and the batch that carried it.
+--
+-- ReplacingMergeTree keyed by (host, batch_id, batch_row): a batch sent twice (ClickHouse
+-- wrote it but sampler never heard back, then retried) leaves two identical rows with
+-- the same key, which merges fold into one. Merges run when ClickHouse pleases, so the
+-- queries in queries.sql read with FINAL, which folds them at query time: every record
+-- counts exactly once. (Block deduplication, the other way, needs ZooKeeper and
+-- Replicated tables in 18.16; on a replicated cluster it works as well, because a retried
+-- batch is byte for byte the same block.)
+--
+-- Partitioned by day of first_seen; ordered by the 15-minute window first, because
+-- every query in queries.sql groups by it, then by host and port.
+CREATE TABLE IF NOT EXISTS sampler.connections
+(
+    host            String,
+    first_seen      DateTime('UTC'),
+    first_seen_usec UInt32,
+    last_seen       DateTime('UTC'),
+    last_seen_usec  UInt32,
+    family          UInt8,
+    src             String,   -- the client; truncated to /24 or /48, or '' (clickhouse_client_addresses)
+    sport           UInt16,
+    dst             String,   -- the server
+    dport           UInt16,
+    packets         UInt8,
+    close           Enum8('reset' = 1, 'fin' = 2, 'cap' = 3, 'timeout' = 4, 'shutdown' = 5),
+    stage           Enum8('post_syn' = 1, 'post_ack' = 2, 'post_psh' = 3, 'later' = 4, 'none' = 5),
+    tags            Array(String),
+    syn_ttl         UInt8,
+    syn_ipid        UInt16,
+    syn_window      UInt16,
+    syn_options     Array(UInt8),
+    flags           Array(String),
+    payload_bytes   UInt32,
+    batch_id        UInt64,
+    batch_row       UInt32
+)
+ENGINE = ReplacingMergeTree()
+PARTITION BY toDate(first_seen)
+ORDER BY (toStartOfFifteenMinutes(first_seen), host, dport, batch_id, batch_row);
+
+-- On a cluster, the table above is created on every shard (as sampler.connections_local,
+-- say, with ReplicatedReplacingMergeTree for replicas), and hosts insert into, and
+-- queries read from, a Distributed table over them. Sharding by host keeps each host's
+-- batches, and so its duplicates, on one shard, where FINAL can fold them:
+--
+-- CREATE TABLE sampler.connections_all AS sampler.connections
+--     ENGINE = Distributed(sampler_cluster, sampler, connections_local, cityHash64(host));
