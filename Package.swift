@@ -45,6 +45,12 @@ let package = Package(
             dependencies: ["SamplerPipeline", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
+        // Reports of stage shares per window: from records or ClickHouse, as a table or an SVG chart.
+        .target(
+            name: "SamplerReport",
+            dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            swiftSettings: lifetimes
+        ),
         // Starting other programs with a clean signal state (posix_spawn).
         .target(name: "SamplerSubprocess"),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
@@ -61,7 +67,7 @@ let package = Package(
             name: "sampler",
             dependencies: [
                 "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture", "SamplerService",
-                "SamplerClickHouse",
+                "SamplerClickHouse", "SamplerReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: lifetimes

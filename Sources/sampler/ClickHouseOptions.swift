@@ -5,10 +5,9 @@ import SamplerService
 import Glibc
 #endif
 
-/// The ClickHouse options that `run` and `classify` share (docs/clickhouse.md). Unset,
-/// they keep the configuration's values; each is parsed as its configuration key is.
-struct ClickHouseOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Also insert the records into ClickHouse over HTTP, http://HOST[:PORT] (default: off).", valueName: "url"))
+/// Which ClickHouse, as whom: what `run`, `classify` and `report` share.
+struct ClickHouseServerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("ClickHouse's HTTP interface, http://HOST[:PORT] (run, classify: also insert the records there; default: off).", valueName: "url"))
     var clickhouseUrl: String?
 
     @Option(help: ArgumentHelp("ClickHouse database (default: sampler).", valueName: "name"))
@@ -22,6 +21,17 @@ struct ClickHouseOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("File holding the ClickHouse password (default: none).", valueName: "path"))
     var clickhousePasswordFile: String?
+
+    var given: [(String, String?)] {
+        [("clickhouse_url", clickhouseUrl), ("clickhouse_database", clickhouseDatabase), ("clickhouse_table", clickhouseTable),
+         ("clickhouse_user", clickhouseUser), ("clickhouse_password_file", clickhousePasswordFile)]
+    }
+}
+
+/// The ClickHouse sink's options (docs/clickhouse.md). Unset, they keep the
+/// configuration's values; each is parsed as its configuration key is.
+struct ClickHouseOptions: ParsableArguments {
+    @OptionGroup var server: ClickHouseServerOptions
 
     @Option(help: ArgumentHelp("Records per insert (default: 10000).", valueName: "n"))
     var clickhouseBatchSize: String?
@@ -42,16 +52,19 @@ struct ClickHouseOptions: ParsableArguments {
     var spoolMaxBytes: String?
 
     func apply(to settings: inout Settings) throws {
-        let given: [(String, String?)] = [
-            ("clickhouse_url", clickhouseUrl), ("clickhouse_database", clickhouseDatabase), ("clickhouse_table", clickhouseTable),
-            ("clickhouse_user", clickhouseUser), ("clickhouse_password_file", clickhousePasswordFile),
+        let given: [(String, String?)] = server.given + [
             ("clickhouse_batch_size", clickhouseBatchSize), ("clickhouse_flush_interval", clickhouseFlushInterval),
             ("clickhouse_client_addresses", clickhouseClientAddresses), ("host_id", hostId),
             ("spool_directory", spoolDirectory), ("spool_max_bytes", spoolMaxBytes),
         ]
-        for case let (key, value?) in given {
-            try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.set(key, to: value, in: &settings) }
-        }
+        try applyKeys(given, to: &settings)
+    }
+}
+
+/// Sets the given configuration keys (flag values) on `settings`; a bad one exits 78.
+func applyKeys(_ given: [(String, String?)], to settings: inout Settings) throws {
+    for case let (key, value?) in given {
+        try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.set(key, to: value, in: &settings) }
     }
 }
 

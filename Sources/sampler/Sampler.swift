@@ -16,6 +16,6 @@ struct Sampler: ParsableCommand {
             Ethernet, Linux cooked or raw IP) and writes one JSON line per connection.
             """,
         version: version,
-        subcommands: [Run.self, Status.self, Rules.self, Classify.self, Config.self]
+        subcommands: [Run.self, Status.self, Rules.self, Classify.self, Report.self, Config.self]
     )
 }

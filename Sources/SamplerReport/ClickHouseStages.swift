@@ -1,0 +1,56 @@
+import SamplerClassifier
+import SamplerClickHouse
+
+/// Fills a stage table from the ClickHouse table (docs/clickhouse/schema.sql), the way
+/// docs/clickhouse/queries.sql counts: FINAL folds batches that arrived twice, and
+/// `multiple_syns` connections are left out.
+public enum ClickHouseStages {
+    public static func load(_ client: ClickHouseClient, into table: inout StageTable, since: Int64?, until: Int64?) throws(ClickHouseError) {
+        let target = client.target
+        let source = "`\(target.database)`.`\(target.table)` FINAL"
+        let window = "intDiv(toUInt32(first_seen), \(table.windowSeconds)) * \(table.windowSeconds)"
+        var conditions: [String] = []
+        if let since { conditions.append("first_seen >= toDateTime(\(since))") }
+        if let until { conditions.append("first_seen < toDateTime(\(until))") }
+        func filter(_ extra: [String]) -> String {
+            let all = conditions + extra
+            return all.isEmpty ? "" : " WHERE " + all.joined(separator: " AND ")
+        }
+        let group = groupExpression(table.grouping)
+
+        let stages = try client.query("""
+            SELECT \(window) AS window, \(group) AS grp, toString(stage), has(tags, 'multiple_syns') AS multiple, count()
+            FROM \(source)\(filter([])) GROUP BY window, grp, stage, multiple FORMAT TabSeparated
+            """)
+        for fields in rows(stages) where fields.count == 5 {
+            guard let start = Int64(fields[0]), let count = Int(fields[4]) else { continue }
+            if fields[3] == "1" { table.addExcluded(count); continue }
+            guard let stage = Stage.allCases.first(where: { $0.name == fields[2] }) else { continue }
+            table.add(firstSeenSeconds: start, group: fields[1], stage: stage, count: count)
+        }
+
+        let tags = try client.query("""
+            SELECT \(window) AS window, \(group) AS grp, tag, count() FROM \(source) ARRAY JOIN tags AS tag
+            \(filter(["has(tags, 'reset')", "NOT has(tags, 'multiple_syns')"])) GROUP BY window, grp, tag FORMAT TabSeparated
+            """)
+        for fields in rows(tags) where fields.count == 4 {
+            guard let start = Int64(fields[0]), let count = Int(fields[3]) else { continue }
+            table.addResetTag(firstSeenSeconds: start, group: fields[1], tag: fields[2], count: count)
+        }
+    }
+
+    /// The same grouping as `StageTable`'s for records in a file.
+    static func groupExpression(_ grouping: Grouping) -> String {
+        switch grouping {
+        case .none: "''"
+        case .port: "toString(dport)"
+        case .network:
+            "if(family = 4, concat(IPv4NumToString(bitAnd(IPv4StringToNum(src), 4294967040)), '/24'), concat(cutIPv6(IPv6StringToNum(src), 10, 0), '/48'))"
+        case .host: "host"
+        }
+    }
+
+    private static func rows(_ text: String) -> [[String]] {
+        text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+}

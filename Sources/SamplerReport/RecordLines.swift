@@ -1,0 +1,73 @@
+import Foundation
+import SamplerClassifier
+import SamplerSinks
+
+/// Reads JSON lines records (docs/records.md) into a stage table.
+public enum RecordLines {
+    public struct Outcome: Sendable {
+        public var records = 0
+        /// Lines that are not a record: how many, and the first one's number.
+        public var badLines = 0
+        public var firstBadLine: Int?
+    }
+
+    private struct Line: Decodable {
+        var first_seen: String
+        var src: String
+        var dport: Int
+        var stage: String
+        var tags: [String]
+        var host: String?
+    }
+
+    /// Reads every line from `fd` until end of file, in 1 MiB chunks. `host` fills the
+    /// host column for `--by host` (records in a file carry none).
+    public static func read(fd: Int32, into table: inout StageTable, host: String, since: Int64?, until: Int64?) -> Outcome {
+        var outcome = Outcome()
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var lineNumber = 0
+        let decoder = JSONDecoder()
+        func consume(_ line: ArraySlice<UInt8>) {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
+            guard let record = try? decoder.decode(Line.self, from: Data(line)),
+                  let firstSeen = Timestamp.parse(Substring(record.first_seen)),
+                  let stage = Stage.allCases.first(where: { $0.name == record.stage }) else {
+                outcome.badLines += 1
+                if outcome.firstBadLine == nil { outcome.firstBadLine = lineNumber }
+                return
+            }
+            outcome.records += 1
+            let seconds = firstSeen / 1_000_000 - (firstSeen % 1_000_000 < 0 ? 1 : 0)
+            if let since, seconds < since { return }
+            if let until, seconds >= until { return }
+            let group: String
+            switch table.grouping {
+            case .none: group = ""
+            case .port: group = String(record.dport)
+            case .network: group = StageTable.network(of: record.src)
+            case .host: group = record.host ?? host
+            }
+            if record.tags.contains("multiple_syns") { table.addExcluded(); return }
+            table.add(firstSeenSeconds: seconds, group: group, stage: stage)
+            if record.tags.contains("reset") {
+                for tag in record.tags { table.addResetTag(firstSeenSeconds: seconds, group: group, tag: tag) }
+            }
+        }
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            pending += chunk[0..<n]
+            var start = 0
+            while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                consume(pending[start..<newline])
+                start = newline + 1
+            }
+            pending.removeFirst(start)
+        }
+        if !pending.isEmpty { consume(pending[...]) }
+        return outcome
+    }
+}

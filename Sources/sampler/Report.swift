@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import SamplerClickHouse
+import SamplerReport
+import SamplerService
+import SamplerSinks
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the share of connections ending at each stage, per window; optionally draw it.",
+        discussion: """
+            Reads connection records (JSON lines, as run and classify write them) from FILE \
+            or standard input, or with --clickhouse from the ClickHouse table that run and \
+            classify insert into (settings from --config, overridden by the --clickhouse-* \
+            flags). Prints one row per window (and per --by group): the connections and the \
+            share that ended post_syn, post_ack, post_psh, later or none, and how many were \
+            closed by a reset; then the tags of those resets. Connections with multiple SYNs \
+            are left out, as in the reference write-up. The same counts as \
+            docs/clickhouse/queries.sql.
+
+            With --svg FILE it also draws a stacked column chart of the stage shares over \
+            time (all groups together), one colour per stage.
+
+            Examples:
+              sampler report /var/lib/sampler/records.jsonl --svg stages.svg
+              sampler report --clickhouse --by port --since 2026-11-21T00:00:00Z
+
+            Exit status: 0 done; 1 some lines were not records (the table counts the rest); \
+            64 bad arguments; 66 the file cannot be opened; 69 ClickHouse cannot be reached \
+            or refused the query; 73 the SVG cannot be written; 78 a bad ClickHouse setting.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Records file (JSON lines); - or nothing reads standard input.", valueName: "file"))
+    var file: String?
+
+    @Flag(help: "Read from ClickHouse instead of a file.")
+    var clickhouse = false
+
+    @OptionGroup(title: "ClickHouse") var server: ClickHouseServerOptions
+
+    @OptionGroup var configuration: ConfigOption
+
+    @Option(help: ArgumentHelp("Split each window by: none, port (the server's), network (the client's /24 or /48) or host.", valueName: "grouping"))
+    var by: Grouping = .none
+
+    @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock (default: 900).", valueName: "seconds"))
+    var window: Int64 = 900
+
+    @Option(help: ArgumentHelp("Only connections first seen at or after this time (RFC 3339, e.g. 2026-11-21T00:00:00Z).", valueName: "time"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Only connections first seen before this time.", valueName: "time"))
+    var until: String?
+
+    @Option(help: ArgumentHelp("Also draw the stage shares over time as an SVG chart into this file.", valueName: "file"))
+    var svg: String?
+
+    func validate() throws {
+        guard window >= 1 && window <= 31_622_400 else { throw ValidationError("--window must be 1 to 31622400 seconds.") }
+        for (flag, value) in [("--since", since), ("--until", until)] {
+            if let value, Self.seconds(value) == nil {
+                throw ValidationError("\(flag) '\(value)' is not an RFC 3339 UTC time such as 2026-11-21T00:00:00Z.")
+            }
+        }
+        if clickhouse && file != nil { throw ValidationError("give a file or --clickhouse, not both.") }
+    }
+
+    static func seconds(_ text: String) -> Int64? {
+        guard let time = Timestamp.parse(Substring(text)) else { return nil }
+        return time / 1_000_000
+    }
+
+    func run() throws {
+        var table = StageTable(windowSeconds: window, grouping: by)
+        let from = since.flatMap(Self.seconds), to = until.flatMap(Self.seconds)
+        var badLines = false
+        if clickhouse || server.clickhouseUrl != nil {
+            var settings = try configuration.load()
+            try applyKeys(server.given, to: &settings)
+            guard !settings.clickhouseURL.isEmpty else {
+                printError("sampler report: no ClickHouse to ask: set clickhouse_url in the configuration or pass --clickhouse-url")
+                throw ExitCode(78)
+            }
+            guard let options = try configurationStep({ () throws(ConfigurationError) in
+                try settings.clickhouseSink(hostName: hostName(), environment: ProcessInfo.processInfo.environment)
+            }) else { return }
+            do {
+                try ClickHouseStages.load(ClickHouseClient(target: options.target, timeoutSeconds: 60), into: &table, since: from, until: to)
+            } catch {
+                printError("sampler report: \(error)")
+                throw ExitCode(69)  // EX_UNAVAILABLE
+            }
+        } else {
+            let path = file ?? "-"
+            if path == "-" && isatty(STDIN_FILENO) != 0 {
+                throw ValidationError("give a records file, - to read standard input from a pipe, or --clickhouse.")
+            }
+            let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                printError("sampler report: cannot read \(path): \(String(cString: strerror(errno)))")
+                throw ExitCode(66)
+            }
+            defer { if fd != STDIN_FILENO { close(fd) } }
+            let outcome = RecordLines.read(fd: fd, into: &table, host: hostName(), since: from, until: to)
+            if outcome.badLines > 0 {
+                printError("sampler report: \(path): \(outcome.badLines) lines are not records (the first is line \(outcome.firstBadLine ?? 0)); they are left out")
+                badLines = true
+            }
+        }
+        print(table.render(), terminator: "")
+        if let svg {
+            let text = StageChart.svg(table)
+            guard FileManager.default.createFile(atPath: svg, contents: Data(text.utf8)) else {
+                printError("sampler report: cannot write \(svg)")
+                throw ExitCode(73)
+            }
+        }
+        if badLines { throw ExitCode(1) }
+    }
+}
+
+extension Grouping: ExpressibleByArgument {}
