@@ -8,6 +8,7 @@ import Glibc
 /// The shipping thread: sends the spool's oldest batch to ClickHouse, deletes it once
 /// ClickHouse has it, and goes on in order; after a failure it waits (0.5 s, doubling to
 /// 15 s) and tries the same batch again, so batches arrive in the order they were made.
+/// When asked to stop it sends what it can until the deadline or the first failure.
 final class Shipper: Sendable {
     struct Counters {
         var insertedRecords: UInt64 = 0
@@ -67,8 +68,10 @@ final class Shipper: Sendable {
             } catch {
                 spool.release(batch)
                 fail(error.description)
-                let remaining = stopping ? Int32(clamping: max(0, (deadline - wallClock()) / 1000)) : backoff
-                wakeup.wait(timeoutMilliseconds: min(backoff, remaining)) { stopDeadline.load(ordering: .relaxed) != deadline }
+                // Stopping, a failure ends the attempt: the batches keep in the spool, and
+                // waiting for ClickHouse would only hold up the shutdown.
+                if stopping { break }
+                wakeup.wait(timeoutMilliseconds: backoff) { stopDeadline.load(ordering: .relaxed) != .max }
                 backoff = min(backoff * 2, 15_000)
             }
         }

@@ -17,7 +17,9 @@ public enum RuleSet {
     public static func rules(_ p: RuleParameters) -> [String] {
         let label = quoted(p.label)
         return [
-            "-A \(chain) -p tcp --syn -m state --state NEW -m statistic --mode random --probability \(probabilityText(p.probability))"
+            // Not loopback: connections the host makes to itself (a local ClickHouse that
+            // sampler ships to, above all) are not clients arriving from the network.
+            "-A \(chain) ! -i lo -p tcp --syn -m state --state NEW -m statistic --mode random --probability \(probabilityText(p.probability))"
                 + " -m connlabel --label \(label) --set -m comment --comment \"sampler: label a sample of new inbound TCP connections\"",
             "-A \(chain) -m connlabel --label \(label) -m connbytes ! --connbytes \(p.packets + 1) --connbytes-dir original"
                 + " --connbytes-mode packets -m comment --comment \"sampler: log the first \(p.packets) packets of each sampled connection\""

@@ -19,7 +19,7 @@ import Testing
         p.group = 300
         p.packets = 4
         let rules = RuleSet.rules(p)
-        #expect(rules[0].contains("-p tcp --syn -m state --state NEW -m statistic --mode random --probability 0.25 -m connlabel --label 7 --set"))
+        #expect(rules[0].contains("! -i lo -p tcp --syn -m state --state NEW -m statistic --mode random --probability 0.25 -m connlabel --label 7 --set"))
         #expect(rules[1].contains("-m connlabel --label 7 -m connbytes ! --connbytes 5 --connbytes-dir original --connbytes-mode packets"))
         #expect(rules[1].contains("-j NFLOG --nflog-group 300 --nflog-prefix sampler"))
         #expect(rules.allSatisfy { $0.hasPrefix("-A SAMPLER ") && $0.contains("-m comment --comment \"sampler: ") })

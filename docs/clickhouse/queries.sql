@@ -1,0 +1,91 @@
+-- Queries over sampler.connections (docs/clickhouse/schema.sql) that give the reference
+-- write-up's view: per 15-minute window, the share of new connections that ended at
+-- each stage. `sampler report --clickhouse` prints the same counts.
+--
+-- Every query reads FINAL, which folds a batch that arrived twice into one copy (see
+-- schema.sql), and leaves out connections tagged multiple_syns, as the reference does.
+-- Each query is named in a comment above it and ends with a semicolon at the end of a
+-- line (the tests find them so).
+-- Shares are fractions of the row's connections (0.25 = 25%), rounded to 4 places.
+
+-- name: stage_shares
+-- All hosts together, one row per window.
+SELECT
+    toStartOfFifteenMinutes(first_seen) AS window,
+    count() AS connections,
+    round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
+    round(countIf(stage = 'post_ack') / count(), 4) AS post_ack,
+    round(countIf(stage = 'post_psh') / count(), 4) AS post_psh,
+    round(countIf(stage = 'later') / count(), 4) AS later,
+    round(countIf(stage = 'none') / count(), 4) AS none
+FROM sampler.connections FINAL
+WHERE NOT has(tags, 'multiple_syns')
+GROUP BY window
+ORDER BY window;
+
+-- name: stage_shares_by_port
+-- Per window and server port: a blocked service shows up in its own port's row.
+SELECT
+    toStartOfFifteenMinutes(first_seen) AS window,
+    dport,
+    count() AS connections,
+    round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
+    round(countIf(stage = 'post_ack') / count(), 4) AS post_ack,
+    round(countIf(stage = 'post_psh') / count(), 4) AS post_psh,
+    round(countIf(stage = 'later') / count(), 4) AS later,
+    round(countIf(stage = 'none') / count(), 4) AS none
+FROM sampler.connections FINAL
+WHERE NOT has(tags, 'multiple_syns')
+GROUP BY window, dport
+ORDER BY window, dport;
+
+-- name: stage_shares_by_network
+-- Per window and client network: /24 for IPv4, /48 for IPv6. With sampler's default
+-- clickhouse_client_addresses = truncate the addresses arrive as these networks already,
+-- with drop they are all 0.0.0.0/24 and ::/48.
+SELECT
+    toStartOfFifteenMinutes(first_seen) AS window,
+    if(family = 4,
+       concat(IPv4NumToString(bitAnd(IPv4StringToNum(src), 4294967040)), '/24'),
+       concat(cutIPv6(IPv6StringToNum(src), 10, 0), '/48')) AS network,
+    count() AS connections,
+    round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
+    round(countIf(stage = 'post_ack') / count(), 4) AS post_ack,
+    round(countIf(stage = 'post_psh') / count(), 4) AS post_psh,
+    round(countIf(stage = 'later') / count(), 4) AS later,
+    round(countIf(stage = 'none') / count(), 4) AS none
+FROM sampler.connections FINAL
+WHERE NOT has(tags, 'multiple_syns')
+GROUP BY window, network
+ORDER BY window, network;
+
+-- name: stage_shares_by_host
+-- Per window and sampling host (host_id): tells one host's trouble from everyone's.
+SELECT
+    toStartOfFifteenMinutes(first_seen) AS window,
+    host,
+    count() AS connections,
+    round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
+    round(countIf(stage = 'post_ack') / count(), 4) AS post_ack,
+    round(countIf(stage = 'post_psh') / count(), 4) AS post_psh,
+    round(countIf(stage = 'later') / count(), 4) AS later,
+    round(countIf(stage = 'none') / count(), 4) AS none
+FROM sampler.connections FINAL
+WHERE NOT has(tags, 'multiple_syns')
+GROUP BY window, host
+ORDER BY window, host;
+
+-- name: reset_tags
+-- Per window, the connections closed by a reset ('reset' itself is their count) and how
+-- the resets looked: single_rst, single_rstack, multiple_rsts (with the acknum* tags),
+-- multiple_rstacks, rst_and_rstacks, fin, and the evidence of injection (ttl_mismatch,
+-- ipid_mismatch) or of a scanner (zmap, masscan, nmap).
+SELECT
+    toStartOfFifteenMinutes(first_seen) AS window,
+    tag,
+    count() AS connections
+FROM sampler.connections FINAL
+ARRAY JOIN tags AS tag
+WHERE has(tags, 'reset') AND NOT has(tags, 'multiple_syns')
+GROUP BY window, tag
+ORDER BY window, connections DESC, tag;
