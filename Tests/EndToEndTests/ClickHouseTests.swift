@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import SamplerSubprocess
 import Testing
 #if canImport(Glibc)
@@ -171,5 +174,91 @@ struct ClickHouseTests {
         lab.stop(run)
         #expect(run.wait() == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: lab.file("spool").path).isEmpty)
+    }
+
+    /// A known data set: two windows, two hosts, two ports, three client networks; one
+    /// connection with multiple SYNs (left out), and the first window's batch sent twice.
+    static let known: [(host: String, minute: Int, family: Int, src: String, dport: Int, stage: String, tags: [String])] = [
+        ("a", 1, 4, "192.0.2.7", 443, "post_syn", ["reset", "single_rst"]),
+        ("a", 2, 4, "192.0.2.8", 443, "post_syn", ["reset", "single_rst", "ttl_mismatch"]),
+        ("a", 3, 4, "192.0.2.9", 443, "post_ack", ["reset", "single_rstack"]),
+        ("a", 4, 4, "192.0.2.10", 443, "none", []), ("a", 5, 4, "192.0.2.10", 443, "none", []),
+        ("a", 6, 4, "192.0.2.10", 443, "none", []), ("a", 7, 4, "192.0.2.10", 443, "none", []),
+        ("a", 8, 4, "192.0.2.10", 443, "none", []),
+        ("a", 9, 4, "192.0.2.11", 443, "post_syn", ["multiple_syns", "reset", "single_rst"]),
+        ("b", 10, 6, "2001:db8:1::5", 80, "later", ["timeout"]),
+        ("b", 11, 6, "2001:db8:1:2::6", 80, "none", []),
+        ("a", 16, 4, "198.51.100.1", 443, "post_psh", ["acknumsame", "multiple_rsts", "reset"]),
+        ("a", 17, 4, "198.51.100.2", 443, "none", []), ("a", 18, 4, "198.51.100.2", 443, "none", []),
+        ("a", 19, 4, "198.51.100.2", 443, "none", []),
+    ]
+
+    @Test func theQueriesAndTheReportGiveTheExpectedSharesOnAKnownDataSet() throws {
+        let lab = try Lab(index: 43)
+        defer { lab.close() }
+        let clickhouse = try ClickHouseServer(lab: lab, namespace: lab.server)
+        try clickhouse.start()
+        try clickhouse.createSchema()
+        func json(_ value: Any) -> String { String(decoding: try! JSONSerialization.data(withJSONObject: value), as: UTF8.self) }
+        var batches: [Int: String] = [:], lines = ""
+        for (i, c) in Self.known.enumerated() {
+            let time = String(format: "2026-11-20 10:%02d:30", c.minute), batch = c.minute < 15 ? 1 : 2
+            batches[batch, default: ""] += json(["host": c.host, "first_seen": time, "family": c.family, "src": c.src, "dport": c.dport,
+                                                 "stage": c.stage, "tags": c.tags, "batch_id": batch, "batch_row": i] as [String: Any]) + "\n"
+            lines += json(["first_seen": time.replacingOccurrences(of: " ", with: "T") + ".000000Z", "host": c.host, "family": c.family,
+                           "src": c.src, "dport": c.dport, "stage": c.stage, "tags": c.tags] as [String: Any]) + "\n"
+        }
+        for batch in [1, 1, 2] {
+            let insert = try lab.run(["curl", "-sS", "--fail-with-body", "--data-binary", batches[batch]!,
+                                      "\(clickhouse.url)/?query=INSERT%20INTO%20sampler.connections%20FORMAT%20JSONEachRow"], in: lab.server)
+            #expect(insert.status == 0)
+        }
+        #expect(try clickhouse.query("SELECT count() FROM sampler.connections") == "26\n", "the first batch twice")
+
+        let w1 = "2026-11-20 10:00:00", w2 = "2026-11-20 10:15:00"
+        let expected: [String: String] = [
+            "stage_shares": "\(w1)\t10\t0.2\t0.1\t0\t0.1\t0.6\n\(w2)\t4\t0\t0\t0.25\t0\t0.75\n",
+            "stage_shares_by_port": "\(w1)\t80\t2\t0\t0\t0\t0.5\t0.5\n\(w1)\t443\t8\t0.25\t0.125\t0\t0\t0.625\n\(w2)\t443\t4\t0\t0\t0.25\t0\t0.75\n",
+            "stage_shares_by_network": "\(w1)\t192.0.2.0/24\t8\t0.25\t0.125\t0\t0\t0.625\n\(w1)\t2001:db8:1::/48\t2\t0\t0\t0\t0.5\t0.5\n"
+                + "\(w2)\t198.51.100.0/24\t4\t0\t0\t0.25\t0\t0.75\n",
+            "stage_shares_by_host": "\(w1)\ta\t8\t0.25\t0.125\t0\t0\t0.625\n\(w1)\tb\t2\t0\t0\t0\t0.5\t0.5\n\(w2)\ta\t4\t0\t0\t0.25\t0\t0.75\n",
+            "reset_tags": "\(w1)\treset\t3\n\(w1)\tsingle_rst\t2\n\(w1)\tsingle_rstack\t1\n\(w1)\tttl_mismatch\t1\n"
+                + "\(w2)\tacknumsame\t1\n\(w2)\tmultiple_rsts\t1\n\(w2)\treset\t1\n",
+        ]
+        let queries = try ClickHouseServer.statements("queries.sql")
+        #expect(Set(queries.compactMap(\.name)) == Set(expected.keys))
+        for query in queries {
+            let name = try #require(query.name)
+            #expect(try clickhouse.query(query.sql + " FORMAT TabSeparated") == expected[name], "\(name)")
+        }
+
+        // sampler report: from ClickHouse and from the same records in a file, the same
+        // table, for every grouping.
+        try lines.write(to: lab.file("known.jsonl"), atomically: true, encoding: .utf8)
+        for grouping in ["none", "port", "network", "host"] {
+            let fromClickHouse = try lab.run([sampler, "report", "--config", "/dev/null", "--by", grouping] + clickhouse.samplerFlags, in: lab.server)
+            let fromFile = try lab.run([sampler, "report", lab.file("known.jsonl").path, "--by", grouping], in: lab.server)
+            #expect(fromClickHouse.stdout == fromFile.stdout, "\(grouping)")
+        }
+        let report = try lab.run([sampler, "report", lab.file("known.jsonl").path, "--by", "port", "--svg", lab.file("stages.svg").path], in: lab.server)
+        #expect(report.stdout.contains("2026-11-20 10:00  443             8     25.0%     12.5%      0.0%      0.0%     62.5%        3"), "\(report.stdout)")
+        #expect(report.stdout.contains("14 connections; 1 with multiple SYNs left out"), "\(report.stdout)")
+        #expect(report.stdout.contains("2026-11-20 10:00  443   reset 3: single_rst 2, single_rstack 1, ttl_mismatch 1"), "\(report.stdout)")
+
+        // The chart: well-formed, one series per stage, labelled axes and legend, and it
+        // renders.
+        let svg = lab.read("stages.svg")
+        let parser = XMLParser(data: Data(svg.utf8))
+        #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+        for stage in ["post_syn", "post_ack", "post_psh", "later", "none"] {
+            #expect(svg.contains("<g id=\"series-\(stage)\""), "\(stage)")
+        }
+        #expect(svg.components(separatedBy: "<rect x=").count - 1 == 6 + 5, "6 column segments (4 + 2 stages) and 5 legend swatches")
+        for label in ["14 connections, 1 with multiple SYNs left out", "share of connections", "window start (UTC)", "100%", "11-20", "10:00",
+                      "10:15", "post_syn 14.3%", "none 64.3%", "10:00 UTC, post_syn: 20.0% (2 of 10)"] {
+            #expect(svg.contains(label), "\(label)")
+        }
+        let png = try Subprocess.run(["rsvg-convert", "-o", lab.file("stages.png").path, lab.file("stages.svg").path])
+        #expect(png.status == 0, "\(png.stderr)")
     }
 }
