@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
         .testTarget(
             name: "SamplerServiceTests",
-            dependencies: ["SamplerService", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire", "SamplerSubprocess"],
+            dependencies: ["SamplerService", "SamplerClickHouse", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire", "SamplerSubprocess"],
             swiftSettings: lifetimes
         ),
         .testTarget(
@@ -88,6 +88,12 @@ let package = Package(
             swiftSettings: lifetimes
         ),
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
+        .testTarget(
+            name: "SamplerClickHouseTests",
+            dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks"],
+            swiftSettings: lifetimes
+        ),
+        .testTarget(name: "SamplerReportTests", dependencies: ["SamplerReport", "SamplerClassifier"], swiftSettings: lifetimes),
         .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerSubprocess"], swiftSettings: lifetimes),
     ]
 )

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SamplerRules
 import SamplerPipeline
+import SamplerClickHouse
 @testable import SamplerService
 
 @Suite struct ConfigurationTests {
@@ -41,6 +42,8 @@ import SamplerPipeline
         ("just words", "test.conf:1: just words = : expected 'key = value'"),
         ("\n\nbackend = iptables", "test.conf:3: backend = iptables (--backend): auto, nft or legacy"),
         ("include_multiple_syns = maybe", "test.conf:1: include_multiple_syns = maybe (--include-multiple-syns): true or false"),
+        ("clickhouse_client_addresses = hash", "test.conf:1: clickhouse_client_addresses = hash (--clickhouse-client-addresses): truncate (to /24 and /48), drop or keep"),
+        ("clickhouse_batch_size = many", "test.conf:1: clickhouse_batch_size = many (--clickhouse-batch-size): records, 1 to 1000000"),
     ])
     func namesTheLineKeyValueAndWhatIsAllowed(text: String, message: String) {
         #expect {
@@ -60,6 +63,47 @@ import SamplerPipeline
         settings = Settings()
         settings.maxReceiveBuffer = 1024
         #expect { try settings.validate() } throws: { "\($0)".hasPrefix("max_receive_buffer = 1024") }
+    }
+
+    @Test(arguments: [
+        ("https://db:8443", "https is not supported"),
+        ("ftp://db", "expected http://HOST[:PORT][/PATH]"),
+        ("http://user:pw@db", "put the user in clickhouse_user"),
+        ("http://db:0", "port must be 1 to 65535"),
+        ("http://[::1", "unclosed ["),
+    ])
+    func clickhouseURLsThatAreRefusedSayWhy(url: String, reason: String) {
+        var settings = Settings()
+        settings.clickhouseURL = url
+        #expect { try settings.validate(checkOutputDirectory: false) } throws: { "\($0)".hasPrefix("clickhouse_url = \(url)") && "\($0)".contains(reason) }
+    }
+
+    @Test func clickhouseSettingsBecomeTheSinksOptions() throws {
+        var settings = try ConfigurationFile.parse("""
+            clickhouse_url = http://[2001:db8::5]:8124/ch
+            clickhouse_user = writer
+            clickhouse_password_file = password
+            clickhouse_batch_size = 500
+            clickhouse_flush_interval = 2.5
+            host_id =
+            """, source: "test.conf")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-credentials-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "pa55word\n".write(to: directory.appendingPathComponent("password"), atomically: true, encoding: .utf8)
+        // A relative password file is systemd's credential (LoadCredential=).
+        let options = try #require(try settings.clickhouseSink(hostName: "web-1", environment: ["CREDENTIALS_DIRECTORY": directory.path]))
+        #expect(options.target.host == "2001:db8::5" && options.target.port == 8124 && options.target.path == "/ch")
+        #expect(options.target.user == "writer" && options.target.password == "pa55word")
+        #expect(options.target.display == "http://[2001:db8::5]:8124/ch sampler.connections")
+        #expect(options.row.host == "web-1" && options.row.clientAddresses == .truncate)
+        #expect(options.batchRecords == 500 && options.flushInterval == 2_500_000)
+        settings.clickhousePasswordFile = "/nonexistent/password"
+        #expect { _ = try settings.clickhouseSink(hostName: "web-1", environment: [:]) } throws: {
+            "\($0)".hasPrefix("clickhouse_password_file = /nonexistent/password") && "\($0)".contains("No such file")
+        }
+        settings.clickhouseURL = ""
+        #expect(try settings.clickhouseSink(hostName: "web-1", environment: [:]) == nil)
     }
 
     @Test func renderingRoundTrips() throws {

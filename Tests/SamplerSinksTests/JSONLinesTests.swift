@@ -59,6 +59,18 @@ import SamplerWire
     ])
     func formatsRFC3339(time: Int64, text: String) {
         #expect(Timestamp.string(time) == text)
+        #expect(Timestamp.parse(Substring(text)) == time, "parses back")
+    }
+
+    @Test func parsesShortFractionsAndRefusesTheRest() {
+        #expect(Timestamp.parse("2026-11-21T20:00:00Z") == 1_795_291_200_000_000)  // date -d 2026-11-21T20:00:00Z +%s
+        #expect(Timestamp.parse("2026-11-21 20:00:00.5Z") == 1_795_291_200_500_000)
+        for bad in ["2026-11-21T20:00:00", "2026-13-01T00:00:00Z", "2026-11-21T20:00:00.Z", "2026-11-21T20:00:00.1234567Z", "yesterday"] {
+            #expect(Timestamp.parse(Substring(bad)) == nil, "\(bad)")
+        }
+        var out: [UInt8] = []
+        #expect(Timestamp.appendDateTime(1_795_291_200_123_456, to: &out) == 123_456)
+        #expect(String(decoding: out, as: UTF8.self) == "2026-11-21 20:00:00")
     }
 
     @Test func summaryTableShowsSharesAndTags() {

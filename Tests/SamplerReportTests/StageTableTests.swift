@@ -1,0 +1,74 @@
+import Foundation
+import SamplerClassifier
+import Testing
+@testable import SamplerReport
+
+@Suite struct StageTableTests {
+    func table(_ lines: String, by grouping: Grouping = .none) throws -> (StageTable, RecordLines.Outcome) {
+        var table = StageTable(windowSeconds: 900, grouping: grouping)
+        var pipe: [Int32] = [0, 0]
+        #expect(Foundation.pipe(&pipe) == 0)
+        let bytes = Array(lines.utf8)
+        #expect(bytes.withUnsafeBytes { write(pipe[1], $0.baseAddress, $0.count) } == bytes.count)
+        close(pipe[1])
+        defer { close(pipe[0]) }
+        let outcome = RecordLines.read(fd: pipe[0], into: &table, host: "here", since: nil, until: nil)
+        return (table, outcome)
+    }
+
+    static let lines = """
+        {"first_seen":"2026-11-21T20:14:59.999999Z","src":"192.0.2.1","dport":443,"stage":"post_syn","tags":["reset","single_rst"]}
+        {"first_seen":"2026-11-21T20:15:00.000000Z","src":"2001:db8:1:2::1","dport":80,"stage":"none","tags":[]}
+        {"first_seen":"2026-11-21T20:16:00.000000Z","src":"192.0.2.200","dport":443,"stage":"post_ack","tags":["reset","single_rstack","ttl_mismatch"]}
+        {"first_seen":"2026-11-21T20:17:00.000000Z","src":"192.0.2.3","dport":443,"stage":"post_syn","tags":["multiple_syns","reset"]}
+        not a record
+        {"first_seen":"yesterday","src":"192.0.2.3","dport":443,"stage":"none","tags":[]}
+
+        """
+
+    @Test func windowsAlignToTheClockAndMultipleSYNsAreLeftOut() throws {
+        let (table, outcome) = try table(Self.lines)
+        #expect(outcome.records == 4 && outcome.badLines == 2 && outcome.firstBadLine == 5)
+        #expect(table.excluded == 1)
+        let rows = table.sorted
+        #expect(rows.map(\.key.window) == [1_795_291_200, 1_795_292_100])  // date -d 2026-11-21T20:00:00Z +%s
+        #expect(rows[0].row.share(.postSYN) == 1 && rows[0].row.resets == 1 && rows[0].row.resetTags == ["single_rst": 1])
+        #expect(rows[1].row.total == 2 && rows[1].row.share(.postACK) == 0.5 && rows[1].row.share(.none) == 0.5)
+        #expect(rows[1].row.resetTags == ["single_rstack": 1, "ttl_mismatch": 1])
+    }
+
+    @Test func groupsByNetworkPortAndHost() throws {
+        let (byNetwork, _) = try table(Self.lines, by: .network)
+        #expect(Set(byNetwork.rows.keys.map(\.group)) == ["192.0.2.0/24", "2001:db8:1::/48"])
+        let (byPort, _) = try table(Self.lines, by: .port)
+        #expect(byPort.sorted.map(\.key.group) == ["443", "80", "443"], "ports sort as numbers within a window")
+        let (byHost, _) = try table(Self.lines, by: .host)
+        #expect(Set(byHost.rows.keys.map(\.group)) == ["here"])
+    }
+
+    @Test func theTableReads() throws {
+        let (table, _) = try table(Self.lines, by: .port)
+        #expect(table.render() == """
+            window (UTC)      port  connections  post_syn  post_ack  post_psh     later      none   resets
+            2026-11-21 20:00  443             1    100.0%      0.0%      0.0%      0.0%      0.0%        1
+            2026-11-21 20:15  80              1      0.0%      0.0%      0.0%      0.0%    100.0%        0
+            2026-11-21 20:15  443             1      0.0%    100.0%      0.0%      0.0%      0.0%        1
+            3 connections; 1 with multiple SYNs left out
+
+            tags of the connections closed by a reset:
+            2026-11-21 20:00  443   reset 1: single_rst 1
+            2026-11-21 20:15  443   reset 1: single_rstack 1, ttl_mismatch 1
+
+            """)
+        #expect(StageTable(windowSeconds: 900, grouping: .none).render().contains("(no connections)"))
+    }
+
+    @Test func theChartHasOneSeriesPerStageAndSaysWhenThereIsNothing() throws {
+        let (table, _) = try table(Self.lines)
+        let svg = StageChart.svg(table)
+        for stage in Stage.allCases { #expect(svg.contains("<g id=\"series-\(stage.name)\"")) }
+        #expect(svg.contains("<title>2026-11-21 20:00 UTC, post_syn: 100.0% (1 of 1)</title>"))
+        #expect(svg.contains(">3 connections, 1 with multiple SYNs left out; "))
+        #expect(StageChart.svg(StageTable(windowSeconds: 900, grouping: .none)).contains(">no connections</text>"))
+    }
+}
