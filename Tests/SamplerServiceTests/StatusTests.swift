@@ -7,7 +7,8 @@ import Testing
 @testable import SamplerService
 
 /// A snapshot with known counts: 200 messages, 2 lost (under 1%), 10 connections in the window.
-func sampleSnapshot(lost: UInt64 = 2, refused: UInt64 = 0, lastPacketAgo: Microseconds? = 2_000_000) -> LiveSnapshot {
+func sampleSnapshot(lost: UInt64 = 2, refused: UInt64 = 0, lastPacketAgo: Microseconds? = 2_000_000,
+                    shipping: ShippingStatus? = nil) -> LiveSnapshot {
     let start: Microseconds = 1_795_000_000_000_000, now = start + 600_000_000
     var counters = LiveCounters(start: start)
     counters.datagrams = 20
@@ -35,7 +36,25 @@ func sampleSnapshot(lost: UInt64 = 2, refused: UInt64 = 0, lastPacketAgo: Micros
     return LiveSnapshot(startedAt: start, takenAt: now, group: 5, output: "/var/lib/sampler/records.jsonl",
                         receiveBufferBytes: 4 << 20, maximumReceiveBufferBytes: 64 << 20, counters: counters,
                         openConnections: 2, maximumOpenConnections: 100, currentWindow: window, lastWindow: nil,
-                        currentInterval: interval, lastInterval: nil)
+                        currentInterval: interval, lastInterval: nil, shipping: shipping)
+}
+
+/// A ClickHouse sink that inserted 8 records, then failed: 2 wait in the spool.
+func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
+    var s = ShippingStatus()
+    s.destination = "http://127.0.0.1:8123 sampler.connections"
+    s.spoolBatches = 1
+    s.spoolRecords = 2
+    s.spoolBytes = 900
+    s.spoolLimitBytes = 1 << 20
+    s.droppedRecords = dropped
+    s.insertedRecords = 8
+    s.insertedBatches = 2
+    s.failures = 3
+    s.lastInsertAt = 1_795_000_100_000_000
+    s.lastFailureAt = 1_795_000_200_000_000
+    s.lastError = "cannot connect to ClickHouse at 127.0.0.1:8123: Connection refused"
+    return s
 }
 
 @Suite struct StatusReportTests {
@@ -116,6 +135,25 @@ func sampleSnapshot(lost: UInt64 = 2, refused: UInt64 = 0, lastPacketAgo: Micros
         #expect(judge(sampleSnapshot(lastPacketAgo: nil), thresholds: strict).problems.first?.hasPrefix("no packet since the start") == true)
     }
 
+    @Test func failingInsertsAndAnOverflowingSpoolWarn() {
+        let failing = judge(sampleSnapshot(shipping: failingShipping()))
+        #expect(failing == Health(state: .warning, problems: [
+            "ClickHouse inserts are failing (cannot connect to ClickHouse at 127.0.0.1:8123: Connection refused): 2 records wait in the spool",
+        ]))
+        var recovered = failingShipping(dropped: 5)
+        recovered.lastInsertAt = 1_795_000_300_000_000
+        recovered.spoolRecords = 0
+        #expect(judge(sampleSnapshot(shipping: recovered)).problems == [
+            "the ClickHouse spool overflowed: 5 records dropped since the start (spool_max_bytes 1048576)",
+        ])
+        let report = StatusReport(sampleSnapshot(shipping: failingShipping()), version: "9.9", pid: 42)
+        #expect(report.clickhouse?.lastFailureAt == "2026-11-18T11:10:00.000000Z" && report.clickhouse?.spoolRecords == 2)
+        #expect(try! StatusReport.decode(report.json()) == report)
+        let text = StatusText.render(health: failing, rules: present, daemon: .success(report))
+        #expect(text.contains(" spool_records=2;;;0 clickhouse_dropped=0c"), "\(text)")
+        #expect(text.contains("\nclickhouse: http://127.0.0.1:8123 sampler.connections; 8 records in 2 batches inserted"), "\(text)")
+    }
+
     @Test func whatCannotBeJudgedIsUnknownAndCriticalOutranksIt() {
         let unread = RulesCheck.skipped("reading the rules needs root")
         #expect(judge(rules: unread).state == .unknown)
@@ -130,7 +168,7 @@ func sampleSnapshot(lost: UInt64 = 2, refused: UInt64 = 0, lastPacketAgo: Micros
 }
 
 @Suite struct MetricsTests {
-    let page = PrometheusText.render(sampleSnapshot(), version: "9.9")
+    let page = PrometheusText.render(sampleSnapshot(shipping: failingShipping()), version: "9.9")
 
     @Test func followsTheNamingConventionsAndLabelsEveryStageAndTag() {
         var declared: [String: String] = [:]
@@ -153,6 +191,8 @@ func sampleSnapshot(lost: UInt64 = 2, refused: UInt64 = 0, lastPacketAgo: Micros
         #expect(page.contains("sampler_parse_errors_total{reason=\"tcp_truncated\"} 1\n"))
         #expect(page.contains("sampler_build_info{version=\"9.9\"} 1\n"))
         #expect(page.contains("sampler_last_packet_timestamp_seconds 1795000598\n"))
+        #expect(page.contains("sampler_clickhouse_spool_records 2\n") && page.contains("sampler_clickhouse_insert_failures_total 3\n"))
+        #expect(page.contains("sampler_clickhouse_last_insert_timestamp_seconds 1795000100\n"))
     }
 
     @Test(.enabled(if: Subprocess.find("promtool") != nil, "promtool missing: apt-get install prometheus (scripts/test does)"))
