@@ -106,7 +106,9 @@ do_install() {
   install -m 0755 "$binary" "$bin"
   install -m 0644 "$source_dir"/iptables/*.rules "$share/iptables/"
   install -m 0644 "$source_dir/README.md" "$doc/"
+  install -d -m 0755 "$doc/clickhouse"
   install -m 0644 "$source_dir"/docs/*.md "$doc/"
+  install -m 0644 "$source_dir"/docs/clickhouse/*.sql "$doc/clickhouse/"
   install -m 0644 "$source_dir/systemd/sampler.conf" "$share/sampler.conf"
   # The unit names the binary and the README by the real (not staged) prefix.
   sed -e "s|/usr/local/bin/sampler|$prefix/bin/sampler|g" \
