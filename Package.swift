@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SamplerClassifier", targets: ["SamplerClassifier"]),
         .library(name: "SamplerSinks", targets: ["SamplerSinks"]),
         .library(name: "SamplerPipeline", targets: ["SamplerPipeline"]),
+        .library(name: "SamplerClickHouse", targets: ["SamplerClickHouse"]),
         // Replayable NFLOG input for the benchmarks package (and the tests).
         .library(name: "SamplerTestSupport", targets: ["SamplerTestSupport"]),
     ],

@@ -25,6 +25,7 @@ let package = Package(
                 .product(name: "SamplerClassifier", package: sampler),
                 .product(name: "SamplerSinks", package: sampler),
                 .product(name: "SamplerPipeline", package: sampler),
+                .product(name: "SamplerClickHouse", package: sampler),
                 .product(name: "SamplerTestSupport", package: sampler),
             ],
             path: "Benchmarks/SamplerBenchmarks",

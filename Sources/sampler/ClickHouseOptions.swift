@@ -45,7 +45,7 @@ struct ClickHouseOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The host column, so that many hosts share a table (default: the host name).", valueName: "id"))
     var hostId: String?
 
-    @Option(help: ArgumentHelp("Directory for batches waiting for ClickHouse (default: /var/lib/sampler/spool).", valueName: "path"))
+    @Option(help: ArgumentHelp("Directory for batches waiting for ClickHouse (default: /var/lib/sampler/spool; for classify /var/lib/sampler/classify-spool).", valueName: "path"))
     var spoolDirectory: String?
 
     @Option(help: ArgumentHelp("Most bytes the spool may hold; beyond it the oldest batches are dropped and counted (default: 268435456).", valueName: "bytes"))

@@ -1,5 +1,6 @@
 import Benchmark
 import SamplerClassifier
+import SamplerClickHouse
 import SamplerPipeline
 import SamplerSinks
 import SamplerTestSupport
@@ -63,6 +64,20 @@ let benchmarks: @Sendable () -> Void = {
         var bytes = 0
         for i in benchmark.scaledIterations {
             JSONLines.append(records[i % records.count], to: &buffer)
+            if buffer.count > 60_000 { bytes += buffer.count; buffer.removeAll(keepingCapacity: true) }
+        }
+        blackHole(bytes)
+    }
+
+    // Format for ClickHouse: the same records as JSONEachRow rows (client addresses
+    // truncated, the default) into a reused batch buffer.
+    Benchmark("format: ConnectionRecord to a ClickHouse row", configuration: configuration) { benchmark in
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 16)
+        var bytes = 0
+        let context = ClickHouseRow.Context(host: "bench-host", clientAddresses: .truncate)
+        for i in benchmark.scaledIterations {
+            ClickHouseRow.append(records[i % records.count], context: context, batch: 1_795_291_200_000_000, row: i, to: &buffer)
             if buffer.count > 60_000 { bytes += buffer.count; buffer.removeAll(keepingCapacity: true) }
         }
         blackHole(bytes)
