@@ -64,7 +64,7 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
         batch.reserveCapacity(1 << 20)
         let waiting = spool.depth
         if waiting.batches > 0 {
-            log("the spool \(options.spoolDirectory) holds \(waiting.records) records in \(waiting.batches) batches from before; sending them first")
+            log("the spool \(options.spoolDirectory) holds \(waiting.records) records in \(batches(waiting.batches)) from before; sending them first")
         }
         let shipper = shipper
         thread = PipelineThread(name: "sampler-ship") { shipper.run() }
@@ -90,7 +90,7 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
         thread = nil
         let left = spool.depth
         if left.batches > 0 {
-            log("\(left.records) records in \(left.batches) batches stay in the spool \(options.spoolDirectory) for the next start"
+            log("\(left.records) records in \(batches(left.batches)) stay in the spool \(options.spoolDirectory) for the next start"
                 + (shipper.counters.withLock { $0.lastError }.map { " (last ClickHouse error: \($0))" } ?? ""))
         }
     }

@@ -52,7 +52,7 @@ final class Shipper: Sendable {
             if stopping && wallClock() >= deadline { break }
             let taken: (Spool.Batch, [UInt8])?
             do { taken = try spool.takeOldest() } catch {
-                fail(error.description)
+                fail(error.description, retrying: !stopping)
                 taken = nil
             }
             guard let (batch, body) = taken else {
@@ -67,7 +67,7 @@ final class Shipper: Sendable {
                 backoff = 500
             } catch {
                 spool.release(batch)
-                fail(error.description)
+                fail(error.description, retrying: !stopping)
                 // Stopping, a failure ends the attempt: the batches keep in the spool, and
                 // waiting for ClickHouse would only hold up the shutdown.
                 if stopping { break }
@@ -91,7 +91,7 @@ final class Shipper: Sendable {
         }
     }
 
-    private func fail(_ message: String) {
+    private func fail(_ message: String, retrying: Bool) {
         let now = wallClock()
         let shouldLog = counters.withLock { c -> Bool in
             c.failures += 1
@@ -104,7 +104,8 @@ final class Shipper: Sendable {
         }
         if shouldLog {
             let depth = spool.depth
-            log("\(message); \(depth.records) records in \(depth.batches) batches wait in the spool \(spool.directory), retrying")
+            log("\(message); \(depth.records) records in \(batches(depth.batches)) wait in the spool \(spool.directory)"
+                + (retrying ? ", retrying" : ""))
         }
     }
 
@@ -115,3 +116,6 @@ final class Shipper: Sendable {
         pthread_sigmask(SIG_BLOCK, &all, nil)
     }
 }
+
+/// "1 batch", "3 batches".
+func batches(_ count: Int) -> String { count == 1 ? "1 batch" : "\(count) batches" }

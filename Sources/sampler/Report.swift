@@ -67,6 +67,9 @@ struct Report: ParsableCommand {
             }
         }
         if clickhouse && file != nil { throw ValidationError("give a file or --clickhouse, not both.") }
+        if !clickhouse && server.clickhouseUrl == nil && (file ?? "-") == "-" && isatty(STDIN_FILENO) != 0 {
+            throw ValidationError("give a records file, - to read standard input from a pipe, or --clickhouse.")
+        }
     }
 
     static func seconds(_ text: String) -> Int64? {
@@ -96,9 +99,6 @@ struct Report: ParsableCommand {
             }
         } else {
             let path = file ?? "-"
-            if path == "-" && isatty(STDIN_FILENO) != 0 {
-                throw ValidationError("give a records file, - to read standard input from a pipe, or --clickhouse.")
-            }
             let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 printError("sampler report: cannot read \(path): \(String(cString: strerror(errno)))")
