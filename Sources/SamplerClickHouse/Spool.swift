@@ -158,7 +158,16 @@ public final class Spool: Sendable {
         let fd = openat(directoryFD, batch.fileName, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
-            release(batch)
+            // Gone or unreadable (deleted by hand, a disk error): it can never be sent, so
+            // it leaves the queue, counted as dropped, instead of blocking the rest.
+            state.withLock { state in
+                if let index = state.batches.firstIndex(of: batch) {
+                    state.batches.remove(at: index)
+                    state.bytes -= batch.bytes
+                    state.droppedRecords += UInt64(batch.records)
+                }
+                state.inFlight = nil
+            }
             throw .read(path: "\(directory)/\(batch.fileName)", errno: code)
         }
         defer { close(fd) }

@@ -58,6 +58,17 @@ import Testing
         #expect(spool.depth.bytes == size * 2)
     }
 
+    @Test func aBatchThatVanishedIsDroppedAndCountedNotRetriedForever() throws {
+        let directory = Directory()
+        let spool = try Spool(directory: directory.path, limitBytes: 1 << 20)
+        try spool.add(id: 1, records: 4, body: body(4, tag: "gone"))
+        try spool.add(id: 2, records: 2, body: body(2, tag: "kept"))
+        try FileManager.default.removeItem(atPath: directory.path + "/00000000000000000001-4.jsonl")
+        #expect { _ = try spool.takeOldest() } throws: { "\($0)".hasPrefix("cannot read the batch ") }
+        #expect(spool.depth.droppedRecords == 4)
+        #expect(try spool.takeOldest()?.1 == body(2, tag: "kept"))
+    }
+
     @Test func aSecondSamplerCannotShareTheSpool() throws {
         let directory = Directory()
         let first = try Spool(directory: directory.path, limitBytes: 1 << 20)
