@@ -61,35 +61,20 @@ public enum ClickHouseRow {
         out.append(contentsOf: record.close.name.utf8)
         out.append(contentsOf: #"","stage":""#.utf8)
         out.append(contentsOf: record.stage.name.utf8)
-        out.append(contentsOf: #"","tags":["#.utf8)
-        var first = true
-        for entry in Tags.all where record.tags.contains(entry.tag) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: entry.name.utf8)
-            out.append(UInt8(ascii: "\""))
-            first = false
-        }
+        out.append(contentsOf: #"","tags":"#.utf8)
+        JSONLines.appendTags(record.tags, to: &out)
         let syn = record.syn
-        out.append(contentsOf: #"],"syn_ttl":"#.utf8)
+        out.append(contentsOf: #","syn_ttl":"#.utf8)
         number(Int64(syn.ttl), &out)
         out.append(contentsOf: #","syn_ipid":"#.utf8)
         number(Int64(syn.ipID), &out)
         out.append(contentsOf: #","syn_window":"#.utf8)
         number(Int64(syn.window), &out)
-        out.append(contentsOf: #","syn_options":["#.utf8)
-        for i in 0..<syn.options.count {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            number(Int64(syn.options[i]), &out)
-        }
-        out.append(contentsOf: #"],"flags":["#.utf8)
-        for i in 0..<record.packetCount {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            record.flags(at: i).appendLetters(to: &out)
-            out.append(UInt8(ascii: "\""))
-        }
-        out.append(contentsOf: #"],"payload_bytes":"#.utf8)
+        out.append(contentsOf: #","syn_options":"#.utf8)
+        JSONLines.appendOptionKinds(syn, to: &out)
+        out.append(contentsOf: #","flags":"#.utf8)
+        JSONLines.appendFlags(record, to: &out)
+        out.append(contentsOf: #","payload_bytes":"#.utf8)
         number(Int64(record.payloadBytes), &out)
         out.append(contentsOf: #","batch_id":"#.utf8)
         // Batch ids use all 64 bits; Int64 would misprint the upper half.

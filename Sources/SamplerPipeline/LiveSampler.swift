@@ -216,10 +216,7 @@ public final class LiveSampler {
     }
 
     @Sendable static func describe(_ window: WindowSummary, counters: LiveCounters) -> String {
-        let shares = Stage.allCases.map { stage in
-            let tenths = Int((window.share(stage) * 1000).rounded())
-            return "\(stage.name) \(tenths / 10).\(tenths % 10)%"
-        }.joined(separator: ", ")
+        let shares = Stage.allCases.map { stage in "\(stage.name) \(SummaryTable.percent(window.share(stage)))" }.joined(separator: ", ")
         return "window \(Timestamp.string(window.start).prefix(16))Z: \(window.total) connections (\(shares))"
             + (window.excluded > 0 ? ", \(window.excluded) with multiple SYNs left out" : "")
             + "; lost messages so far \(counters.lost), overruns \(counters.overruns), ring drops \(counters.ringDrops), parse errors \(counters.parseErrors.total)"

@@ -1,5 +1,6 @@
 import Foundation
 import SamplerClassifier
+import SamplerSinks
 
 /// The stage table as a picture: one stacked column per window, each stage's share of
 /// the window's connections, anomalies at the bottom where the eye can compare them and
@@ -50,7 +51,7 @@ public enum StageChart {
                     let y = top + plotHeight * (1 - below - share)
                     let count = row.stages[Stage.allCases.firstIndex(of: stage)!]
                     out += "<rect x=\"\(f(x(window) + gap / 2))\" y=\"\(f(y))\" width=\"\(f(columnWidth - gap))\" height=\"\(f(plotHeight * share))\">"
-                    out += "<title>\(StageTable.windowText(window)) UTC, \(stage.name): \(StageTable.percent(share)) (\(count) of \(row.total))</title></rect>\n"
+                    out += "<title>\(StageTable.windowText(window)) UTC, \(stage.name): \(SummaryTable.percent(share)) (\(count) of \(row.total))</title></rect>\n"
                 }
                 out += "</g>\n"
             }
@@ -79,7 +80,7 @@ public enum StageChart {
         for (i, stage) in Stage.allCases.reversed().enumerated() {
             let y = top + 8 + Double(i) * 24
             out += "<rect x=\"\(f(width - right + 20))\" y=\"\(f(y))\" width=\"14\" height=\"14\" fill=\"\(colours[stage]!)\"/>"
-            out += "<text x=\"\(f(width - right + 42))\" y=\"\(f(y + 11))\">\(stage.name) \(StageTable.percent(all.share(stage)))</text>\n"
+            out += "<text x=\"\(f(width - right + 42))\" y=\"\(f(y + 11))\">\(stage.name) \(SummaryTable.percent(all.share(stage)))</text>\n"
         }
         out += "<text x=\"\(f(width - right + 20))\" y=\"\(f(top + 8 + 5 * 24 + 12))\" fill=\"#444444\" font-size=\"11\">all windows</text>\n</g>\n"
         out += "</svg>\n"

@@ -117,7 +117,7 @@ public struct StageTable: Sendable, Equatable {
         for (key, row) in sorted {
             var line = pad(Self.windowText(key.window), 16, left: true)
             if grouping != .none { line += "  " + pad(key.group, groupWidth, left: true) }
-            line += pad(String(row.total), 13) + Stage.allCases.map { pad(Self.percent(row.share($0)), 10) }.joined() + pad(String(row.resets), 9)
+            line += pad(String(row.total), 13) + Stage.allCases.map { pad(SummaryTable.percent(row.share($0)), 10) }.joined() + pad(String(row.resets), 9)
             lines.append(line)
         }
         if rows.isEmpty { lines.append("(no connections)") }
@@ -142,10 +142,5 @@ public struct StageTable: Sendable, Equatable {
         var out: [UInt8] = []
         Timestamp.appendDateTime(seconds * 1_000_000, to: &out)
         return String(decoding: out.prefix(16), as: UTF8.self)
-    }
-
-    static func percent(_ share: Double) -> String {
-        let tenths = Int((share * 1000).rounded())
-        return "\(tenths / 10).\(tenths % 10)%"
     }
 }

@@ -17,36 +17,53 @@ public enum JSONLines {
         field("packets", &out); number(Int64(record.packetCount), &out)
         field("close", &out); string(record.close.name, &out)
         field("stage", &out); string(record.stage.name, &out)
-        field("tags", &out)
-        out.append(UInt8(ascii: "["))
-        var firstTag = true
-        for entry in Tags.all where record.tags.contains(entry.tag) {
-            if !firstTag { out.append(UInt8(ascii: ",")) }
-            string(entry.name, &out)
-            firstTag = false
-        }
-        out.append(UInt8(ascii: "]"))
+        field("tags", &out); appendTags(record.tags, to: &out)
         field("syn", &out)
         let syn = record.syn
         field("ttl", first: true, &out); number(Int64(syn.ttl), &out)
         field("ipid", &out); number(Int64(syn.ipID), &out)
         field("window", &out); number(Int64(syn.window), &out)
-        field("options", &out)
+        field("options", &out); appendOptionKinds(syn, to: &out)
+        out.append(UInt8(ascii: "}"))
+        field("flags", &out); appendFlags(record, to: &out)
+        field("payload_bytes", &out); number(Int64(record.payloadBytes), &out)
+        out.append(contentsOf: "}\n".utf8)
+    }
+
+    // The arrays, shared with the other row formats (ClickHouse).
+
+    /// `["reset","single_rst"]`: the tag names in `Tags.all` order (alphabetical).
+    public static func appendTags(_ tags: Tags, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        var first = true
+        for entry in Tags.all where tags.contains(entry.tag) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            string(entry.name, &out)
+            first = false
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// `[2,4,8,1,3]`: the SYN's option kinds in order.
+    public static func appendOptionKinds(_ syn: SYNInfo, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         for i in 0..<syn.options.count {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             number(Int64(syn.options[i]), &out)
         }
-        out.append(contentsOf: "]}".utf8)
-        field("flags", &out)
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// `["S","A","PA"]`: each logged packet's flags.
+    public static func appendFlags(_ record: borrowing ConnectionRecord, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         for i in 0..<record.packetCount {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            quoted(&out) { record.flags(at: i).appendLetters(to: &$0) }
+            out.append(UInt8(ascii: "\""))
+            record.flags(at: i).appendLetters(to: &out)
+            out.append(UInt8(ascii: "\""))
         }
         out.append(UInt8(ascii: "]"))
-        field("payload_bytes", &out); number(Int64(record.payloadBytes), &out)
-        out.append(contentsOf: "}\n".utf8)
     }
 
     public static func line(_ record: ConnectionRecord) -> String {

@@ -30,10 +30,15 @@ public enum SummaryTable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A share with one decimal: 0.2308 is "23.1%" (tables, logs, reports).
+    public static func percent(_ share: Double) -> String {
+        let tenths = Int((share * 1000).rounded())
+        return "\(tenths / 10).\(tenths % 10)%"
+    }
+
     private static func row(label: String, _ window: WindowSummary) -> String {
         let cells = Stage.allCases.map { stage -> String in
-            let tenths = Int((window.share(stage) * 1000).rounded())
-            return "\(tenths / 10).\(tenths % 10)%".leftPad(9)
+            percent(window.share(stage)).leftPad(9)
         }
         return ([label.padding(20), String(window.total).leftPad(8)] + cells).joined(separator: " ")
     }
