@@ -118,4 +118,4 @@ final class Shipper: Sendable {
 }
 
 /// "1 batch", "3 batches".
-func batches(_ count: Int) -> String { count == 1 ? "1 batch" : "\(count) batches" }
+public func batches(_ count: Int) -> String { count == 1 ? "1 batch" : "\(count) batches" }

@@ -1,4 +1,5 @@
 import Foundation
+import SamplerClickHouse
 
 /// `sampler status --json`: the verdict with everything it was made from.
 public struct StatusOutput: Codable, Sendable {
@@ -64,8 +65,8 @@ public enum StatusText {
         lines.append("connections: \(r.openConnections) open (limit \(r.maxConnections)), \(r.opened) opened, \(r.refused) refused, "
             + "\(r.finalized) finalized, \(r.records) records written to \(r.output); \(r.orphans) orphan packets")
         if let c = r.clickhouse {
-            lines.append("clickhouse: \(c.destination); \(c.insertedRecords) records in \(c.insertedBatches) batches inserted, "
-                + "last \(c.lastInsertAt ?? "never"); spool \(c.spoolRecords) records in \(c.spoolBatches) batches, "
+            lines.append("clickhouse: \(c.destination); \(c.insertedRecords) records in \(batches(Int(c.insertedBatches))) inserted, "
+                + "last \(c.lastInsertAt ?? "never"); spool \(c.spoolRecords) records in \(batches(c.spoolBatches)), "
                 + "\(c.spoolBytes)/\(c.spoolLimitBytes) bytes; \(c.droppedRecords) dropped; \(c.failures) failed inserts"
                 + (c.lastError.map { " (last: \($0) at \(c.lastFailureAt ?? "?"))" } ?? ""))
         }
