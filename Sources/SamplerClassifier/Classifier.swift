@@ -6,8 +6,9 @@ public struct ClassifierCounters: Sendable, Equatable {
     /// Packets for a key with no open connection that were not a SYN.
     public var orphans: UInt64 = 0
     public var opened: UInt64 = 0
-    /// SYNs turned away because the table held `maximumOpenConnections`.
-    public var refused: UInt64 = 0
+    /// Connections finalized early because the table was full when a SYN came (tag
+    /// `evicted`): the SYN is never turned away, the connection idle longest makes room.
+    public var evicted: UInt64 = 0
     public var finalized: UInt64 = 0
 
     public init() {}
@@ -16,39 +17,43 @@ public struct ClassifierCounters: Sendable, Equatable {
 /// Turns a stream of client-to-server packets into finalized connections. Time comes only
 /// from the packets (and `advance(to:)`), never from a clock read here, so the same input
 /// gives the same output. Records are handed to `emit` as connections are finalized.
+///
+/// Memory is bounded by `maximumOpenConnections`: when the table is full, a new SYN
+/// finalizes the connection whose deadline is soonest (the one idle longest, or one in its
+/// grace period) as it would have been at that deadline, tagged `evicted`, and takes its
+/// place. Every sampled connection gets a record; none is refused.
 public struct Classifier {
     public let configuration: ClassifierConfiguration
     public private(set) var counters = ClassifierCounters()
     /// The latest time seen; never goes back.
     public private(set) var clock: Microseconds = .min
 
-    private var slots: [Connection?] = []
-    private var generations: [UInt32] = []
-    private var freeSlots: [Int32] = []
-    private var index: [ConnectionKey: Int32] = [:]
-    private var expiry: ExpiryQueue
+    private var table: ConnectionTable
+    private var deadlines: DeadlineHeap
 
-    public init(configuration: ClassifierConfiguration = ClassifierConfiguration(), expectedConnections: Int = 1024) {
+    /// `expectedConnections` fit without the index growing (the live pipeline passes the
+    /// maximum, so that a flood never rehashes); `hasher` keys the index (a fresh random
+    /// secret by default).
+    public init(configuration: ClassifierConfiguration = ClassifierConfiguration(), expectedConnections: Int = 1024,
+                hasher: ConnectionHasher = .random()) {
         self.configuration = configuration
-        let capacity = min(expectedConnections, configuration.maximumOpenConnections)
-        slots.reserveCapacity(capacity)
-        generations.reserveCapacity(capacity)
-        freeSlots.reserveCapacity(capacity)
-        index.reserveCapacity(capacity)
-        expiry = ExpiryQueue(reservingCapacity: capacity * 2)
+        let capacity = max(1, configuration.maximumOpenConnections)
+        table = ConnectionTable(capacity: capacity, expected: expectedConnections, hasher: hasher)
+        deadlines = DeadlineHeap(reservingCapacity: min(max(expectedConnections, 16), capacity))
     }
 
-    public var openConnections: Int { index.count }
+    public var openConnections: Int { table.count }
 
     /// Applies one packet. Connections whose grace period or idle timeout ended before
     /// the packet's time are finalized first, its own included.
     public mutating func ingest(_ packet: PacketSummary, emit: (ConnectionRecord) -> Void) {
         counters.packets += 1
         advance(to: packet.time, emit: emit)
-        if let slot = index[packet.key] {
-            append(packet, toSlot: Int(slot), emit: emit)
+        let hash = table.hash(packet.key)
+        if let slot = table.find(packet.key, hash: hash) {
+            append(packet, toSlot: slot, emit: emit)
         } else if packet.flags.contains(.syn) && !packet.flags.contains(.ack) {
-            open(packet)
+            open(packet, hash: hash, emit: emit)
         } else {
             counters.orphans += 1
         }
@@ -57,89 +62,72 @@ public struct Classifier {
     /// Moves the clock to `time` and finalizes every connection whose deadline is before it.
     public mutating func advance(to time: Microseconds, emit: (ConnectionRecord) -> Void) {
         clock = max(clock, time)
-        while let top = expiry.first, top.deadline < clock {
-            _ = expiry.popFirst()
-            guard let connection = live(top) else { continue }
-            let deadline = connection.deadline(idleTimeout: configuration.idleTimeout)
-            if deadline > top.deadline {
-                // The idle deadline moved on with newer packets; look again then.
-                expiry.push(.init(deadline: deadline, slot: top.slot, generation: top.generation))
-                continue
-            }
-            let close: CloseReason = connection.hasRST ? .reset : connection.hasFIN ? .fin : .timeout
-            finalize(slot: Int(top.slot), close: close, emit: emit)
+        while let top = settledFirst(), top.deadline < clock {
+            finalize(slot: top.slot, close: table[top.slot].closeAtDeadline, emit: emit)
         }
     }
 
     /// Finalizes every open connection, in deadline order, at the end of the input or at
     /// shutdown: reset and fin as such, idle for the timeout as `timeout`, the rest
-    /// `shutdown`.
+    /// `shutdown` (their outcome is unknown; the windows leave them out).
     public mutating func finishAll(emit: (ConnectionRecord) -> Void) {
-        while let top = expiry.popFirst() {
-            guard let connection = live(top) else { continue }
+        while let top = settledFirst() {
+            let connection = table[top.slot]
             let close: CloseReason =
                 connection.hasRST ? .reset
                 : connection.hasFIN ? .fin
                 : connection.lastSeen + configuration.idleTimeout <= clock ? .timeout : .shutdown
-            finalize(slot: Int(top.slot), close: close, emit: emit)
+            finalize(slot: top.slot, close: close, emit: emit)
         }
     }
 
-    private func live(_ entry: ExpiryQueue.Entry) -> Connection? {
-        let slot = Int(entry.slot)
-        guard generations[slot] == entry.generation else { return nil }
-        return slots[slot]
+    /// The entry with the soonest real deadline. Entries may lag behind their idle
+    /// deadline (see `DeadlineHeap`); a lagging top is moved to its real deadline until
+    /// the top is right, which makes it the true minimum.
+    private mutating func settledFirst() -> DeadlineHeap.Entry? {
+        while let top = deadlines.first {
+            let real = table[top.slot].deadline(idleTimeout: configuration.idleTimeout)
+            if real <= top.deadline { return top }
+            deadlines.update(slot: top.slot, deadline: real)
+        }
+        return nil
     }
 
-    private mutating func open(_ packet: PacketSummary) {
-        guard index.count < configuration.maximumOpenConnections else {
-            counters.refused += 1
-            return
+    private mutating func open(_ packet: PacketSummary, hash: UInt64, emit: (ConnectionRecord) -> Void) {
+        if table.isFull, let idlest = settledFirst() {
+            counters.evicted += 1
+            finalize(slot: idlest.slot, close: table[idlest.slot].closeAtDeadline, extraTags: .evicted, emit: emit)
         }
         var connection = Connection(opening: packet)
         connection.append(packet, grace: configuration.gracePeriod)
-        let slot: Int
-        if let free = freeSlots.popLast() {
-            slot = Int(free)
-            slots[slot] = connection
-        } else {
-            slot = slots.count
-            slots.append(connection)
-            generations.append(0)
-        }
-        index[packet.key] = Int32(slot)
+        let slot = table.insert(connection, hash: hash)
         counters.opened += 1
-        schedule(slot: slot, at: connection.deadline(idleTimeout: configuration.idleTimeout))
+        deadlines.insert(slot: slot, deadline: connection.deadline(idleTimeout: configuration.idleTimeout))
     }
 
-    private mutating func append(_ packet: PacketSummary, toSlot slot: Int, emit: (ConnectionRecord) -> Void) {
-        guard slots[slot] != nil else { return }
-        // In place, reading back only the fields needed: the connection is 416 bytes, and
-        // copying it out and back would move them twice per packet.
-        let closingBefore = slots[slot]!.closingDeadline
-        slots[slot]!.append(packet, grace: configuration.gracePeriod)
-        if slots[slot]!.packetCount >= min(configuration.packetCap, Connection.capacity) {
+    private mutating func append(_ packet: PacketSummary, toSlot slot: Int32, emit: (ConnectionRecord) -> Void) {
+        // In place: the connection stays in its slot.
+        table[slot].append(packet, grace: configuration.gracePeriod)
+        if table[slot].packetCount >= min(configuration.packetCap, Connection.capacity) {
             // The kernel sends no more: the set is complete now.
-            let close: CloseReason = slots[slot]!.hasRST ? .reset : slots[slot]!.hasFIN ? .fin : .cap
+            let close: CloseReason = table[slot].hasRST ? .reset : table[slot].hasFIN ? .fin : .cap
             finalize(slot: slot, close: close, emit: emit)
-        } else if let closing = slots[slot]!.closingDeadline, closing != closingBefore {
-            schedule(slot: slot, at: closing)
+            return
         }
+        // A RST or FIN can bring the deadline forward; a later idle deadline waits (lazy).
+        let deadline = table[slot].deadline(idleTimeout: configuration.idleTimeout)
+        if deadline < deadlines.deadline(of: slot) { deadlines.update(slot: slot, deadline: deadline) }
     }
 
-    private mutating func schedule(slot: Int, at deadline: Microseconds) {
-        expiry.push(.init(deadline: deadline, slot: Int32(slot), generation: generations[slot]))
-    }
-
-    private mutating func finalize(slot: Int, close: CloseReason, emit: (ConnectionRecord) -> Void) {
-        guard let connection = slots[slot] else { return }
+    private mutating func finalize(slot: Int32, close: CloseReason, extraTags: Tags = [], emit: (ConnectionRecord) -> Void) {
+        // One copy of the connection per record, none per packet.
+        let connection = table[slot]
         let record = ConnectionRecord(
             connection, close: close, stage: Verdict.stage(of: connection, close: close),
-            tags: Verdict.tags(of: connection, close: close, configuration: configuration), finalizedAt: clock)
-        slots[slot] = nil
-        generations[slot] &+= 1
-        freeSlots.append(Int32(slot))
-        index[connection.key] = nil
+            tags: Verdict.tags(of: connection, close: close, configuration: configuration).union(extraTags),
+            finalizedAt: clock)
+        deadlines.remove(slot: slot)
+        table.remove(slot: slot)
         counters.finalized += 1
         emit(record)
     }

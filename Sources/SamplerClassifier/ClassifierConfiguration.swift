@@ -13,7 +13,8 @@ public struct ClassifierConfiguration: Sendable {
     /// `ipid_mismatch`: a RST's IP ID is further than this (modulo 2^16) from every IP ID
     /// of the client's other packets.
     public var ipIDWindow = 256
-    /// Most open connections held at once; SYNs beyond it are refused and counted.
+    /// Most open connections held at once; a SYN beyond it evicts the connection idle
+    /// longest (tag `evicted`, counted).
     public var maximumOpenConnections = 1 << 20
 
     public init() {}

@@ -27,7 +27,7 @@ public struct ConnectionRecord: Sendable {
         packetCount = connection.packetCount
         payloadBytes = 0
         for i in 0..<connection.packetCount {
-            flagStorage[i] = connection[i].flags
+            flagStorage[i] = connection.flags(at: i)
             payloadBytes += UInt64(connection[i].payloadLength)
         }
     }

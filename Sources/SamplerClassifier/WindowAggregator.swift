@@ -6,8 +6,11 @@ public struct WindowSummary: Sendable, Equatable {
     public var length: Microseconds
     /// Connections counted (not excluded).
     public var total = 0
-    /// Connections left out (`multiple_syns`, by default).
+    /// Connections left out of the shares: those still open at shutdown (their outcome
+    /// is unknown) and, by default, those tagged `multiple_syns`.
     public var excluded = 0
+    /// How the reports name what `excluded` counts.
+    public static let excludedNote = "left out (multiple SYNs, or still open at shutdown)"
     public var stageCounts = [Int](repeating: 0, count: Stage.allCases.count)
     public var tagCounts = [Int](repeating: 0, count: Tags.all.count)
     public var closeCounts = [Int](repeating: 0, count: CloseReason.allCases.count)
@@ -28,11 +31,17 @@ public struct WindowSummary: Sendable, Equatable {
         total == 0 ? 0 : Double(count(stage)) / Double(total)
     }
 
-    /// Counts one record (no exclusion: the aggregator decides what to leave out).
+    /// Counts one record: its close reason always; its stage and tags unless it was still
+    /// open at shutdown, whose outcome is unknown (counted in `excluded` instead). Leaving
+    /// out `multiple_syns` is the aggregator's choice.
     public mutating func add(_ record: ConnectionRecord) {
+        closeCounts[Int(record.close.rawValue)] += 1
+        guard record.close != .shutdown else {
+            excluded += 1
+            return
+        }
         total += 1
         stageCounts[Int(record.stage.rawValue)] += 1
-        closeCounts[Int(record.close.rawValue)] += 1
         for (i, entry) in Tags.all.enumerated() where record.tags.contains(entry.tag) { tagCounts[i] += 1 }
     }
 

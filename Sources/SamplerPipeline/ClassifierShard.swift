@@ -13,7 +13,7 @@ final class ClassifierShard: @unchecked Sendable {
     // @unchecked: `classifier` and the local counters belong to the shard's thread; the
     // rings, atomics and wake-ups are the only things other threads touch.
     enum Counter: Int, CaseIterable {
-        case packets, orphans, opened, refused, finalized, open, writerWaits
+        case packets, orphans, opened, evicted, finalized, open, writerWaits
     }
 
     let index: Int
@@ -87,7 +87,7 @@ final class ClassifierShard: @unchecked Sendable {
         counters.store(Counter.packets.rawValue, c.packets)
         counters.store(Counter.orphans.rawValue, c.orphans)
         counters.store(Counter.opened.rawValue, c.opened)
-        counters.store(Counter.refused.rawValue, c.refused)
+        counters.store(Counter.evicted.rawValue, c.evicted)
         counters.store(Counter.finalized.rawValue, c.finalized)
         counters.store(Counter.open.rawValue, UInt64(classifier.openConnections))
         counters.store(Counter.writerWaits.rawValue, writerWaits)

@@ -37,7 +37,7 @@ public struct IntervalCounters: Sendable, Equatable {
     public var lost: UInt64 = 0
     public var overruns: UInt64 = 0
     public var parseErrors: UInt64 = 0
-    public var refused: UInt64 = 0
+    public var evicted: UInt64 = 0
     public var records: UInt64 = 0
     public var ringDrops: UInt64 = 0
 
@@ -48,7 +48,7 @@ public struct IntervalCounters: Sendable, Equatable {
         lost = later.lost &- earlier.lost
         overruns = later.overruns &- earlier.overruns
         parseErrors = later.parseErrors.total &- earlier.parseErrors.total
-        refused = later.classifier.refused &- earlier.classifier.refused
+        evicted = later.classifier.evicted &- earlier.classifier.evicted
         records = later.records &- earlier.records
         ringDrops = later.ringDrops &- earlier.ringDrops
     }

@@ -218,7 +218,8 @@ public final class LiveSampler {
     @Sendable static func describe(_ window: WindowSummary, counters: LiveCounters) -> String {
         let shares = Stage.allCases.map { stage in "\(stage.name) \(SummaryTable.percent(window.share(stage)))" }.joined(separator: ", ")
         return "window \(Timestamp.string(window.start).prefix(16))Z: \(window.total) connections (\(shares))"
-            + (window.excluded > 0 ? ", \(window.excluded) with multiple SYNs left out" : "")
+            + (window.excluded > 0 ? ", \(window.excluded) \(WindowSummary.excludedNote)" : "")
+            + (window.count(.evicted) > 0 ? ", \(window.count(.evicted)) evicted (table full)" : "")
             + "; lost messages so far \(counters.lost), overruns \(counters.overruns), ring drops \(counters.ringDrops), parse errors \(counters.parseErrors.total)"
     }
 }

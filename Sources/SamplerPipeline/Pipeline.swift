@@ -204,7 +204,7 @@ public final class Pipeline: @unchecked Sendable {
             c.classifier.packets += s.load(ClassifierShard.Counter.packets.rawValue)
             c.classifier.orphans += s.load(ClassifierShard.Counter.orphans.rawValue)
             c.classifier.opened += s.load(ClassifierShard.Counter.opened.rawValue)
-            c.classifier.refused += s.load(ClassifierShard.Counter.refused.rawValue)
+            c.classifier.evicted += s.load(ClassifierShard.Counter.evicted.rawValue)
             c.classifier.finalized += s.load(ClassifierShard.Counter.finalized.rawValue)
             c.writerWaits += s.load(ClassifierShard.Counter.writerWaits.rawValue)
         }

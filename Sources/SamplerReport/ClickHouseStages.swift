@@ -3,7 +3,7 @@ import SamplerClickHouse
 
 /// Fills a stage table from the ClickHouse table (docs/clickhouse/schema.sql), the way
 /// docs/clickhouse/queries.sql counts: FINAL folds batches that arrived twice, and
-/// `multiple_syns` connections are left out.
+/// `multiple_syns` connections and those still open at shutdown are left out.
 public enum ClickHouseStages {
     public static func load(_ client: ClickHouseClient, into table: inout StageTable, since: Int64?, until: Int64?) throws(ClickHouseError) {
         let target = client.target
@@ -19,8 +19,8 @@ public enum ClickHouseStages {
         let group = groupExpression(table.grouping)
 
         let stages = try client.query("""
-            SELECT \(window) AS window, \(group) AS grp, toString(stage), has(tags, 'multiple_syns') AS multiple, count()
-            FROM \(source)\(filter([])) GROUP BY window, grp, stage, multiple FORMAT TabSeparated
+            SELECT \(window) AS window, \(group) AS grp, toString(stage), has(tags, 'multiple_syns') OR close = 'shutdown' AS excluded, count()
+            FROM \(source)\(filter([])) GROUP BY window, grp, stage, excluded FORMAT TabSeparated
             """)
         for fields in rows(stages) where fields.count == 5 {
             guard let start = Int64(fields[0]), let count = Int(fields[4]) else { continue }
@@ -31,7 +31,7 @@ public enum ClickHouseStages {
 
         let tags = try client.query("""
             SELECT \(window) AS window, \(group) AS grp, tag, count() FROM \(source) ARRAY JOIN tags AS tag
-            \(filter(["has(tags, 'reset')", "NOT has(tags, 'multiple_syns')"])) GROUP BY window, grp, tag FORMAT TabSeparated
+            \(filter(["has(tags, 'reset')", "NOT has(tags, 'multiple_syns')", "close != 'shutdown'"])) GROUP BY window, grp, tag FORMAT TabSeparated
             """)
         for fields in rows(tags) where fields.count == 4 {
             guard let start = Int64(fields[0]), let count = Int(fields[3]) else { continue }

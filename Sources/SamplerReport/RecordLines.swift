@@ -16,6 +16,7 @@ public enum RecordLines {
         var src: String
         var dport: Int
         var stage: String
+        var close: String?
         var tags: [String]
         var host: String?
     }
@@ -49,7 +50,7 @@ public enum RecordLines {
             case .network: group = StageTable.network(of: record.src)
             case .host: group = record.host ?? host
             }
-            if record.tags.contains("multiple_syns") { table.addExcluded(); return }
+            if record.tags.contains("multiple_syns") || record.close == "shutdown" { table.addExcluded(); return }
             table.add(firstSeenSeconds: seconds, group: group, stage: stage)
             if record.tags.contains("reset") {
                 for tag in record.tags { table.addResetTag(firstSeenSeconds: seconds, group: group, tag: tag) }

@@ -24,7 +24,7 @@ public enum StageChart {
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="DejaVu Sans, Verdana, sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="#ffffff"/>
             <text id="title" x="\(left)" y="26" font-size="16" font-weight="bold">\(escape(title ?? "Where new TCP connections ended, per \(minutes) window"))</text>
-            <text id="subtitle" x="\(left)" y="46" fill="#444444">\(totalConnections) connections\(table.excluded > 0 ? ", \(table.excluded) with multiple SYNs left out" : ""); share of each window's connections by stage</text>
+            <text id="subtitle" x="\(left)" y="46" fill="#444444">\(totalConnections) connections\(table.excluded > 0 ? ", \(table.excluded) \(WindowSummary.excludedNote)" : ""); share of each window's connections by stage</text>
 
             """
         // Y axis: gridlines and labels every 25%.

@@ -19,7 +19,7 @@ public enum Grouping: String, Sendable, CaseIterable {
 
 /// Connections per window (and group) by the stage at which they ended, and the tags of
 /// those closed by a reset: the view of the reference write-up, from records in a file
-/// or from ClickHouse. Connections tagged `multiple_syns` are left out, as there.
+/// or from ClickHouse. Connections tagged `multiple_syns`, and those still open at shutdown, are left out, as there.
 public struct StageTable: Sendable, Equatable {
     public struct Key: Hashable, Comparable, Sendable {
         /// Window start, seconds since the epoch.
@@ -122,7 +122,7 @@ public struct StageTable: Sendable, Equatable {
         }
         if rows.isEmpty { lines.append("(no connections)") }
         var footer = "\(rows.values.reduce(0) { $0 + $1.total }) connections"
-        footer += excluded > 0 ? "; \(excluded) with multiple SYNs left out" : ""
+        footer += excluded > 0 ? "; \(excluded) \(WindowSummary.excludedNote)" : ""
         lines.append(footer)
         let withResets = sorted.filter { $0.row.resets > 0 }
         if !withResets.isEmpty {

@@ -143,9 +143,11 @@ public struct Health: Codable, Sendable, Equatable {
         if sent > 0, Double(lost) / Double(sent) > thresholds.lossRatio {
             problem(.warning, "lost \(lost) of \(sent) NFLOG messages in the current and last window (more than \(percent(thresholds.lossRatio)))")
         }
-        let refused = intervals.reduce(0) { $0 + $1.refused }
-        if refused > 0 {
-            problem(.warning, "the connection table was full (\(report.maxConnections)): \(refused) SYNs refused in the current and last window")
+        let evicted = intervals.reduce(0) { $0 + $1.evicted }
+        if evicted > 0 {
+            problem(.warning, "the connection table was full (max_connections \(report.maxConnections)): \(evicted) connections "
+                + "evicted early in the current and last window (their records say 'evicted'); raise max_connections, "
+                + "lower idle_timeout, or sample less (probability)")
         }
         if let shipping = report.clickhouse {
             if shipping.droppedRecords > 0 {

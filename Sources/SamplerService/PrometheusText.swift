@@ -36,13 +36,13 @@ public enum PrometheusText {
         page.counter("sampler_packets_total", "Packets handed to the classifier.", c.classifier.packets)
         page.counter("sampler_orphan_packets_total", "Packets that were not a SYN, for a connection not open.", c.classifier.orphans)
         page.counter("sampler_connections_opened_total", "Connections opened by a SYN.", c.classifier.opened)
-        page.counter("sampler_connections_refused_total", "SYNs refused because the connection table was full.", c.classifier.refused)
+        page.counter("sampler_connections_evicted_total", "Connections finalized early (tag evicted) to make room for a new SYN in a full table.", c.classifier.evicted)
         page.family("sampler_open_connections", .gauge, "Connections open in the classifier now.")
         page.sample("sampler_open_connections", Double(s.openConnections))
         page.family("sampler_open_connections_limit", .gauge, "Most connections held open at once (max_connections).")
         page.sample("sampler_open_connections_limit", Double(s.maximumOpenConnections))
 
-        page.family("sampler_connections_total", .counter, "Connections finalized, by stage (multiple_syns included).")
+        page.family("sampler_connections_total", .counter, "Connections finalized, by stage (multiple_syns included; those still open at shutdown left out).")
         for stage in Stage.allCases {
             page.sample("sampler_connections_total", ["stage": stage.name], Double(c.outcomes.count(stage)))
         }

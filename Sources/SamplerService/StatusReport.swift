@@ -27,7 +27,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var packets: UInt64
     public var orphans: UInt64
     public var opened: UInt64
-    public var refused: UInt64
+    public var evicted: UInt64
     public var finalized: UInt64
     public var records: UInt64
     /// Packet summaries dropped because their shard's ring was full.
@@ -101,7 +101,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var lost: UInt64
         public var overruns: UInt64
         public var parseErrors: UInt64
-        public var refused: UInt64
+        public var evicted: UInt64
         public var records: UInt64
         public var ringDrops: UInt64
         public var lossRatio: Double
@@ -134,7 +134,7 @@ extension StatusReport {
         packets = c.classifier.packets
         orphans = c.classifier.orphans
         opened = c.classifier.opened
-        refused = c.classifier.refused
+        evicted = c.classifier.evicted
         finalized = c.classifier.finalized
         records = c.records
         ringDrops = c.ringDrops
@@ -212,7 +212,7 @@ extension StatusReport.Interval {
         lost = i.lost
         overruns = i.overruns
         parseErrors = i.parseErrors
-        refused = i.refused
+        evicted = i.evicted
         records = i.records
         ringDrops = i.ringDrops
         lossRatio = i.lossRatio

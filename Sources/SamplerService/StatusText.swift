@@ -1,3 +1,4 @@
+import SamplerClassifier
 import Foundation
 import SamplerClickHouse
 
@@ -62,7 +63,7 @@ public enum StatusText {
             + "\(r.writerWaits) waits for the writer, \(r.writeErrors) write errors")
         let errors = r.parseErrors.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         lines.append("parse errors: " + (errors.isEmpty ? "none" : errors.joined(separator: ", ")))
-        lines.append("connections: \(r.openConnections) open (limit \(r.maxConnections)), \(r.opened) opened, \(r.refused) refused, "
+        lines.append("connections: \(r.openConnections) open (limit \(r.maxConnections)), \(r.opened) opened, \(r.evicted) evicted (table full), "
             + "\(r.finalized) finalized, \(r.records) records written to \(r.output); \(r.orphans) orphan packets")
         if let c = r.clickhouse {
             lines.append("clickhouse: \(c.destination); \(c.insertedRecords) records in \(batches(Int(c.insertedBatches))) inserted, "
@@ -94,10 +95,10 @@ public enum StatusText {
         }.joined(separator: ", ")
         let tags = w.tags.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         var line = "\(w.start.prefix(16))Z, \(w.total) connections: \(stages)"
-        if w.excluded > 0 { line += "; \(w.excluded) with multiple SYNs left out" }
+        if w.excluded > 0 { line += "; \(w.excluded) \(WindowSummary.excludedNote)" }
         if !tags.isEmpty { line += "; tags: \(tags)" }
         if let i = interval {
-            line += "; \(i.messages) messages, \(i.lost) lost, \(i.ringDrops) ring drops, \(i.parseErrors) parse errors, \(i.refused) refused"
+            line += "; \(i.messages) messages, \(i.lost) lost, \(i.ringDrops) ring drops, \(i.parseErrors) parse errors, \(i.evicted) evicted"
         }
         return line
     }

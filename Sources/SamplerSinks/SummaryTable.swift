@@ -20,9 +20,9 @@ public enum SummaryTable {
         lines.append("close:  " + CloseReason.allCases.map { "\($0.name) \(total.count($0))" }.joined(separator: ", "))
         let tagText = Tags.all.filter { total.count($0.tag) > 0 }.map { "\($0.name) \(total.count($0.tag))" }
         lines.append("tags:   " + (tagText.isEmpty ? "none" : tagText.joined(separator: ", ")))
-        if total.excluded > 0 { lines.append("excluded from shares (multiple_syns): \(total.excluded)") }
+        if total.excluded > 0 { lines.append("\(total.excluded) \(WindowSummary.excludedNote)") }
         if let counters {
-            lines.append("packets: \(counters.packets), orphans: \(counters.orphans), refused (table full): \(counters.refused)")
+            lines.append("packets: \(counters.packets), orphans: \(counters.orphans), evicted (table full): \(counters.evicted)")
         }
         if parseErrors.total > 0 {
             lines.append("parse errors: " + parseErrors.nonZero.map { "\($0.0.name) \($0.1)" }.joined(separator: ", "))

@@ -1,18 +1,19 @@
 /// Identifies a connection: IP version, client and server endpoints. The protocol is
-/// always TCP.
+/// always TCP. The addresses come first and the family last, so that the key packs into
+/// 37 bytes (stride 40) instead of 50 (stride 56): every open connection holds one.
 public struct ConnectionKey: Hashable, Sendable {
-    public var family: IPFamily
     public var source: IPAddress
-    public var sourcePort: UInt16
     public var destination: IPAddress
+    public var sourcePort: UInt16
     public var destinationPort: UInt16
+    public var family: IPFamily
 
     public init(family: IPFamily, source: IPAddress, sourcePort: UInt16, destination: IPAddress, destinationPort: UInt16) {
-        self.family = family
         self.source = source
-        self.sourcePort = sourcePort
         self.destination = destination
+        self.sourcePort = sourcePort
         self.destinationPort = destinationPort
+        self.family = family
     }
 }
 

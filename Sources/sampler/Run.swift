@@ -52,7 +52,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup var classification: ClassifierOptions
 
-    @Option(help: ArgumentHelp("Most connections held open at once; split between the shards, tables preallocated; SYNs beyond it are counted and refused (default: 65536).", valueName: "n"))
+    @Option(help: ArgumentHelp("Most connections held open at once; split between the shards, tables preallocated; when it is full, a new SYN evicts the connection idle longest (tag evicted, counted) (default: 65536).", valueName: "n"))
     var maxConnections: Int?
 
     @Option(help: ArgumentHelp("Socket receive buffer to start with, in bytes; doubled on each overrun up to --max-receive-buffer (default: 4194304).", valueName: "bytes"))

@@ -88,13 +88,36 @@ import SamplerWire
         #expect(classify(flow.script("S A PA A"), configuration: capped).records.map(\.close) == [.cap])
     }
 
-    @Test func aFullTableRefusesNewConnections() {
+    @Test func aFullTableEvictsTheConnectionIdleLongest() {
         var configuration = ClassifierConfiguration()
         configuration.maximumOpenConnections = 2
-        let packets = (0..<4).map { flow.with(sourcePort: UInt16($0)).packet("S", ms: Int64($0)) }
-        let (records, counters) = classify(packets, configuration: configuration)
-        #expect(counters.refused == 2)
-        #expect(records.count == 2)
+        var classifier = Classifier(configuration: configuration)
+        var records: [ConnectionRecord] = []
+        let a = flow.with(sourcePort: 1), b = flow.with(sourcePort: 2), c = flow.with(sourcePort: 3), d = flow.with(sourcePort: 4)
+        // a opens first but stays busy; b is the one idle longest when c arrives.
+        for packet in [a.packet("S"), b.packet("S", ms: 1), a.packet("A", ms: 2), a.packet("PA", ms: 3)] {
+            classifier.ingest(packet) { records.append($0) }
+        }
+        #expect(records.isEmpty)
+        classifier.ingest(c.packet("S", ms: 4)) { records.append($0) }
+        #expect(records.map(\.key.sourcePort) == [2])
+        #expect(records.first?.close == .timeout)
+        #expect(records.first?.stage == .postSYN)
+        #expect(records.first?.tags == [.timeout, .evicted])
+        #expect(records.first?.finalizedAt == flow.start + 4_000)
+        // A connection in its grace period after a RST is due first, and closes as a reset.
+        classifier.ingest(a.packet("R", ms: 5)) { records.append($0) }
+        classifier.ingest(d.packet("S", ms: 6)) { records.append($0) }
+        #expect(records.map(\.key.sourcePort) == [2, 1])
+        #expect(records.last?.close == .reset)
+        #expect(records.last?.tags.isSuperset(of: [.reset, .evicted, .singleRst]) == true)
+        #expect(classifier.counters.evicted == 2)
+        #expect(classifier.counters.opened == 4)
+        #expect(classifier.openConnections == 2)
+        // Every connection gets its record: none was turned away.
+        classifier.finishAll { records.append($0) }
+        #expect(Set(records.map(\.key.sourcePort)) == [1, 2, 3, 4])
+        #expect(records.suffix(2).allSatisfy { $0.close == .shutdown && !$0.tags.contains(.evicted) })
     }
 
     @Test func recordsCarryTheSYNAndTheFlagsInArrivalOrder() throws {
@@ -112,9 +135,10 @@ import SamplerWire
     }
 
     @Test func connectionStateIsSmallAndFixed() {
-        // Ten packet notes and the SYN: a few hundred bytes, whatever the traffic.
-        #expect(MemoryLayout<PacketNote>.stride == 24)
-        #expect(MemoryLayout<Connection>.stride <= 448)
+        // Ten packets' fields and the SYN: at most 256 bytes, whatever the traffic
+        // (docs/benchmarks.md, "Connection state").
+        #expect(MemoryLayout<ConnectionKey>.stride == 40)
+        #expect(MemoryLayout<Connection>.stride == 256)
     }
 }
 

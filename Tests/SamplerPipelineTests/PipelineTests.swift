@@ -64,7 +64,7 @@ import SamplerClassifier
         let line = LiveSampler.describe(window, counters: counters)
         #expect(line.hasPrefix("window 2024-09-05T12:00Z: 4 connections (post_syn 25.0%"))
         #expect(line.contains("none 75.0%"))
-        #expect(line.contains("2 with multiple SYNs left out"))
+        #expect(line.contains("2 left out (multiple SYNs, or still open at shutdown)"))
         #expect(line.contains("lost messages so far 5"))
     }
 }

@@ -21,15 +21,16 @@ import Testing
         {"first_seen":"2026-11-21T20:15:00.000000Z","src":"2001:db8:1:2::1","dport":80,"stage":"none","tags":[]}
         {"first_seen":"2026-11-21T20:16:00.000000Z","src":"192.0.2.200","dport":443,"stage":"post_ack","tags":["reset","single_rstack","ttl_mismatch"]}
         {"first_seen":"2026-11-21T20:17:00.000000Z","src":"192.0.2.3","dport":443,"stage":"post_syn","tags":["multiple_syns","reset"]}
+        {"first_seen":"2026-11-21T20:18:00.000000Z","src":"192.0.2.4","dport":443,"stage":"none","close":"shutdown","tags":[]}
         not a record
         {"first_seen":"yesterday","src":"192.0.2.3","dport":443,"stage":"none","tags":[]}
 
         """
 
-    @Test func windowsAlignToTheClockAndMultipleSYNsAreLeftOut() throws {
+    @Test func windowsAlignToTheClockAndMultipleSYNsAndShutdownsAreLeftOut() throws {
         let (table, outcome) = try table(Self.lines)
-        #expect(outcome.records == 4 && outcome.badLines == 2 && outcome.firstBadLine == 5)
-        #expect(table.excluded == 1)
+        #expect(outcome.records == 5 && outcome.badLines == 2 && outcome.firstBadLine == 6)
+        #expect(table.excluded == 2)
         let rows = table.sorted
         #expect(rows.map(\.key.window) == [1_795_291_200, 1_795_292_100])  // date -d 2026-11-21T20:00:00Z +%s
         #expect(rows[0].row.share(.postSYN) == 1 && rows[0].row.resets == 1 && rows[0].row.resetTags == ["single_rst": 1])
@@ -53,7 +54,7 @@ import Testing
             2026-11-21 20:00  443             1    100.0%      0.0%      0.0%      0.0%      0.0%        1
             2026-11-21 20:15  80              1      0.0%      0.0%      0.0%      0.0%    100.0%        0
             2026-11-21 20:15  443             1      0.0%    100.0%      0.0%      0.0%      0.0%        1
-            3 connections; 1 with multiple SYNs left out
+            3 connections; 2 left out (multiple SYNs, or still open at shutdown)
 
             tags of the connections closed by a reset:
             2026-11-21 20:00  443   reset 1: single_rst 1
@@ -68,7 +69,7 @@ import Testing
         let svg = StageChart.svg(table)
         for stage in Stage.allCases { #expect(svg.contains("<g id=\"series-\(stage.name)\"")) }
         #expect(svg.contains("<title>2026-11-21 20:00 UTC, post_syn: 100.0% (1 of 1)</title>"))
-        #expect(svg.contains(">3 connections, 1 with multiple SYNs left out; "))
+        #expect(svg.contains(">3 connections, 2 left out (multiple SYNs, or still open at shutdown); "))
         #expect(StageChart.svg(StageTable(windowSeconds: 900, grouping: .none)).contains(">no connections</text>"))
     }
 }

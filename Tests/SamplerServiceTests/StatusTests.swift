@@ -7,7 +7,7 @@ import Testing
 @testable import SamplerService
 
 /// A snapshot with known counts: 200 messages, 2 lost (under 1%), 10 connections in the window.
-func sampleSnapshot(lost: UInt64 = 2, refused: UInt64 = 0, lastPacketAgo: Microseconds? = 2_000_000,
+func sampleSnapshot(lost: UInt64 = 2, evicted: UInt64 = 0, lastPacketAgo: Microseconds? = 2_000_000,
                     shipping: ShippingStatus? = nil) -> LiveSnapshot {
     let start: Microseconds = 1_795_000_000_000_000, now = start + 600_000_000
     var counters = LiveCounters(start: start)
@@ -19,7 +19,7 @@ func sampleSnapshot(lost: UInt64 = 2, refused: UInt64 = 0, lastPacketAgo: Micros
     counters.parseErrors.record(.tcpTruncated)
     counters.classifier.packets = 199
     counters.classifier.opened = 12
-    counters.classifier.refused = refused
+    counters.classifier.evicted = evicted
     counters.classifier.finalized = 10
     counters.lastPacketTime = lastPacketAgo.map { now - $0 }
     var window = WindowSummary(start: 1_794_999_600_000_000, length: 900_000_000)
@@ -129,7 +129,7 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         strict.lossRatio = 0.01
         #expect(judge(sampleSnapshot(lost: 2), thresholds: strict).state == .ok)  // 2 of 202 < 1%
         #expect(judge(sampleSnapshot(lost: 3), thresholds: strict).state == .warning)  // 3 of 203 > 1%
-        #expect(judge(sampleSnapshot(lost: 0, refused: 1)).problems.first?.hasPrefix("the connection table was full (100)") == true)
+        #expect(judge(sampleSnapshot(lost: 0, evicted: 1)).problems.first?.hasPrefix("the connection table was full (max_connections 100)") == true)
         strict.idleSeconds = 1
         #expect(judge(thresholds: strict).problems.first?.hasPrefix("no packet for 2 s") == true)
         #expect(judge(sampleSnapshot(lastPacketAgo: nil), thresholds: strict).problems.first?.hasPrefix("no packet since the start") == true)

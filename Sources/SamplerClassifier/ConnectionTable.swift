@@ -1,0 +1,140 @@
+import SamplerWire
+
+/// The open connections of one classifier: a slot per connection, updated in place, and
+/// an open-addressing index from key to slot.
+///
+/// The index is an array of 8-byte buckets (linear probing, at most half full): each holds
+/// the slot number and the high 32 bits of the key's hash, so a look-up compares hashes
+/// in one cache line and reads a slot's key only when they match. Removal shifts the
+/// entries behind the removed one back (no tombstones), so probe runs never grow with
+/// churn. The slots grow to `capacity` and never beyond; freed slots are reused, newest
+/// first. Nothing here allocates once the table has reached its size.
+struct ConnectionTable {
+    /// Most connections held at once.
+    let capacity: Int
+    private let hasher: ConnectionHasher
+    private var slots: [Connection] = []
+    private var freeSlots: [Int32] = []
+    private var buckets: [UInt64]
+    private var mask: Int
+    /// log2 of the bucket count: a hash's home bucket is its top `bucketBits` bits.
+    private var bucketBits: Int
+    private(set) var count = 0
+
+    /// `expected` connections fit without growing the index; it doubles as needed up to
+    /// what `capacity` needs (the live pipeline passes `capacity`, so a flood never
+    /// rehashes).
+    init(capacity: Int, expected: Int, hasher: ConnectionHasher) {
+        self.capacity = max(1, capacity)
+        self.hasher = hasher
+        bucketBits = 0
+        mask = 0
+        buckets = []
+        resizeIndex(bits: Self.bits(for: min(max(expected, 16), self.capacity)))
+        slots.reserveCapacity(min(max(expected, 16), self.capacity))
+    }
+
+    /// Enough bucket bits that `connections` fill at most half of the buckets.
+    private static func bits(for connections: Int) -> Int {
+        var bits = 4
+        while 1 << (bits - 1) < connections { bits += 1 }
+        return bits
+    }
+
+    var isFull: Bool { count >= capacity }
+
+    /// Slots in use or once used (those that have been touched in memory).
+    var slotsAllocated: Int { slots.count }
+
+    func hash(_ key: ConnectionKey) -> UInt64 { hasher.hash(key) }
+
+    /// The slot of the open connection with `key`, if there is one.
+    func find(_ key: ConnectionKey, hash: UInt64) -> Int32? {
+        let tag = UInt32(truncatingIfNeeded: hash >> 32)
+        var bucket = home(tag)
+        while true {
+            let entry = buckets[bucket]
+            if entry == 0 { return nil }
+            if UInt32(truncatingIfNeeded: entry >> 32) == tag {
+                let slot = Int32(truncatingIfNeeded: entry & 0xffff_ffff) - 1
+                if slots[Int(slot)].key == key { return slot }
+            }
+            bucket = (bucket + 1) & mask
+        }
+    }
+
+    /// Stores a connection whose key is not in the table; the caller has made room.
+    mutating func insert(_ connection: Connection, hash: UInt64) -> Int32 {
+        precondition(!isFull, "ConnectionTable.insert into a full table")
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[Int(slot)] = connection
+        } else {
+            slot = Int32(slots.count)
+            slots.append(connection)
+        }
+        count += 1
+        if count > (mask + 1) / 2 { resizeIndex(bits: bucketBits + 1) }
+        place(tag: UInt32(truncatingIfNeeded: hash >> 32), slot: slot)
+        return slot
+    }
+
+    /// Takes the connection in `slot` out; the slot is reused later.
+    mutating func remove(slot: Int32) {
+        let tag = UInt32(truncatingIfNeeded: hasher.hash(slots[Int(slot)].key) >> 32)
+        let wanted = UInt64(tag) << 32 | UInt64(slot + 1)
+        var hole = home(tag)
+        while buckets[hole] != wanted { hole = (hole + 1) & mask }
+        // Backward shift: move each later entry of the run into the hole when its home
+        // allows it, so that every entry stays reachable from its home without gaps.
+        var next = (hole + 1) & mask
+        while buckets[next] != 0 {
+            let entryHome = home(UInt32(truncatingIfNeeded: buckets[next] >> 32))
+            if (next - entryHome) & mask >= (next - hole) & mask {
+                buckets[hole] = buckets[next]
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        buckets[hole] = 0
+        freeSlots.append(slot)
+        count -= 1
+    }
+
+    subscript(slot: Int32) -> Connection {
+        _read { yield slots[Int(slot)] }
+        _modify { yield &slots[Int(slot)] }
+    }
+
+    /// The longest walk from an entry's home bucket to the entry: how far a look-up can
+    /// probe (for tests of the hash's spread).
+    var longestProbe: Int {
+        var longest = 0
+        for (bucket, entry) in buckets.enumerated() where entry != 0 {
+            longest = max(longest, (bucket - home(UInt32(truncatingIfNeeded: entry >> 32))) & mask)
+        }
+        return longest
+    }
+
+    @inline(__always)
+    private func home(_ tag: UInt32) -> Int { Int(tag >> UInt32(32 - bucketBits)) }
+
+    private mutating func place(tag: UInt32, slot: Int32) {
+        var bucket = home(tag)
+        while buckets[bucket] != 0 { bucket = (bucket + 1) & mask }
+        buckets[bucket] = UInt64(tag) << 32 | UInt64(slot + 1)
+    }
+
+    /// Rebuilds the index with 2^bits buckets from the entries it holds.
+    private mutating func resizeIndex(bits: Int) {
+        precondition(bits <= 32, "a connection table of more than 2^31 connections")
+        let old = buckets
+        bucketBits = bits
+        mask = (1 << bits) - 1
+        buckets = [UInt64](repeating: 0, count: 1 << bits)
+        for entry in old where entry != 0 {
+            place(tag: UInt32(truncatingIfNeeded: entry >> 32), slot: Int32(truncatingIfNeeded: entry & 0xffff_ffff) - 1)
+        }
+    }
+}

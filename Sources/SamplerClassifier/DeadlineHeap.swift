@@ -1,0 +1,96 @@
+import SamplerWire
+
+/// The deadlines of the open connections, soonest first: a binary min-heap with one entry
+/// per slot, which knows where each slot's entry is, so that an entry can be moved or
+/// removed in place. Its size is bounded by the table's: a connection that closes takes
+/// its entry with it, so connections that end early leave nothing behind.
+///
+/// An entry's deadline may be earlier than the connection's real one (an idle deadline
+/// moves on with every packet, and moving the entry each time would cost a sift per
+/// packet); the classifier checks the real deadline when the entry reaches the top and
+/// moves the entry then (`Classifier.settledFirst`).
+struct DeadlineHeap {
+    struct Entry {
+        var deadline: Microseconds
+        var slot: Int32
+
+        @inline(__always)
+        func precedes(_ other: Entry) -> Bool {
+            deadline < other.deadline || (deadline == other.deadline && slot < other.slot)
+        }
+    }
+
+    private var heap: [Entry] = []
+    /// Per slot, the index of its entry in `heap`, or -1.
+    private var positions: [Int32] = []
+
+    init(reservingCapacity capacity: Int) {
+        heap.reserveCapacity(capacity)
+        positions.reserveCapacity(capacity)
+    }
+
+    var count: Int { heap.count }
+    var first: Entry? { heap.first }
+
+    /// The deadline of `slot`'s entry.
+    func deadline(of slot: Int32) -> Microseconds { heap[Int(positions[Int(slot)])].deadline }
+
+    /// Adds the entry of a slot that has none.
+    mutating func insert(slot: Int32, deadline: Microseconds) {
+        while positions.count <= Int(slot) { positions.append(-1) }
+        heap.append(Entry(deadline: deadline, slot: slot))
+        positions[Int(slot)] = Int32(heap.count - 1)
+        siftUp(heap.count - 1)
+    }
+
+    /// Moves `slot`'s entry to a new deadline, earlier or later.
+    mutating func update(slot: Int32, deadline: Microseconds) {
+        let index = Int(positions[Int(slot)])
+        let earlier = deadline < heap[index].deadline
+        heap[index].deadline = deadline
+        if earlier { siftUp(index) } else { siftDown(index) }
+    }
+
+    /// Takes `slot`'s entry out.
+    mutating func remove(slot: Int32) {
+        let index = Int(positions[Int(slot)])
+        positions[Int(slot)] = -1
+        let last = heap.removeLast()
+        guard index < heap.count else { return }
+        heap[index] = last
+        positions[Int(last.slot)] = Int32(index)
+        siftUp(index)
+        siftDown(Int(positions[Int(last.slot)]))
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        let entry = heap[child]
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entry.precedes(heap[parent]) else { break }
+            heap[child] = heap[parent]
+            positions[Int(heap[child].slot)] = Int32(child)
+            child = parent
+        }
+        heap[child] = entry
+        positions[Int(entry.slot)] = Int32(child)
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        let entry = heap[parent]
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { break }
+            let right = left + 1
+            let smaller = right < heap.count && heap[right].precedes(heap[left]) ? right : left
+            guard heap[smaller].precedes(entry) else { break }
+            heap[parent] = heap[smaller]
+            positions[Int(heap[parent].slot)] = Int32(parent)
+            parent = smaller
+        }
+        heap[parent] = entry
+        positions[Int(entry.slot)] = Int32(parent)
+    }
+}

@@ -1,0 +1,105 @@
+import SamplerTestSupport
+import SamplerWire
+import Testing
+@testable import SamplerClassifier
+
+@Suite struct ConnectionTableTests {
+    static let server = IPAddress(parsing: "198.51.100.1")!
+
+    func key(_ source: UInt32, port: UInt16) -> ConnectionKey {
+        ConnectionKey(family: .v4, source: IPAddress(v4: source), sourcePort: port, destination: Self.server, destinationPort: 443)
+    }
+
+    func connection(_ key: ConnectionKey) -> Connection {
+        Connection(opening: PacketSummary(key: key, time: 0, flags: .syn))
+    }
+
+    /// Fills a table with `keys` and returns it.
+    func table(_ keys: [ConnectionKey], hasher: ConnectionHasher, capacity: Int = 65_536) -> ConnectionTable {
+        var table = ConnectionTable(capacity: capacity, expected: capacity, hasher: hasher)
+        for key in keys { _ = table.insert(connection(key), hash: table.hash(key)) }
+        return table
+    }
+
+    /// What a scanner or a flood sends: one client walking its ports, a /16 sweep on one
+    /// port, IPv6 clients that differ in the low bits, and random sources. Each pattern
+    /// spreads over the index: no look-up walks far.
+    @Test(arguments: ["ports", "sweep", "ipv6", "random"])
+    func structuredKeysSpreadOverTheIndex(pattern: String) {
+        var rng = SplitMix64(state: 7)
+        let keys: [ConnectionKey] = (0..<40_000).map { i in
+            switch pattern {
+            case "ports": return key(0xC000_0201, port: UInt16(1024 + i))
+            case "sweep": return key(0x0A00_0000 | UInt32(i), port: 40_000)
+            case "ipv6":
+                return ConnectionKey(family: .v6, source: IPAddress(high: 0x2001_0db8_0000_0000, low: UInt64(i)), sourcePort: 50_000,
+                                     destination: IPAddress(high: 0x2001_0db8_ffff_0000, low: 1), destinationPort: 443)
+            default: return key(UInt32.random(in: 0...UInt32.max, using: &rng), port: UInt16.random(in: 1...65_535, using: &rng))
+            }
+        }
+        let table = table(keys, hasher: .random())
+        #expect(table.count == keys.count)
+        // 40,000 keys in 131,072 buckets: linear probing's expected longest run is a few
+        // dozen; a hash that kept the pattern would put thousands in one run.
+        #expect(table.longestProbe < 64, "longest probe \(table.longestProbe) for \(pattern)")
+        for key in keys.prefix(1000) { #expect(table.find(key, hash: table.hash(key)) != nil) }
+    }
+
+    /// The flood-resistance argument, both ways: keys an attacker chose to collide under
+    /// one secret do collide in a table with that secret (so the test would notice a hash
+    /// that ignored it), and are spread in a table with any other secret, which is what a
+    /// sampler that drew its own secret has.
+    @Test func collisionsChosenUnderOneSecretDoNotCarryOverToAnother() {
+        // Secrets as the system's random source gives them: 64 random bits each.
+        func secret(_ n: UInt64) -> ConnectionHasher {
+            var rng = SplitMix64(state: n)
+            return ConnectionHasher(seed: (rng.next(), rng.next(), rng.next(), rng.next(), rng.next(), rng.next()))
+        }
+        let known = secret(0)
+        // A table of 2,048 connections has 4,096 buckets: the home is the hash's top 12 bits.
+        var chosen: [ConnectionKey] = []
+        var source: UInt32 = 0x0A00_0000
+        while chosen.count < 300 {
+            for port in UInt16(1)...UInt16.max where known.hash(key(source, port: port)) >> 52 == 0 {
+                chosen.append(key(source, port: port))
+                if chosen.count == 300 { break }
+            }
+            source += 1
+        }
+        let attacked = table(chosen, hasher: known, capacity: 2048)
+        #expect(attacked.longestProbe >= 299)
+        for seed in UInt64(1)...20 {
+            let defended = table(chosen, hasher: secret(seed), capacity: 2048)
+            #expect(defended.longestProbe < 16, "longest probe \(defended.longestProbe) with seed \(seed)")
+        }
+    }
+
+    /// Inserts and removals in random order against a dictionary: every key stays
+    /// findable after the entries behind a removed one are shifted back.
+    @Test func insertsAndRemovalsAgreeWithADictionary() {
+        var rng = SplitMix64(state: 99)
+        var table = ConnectionTable(capacity: 5000, expected: 16, hasher: .random())
+        var reference: [ConnectionKey: Int32] = [:]
+        for _ in 0..<100_000 {
+            let k = key(UInt32.random(in: 0..<4000, using: &rng), port: 80)
+            let hash = table.hash(k)
+            if let slot = reference[k] {
+                #expect(table.find(k, hash: hash) == slot)
+                if Bool.random(using: &rng) {
+                    table.remove(slot: slot)
+                    reference[k] = nil
+                    #expect(table.find(k, hash: hash) == nil)
+                }
+            } else {
+                #expect(table.find(k, hash: hash) == nil)
+                if !table.isFull {
+                    let slot = table.insert(connection(k), hash: hash)
+                    #expect(table[slot].key == k)
+                    reference[k] = slot
+                }
+            }
+        }
+        #expect(table.count == reference.count)
+        for (k, slot) in reference { #expect(table.find(k, hash: table.hash(k)) == slot) }
+    }
+}
