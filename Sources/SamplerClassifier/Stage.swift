@@ -3,7 +3,9 @@ public enum Stage: UInt8, CaseIterable, Sendable, Comparable {
     case postSYN, postACK, postPSH, later, none
 
     /// The name in records and reports.
-    public var name: String {
+    public var name: String { "\(staticName)" }
+
+    public var staticName: StaticString {
         switch self {
         case .postSYN: "post_syn"
         case .postACK: "post_ack"
@@ -20,7 +22,10 @@ public enum Stage: UInt8, CaseIterable, Sendable, Comparable {
 public enum CloseReason: UInt8, CaseIterable, Sendable {
     case reset, fin, cap, timeout, shutdown
 
-    public var name: String {
+    /// The name in records and reports.
+    public var name: String { "\(staticName)" }
+
+    public var staticName: StaticString {
         switch self {
         case .reset: "reset"
         case .fin: "fin"

@@ -25,15 +25,41 @@ public struct Tags: OptionSet, Hashable, Sendable {
     public static let ttlMismatch = Tags(rawValue: 1 << 18)
     public static let zmap = Tags(rawValue: 1 << 19)
 
+    /// How many tags there are (bits 0 to 19).
+    public static let count = 20
+
+    /// The name of the tag in bit `bit`: the one list of names (records, reports and
+    /// metrics use these), in bit order, which is alphabetical.
+    public static func name(ofBit bit: Int) -> StaticString {
+        switch bit {
+        case 0: "acknumdiff"
+        case 1: "acknumdiff0"
+        case 2: "acknumsame"
+        case 3: "acknumsame0"
+        case 4: "evicted"
+        case 5: "fin"
+        case 6: "ipid_mismatch"
+        case 7: "masscan"
+        case 8: "multiple_rstacks"
+        case 9: "multiple_rsts"
+        case 10: "multiple_syns"
+        case 11: "nmap"
+        case 12: "reset"
+        case 13: "rst_and_rstacks"
+        case 14: "single_rst"
+        case 15: "single_rstack"
+        case 16: "syn_payload"
+        case 17: "timeout"
+        case 18: "ttl_mismatch"
+        case 19: "zmap"
+        default: "unknown"
+        }
+    }
+
     /// Every tag with its name, in sorted order.
-    public static let all: [(tag: Tags, name: String)] = [
-        (.acknumdiff, "acknumdiff"), (.acknumdiff0, "acknumdiff0"), (.acknumsame, "acknumsame"),
-        (.acknumsame0, "acknumsame0"), (.evicted, "evicted"), (.fin, "fin"), (.ipidMismatch, "ipid_mismatch"),
-        (.masscan, "masscan"), (.multipleRstacks, "multiple_rstacks"), (.multipleRsts, "multiple_rsts"),
-        (.multipleSyns, "multiple_syns"), (.nmap, "nmap"), (.reset, "reset"),
-        (.rstAndRstacks, "rst_and_rstacks"), (.singleRst, "single_rst"), (.singleRstack, "single_rstack"),
-        (.synPayload, "syn_payload"), (.timeout, "timeout"), (.ttlMismatch, "ttl_mismatch"), (.zmap, "zmap"),
-    ]
+    public static let all: [(tag: Tags, name: String)] = (0..<count).map { bit in
+        (Tags(rawValue: 1 << bit), "\(name(ofBit: bit))")
+    }
 
     /// The names of the tags set, sorted.
     public var names: [String] { Self.all.filter { contains($0.tag) }.map(\.name) }

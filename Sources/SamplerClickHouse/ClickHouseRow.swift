@@ -20,77 +20,79 @@ public enum ClickHouseRow {
     public struct Context: Sendable {
         /// The host column: letters, digits, '.', '-', '_', ':' only (checked by the
         /// settings), so it needs no escaping.
-        public var host: String
+        public var host: String { didSet { hostBytes = Array(host.utf8) } }
         public var clientAddresses: ClientAddressPolicy
+        /// The host's bytes, made once rather than per row.
+        fileprivate private(set) var hostBytes: [UInt8]
 
         public init(host: String, clientAddresses: ClientAddressPolicy) {
             self.host = host
             self.clientAddresses = clientAddresses
+            hostBytes = Array(host.utf8)
         }
     }
 
-    public static func append(_ record: borrowing ConnectionRecord, context: Context, batch: UInt64, row: Int, to out: inout [UInt8]) {
+    /// The longest row: a JSON line's bound plus the host (at most 253 bytes, checked by
+    /// the settings) and the batch columns.
+    public static let maximumRowLength = JSONLines.maximumLineLength + 512
+
+    public static func append(_ record: ConnectionRecord, context: Context, batch: UInt64, row: Int, to out: inout [UInt8]) {
+        out.appendText(maximum: maximumRowLength) { write(record, context: context, batch: batch, row: row, to: &$0) }
+    }
+
+    public static func write(_ record: borrowing ConnectionRecord, context: Context, batch: UInt64, row: Int, to out: inout TextCursor) {
         let key = record.key
-        out.append(contentsOf: #"{"host":""#.utf8)
-        out.append(contentsOf: context.host.utf8)
-        out.append(contentsOf: #"","first_seen":""#.utf8)
-        let firstMicros = Timestamp.appendDateTime(record.firstSeen, to: &out)
-        out.append(contentsOf: #"","first_seen_usec":"#.utf8)
-        number(firstMicros, &out)
-        out.append(contentsOf: #","last_seen":""#.utf8)
-        let lastMicros = Timestamp.appendDateTime(record.lastSeen, to: &out)
-        out.append(contentsOf: #"","last_seen_usec":"#.utf8)
-        number(lastMicros, &out)
-        out.append(contentsOf: #","family":"#.utf8)
-        number(Int64(key.family.rawValue), &out)
-        out.append(contentsOf: #","src":""#.utf8)
+        out.put(#"{"host":""#)
+        context.hostBytes.withUnsafeBufferPointer { out.put($0) }
+        out.put(#"","first_seen":""#)
+        let firstMicros = Timestamp.writeDateTime(record.firstSeen, to: &out)
+        out.put(#"","first_seen_usec":"#)
+        out.putDecimal(firstMicros)
+        out.put(#","last_seen":""#)
+        let lastMicros = Timestamp.writeDateTime(record.lastSeen, to: &out)
+        out.put(#"","last_seen_usec":"#)
+        out.putDecimal(lastMicros)
+        out.put(#","family":"#)
+        out.putDecimal(UInt64(key.family.rawValue))
+        out.put(#","src":""#)
         switch context.clientAddresses {
-        case .keep: key.source.appendText(family: key.family, to: &out)
-        case .truncate: key.source.masked(toPrefix: key.family == .v4 ? 24 : 48, family: key.family).appendText(family: key.family, to: &out)
+        case .keep: key.source.write(family: key.family, to: &out)
+        case .truncate: key.source.masked(toPrefix: key.family == .v4 ? 24 : 48, family: key.family).write(family: key.family, to: &out)
         case .drop: break
         }
-        out.append(contentsOf: #"","sport":"#.utf8)
-        number(Int64(key.sourcePort), &out)
-        out.append(contentsOf: #","dst":""#.utf8)
-        key.destination.appendText(family: key.family, to: &out)
-        out.append(contentsOf: #"","dport":"#.utf8)
-        number(Int64(key.destinationPort), &out)
-        out.append(contentsOf: #","packets":"#.utf8)
-        number(Int64(record.packetCount), &out)
-        out.append(contentsOf: #","close":""#.utf8)
-        out.append(contentsOf: record.close.name.utf8)
-        out.append(contentsOf: #"","stage":""#.utf8)
-        out.append(contentsOf: record.stage.name.utf8)
-        out.append(contentsOf: #"","tags":"#.utf8)
-        JSONLines.appendTags(record.tags, to: &out)
+        out.put(#"","sport":"#)
+        out.putDecimal(UInt64(key.sourcePort))
+        out.put(#","dst":""#)
+        key.destination.write(family: key.family, to: &out)
+        out.put(#"","dport":"#)
+        out.putDecimal(UInt64(key.destinationPort))
+        out.put(#","packets":"#)
+        out.putDecimal(UInt64(record.packetCount))
+        out.put(#","close":""#)
+        out.put(record.close.staticName)
+        out.put(#"","stage":""#)
+        out.put(record.stage.staticName)
+        out.put(#"","tags":"#)
+        JSONLines.writeTags(record.tags, to: &out)
         let syn = record.syn
-        out.append(contentsOf: #","syn_ttl":"#.utf8)
-        number(Int64(syn.ttl), &out)
-        out.append(contentsOf: #","syn_ipid":"#.utf8)
-        number(Int64(syn.ipID), &out)
-        out.append(contentsOf: #","syn_window":"#.utf8)
-        number(Int64(syn.window), &out)
-        out.append(contentsOf: #","syn_options":"#.utf8)
-        JSONLines.appendOptionKinds(syn, to: &out)
-        out.append(contentsOf: #","flags":"#.utf8)
-        JSONLines.appendFlags(record, to: &out)
-        out.append(contentsOf: #","payload_bytes":"#.utf8)
-        number(Int64(record.payloadBytes), &out)
-        out.append(contentsOf: #","batch_id":"#.utf8)
-        // Batch ids use all 64 bits; Int64 would misprint the upper half.
-        appendUnsigned(batch, &out)
-        out.append(contentsOf: #","batch_row":"#.utf8)
-        number(Int64(row), &out)
-        out.append(contentsOf: "}\n".utf8)
-    }
-
-    private static func number(_ value: Int64, _ out: inout [UInt8]) {
-        Timestamp.appendDigits(value, width: 1, to: &out)
-    }
-
-    private static func appendUnsigned(_ value: UInt64, _ out: inout [UInt8]) {
-        if value >= 10 { appendUnsigned(value / 10, &out) }
-        out.append(UInt8(ascii: "0") + UInt8(value % 10))
+        out.put(#","syn_ttl":"#)
+        out.putDecimal(UInt64(syn.ttl))
+        out.put(#","syn_ipid":"#)
+        out.putDecimal(UInt64(syn.ipID))
+        out.put(#","syn_window":"#)
+        out.putDecimal(UInt64(syn.window))
+        out.put(#","syn_options":"#)
+        JSONLines.writeOptionKinds(syn, to: &out)
+        out.put(#","flags":"#)
+        JSONLines.writeFlags(record, to: &out)
+        out.put(#","payload_bytes":"#)
+        out.putDecimal(record.payloadBytes)
+        out.put(#","batch_id":"#)
+        // Batch ids use all 64 bits.
+        out.putDecimal(batch)
+        out.put(#","batch_row":"#)
+        out.putDecimal(UInt64(row))
+        out.put("}\n")
     }
 }
 

@@ -3,33 +3,51 @@ import SamplerWire
 /// RFC 3339 UTC timestamps with microseconds ("2024-09-05T12:00:00.123456Z"), computed
 /// from the epoch without Foundation or the C library (Howard Hinnant's civil_from_days).
 public enum Timestamp {
+    /// "2024-09-05T12:00:00.123456Z" is 27 bytes; a year before 1000 or after 9999 (never
+    /// from a packet: times are clamped) would take a few more.
+    public static let maximumLength = 32
+
     public static func append(_ time: Microseconds, to out: inout [UInt8]) {
-        let micros = appendDateTime(time, separator: UInt8(ascii: "T"), to: &out)
-        out.append(UInt8(ascii: "."))
-        appendDigits(micros, width: 6, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        out.appendText(maximum: maximumLength) { write(time, to: &$0) }
     }
 
     /// "2024-09-05 12:00:00" (UTC, whole seconds: ClickHouse's DateTime text); returns
     /// the microseconds left over.
     @discardableResult
     public static func appendDateTime(_ time: Microseconds, separator: UInt8 = UInt8(ascii: " "), to out: inout [UInt8]) -> Int64 {
+        var micros: Int64 = 0
+        out.appendText(maximum: maximumLength) { micros = writeDateTime(time, separator: separator, to: &$0) }
+        return micros
+    }
+
+    /// Writes the RFC 3339 form with microseconds.
+    public static func write(_ time: Microseconds, to out: inout TextCursor) {
+        let micros = writeDateTime(time, separator: UInt8(ascii: "T"), to: &out)
+        out.put(UInt8(ascii: "."))
+        out.putDecimal(UInt64(micros), width: 6)
+        out.put(UInt8(ascii: "Z"))
+    }
+
+    /// Writes "2024-09-05 12:00:00" with `separator` between date and time; returns the
+    /// microseconds left over.
+    @discardableResult
+    public static func writeDateTime(_ time: Microseconds, separator: UInt8 = UInt8(ascii: " "), to out: inout TextCursor) -> Int64 {
         let micros = time % 1_000_000 < 0 ? time % 1_000_000 + 1_000_000 : time % 1_000_000
         let seconds = (time - micros) / 1_000_000
         let secondOfDay = seconds % 86_400 < 0 ? seconds % 86_400 + 86_400 : seconds % 86_400
         let days = (seconds - secondOfDay) / 86_400
         let (year, month, day) = civil(fromDays: days)
-        appendDigits(year, width: 4, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(month, width: 2, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(day, width: 2, to: &out)
-        out.append(separator)
-        appendDigits(secondOfDay / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay % 60, width: 2, to: &out)
+        if year >= 0 { out.putDecimal(UInt64(year), width: 4) } else { out.putDecimal(year) }
+        out.put(UInt8(ascii: "-"))
+        out.putDecimal(UInt64(month), width: 2)
+        out.put(UInt8(ascii: "-"))
+        out.putDecimal(UInt64(day), width: 2)
+        out.put(separator)
+        out.putDecimal(UInt64(secondOfDay / 3600), width: 2)
+        out.put(UInt8(ascii: ":"))
+        out.putDecimal(UInt64(secondOfDay / 60 % 60), width: 2)
+        out.put(UInt8(ascii: ":"))
+        out.putDecimal(UInt64(secondOfDay % 60), width: 2)
         return micros
     }
 
@@ -87,18 +105,5 @@ public enum Timestamp {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    /// Decimal digits, zero-padded to `width`.
-    public static func appendDigits(_ value: Int64, width: Int, to out: inout [UInt8]) {
-        var digits = InlineArray<20, UInt8>(repeating: UInt8(ascii: "0"))
-        var v = value, count = 0
-        repeat {
-            digits[count] = UInt8(ascii: "0") + UInt8(v % 10)
-            v /= 10
-            count += 1
-        } while v > 0 && count < 20
-        for _ in count..<max(width, count) { out.append(UInt8(ascii: "0")) }
-        for i in stride(from: count - 1, through: 0, by: -1) { out.append(digits[i]) }
     }
 }

@@ -2,14 +2,17 @@
 // run of two or more zero groups shortened to "::", leftmost run on a tie).
 
 extension IPAddress {
-    /// Appends the text form to `out` without building intermediate strings.
-    public func appendText(family: IPFamily, to out: inout [UInt8]) {
+    /// The longest text form: eight groups of four hex digits and seven colons.
+    public static let maximumTextLength = 39
+
+    /// Writes the text form.
+    public func write(family: IPFamily, to out: inout TextCursor) {
         switch family {
         case .v4:
             let value = v4
             for shift in stride(from: 24, through: 0, by: -8) {
-                appendDecimal(UInt8(truncatingIfNeeded: value >> UInt32(shift)), to: &out)
-                if shift > 0 { out.append(UInt8(ascii: ".")) }
+                out.putDecimal(UInt64(truncatingIfNeeded: (value >> UInt32(shift)) & 0xff))
+                if shift > 0 { out.put(UInt8(ascii: ".")) }
             }
         case .v6:
             var groups = InlineArray<8, UInt16>(repeating: 0)
@@ -30,16 +33,21 @@ extension IPAddress {
             var i = 0
             while i < 8 {
                 if i == bestStart {
-                    out.append(UInt8(ascii: ":"))
-                    if i == 0 { out.append(UInt8(ascii: ":")) }
+                    out.put(UInt8(ascii: ":"))
+                    if i == 0 { out.put(UInt8(ascii: ":")) }
                     i += bestLength
                     continue
                 }
-                appendHex(groups[i], to: &out)
-                if i < 7 { out.append(UInt8(ascii: ":")) }
+                out.putHex(groups[i])
+                if i < 7 { out.put(UInt8(ascii: ":")) }
                 i += 1
             }
         }
+    }
+
+    /// Appends the text form to `out`.
+    public func appendText(family: IPFamily, to out: inout [UInt8]) {
+        out.appendText(maximum: Self.maximumTextLength) { write(family: family, to: &$0) }
     }
 
     public func text(family: IPFamily) -> String {
@@ -93,26 +101,5 @@ extension IPAddress {
             low = low << 16 | UInt64(all[i + 4])
         }
         return IPAddress(high: high, low: low)
-    }
-}
-
-@inline(__always)
-func appendDecimal(_ value: UInt8, to out: inout [UInt8]) {
-    if value >= 100 { out.append(UInt8(ascii: "0") + value / 100) }
-    if value >= 10 { out.append(UInt8(ascii: "0") + (value / 10) % 10) }
-    out.append(UInt8(ascii: "0") + value % 10)
-}
-
-private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-@inline(__always)
-func appendHex(_ value: UInt16, to out: inout [UInt8]) {
-    var started = false
-    for shift in stride(from: 12, through: 0, by: -4) {
-        let digit = Int((value >> UInt16(shift)) & 0xf)
-        if digit != 0 || started || shift == 0 {
-            out.append(hexDigits[digit])
-            started = true
-        }
     }
 }

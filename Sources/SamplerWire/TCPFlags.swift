@@ -13,16 +13,22 @@ public struct TCPFlags: OptionSet, Hashable, Sendable {
     public static let cwr = TCPFlags(rawValue: 0x080)
     public static let ae = TCPFlags(rawValue: 0x100)
 
-    /// Letters in bit order, as scapy prints them: "S", "PA", "RA", "FA".
-    static let letters: [(TCPFlags, UInt8)] = [
-        (.fin, UInt8(ascii: "F")), (.syn, UInt8(ascii: "S")), (.rst, UInt8(ascii: "R")),
-        (.psh, UInt8(ascii: "P")), (.ack, UInt8(ascii: "A")), (.urg, UInt8(ascii: "U")),
-        (.ece, UInt8(ascii: "E")), (.cwr, UInt8(ascii: "C")), (.ae, UInt8(ascii: "N")),
-    ]
+    /// Letters in bit order (fin first), as scapy prints them: "S", "PA", "RA", "FA".
+    @usableFromInline static let letterOrder: StaticString = "FSRPAUECN"
 
     /// Appends the flag letters to `out` (nothing for no flags).
     public func appendLetters(to out: inout [UInt8]) {
-        for (flag, letter) in Self.letters where contains(flag) { out.append(letter) }
+        out.appendText(maximum: 9) { writeLetters(to: &$0) }
+    }
+
+    /// Writes the flag letters ("PA"): at most nine.
+    @inlinable
+    public func writeLetters(to out: inout TextCursor) {
+        var bits = rawValue & 0x1ff
+        while bits != 0 {
+            out.put(Self.letterOrder.utf8Start[bits.trailingZeroBitCount])
+            bits &= bits - 1
+        }
     }
 
     /// The flag letters as text, e.g. "PA".

@@ -53,6 +53,25 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(finalized)
     }
 
+    // Classify at scale: the table holds 10^4, 10^5 or 10^6 open connections in steady
+    // state (SyntheticFlows: ten packets each, interleaved, a new connection for each that
+    // ends), so that the table and its deadlines are far larger than the caches. The
+    // table is filled before the measurement; time per packet should stay nearly flat.
+    for open in [10_000, 100_000, 1_000_000] {
+        Benchmark("classify: \(open) open connections", configuration: configuration) { benchmark, state in
+            var finalized = 0
+            for _ in benchmark.scaledIterations {
+                state.classifier.ingest(state.flows.next()) { _ in finalized += 1 }
+            }
+            precondition(state.classifier.openConnections >= open - 1)
+            blackHole(finalized)
+        } setup: {
+            let state = ClassifierAtScale(open: open)
+            for _ in 0..<(open * 10) { state.classifier.ingest(state.flows.next()) { _ in } }
+            return state
+        }
+    }
+
     // Format: one JSON line per finalized connection into a reused buffer.
     var records: [ConnectionRecord] = []
     var classifier = Classifier()
@@ -112,5 +131,18 @@ let benchmarks: @Sendable () -> Void = {
                 precondition(pipeline.counters().ringDrops == 0 && pipeline.counters().classifier.packets == 65_536)
             }
         }
+    }
+}
+
+/// A classifier and its input, kept across the samples of one benchmark.
+final class ClassifierAtScale {
+    var classifier: Classifier
+    var flows: SyntheticFlows
+
+    init(open: Int) {
+        var configuration = ClassifierConfiguration()
+        configuration.maximumOpenConnections = 1 << 20
+        classifier = Classifier(configuration: configuration, expectedConnections: open)
+        flows = SyntheticFlows(openConnections: open)
     }
 }

@@ -1,0 +1,89 @@
+/// Writes ASCII text through a pointer into room made in advance, for the record formats.
+///
+/// A record's line has a known largest size, so the formats make room once per line
+/// (`[UInt8].appendText(maximum:_:)`, on the stack) and write each byte with one
+/// predictable bounds check, instead of `Array.append`'s capacity and uniqueness checks
+/// per byte, which cost more than the bytes themselves. Writing past the room stops the
+/// process with a message (a bug in a format's bound), never writes past it.
+public struct TextCursor: ~Copyable {
+    @usableFromInline let base: UnsafeMutablePointer<UInt8>
+    @usableFromInline let capacity: Int
+    @usableFromInline var written = 0
+    /// Bytes written so far.
+    public var count: Int { written }
+
+    @inlinable
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+    }
+
+    @inlinable @inline(__always)
+    mutating func room(_ bytes: Int) -> UnsafeMutablePointer<UInt8> {
+        precondition(written + bytes <= capacity, "TextCursor: a line longer than its format's bound")
+        defer { written += bytes }
+        return base + written
+    }
+
+    @inlinable @inline(__always)
+    public mutating func put(_ byte: UInt8) { room(1).pointee = byte }
+
+    @inlinable @inline(__always)
+    public mutating func put(_ text: StaticString) {
+        let length = text.utf8CodeUnitCount
+        room(length).update(from: text.utf8Start, count: length)
+    }
+
+    @inlinable
+    public mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress else { return }
+        room(bytes.count).update(from: source, count: bytes.count)
+    }
+
+    /// Decimal digits, at least `width` of them (zero-padded).
+    @inlinable
+    public mutating func putDecimal(_ value: UInt64, width: Int = 1) {
+        var digits = 1, rest = value
+        while rest >= 10 { rest /= 10; digits += 1 }
+        let length = Swift.max(digits, width)
+        let start = room(length)
+        var v = value
+        for i in stride(from: length - 1, through: 0, by: -1) {
+            start[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
+            v /= 10
+        }
+    }
+
+    /// A signed decimal.
+    @inlinable
+    public mutating func putDecimal(_ value: Int64) {
+        if value < 0 { put(UInt8(ascii: "-")) }
+        putDecimal(value.magnitude)
+    }
+
+    /// Lower-case hexadecimal without leading zeros ("0" for zero).
+    @inlinable
+    public mutating func putHex(_ value: UInt16) {
+        var started = false
+        for shift in stride(from: 12, through: 0, by: -4) {
+            let digit = UInt8(truncatingIfNeeded: (value >> UInt16(shift)) & 0xf)
+            if digit != 0 || started || shift == 0 {
+                put(digit < 10 ? UInt8(ascii: "0") &+ digit : UInt8(ascii: "a") &+ digit &- 10)
+                started = true
+            }
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends what `body` writes through a cursor with room for `maximum` bytes (on the
+    /// stack), with one copy at the end.
+    @inlinable
+    public mutating func appendText(maximum: Int, _ body: (inout TextCursor) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximum) { scratch in
+            var cursor = TextCursor(scratch)
+            body(&cursor)
+            append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<cursor.count]))
+        }
+    }
+}
