@@ -19,9 +19,12 @@ public struct ClassifierCounters: Sendable, Equatable {
 /// gives the same output. Records are handed to `emit` as connections are finalized.
 ///
 /// Memory is bounded by `maximumOpenConnections`: when the table is full, a new SYN
-/// finalizes the connection whose deadline is soonest (the one idle longest, or one in its
-/// grace period) as it would have been at that deadline, tagged `evicted`, and takes its
-/// place. Every sampled connection gets a record; none is refused.
+/// finalizes the connection idle longest (the oldest last packet) as it would have been at
+/// its deadline, tagged `evicted`, and takes its place. Every sampled connection gets a
+/// record; none is refused.
+///
+/// Deadlines sit in two heaps: every connection's idle deadline (`idle`, which also
+/// orders eviction), and the grace periods after a RST or FIN (`closing`, few at a time).
 public struct Classifier {
     public let configuration: ClassifierConfiguration
     public private(set) var counters = ClassifierCounters()
@@ -29,7 +32,8 @@ public struct Classifier {
     public private(set) var clock: Microseconds = .min
 
     private var table: ConnectionTable
-    private var deadlines: DeadlineHeap
+    private var idle: DeadlineHeap
+    private var closing: DeadlineHeap
 
     /// `expectedConnections` fit without the index growing (the live pipeline passes the
     /// maximum, so that a flood never rehashes); `hasher` keys the index (a fresh random
@@ -39,7 +43,8 @@ public struct Classifier {
         self.configuration = configuration
         let capacity = max(1, configuration.maximumOpenConnections)
         table = ConnectionTable(capacity: capacity, expected: expectedConnections, hasher: hasher)
-        deadlines = DeadlineHeap(reservingCapacity: min(max(expectedConnections, 16), capacity))
+        idle = DeadlineHeap(reservingCapacity: min(max(expectedConnections, 16), capacity))
+        closing = DeadlineHeap(reservingCapacity: 1024)
     }
 
     public var openConnections: Int { table.count }
@@ -62,8 +67,8 @@ public struct Classifier {
     /// Moves the clock to `time` and finalizes every connection whose deadline is before it.
     public mutating func advance(to time: Microseconds, emit: (ConnectionRecord) -> Void) {
         clock = max(clock, time)
-        while let top = settledFirst(), top.deadline < clock {
-            finalize(slot: top.slot, close: table[top.slot].closeAtDeadline, emit: emit)
+        while let due = nextDue(), due.deadline < clock {
+            finalize(slot: due.slot, close: table[due.slot].closeAtDeadline, emit: emit)
         }
     }
 
@@ -71,30 +76,39 @@ public struct Classifier {
     /// shutdown: reset and fin as such, idle for the timeout as `timeout`, the rest
     /// `shutdown` (their outcome is unknown; the windows leave them out).
     public mutating func finishAll(emit: (ConnectionRecord) -> Void) {
-        while let top = settledFirst() {
-            let connection = table[top.slot]
+        while let due = nextDue() {
+            let connection = table[due.slot]
             let close: CloseReason =
                 connection.hasRST ? .reset
                 : connection.hasFIN ? .fin
                 : connection.lastSeen + configuration.idleTimeout <= clock ? .timeout : .shutdown
-            finalize(slot: top.slot, close: close, emit: emit)
+            finalize(slot: due.slot, close: close, emit: emit)
         }
     }
 
-    /// The entry with the soonest real deadline. Entries may lag behind their idle
-    /// deadline (see `DeadlineHeap`); a lagging top is moved to its real deadline until
-    /// the top is right, which makes it the true minimum.
-    private mutating func settledFirst() -> DeadlineHeap.Entry? {
-        while let top = deadlines.first {
-            let real = table[top.slot].deadline(idleTimeout: configuration.idleTimeout)
-            if real <= top.deadline { return top }
-            deadlines.update(slot: top.slot, deadline: real)
+    /// The connection whose deadline is soonest: the sooner of the closing heap's first
+    /// and the idle heap's settled first.
+    private mutating func nextDue() -> DeadlineHeap.Entry? {
+        let idlest = settledIdlest()
+        guard let grace = closing.first else { return idlest }
+        guard let idlest else { return grace }
+        return grace.precedes(idlest) ? grace : idlest
+    }
+
+    /// The connection idle longest, with its idle deadline. An entry may lag behind its
+    /// connection's idle deadline (see `DeadlineHeap`); a lagging first entry is moved to
+    /// the real deadline until the first is right, which makes it the true minimum.
+    private mutating func settledIdlest() -> DeadlineHeap.Entry? {
+        while let first = idle.first {
+            let real = table[first.slot].lastSeen + configuration.idleTimeout
+            if real <= first.deadline { return first }
+            idle.update(slot: first.slot, deadline: real)
         }
         return nil
     }
 
     private mutating func open(_ packet: PacketSummary, hash: UInt64, emit: (ConnectionRecord) -> Void) {
-        if table.isFull, let idlest = settledFirst() {
+        if table.isFull, let idlest = settledIdlest() {
             counters.evicted += 1
             finalize(slot: idlest.slot, close: table[idlest.slot].closeAtDeadline, extraTags: .evicted, emit: emit)
         }
@@ -102,11 +116,13 @@ public struct Classifier {
         connection.append(packet, grace: configuration.gracePeriod)
         let slot = table.insert(connection, hash: hash)
         counters.opened += 1
-        deadlines.insert(slot: slot, deadline: connection.deadline(idleTimeout: configuration.idleTimeout))
+        idle.insert(slot: slot, deadline: connection.lastSeen + configuration.idleTimeout)
+        if let deadline = connection.closingDeadline { closing.insert(slot: slot, deadline: deadline) }
     }
 
     private mutating func append(_ packet: PacketSummary, toSlot slot: Int32, emit: (ConnectionRecord) -> Void) {
-        // In place: the connection stays in its slot.
+        // In place: the connection stays in its slot. Its idle deadline moves on lazily.
+        let closingBefore = table[slot].closingDeadline
         table[slot].append(packet, grace: configuration.gracePeriod)
         if table[slot].packetCount >= min(configuration.packetCap, Connection.capacity) {
             // The kernel sends no more: the set is complete now.
@@ -114,9 +130,9 @@ public struct Classifier {
             finalize(slot: slot, close: close, emit: emit)
             return
         }
-        // A RST or FIN can bring the deadline forward; a later idle deadline waits (lazy).
-        let deadline = table[slot].deadline(idleTimeout: configuration.idleTimeout)
-        if deadline < deadlines.deadline(of: slot) { deadlines.update(slot: slot, deadline: deadline) }
+        if let deadline = table[slot].closingDeadline, deadline != closingBefore {
+            if closingBefore == nil { closing.insert(slot: slot, deadline: deadline) } else { closing.update(slot: slot, deadline: deadline) }
+        }
     }
 
     private mutating func finalize(slot: Int32, close: CloseReason, extraTags: Tags = [], emit: (ConnectionRecord) -> Void) {
@@ -126,7 +142,8 @@ public struct Classifier {
             connection, close: close, stage: Verdict.stage(of: connection, close: close),
             tags: Verdict.tags(of: connection, close: close, configuration: configuration).union(extraTags),
             finalizedAt: clock)
-        deadlines.remove(slot: slot)
+        idle.remove(slot: slot)
+        if closing.contains(slot) { closing.remove(slot: slot) }
         table.remove(slot: slot)
         counters.finalized += 1
         emit(record)

@@ -1,14 +1,14 @@
 import SamplerWire
 
-/// The deadlines of the open connections, soonest first: a binary min-heap with one entry
+/// Deadlines of open connections, soonest first: a binary min-heap with at most one entry
 /// per slot, which knows where each slot's entry is, so that an entry can be moved or
 /// removed in place. Its size is bounded by the table's: a connection that closes takes
 /// its entry with it, so connections that end early leave nothing behind.
 ///
-/// An entry's deadline may be earlier than the connection's real one (an idle deadline
-/// moves on with every packet, and moving the entry each time would cost a sift per
-/// packet); the classifier checks the real deadline when the entry reaches the top and
-/// moves the entry then (`Classifier.settledFirst`).
+/// In the idle heap, an entry's deadline may be earlier than the connection's real one
+/// (an idle deadline moves on with every packet, and moving the entry each time would
+/// cost a sift per packet); the classifier checks the real deadline when the entry
+/// reaches the top and moves the entry then (`Classifier.settledIdlest`).
 struct DeadlineHeap {
     struct Entry {
         var deadline: Microseconds
@@ -32,8 +32,8 @@ struct DeadlineHeap {
     var count: Int { heap.count }
     var first: Entry? { heap.first }
 
-    /// The deadline of `slot`'s entry.
-    func deadline(of slot: Int32) -> Microseconds { heap[Int(positions[Int(slot)])].deadline }
+    /// Whether `slot` has an entry.
+    func contains(_ slot: Int32) -> Bool { Int(slot) < positions.count && positions[Int(slot)] >= 0 }
 
     /// Adds the entry of a slot that has none.
     mutating func insert(slot: Int32, deadline: Microseconds) {

@@ -150,8 +150,11 @@ struct Run: ParsableCommand {
             }
         }
         let c = sampler.counters
-        printError("sampler: stopped; \(c.messages) messages, \(c.records) records, \(c.lost) lost, "
-            + "\(c.overruns) overruns, \(c.parseErrors.total) parse errors, \(c.classifier.orphans) orphans")
+        // Everything turned away anywhere on the way, so that the last line of the log
+        // says whether the sample is whole.
+        printError("sampler: stopped; \(c.messages) messages, \(c.records) records, \(c.lost) lost in the kernel, "
+            + "\(c.ringDrops) dropped at full rings, \(c.overruns) overruns, \(c.parseErrors.total) parse errors, "
+            + "\(c.classifier.orphans) orphans, \(c.classifier.evicted) evicted (table full), \(c.writeErrors) write errors")
     }
 
     /// The status socket and, unless it is off, the metrics endpoint.

@@ -117,3 +117,12 @@ func samplerBinary() -> URL {
     }
     return URL(fileURLWithPath: ProcessInfo.processInfo.environment["SAMPLER_BIN"] ?? ".build/debug/sampler")
 }
+
+/// The release build of `sampler`, for tests that measure it at full speed: $SAMPLER_RELEASE_BIN,
+/// or .build/release/sampler beside the debug build's directory (scripts/test builds it).
+func releaseBinary() -> URL {
+    if let path = ProcessInfo.processInfo.environment["SAMPLER_RELEASE_BIN"] { return URL(fileURLWithPath: path) }
+    let debug = samplerBinary().resolvingSymlinksInPath()
+    // .build/<triple>/debug/sampler -> .build/<triple>/release/sampler
+    return debug.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("release/sampler")
+}

@@ -105,18 +105,25 @@ import SamplerWire
         #expect(records.first?.stage == .postSYN)
         #expect(records.first?.tags == [.timeout, .evicted])
         #expect(records.first?.finalizedAt == flow.start + 4_000)
-        // A connection in its grace period after a RST is due first, and closes as a reset.
+        // Idleness is the time since the last packet: a connection in its grace period
+        // after a fresh RST is not the idlest; c, quiet since its SYN, is.
         classifier.ingest(a.packet("R", ms: 5)) { records.append($0) }
         classifier.ingest(d.packet("S", ms: 6)) { records.append($0) }
-        #expect(records.map(\.key.sourcePort) == [2, 1])
-        #expect(records.last?.close == .reset)
-        #expect(records.last?.tags.isSuperset(of: [.reset, .evicted, .singleRst]) == true)
+        #expect(records.map(\.key.sourcePort) == [2, 3])
         #expect(classifier.counters.evicted == 2)
         #expect(classifier.counters.opened == 4)
         #expect(classifier.openConnections == 2)
+        // An evicted connection closes as it would have at its deadline: a reset when it
+        // has a RST.
+        let e = flow.with(sourcePort: 5)
+        classifier.ingest(d.packet("A", ms: 7)) { records.append($0) }
+        classifier.ingest(e.packet("S", ms: 8)) { records.append($0) }
+        #expect(records.map(\.key.sourcePort) == [2, 3, 1])
+        #expect(records.last?.close == .reset)
+        #expect(records.last?.tags.isSuperset(of: [.reset, .evicted, .singleRst]) == true)
         // Every connection gets its record: none was turned away.
         classifier.finishAll { records.append($0) }
-        #expect(Set(records.map(\.key.sourcePort)) == [1, 2, 3, 4])
+        #expect(Set(records.map(\.key.sourcePort)) == [1, 2, 3, 4, 5])
         #expect(records.suffix(2).allSatisfy { $0.close == .shutdown && !$0.tags.contains(.evicted) })
     }
 

@@ -58,12 +58,12 @@ let benchmarks: @Sendable () -> Void = {
     // ends), so that the table and its deadlines are far larger than the caches. The
     // table is filled before the measurement; time per packet should stay nearly flat.
     for open in [10_000, 100_000, 1_000_000] {
-        Benchmark("classify: \(open) open connections", configuration: configuration) { benchmark, state in
+        Benchmark("classify: \(open) open connections", configuration: configuration) { (benchmark: Benchmark, state: ClassifierAtScale) in
             var finalized = 0
             for _ in benchmark.scaledIterations {
                 state.classifier.ingest(state.flows.next()) { _ in finalized += 1 }
             }
-            precondition(state.classifier.openConnections >= open - 1)
+            precondition(abs(state.classifier.openConnections - open) < open / 50, "\(state.classifier.openConnections) open")
             blackHole(finalized)
         } setup: {
             let state = ClassifierAtScale(open: open)
