@@ -30,9 +30,9 @@ def tlv(kind, value):
     data = struct.pack("<HH", 4 + len(value), kind) + value
     return data + b"\0" * (-len(data) % 4)
 
-def frame(time, src, sport, flags, seq, ack, payload):
+def frame(time, src, sport, flags, seq, ack, payload, ipid):
     tcp = struct.pack("!HHIIBBHHH", sport, 443, seq, ack, 5 << 4, flags, 64240, 0, 0) + b"x" * payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), rng.getrandbits(16), 0x4000, 57, 6, 0,
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), ipid, 0x4000, 57, 6, 0,
                      struct.pack("!I", src), bytes([198, 51, 100, 1])) + tcp
     nflog = struct.pack("!BBH", 2, 0, 5)  # nfgenmsg: AF_INET, version 0, group 5
     nflog += tlv(1, struct.pack("!HBB", 0x0800, 0, 0))  # NFULA_PACKET_HDR
@@ -45,10 +45,10 @@ for i in range(connections):
     src = 0x0A000000 | (i // 50_000) << 8 | rng.getrandbits(8)
     sport = 1024 + i % 50_000
     t0 = start + i * 20
-    seq = rng.getrandbits(32)
+    seq, ipid = rng.getrandbits(32), rng.getrandbits(16)  # the client's IP ID counter counts up
     for n, flags in enumerate(rng.choice(choices)):
         payload = 100 if flags & PSH else 0
-        packets.append((t0 + n * 1000, src, sport, flags, seq, 0 if flags == SYN else 1, payload))
+        packets.append((t0 + n * 1000, src, sport, flags, seq, 0 if flags == SYN else 1, payload, (ipid + n) & 0xFFFF))
 packets.sort(key=lambda p: p[0])
 
 with open(out, "wb") as f:

@@ -1,9 +1,13 @@
 import SamplerWire
 
-/// Deadlines of open connections, soonest first: a binary min-heap with at most one entry
-/// per slot, which knows where each slot's entry is, so that an entry can be moved or
-/// removed in place. Its size is bounded by the table's: a connection that closes takes
-/// its entry with it, so connections that end early leave nothing behind.
+/// Deadlines of open connections, soonest first: a min-heap with at most one entry per
+/// slot, which knows where each slot's entry is, so that an entry can be moved or removed
+/// in place. Its size is bounded by the table's: a connection that closes takes its entry
+/// with it, so connections that end early leave nothing behind.
+///
+/// Four children per node rather than two: the heap is half as deep, and a node's
+/// children (four 16-byte entries) share one cache line, so a sift at a million entries
+/// waits for half as many cache misses.
 ///
 /// In the idle heap, an entry's deadline may be earlier than the connection's real one
 /// (an idle deadline moves on with every packet, and moving the entry each time would
@@ -20,6 +24,7 @@ struct DeadlineHeap {
         }
     }
 
+    private static let arity = 4
     private var heap: [Entry] = []
     /// Per slot, the index of its entry in `heap`, or -1.
     private var positions: [Int32] = []
@@ -67,7 +72,7 @@ struct DeadlineHeap {
         var child = start
         let entry = heap[child]
         while child > 0 {
-            let parent = (child - 1) / 2
+            let parent = (child - 1) / Self.arity
             guard entry.precedes(heap[parent]) else { break }
             heap[child] = heap[parent]
             positions[Int(heap[child].slot)] = Int32(child)
@@ -80,15 +85,18 @@ struct DeadlineHeap {
     private mutating func siftDown(_ start: Int) {
         var parent = start
         let entry = heap[parent]
+        let count = heap.count
         while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { break }
-            let right = left + 1
-            let smaller = right < heap.count && heap[right].precedes(heap[left]) ? right : left
-            guard heap[smaller].precedes(entry) else { break }
-            heap[parent] = heap[smaller]
+            let first = Self.arity * parent + 1
+            guard first < count else { break }
+            var smallest = first
+            for child in (first + 1)..<min(first + Self.arity, count) where heap[child].precedes(heap[smallest]) {
+                smallest = child
+            }
+            guard heap[smallest].precedes(entry) else { break }
+            heap[parent] = heap[smallest]
             positions[Int(heap[parent].slot)] = Int32(parent)
-            parent = smaller
+            parent = smallest
         }
         heap[parent] = entry
         positions[Int(entry.slot)] = Int32(parent)

@@ -42,7 +42,12 @@ public struct WindowSummary: Sendable, Equatable {
         }
         total += 1
         stageCounts[Int(record.stage.rawValue)] += 1
-        for (i, entry) in Tags.all.enumerated() where record.tags.contains(entry.tag) { tagCounts[i] += 1 }
+        // Tags.all is in bit order, so a tag's bit is its counter's index.
+        var bits = record.tags.rawValue
+        while bits != 0 {
+            tagCounts[bits.trailingZeroBitCount] += 1
+            bits &= bits - 1
+        }
     }
 
     /// Adds another summary's counts (for totals over several windows).
@@ -102,16 +107,22 @@ public struct WindowAggregator {
             }
         }
         if start == current!.start {
-            count(record, in: &current!)
+            Self.count(record, in: &current!, excludeMultipleSYNs: excludeMultipleSYNs)
         } else if previous != nil && start >= previous!.start {
-            count(record, in: &previous!)
+            Self.count(record, in: &previous!, excludeMultipleSYNs: excludeMultipleSYNs)
         } else {
             lateRecords += 1
-            if previous != nil { count(record, in: &previous!) } else { count(record, in: &current!) }
+            if previous != nil {
+                Self.count(record, in: &previous!, excludeMultipleSYNs: excludeMultipleSYNs)
+            } else {
+                Self.count(record, in: &current!, excludeMultipleSYNs: excludeMultipleSYNs)
+            }
         }
     }
 
-    private func count(_ record: ConnectionRecord, in window: inout WindowSummary) {
+    // Static, so that counting into a window never copies the aggregator (whose copy
+    // would share the window's arrays and make every count copy them).
+    private static func count(_ record: ConnectionRecord, in window: inout WindowSummary, excludeMultipleSYNs: Bool) {
         if excludeMultipleSYNs && record.tags.contains(.multipleSyns) {
             window.excluded += 1
         } else {

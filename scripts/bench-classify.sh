@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `sampler classify` on a large capture against `tcpdump -r FILE -w /dev/null` on the same
+# file, in the same run: how close the offline path comes to reading the file at all.
+#
+#   scripts/bench-classify.sh [CONNECTIONS] [RUNS]     (defaults: 500000 connections, 5 runs)
+#
+# Makes the capture with scripts/make-capture.py (about 3.8 packets a connection; kept in
+# /tmp between runs), builds the release binary, then times each command RUNS times
+# (wall clock, the file in the page cache after a first read) and prints the medians and
+# their ratio. Records go to /dev/null; the summary table goes to standard error, shown once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+connections=${1:-500000}
+runs=${2:-5}
+capture=/tmp/sampler-bench-$connections.pcap
+[ -s "$capture" ] || scripts/make-capture.py "$capture" "$connections"
+swift build -c release >/dev/null
+sampler=$(swift build -c release --show-bin-path)/sampler
+command -v tcpdump >/dev/null || { echo "bench-classify: tcpdump is missing: apt-get install tcpdump" >&2; exit 1; }
+
+cat "$capture" >/dev/null  # into the page cache
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1; end=$(date +%s.%N); echo "$end - $start" | bc; }
+
+tcpdump_times=() sampler_times=()
+for _ in $(seq "$runs"); do
+  tcpdump_times+=("$(seconds tcpdump -r "$capture" -w /dev/null)")
+  sampler_times+=("$(seconds "$sampler" classify "$capture")")
+done
+t=$(printf '%s\n' "${tcpdump_times[@]}" | median)
+s=$(printf '%s\n' "${sampler_times[@]}" | median)
+"$sampler" classify "$capture" 2>&1 >/dev/null | tail -4
+printf 'capture: %s (%s connections, %s bytes)\n' "$capture" "$connections" "$(stat -c %s "$capture")"
+printf 'tcpdump -r FILE -w /dev/null: %.3f s (median of %d)\n' "$t" "$runs"
+printf 'sampler classify FILE > /dev/null: %.3f s (median of %d)\n' "$s" "$runs"
+printf 'ratio: %.2fx\n' "$(echo "$s / $t" | bc -l)"
