@@ -25,6 +25,10 @@ public struct ClassifierCounters: Sendable, Equatable {
 ///
 /// Deadlines sit in two heaps: every connection's idle deadline (`idle`, which also
 /// orders eviction), and the grace periods after a RST or FIN (`closing`, few at a time).
+/// A finalized connection leaves its idle entry behind for the next connection in its
+/// slot to take over (freed slots are reused newest first, so the entry moves little),
+/// or for `settledIdlest` to drop when it reaches the top: one entry per slot at most,
+/// and no sift when a connection closes.
 public struct Classifier {
     public let configuration: ClassifierConfiguration
     public private(set) var counters = ClassifierCounters()
@@ -100,6 +104,10 @@ public struct Classifier {
     /// the real deadline until the first is right, which makes it the true minimum.
     private mutating func settledIdlest() -> DeadlineHeap.Entry? {
         while let first = idle.first {
+            guard table.isOccupied(first.slot) else {
+                idle.remove(slot: first.slot)  // left behind by a finalized connection
+                continue
+            }
             let real = table[first.slot].lastSeen + configuration.idleTimeout
             if real <= first.deadline { return first }
             idle.update(slot: first.slot, deadline: real)
@@ -116,7 +124,8 @@ public struct Classifier {
         connection.append(packet, grace: configuration.gracePeriod)
         let slot = table.insert(connection, hash: hash)
         counters.opened += 1
-        idle.insert(slot: slot, deadline: connection.lastSeen + configuration.idleTimeout)
+        let deadline = connection.lastSeen + configuration.idleTimeout
+        if idle.contains(slot) { idle.update(slot: slot, deadline: deadline) } else { idle.insert(slot: slot, deadline: deadline) }
         if let deadline = connection.closingDeadline { closing.insert(slot: slot, deadline: deadline) }
     }
 
@@ -142,7 +151,6 @@ public struct Classifier {
             connection, close: close, stage: Verdict.stage(of: connection, close: close),
             tags: Verdict.tags(of: connection, close: close, configuration: configuration).union(extraTags),
             finalizedAt: clock)
-        idle.remove(slot: slot)
         if closing.contains(slot) { closing.remove(slot: slot) }
         table.remove(slot: slot)
         counters.finalized += 1

@@ -69,6 +69,12 @@ public struct Connection: Sendable {
 
     public var packetCount: Int { Int(count) }
 
+    /// Whether the slot holding this value is free: a connection always has its SYN.
+    var isVacant: Bool { count == 0 }
+
+    /// Marks the slot free (the table's `remove`).
+    mutating func vacate() { count = 0 }
+
     /// Packet `index` in arrival order.
     public subscript(index: Int) -> PacketNote {
         PacketNote(acknowledgementNumber: acknowledgementNumbers[index], ipID: ipIDs[index],

@@ -9,11 +9,14 @@ import SamplerWire
 /// entries behind the removed one back (no tombstones), so probe runs never grow with
 /// churn. The slots grow to `capacity` and never beyond; freed slots are reused, newest
 /// first. Nothing here allocates once the table has reached its size.
+///
+/// A value of this type owns its slots through a reference (`SlotStorage`): the
+/// classifier that holds it is never copied, and must not be.
 struct ConnectionTable {
     /// Most connections held at once.
     let capacity: Int
     private let hasher: ConnectionHasher
-    private var slots: [Connection] = []
+    private let slots: SlotStorage
     private var freeSlots: [Int32] = []
     private var buckets: [UInt64]
     private var mask: Int
@@ -30,8 +33,8 @@ struct ConnectionTable {
         bucketBits = 0
         mask = 0
         buckets = []
+        slots = SlotStorage(capacity: self.capacity)
         resizeIndex(bits: Self.bits(for: min(max(expected, 16), self.capacity)))
-        slots.reserveCapacity(min(max(expected, 16), self.capacity))
     }
 
     /// Enough bucket bits that `connections` fill at most half of the buckets.
@@ -43,8 +46,6 @@ struct ConnectionTable {
 
     var isFull: Bool { count >= capacity }
 
-    /// Slots in use or once used (those that have been touched in memory).
-    var slotsAllocated: Int { slots.count }
 
     func hash(_ key: ConnectionKey) -> UInt64 { hasher.hash(key) }
 
@@ -57,7 +58,7 @@ struct ConnectionTable {
             if entry == 0 { return nil }
             if UInt32(truncatingIfNeeded: entry >> 32) == tag {
                 let slot = Int32(truncatingIfNeeded: entry & 0xffff_ffff) - 1
-                if slots[Int(slot)].key == key { return slot }
+                if self[slot].key == key { return slot }
             }
             bucket = (bucket + 1) & mask
         }
@@ -69,10 +70,11 @@ struct ConnectionTable {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
-            slots[Int(slot)] = connection
+            (slots.base + Int(slot)).pointee = connection
         } else {
-            slot = Int32(slots.count)
-            slots.append(connection)
+            slot = Int32(slots.initialized)
+            (slots.base + Int(slot)).initialize(to: connection)
+            slots.initialized += 1
         }
         count += 1
         if count > (mask + 1) / 2 { resizeIndex(bits: bucketBits + 1) }
@@ -82,7 +84,7 @@ struct ConnectionTable {
 
     /// Takes the connection in `slot` out; the slot is reused later.
     mutating func remove(slot: Int32) {
-        let tag = UInt32(truncatingIfNeeded: hasher.hash(slots[Int(slot)].key) >> 32)
+        let tag = UInt32(truncatingIfNeeded: hasher.hash(self[slot].key) >> 32)
         let wanted = UInt64(tag) << 32 | UInt64(slot + 1)
         var hole = home(tag)
         while buckets[hole] != wanted { hole = (hole + 1) & mask }
@@ -98,13 +100,18 @@ struct ConnectionTable {
             next = (next + 1) & mask
         }
         buckets[hole] = 0
+        self[slot].vacate()
         freeSlots.append(slot)
         count -= 1
     }
 
+    /// Whether `slot` holds an open connection.
+    func isOccupied(_ slot: Int32) -> Bool { Int(slot) < slots.initialized && !self[slot].isVacant }
+
+    /// The connection in `slot`, read and updated where it is.
     subscript(slot: Int32) -> Connection {
-        _read { yield slots[Int(slot)] }
-        _modify { yield &slots[Int(slot)] }
+        unsafeAddress { UnsafePointer(slots.base + Int(slot)) }
+        nonmutating unsafeMutableAddress { slots.base + Int(slot) }
     }
 
     /// The longest walk from an entry's home bucket to the entry: how far a look-up can
@@ -136,5 +143,24 @@ struct ConnectionTable {
         for entry in old where entry != 0 {
             place(tag: UInt32(truncatingIfNeeded: entry >> 32), slot: Int32(truncatingIfNeeded: entry & 0xffff_ffff) - 1)
         }
+    }
+}
+
+/// The memory of a table's slots: allocated once for `capacity` connections (address
+/// space: pages become resident as slots are first used) and accessed through a pointer,
+/// so that reading one field of a connection reads just that field. (An `Array` of
+/// connections copied the whole 256-byte value out for every read through its
+/// subscript, a tenth of `sampler classify`'s time.) The one unsafe-pointer code of the
+/// classifier; bounds are the table's to keep.
+final class SlotStorage {
+    let base: UnsafeMutablePointer<Connection>
+    /// Slots initialized so far (used at least once).
+    var initialized = 0
+
+    init(capacity: Int) { base = .allocate(capacity: capacity) }
+
+    deinit {
+        base.deinitialize(count: initialized)
+        base.deallocate()
     }
 }

@@ -1,9 +1,8 @@
 import SamplerWire
 
-/// Deadlines of open connections, soonest first: a min-heap with at most one entry per
-/// slot, which knows where each slot's entry is, so that an entry can be moved or removed
-/// in place. Its size is bounded by the table's: a connection that closes takes its entry
-/// with it, so connections that end early leave nothing behind.
+/// Deadlines of connections, soonest first: a min-heap with at most one entry per slot,
+/// which knows where each slot's entry is, so that an entry can be moved or removed in
+/// place. Its size is bounded by the table's slots, however many connections come and go.
 ///
 /// Four children per node rather than two: the heap is half as deep, and a node's
 /// children (four 16-byte entries) share one cache line, so a sift at a million entries

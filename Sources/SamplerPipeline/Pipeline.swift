@@ -61,6 +61,7 @@ public final class Pipeline: @unchecked Sendable {
     private var latestPacketTime: Microseconds = .min
     private var touched: [Bool]
     private let shardMask: Int?
+    private let shardHasher = ConnectionHasher.random()
 
     public init(options: Options, output: RecordFile, sink: (any RecordSink)? = nil, start: Microseconds,
                 log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary, LiveCounters) -> String) {
@@ -147,16 +148,13 @@ public final class Pipeline: @unchecked Sendable {
         threads.removeAll()
     }
 
-    /// Which shard owns a connection: a multiplicative hash of the client's address and
-    /// port and the server's port (the fields that vary between connections).
+    /// Which shard owns a connection: the keyed connection hash (its secret drawn for this
+    /// pipeline), so that clients who choose their addresses cannot aim a flood at one
+    /// shard's ring. The top bits, which the hash mixes best.
     @inline(__always)
     func shardIndex(_ key: ConnectionKey) -> Int {
         if shards.count == 1 { return 0 }
-        var h = key.source.low &* 0x9E37_79B9_7F4A_7C15
-        h ^= key.source.high &* 0xC2B2_AE3D_27D4_EB4F
-        h ^= UInt64(key.sourcePort) << 16 | UInt64(key.destinationPort)
-        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
-        h ^= h >> 32
+        let h = shardHasher.hash(key) >> 32
         if let shardMask { return Int(h & UInt64(shardMask)) }
         return Int(h % UInt64(shards.count))
     }

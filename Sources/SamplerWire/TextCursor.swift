@@ -1,7 +1,7 @@
 /// Writes ASCII text through a pointer into room made in advance, for the record formats.
 ///
 /// A record's line has a known largest size, so the formats make room once per line
-/// (`[UInt8].appendText(maximum:_:)`, on the stack) and write each byte with one
+/// (`[UInt8].appendText(maximum:_:)`, in the output array itself) and write each byte with one
 /// predictable bounds check, instead of `Array.append`'s capacity and uniqueness checks
 /// per byte, which cost more than the bytes themselves. Writing past the room stops the
 /// process with a message (a bug in a format's bound), never writes past it.
@@ -104,14 +104,17 @@ public struct TextCursor: ~Copyable {
 }
 
 extension Array where Element == UInt8 {
-    /// Appends what `body` writes through a cursor with room for `maximum` bytes (on the
-    /// stack), with one copy at the end.
+    /// Appends what `body` writes through a cursor with room for `maximum` bytes, straight
+    /// into the array's spare capacity (grown first when there is less): no copy, and no
+    /// allocation while the array has room.
     @inlinable
     public mutating func appendText(maximum: Int, _ body: (inout TextCursor) -> Void) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximum) { scratch in
-            var cursor = TextCursor(scratch)
-            body(&cursor)
-            append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<cursor.count]))
+        append(addingCapacity: maximum) { span in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                var cursor = TextCursor(UnsafeMutableBufferPointer(rebasing: buffer[initialized...]))
+                body(&cursor)
+                initialized += cursor.count
+            }
         }
     }
 }
