@@ -5,14 +5,15 @@
 #   scripts/bench-classify.sh [CONNECTIONS] [RUNS]     (defaults: 500000 connections, 5 runs)
 #
 # Makes the capture with scripts/make-capture.py (about 3.8 packets a connection; kept in
-# /tmp between runs), builds the release binary, then times each command RUNS times
+# .build/bench between runs), builds the release binary, then times each command RUNS times
 # (wall clock, the file in the page cache after a first read) and prints the medians and
 # their ratio. Records go to /dev/null; the summary table goes to standard error, shown once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 connections=${1:-500000}
 runs=${2:-5}
-capture=/tmp/sampler-bench-$connections.pcap
+capture=.build/bench/capture-$connections.pcap
+mkdir -p .build/bench
 [ -s "$capture" ] || scripts/make-capture.py "$capture" "$connections"
 swift build -c release >/dev/null
 sampler=$(swift build -c release --show-bin-path)/sampler

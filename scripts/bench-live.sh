@@ -116,7 +116,7 @@ if [ "$mode" = memory ]; then
   # Resident memory per open connection: the same SYN flood (70,000 connections from
   # random sources, kept open by a 10-minute idle timeout) into a table of 65,536 and into
   # a table of 1; the difference, over 65,536, is what an open connection costs
-  # (the table's slot, its share of the preallocated index, the expiry heap).
+  # (the table's slot, its share of the preallocated index, its deadline entry).
   resident() {
     ip netns exec "$server" "$sampler" run --group "$group" --output /dev/null --status-socket "$dir/status.sock" \
       --metrics none --idle-timeout 600 --max-connections "$1" --shards 1 >"$dir/sampler.log" 2>&1 &
@@ -125,7 +125,7 @@ if [ "$mode" = memory ]; then
     ip netns exec "$client" hping3 -q -S -p 9 --rand-source -i u10 -c 70000 10.251.0.2 >/dev/null 2>&1 || true
     sleep 2
     local json open
-    # status exits 1 (WARNING) here: the full table refused SYNs.
+    # status exits 1 (WARNING) here: the full table evicted connections.
     json=$(in_server "$sampler" status --json --status-socket "$dir/status.sock" --skip-rules) || true
     open=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["daemon"]["open_connections"] if d.get("daemon") else sys.exit("status: " + str(d.get("daemon_error"))))' <<<"$json")
     echo "$(awk '/VmRSS/ { print $2 }' /proc/"$consumer_pid"/status) $open"

@@ -24,7 +24,7 @@ public enum Timestamp {
     public static func write(_ time: Microseconds, to out: inout TextCursor) {
         let micros = writeDateTime(time, separator: UInt8(ascii: "T"), to: &out)
         out.put(UInt8(ascii: "."))
-        out.putDecimal(UInt64(micros), width: 6)
+        out.putFixed(UInt64(micros), digits: 6)
         out.put(UInt8(ascii: "Z"))
     }
 
@@ -37,17 +37,17 @@ public enum Timestamp {
         let secondOfDay = seconds % 86_400 < 0 ? seconds % 86_400 + 86_400 : seconds % 86_400
         let days = (seconds - secondOfDay) / 86_400
         let (year, month, day) = civil(fromDays: days)
-        if year >= 0 { out.putDecimal(UInt64(year), width: 4) } else { out.putDecimal(year) }
+        if (0...9999).contains(year) { out.putFixed(UInt64(year), digits: 4) } else { out.putDecimal(year) }
         out.put(UInt8(ascii: "-"))
-        out.putDecimal(UInt64(month), width: 2)
+        out.putFixed(UInt64(month), digits: 2)
         out.put(UInt8(ascii: "-"))
-        out.putDecimal(UInt64(day), width: 2)
+        out.putFixed(UInt64(day), digits: 2)
         out.put(separator)
-        out.putDecimal(UInt64(secondOfDay / 3600), width: 2)
+        out.putFixed(UInt64(secondOfDay / 3600), digits: 2)
         out.put(UInt8(ascii: ":"))
-        out.putDecimal(UInt64(secondOfDay / 60 % 60), width: 2)
+        out.putFixed(UInt64(secondOfDay / 60 % 60), digits: 2)
         out.put(UInt8(ascii: ":"))
-        out.putDecimal(UInt64(secondOfDay % 60), width: 2)
+        out.putFixed(UInt64(secondOfDay % 60), digits: 2)
         return micros
     }
 

@@ -46,7 +46,7 @@ public struct TextCursor: ~Copyable {
     /// Decimal digits, at least `width` of them (zero-padded). Two digits per division,
     /// and the length from comparisons rather than a division per digit: the record
     /// formats write two dozen numbers a line, so this is where their time went.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func putDecimal(_ value: UInt64, width: Int = 1) {
         var digits: Int
         if value < 10 { digits = 1 } else if value < 100 { digits = 2 } else if value < 1000 { digits = 3 }
@@ -89,16 +89,33 @@ public struct TextCursor: ~Copyable {
         putDecimal(value.magnitude)
     }
 
+    /// Exactly `digits` decimal digits (1 to 20) of a value that has no more: the fixed
+    /// fields of a timestamp, two at a time with no length to work out.
+    @inlinable @inline(__always)
+    public mutating func putFixed(_ value: UInt64, digits: Int) {
+        let start = room(digits)
+        let pairs = Self.digitPairs.utf8Start
+        var v = value, i = digits
+        while i >= 2 {
+            let quotient = v / 100, pair = Int(truncatingIfNeeded: v &- quotient &* 100) &* 2
+            i &-= 2
+            start[i] = pairs[pair]
+            start[i &+ 1] = pairs[pair &+ 1]
+            v = quotient
+        }
+        if i == 1 { start[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10) }
+    }
+
     /// Lower-case hexadecimal without leading zeros ("0" for zero).
     @inlinable
     public mutating func putHex(_ value: UInt16) {
-        var started = false
-        for shift in stride(from: 12, through: 0, by: -4) {
-            let digit = UInt8(truncatingIfNeeded: (value >> UInt16(shift)) & 0xf)
-            if digit != 0 || started || shift == 0 {
-                put(digit < 10 ? UInt8(ascii: "0") &+ digit : UInt8(ascii: "a") &+ digit &- 10)
-                started = true
-            }
+        let digits = value == 0 ? 1 : (16 &- value.leadingZeroBitCount &+ 3) / 4
+        let start = room(digits)
+        let hex: StaticString = "0123456789abcdef"
+        var v = value
+        for i in stride(from: digits &- 1, through: 0, by: -1) {
+            start[i] = hex.utf8Start[Int(v & 0xf)]
+            v >>= 4
         }
     }
 }
