@@ -15,8 +15,12 @@ public struct LiveCounters: Sendable {
     public var ringDrops: UInt64 = 0
     /// Times a shard waited because the writer's ring was full (nothing is dropped there).
     public var writerWaits: UInt64 = 0
-    /// Records that could not be written (the output's write failed).
+    /// Writes of records that failed (what they held was kept and written later).
     public var writeErrors: UInt64 = 0
+    /// Records dropped, whole, because writes failed while the writer held its maximum.
+    public var recordsDropped: UInt64 = 0
+    /// The errno of the output's last write while writing fails (a full disk: ENOSPC).
+    public var writeFailure: Int32?
     /// Records that came after their window was handed out (see WindowAggregator).
     public var lateRecords: UInt64 = 0
     public var parseErrors = WireErrorCounts()

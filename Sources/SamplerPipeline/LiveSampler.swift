@@ -81,6 +81,9 @@ public final class LiveSampler {
     /// returns. `attachments` are waited on alongside the socket (status, metrics).
     public func run(events: Events = Events(), attachments: [any LoopAttachment] = []) throws(RunError) {
         let signals = try SignalDescriptor([SIGINT, SIGTERM, SIGHUP])
+        // A closed standard output (`| head`) is then an EPIPE that the writer turns into
+        // a clean stop, instead of a death by SIGPIPE that loses the open connections.
+        signal(SIGPIPE, SIG_IGN)
         let output: RecordFile
         do { output = try RecordFile(path: options.output) } catch { throw .output(error) }
         let socket: NflogSocket

@@ -208,6 +208,9 @@ public final class Pipeline: @unchecked Sendable {
         }
         c.records = writer.counters.load(RecordWriter.Counter.records.rawValue)
         c.writeErrors = writer.counters.load(RecordWriter.Counter.writeErrors.rawValue)
+        c.recordsDropped = writer.counters.load(RecordWriter.Counter.recordsDropped.rawValue)
+        let failure = Int32(truncatingIfNeeded: writer.counters.load(RecordWriter.Counter.writeFailure.rawValue))
+        c.writeFailure = failure == 0 ? nil : failure
         c.lateRecords = writer.counters.load(RecordWriter.Counter.lateRecords.rawValue)
         c.outcomes = writer.windows.withLock { $0.outcomes }
         return c

@@ -18,9 +18,20 @@ public final class RecordFile {
 
     public let path: String?
     private var fd: Int32
-    /// Bytes waiting to be written; callers append records to it.
-    public var buffer: [UInt8] = []
+    /// Bytes waiting to be written: whole lines, except that the first may be the rest of
+    /// a line a failed write left half written (it goes first when writing works again,
+    /// so no line is ever torn).
+    public private(set) var buffer: [UInt8] = []
+    /// Write calls that failed.
     public private(set) var writeErrors: UInt64 = 0
+    /// Whole records not kept because writes failed and `maximumBuffered` bytes waited.
+    public private(set) var recordsDropped: UInt64 = 0
+    /// The errno of the last write, while writing fails; nil once a write succeeds.
+    public private(set) var failure: Int32?
+
+    /// How much may wait while writing fails (a full disk, say) before new records are
+    /// dropped, whole, and counted.
+    public static let maximumBuffered = 64 << 20
 
     /// `path` nil or "-" is standard output.
     public init(path: String?) throws(OpenError) {
@@ -34,6 +45,9 @@ public final class RecordFile {
         flush()
         if path != nil { close(fd) }
     }
+
+    /// Where the records go, for messages.
+    public var name: String { path ?? "standard output" }
 
     private static func open(_ path: String) throws(OpenError) -> Int32 {
         let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
@@ -50,20 +64,40 @@ public final class RecordFile {
         fd = fresh
     }
 
-    /// Writes the buffer out, retrying on EINTR and short writes. A failed write is
-    /// counted; the bytes are kept for the next try unless the buffer grows past 64 MiB.
+    /// Adds one record's line (`body` appends it), unless `maximumBuffered` bytes already
+    /// wait for a failing output: then the record is dropped whole and counted.
+    @discardableResult
+    public func append(_ body: (inout [UInt8]) -> Void) -> Bool {
+        guard buffer.count < Self.maximumBuffered else {
+            recordsDropped += 1
+            return false
+        }
+        body(&buffer)
+        return true
+    }
+
+    /// Writes the buffer out, retrying on EINTR and short writes. What a failed write
+    /// leaves stays buffered, to be written first on the next try.
     public func flush() {
+        guard !buffer.isEmpty else { return }
         var written = 0
+        var error: Int32?
         buffer.withUnsafeBytes { bytes in
             while written < bytes.count {
                 let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
                 if n > 0 { written += n; continue }
                 if n < 0 && errno == EINTR { continue }
-                writeErrors += 1
+                error = n < 0 ? errno : EIO
                 break
             }
         }
-        if written == buffer.count || buffer.count > 64 << 20 {
+        if let error {
+            writeErrors += 1
+            failure = error
+        } else {
+            failure = nil
+        }
+        if written == buffer.count {
             buffer.removeAll(keepingCapacity: true)
         } else if written > 0 {
             buffer.removeFirst(written)

@@ -2,6 +2,9 @@ import SamplerClassifier
 import SamplerSinks
 import SamplerWire
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The writer thread: takes finalized records from every shard's ring, writes them as
 /// JSON lines, counts them by stage, tag and close reason, and aggregates windows.
@@ -10,7 +13,7 @@ final class RecordWriter: @unchecked Sendable {
     // thread; other threads touch only `wakeup`, `reopenRequested`, `counters` and
     // `windows`.
     enum Counter: Int, CaseIterable {
-        case records, writeErrors, lateRecords
+        case records, writeErrors, recordsDropped, writeFailure, lateRecords
     }
 
     /// The windows as last published, for status: taken under a lock held for a copy,
@@ -36,6 +39,11 @@ final class RecordWriter: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
     private let describe: @Sendable (WindowSummary) -> String
     private var lastPublish: Microseconds = 0
+    /// When the log last said that writing fails (at most every 10 s), and whether it
+    /// did, so that it can say when writing works again.
+    private var lastFailureLog: Microseconds = 0
+    private var failureLogged = false
+    private var stopRequested = false
 
     init(file: RecordFile, sink: (any RecordSink)?, aggregator: WindowAggregator, start: Microseconds,
          log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary) -> String) {
@@ -62,7 +70,7 @@ final class RecordWriter: @unchecked Sendable {
             // Flush when idle or when a buffer's worth is waiting; publish at most every
             // 50 ms (a publication shares the window counts, whose next update copies them).
             let now = wallClock()
-            if taken == 0 || file.buffer.count >= 1 << 16 { file.flush() }
+            if taken == 0 || file.buffer.count >= 1 << 16 { flush(now: now) }
             sink?.tick(now: now)
             if now - lastPublish >= 50_000 {
                 aggregator.tick(now: now) { window in emit(window) }
@@ -79,17 +87,45 @@ final class RecordWriter: @unchecked Sendable {
             }
         }
         aggregator.flush { window in emit(window) }
-        file.flush()
+        flush(now: wallClock())
         sink?.finish()
         publish(now: wallClock())
     }
 
-    private func write(_ record: borrowing ConnectionRecord) {
-        JSONLines.append(record, to: &file.buffer)
+    private func write(_ record: ConnectionRecord) {
+        file.append { JSONLines.append(record, to: &$0) }
         sink?.add(record)
         records += 1
         outcomes.add(record)
         aggregator.add(record) { window in emit(window) }
+    }
+
+    /// Writes what waits, and says in the log when that starts or stops failing. A
+    /// closed standard output (EPIPE: `sampler run --output - | head`) stops sampler, as
+    /// it stops any Unix tool.
+    private func flush(now: Microseconds) {
+        file.flush()
+        guard let failure = file.failure else {
+            if failureLogged {
+                log("writing records to \(file.name) works again; \(file.recordsDropped) records were dropped while it failed")
+                failureLogged = false
+            }
+            return
+        }
+        if failure == EPIPE && file.path == nil {
+            if !stopRequested {
+                stopRequested = true
+                log("standard output was closed (EPIPE): stopping")
+                kill(getpid(), SIGTERM)  // the live loop stops on it, as on Ctrl-C
+            }
+            return
+        }
+        if now - lastFailureLog >= 10_000_000 {
+            lastFailureLog = now
+            failureLogged = true
+            log("cannot write records to \(file.name): \(String(cString: strerror(failure))); \(file.buffer.count) bytes wait "
+                + "(at most \(RecordFile.maximumBuffered)), \(file.recordsDropped) records dropped so far")
+        }
     }
 
     private func emit(_ window: WindowSummary) {
@@ -101,6 +137,8 @@ final class RecordWriter: @unchecked Sendable {
         lastPublish = now
         counters.store(Counter.records.rawValue, records)
         counters.store(Counter.writeErrors.rawValue, file.writeErrors)
+        counters.store(Counter.recordsDropped.rawValue, file.recordsDropped)
+        counters.store(Counter.writeFailure.rawValue, UInt64(file.failure ?? 0))
         counters.store(Counter.lateRecords.rawValue, aggregator.lateRecords)
         let published = Windows(current: aggregator.current, previous: aggregator.previous, lastEmitted: lastEmitted, outcomes: outcomes)
         windows.withLock { $0 = published }

@@ -1,3 +1,4 @@
+import SamplerPipeline
 import SamplerRules
 #if canImport(Glibc)
 import Glibc
@@ -135,6 +136,13 @@ public struct Health: Codable, Sendable, Equatable {
         }
         if report.group != settings.rules.group {
             problem(.critical, "the daemon reads NFLOG group \(report.group) but the configuration's rules log to \(settings.rules.group)")
+        }
+        if let failure = report.writeFailure {
+            problem(.critical, "cannot write records to \(report.output): \(failure); they wait in memory (up to \(RecordFile.maximumBuffered >> 20) MiB, "
+                + "then new records are dropped: \(report.recordsDropped) so far): free space there, or point 'output' elsewhere and restart")
+        } else if report.recordsDropped > 0 {
+            problem(.warning, "\(report.recordsDropped) records were dropped since the start while \(report.output) could not be written "
+                + "(writing works again)")
         }
         let intervals = [report.currentInterval] + (report.lastInterval.map { [$0] } ?? [])
         // Lost in the kernel (sequence gaps) or dropped at a full shard ring: either way

@@ -55,7 +55,10 @@ public enum PrometheusText {
             page.sample("sampler_connections_closed_total", ["reason": reason.name], Double(c.outcomes.count(reason)))
         }
         page.counter("sampler_records_written_total", "Records written to the output.", c.records)
-        page.counter("sampler_record_write_errors_total", "Writes of records to the output that failed.", c.writeErrors)
+        page.counter("sampler_record_write_errors_total", "Writes of records to the output that failed (what they held is kept and retried).", c.writeErrors)
+        page.counter("sampler_records_dropped_total", "Records dropped, whole, while the output could not be written and the writer held its maximum.", c.recordsDropped)
+        page.family("sampler_record_writes_failing", .gauge, "1 while writing the records fails (a full disk, say), else 0.")
+        page.sample("sampler_record_writes_failing", c.writeFailure == nil ? 0 : 1)
         page.counter("sampler_ring_dropped_packets_total", "Packets dropped because their shard's ring was full.", c.ringDrops)
         page.counter("sampler_writer_waits_total", "Times a shard waited because the writer's ring was full.", c.writerWaits)
         page.family("sampler_shard_open_connections", .gauge, "Connections open in each classifier shard.")

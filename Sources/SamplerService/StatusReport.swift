@@ -35,6 +35,11 @@ public struct StatusReport: Codable, Sendable, Equatable {
     /// Times a shard waited for the writer (nothing dropped).
     public var writerWaits: UInt64
     public var writeErrors: UInt64
+    /// Records dropped, whole, because the output could not be written while the writer
+    /// held its maximum (`records_dropped`).
+    public var recordsDropped: UInt64
+    /// Why writing the records fails now ("No space left on device"); absent when it works.
+    public var writeFailure: String?
     public var lateRecords: UInt64
     /// Each classifier shard: its table and its two rings.
     public var shards: [Shard]
@@ -140,6 +145,8 @@ extension StatusReport {
         ringDrops = c.ringDrops
         writerWaits = c.writerWaits
         writeErrors = c.writeErrors
+        recordsDropped = c.recordsDropped
+        writeFailure = c.writeFailure.map { String(cString: strerror($0)) }
         lateRecords = c.lateRecords
         shards = snapshot.shards.map {
             Shard(openConnections: $0.openConnections, maxConnections: $0.maximumOpenConnections, packetsQueued: $0.packetsQueued,

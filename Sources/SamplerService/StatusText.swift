@@ -60,7 +60,8 @@ public enum StatusText {
         let recordRings = r.shards.map { "\($0.recordsQueued)/\($0.recordRingCapacity)" }.joined(separator: " ")
         lines.append("pipeline: \(r.shards.count) shard\(r.shards.count == 1 ? "" : "s"); open connections \(tables); "
             + "packet rings \(rings); record rings \(recordRings); \(r.ringDrops) packets dropped at full rings, "
-            + "\(r.writerWaits) waits for the writer, \(r.writeErrors) write errors")
+            + "\(r.writerWaits) waits for the writer, \(r.writeErrors) write errors, \(r.recordsDropped) records dropped"
+            + (r.writeFailure.map { " (writing fails: \($0))" } ?? ""))
         let errors = r.parseErrors.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         lines.append("parse errors: " + (errors.isEmpty ? "none" : errors.joined(separator: ", ")))
         lines.append("connections: \(r.openConnections) open (limit \(r.maxConnections)), \(r.opened) opened, \(r.evicted) evicted (table full), "

@@ -39,8 +39,10 @@ struct Classify: ParsableCommand {
 
             Exit status: 0 done; 1 the file is damaged (complete records written first); \
             64 bad arguments; 66 the file cannot be opened; 69 the spool is in use; 73 the \
-            spool cannot be created; 75 records are left in the spool because ClickHouse \
-            did not take them (run the command again later); 78 a bad ClickHouse setting.
+            spool cannot be created; 74 the records cannot be written to standard output \
+            (a full disk behind it, say; a reader that went away, as `| head` does, is not \
+            an error); 75 records are left in the spool because ClickHouse did not take \
+            them (run the command again later); 78 a bad ClickHouse setting.
             """
     )
 
@@ -107,8 +109,9 @@ struct Classify: ParsableCommand {
         let writeRecords = format == .json
         let result = mapped.withBytes { bytes in
             CaptureClassification.run(capture: bytes, filter: filter, configuration: configuration) { record in
-                if writeRecords {
-                    JSONLines.append(record, to: &out.buffer)
+                // A reader that went away (`| head`) ends the writing, not the counting.
+                if writeRecords && out.failure != EPIPE {
+                    out.append { JSONLines.append(record, to: &$0) }
                     if out.buffer.count >= 1 << 16 { out.flush() }
                 }
                 sink?.add(record)
@@ -118,8 +121,13 @@ struct Classify: ParsableCommand {
         sink?.finish()
         aggregator.flush { windows.append($0) }
         let table = SummaryTable.render(windows: windows, parseErrors: result.parseErrors, counters: result.counters)
-        if format == .table { out.buffer.append(contentsOf: table.utf8) }
+        if format == .table { out.append { $0.append(contentsOf: table.utf8) } }
         out.flush()
+        if let failure = out.failure, failure != EPIPE {
+            printError("sampler classify: cannot write the records to standard output: \(String(cString: strerror(failure)))"
+                + (out.recordsDropped > 0 ? "; \(out.recordsDropped) records dropped" : ""))
+            throw ExitCode(74)  // EX_IOERR
+        }
         let readNothing = result.fileError != nil && result.counters.packets == 0 && result.parseErrors.total == 0
         if format == .json && !quiet && !readNothing { printError(table) }
         if let error = result.fileError {

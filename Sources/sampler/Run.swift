@@ -154,7 +154,8 @@ struct Run: ParsableCommand {
         // says whether the sample is whole.
         printError("sampler: stopped; \(c.messages) messages, \(c.records) records, \(c.lost) lost in the kernel, "
             + "\(c.ringDrops) dropped at full rings, \(c.overruns) overruns, \(c.parseErrors.total) parse errors, "
-            + "\(c.classifier.orphans) orphans, \(c.classifier.evicted) evicted (table full), \(c.writeErrors) write errors")
+            + "\(c.classifier.orphans) orphans, \(c.classifier.evicted) evicted (table full), \(c.writeErrors) write errors, "
+            + "\(c.recordsDropped) records dropped (output not writable)")
     }
 
     /// The status socket and, unless it is off, the metrics endpoint.

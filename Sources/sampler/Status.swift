@@ -15,10 +15,13 @@ struct Status: ParsableCommand {
             details: uptime, rules and their counters, NFLOG traffic and losses, parse \
             errors, connections, and the stage shares of the current and last window.
 
-            CRITICAL: the daemon does not answer; sampler's rules are missing or differ from \
-            the configuration; the daemon reads another group than the rules log to. \
+            CRITICAL: the daemon does not answer; it cannot write its records (a full disk, \
+            say); sampler's rules are missing or differ from the configuration; the daemon \
+            reads another group than the rules log to. \
             WARNING: more than --warn-loss of the NFLOG messages lost in the current and \
-            last window; the connection table was full; no packet for --warn-idle seconds. \
+            last window; the connection table was full and connections were evicted; \
+            records were dropped while the output could not be written; ClickHouse inserts \
+            fail or its spool overflowed; no packet for --warn-idle seconds. \
             UNKNOWN: the socket may not be used (run as root), the rules cannot be read \
             (run as root, or pass --skip-rules), or a bad option.
 
