@@ -1,4 +1,15 @@
 import SamplerSubprocess
+/// One way the kernel's rules differ from what was expected. A breaking difference means
+/// sampling does not work as the daemon reads it (a rule or the jump is missing, another
+/// group, labels that do not match); a drift means it works, with other parameters.
+public struct RuleDifference: Sendable, Equatable, Codable {
+    public var text: String
+    public var breaksSampling: Bool
+
+    static func breaking(_ text: String) -> RuleDifference { RuleDifference(text: text, breaksSampling: true) }
+    static func drift(_ text: String) -> RuleDifference { RuleDifference(text: text, breaksSampling: false) }
+}
+
 /// Installs, checks and removes sampler's rules with the iptables tools of one backend.
 public struct RuleManager: Sendable {
     public var backend: Backend
@@ -11,6 +22,8 @@ public struct RuleManager: Sendable {
         public var jumps = 0
         public var probability: Double?
         public var label: String?
+        /// The label the logging rule matches (it should be the one the sampling rule sets).
+        public var loggedLabel: String?
         public var group: UInt16?
         public var packets: Int?
         public var prefix: String?
@@ -72,6 +85,7 @@ public struct RuleManager: Sendable {
                 state.label = value(after: "--label")
             } else if words.contains("NFLOG") {
                 state.group = value(after: "--nflog-group").flatMap { UInt16($0) } ?? 0
+                state.loggedLabel = value(after: "--label")
                 state.prefix = value(after: "--nflog-prefix")
                 // "! --connbytes 11" logs packets 1 to 10 (older tools print "11:").
                 state.packets = value(after: "--connbytes").flatMap { Int($0.split(separator: ":").first ?? "") }.map { $0 - 1 }
@@ -80,34 +94,62 @@ public struct RuleManager: Sendable {
         return state
     }
 
-    /// What differs between the kernel and `parameters`; empty when they match.
-    public func differences(from parameters: RuleParameters, version: IPVersion) throws(RulesError) -> [String] {
-        let state = try installed(version: version)
-        let family = "IPv\(version.rawValue)"
+    /// What differs between the kernel and `parameters`; empty when they match. Labels
+    /// compare by bit (`labels` names them).
+    public func differences(from parameters: RuleParameters, version: IPVersion,
+                            labels: ConnLabels = ConnLabels()) throws(RulesError) -> [RuleDifference] {
+        Self.differences(try installed(version: version), from: parameters, family: "IPv\(version.rawValue)", labels: labels)
+    }
+
+    static func differences(_ state: Installed, from parameters: RuleParameters, family: String, labels: ConnLabels) -> [RuleDifference] {
         guard state.chainExists else {
-            return ["\(family): chain \(RuleSet.table)/\(RuleSet.chain) is missing: run 'sampler rules install'"]
-                + (state.jumps > 0 ? ["\(family): \(RuleSet.hook) jumps to a missing chain"] : [])
+            return [.breaking("\(family): chain \(RuleSet.table)/\(RuleSet.chain) is missing: run 'sampler rules install'")]
+                + (state.jumps > 0 ? [.breaking("\(family): \(RuleSet.hook) jumps to a missing chain")] : [])
         }
-        var problems: [String] = []
-        if state.jumps == 0 { problems.append("\(family): \(RuleSet.hook) does not jump to \(RuleSet.chain)") }
-        if state.jumps > 1 { problems.append("\(family): \(RuleSet.hook) jumps to \(RuleSet.chain) \(state.jumps) times") }
-        if state.ruleCount != 2 { problems.append("\(family): \(RuleSet.chain) has \(state.ruleCount) rules, expected 2") }
-        if let installed = state.probability, abs(installed - parameters.probability) > 1e-9 {
-            problems.append("\(family): probability is \(installed), expected \(parameters.probability)")
-        } else if state.probability == nil { problems.append("\(family): the sampling rule is missing") }
-        if let installed = state.label, installed != parameters.label {
-            problems.append("\(family): label is \(installed), expected \(parameters.label)")
+        var problems: [RuleDifference] = []
+        if state.jumps == 0 { problems.append(.breaking("\(family): \(RuleSet.hook) does not jump to \(RuleSet.chain)")) }
+        // Two jumps log every packet twice: retransmitted SYNs that never were.
+        if state.jumps > 1 { problems.append(.breaking("\(family): \(RuleSet.hook) jumps to \(RuleSet.chain) \(state.jumps) times")) }
+        if state.ruleCount != 2 { problems.append(.breaking("\(family): \(RuleSet.chain) has \(state.ruleCount) rules, expected 2")) }
+        if let installed = state.probability {
+            if abs(installed - parameters.probability) > 1e-9 {
+                problems.append(.drift("\(family): probability is \(installed), expected \(parameters.probability)"))
+            }
+        } else {
+            problems.append(.breaking("\(family): the sampling rule is missing"))
+        }
+        if let installed = state.label, !labels.same(installed, parameters.label) {
+            problems.append(.drift("\(family): label is \(installed), expected \(parameters.label)"))
+        }
+        if let set = state.label, let logged = state.loggedLabel, !labels.same(set, logged) {
+            problems.append(.breaking("\(family): the sampling rule sets label \(set) but the logging rule matches \(logged)"))
         }
         if let installed = state.group {
-            if installed != parameters.group { problems.append("\(family): NFLOG group is \(installed), expected \(parameters.group)") }
-        } else { problems.append("\(family): the logging rule is missing") }
+            if installed != parameters.group {
+                problems.append(.breaking("\(family): NFLOG group is \(installed), expected \(parameters.group)"))
+            }
+        } else {
+            problems.append(.breaking("\(family): the logging rule is missing"))
+        }
         if let installed = state.packets, installed != parameters.packets {
-            problems.append("\(family): logs the first \(installed) packets, expected \(parameters.packets)")
+            problems.append(.drift("\(family): logs the first \(installed) packets, expected \(parameters.packets)"))
         }
         if let installed = state.prefix, installed != parameters.prefix {
-            problems.append("\(family): prefix is \(installed), expected \(parameters.prefix)")
+            problems.append(.drift("\(family): prefix is \(installed), expected \(parameters.prefix)"))
         }
         return problems
+    }
+
+    /// The parameters of rules found in the kernel (what a daemon that did not install
+    /// them works with); nil when the chain or a rule is missing.
+    public func parameters(version: IPVersion) throws(RulesError) -> RuleParameters? {
+        let state = try installed(version: version)
+        guard let probability = state.probability, let label = state.label, let group = state.group,
+              let packets = state.packets, let prefix = state.prefix else { return nil }
+        var parameters = RuleParameters()
+        (parameters.probability, parameters.label, parameters.group, parameters.packets, parameters.prefix) =
+            (probability, label, group, packets, prefix)
+        return parameters
     }
 
     /// `iptables -L -v` counters of the chain's rules: (packets, bytes) per rule.

@@ -54,6 +54,7 @@ public enum ConfigurationFile {
 
     /// Sets one key; shared by the file and by command-line overrides.
     public static func set(_ key: String, to value: String, in settings: inout Settings) throws(ConfigurationError) {
+        defer { settings.explicitKeys.insert(key) }
         func bad(_ allowed: String) -> ConfigurationError { ConfigurationError(key: key, value: value, allowed: allowed) }
         func number<T: LosslessStringConvertible>(_ type: T.Type, _ allowed: String) throws(ConfigurationError) -> T {
             guard let parsed = T(value) else { throw bad(allowed) }

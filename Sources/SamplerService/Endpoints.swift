@@ -6,9 +6,9 @@ public enum Endpoints {
     /// What a status client sends.
     public static let statusRequest = Array("status\n".utf8)
 
-    public static func statusServer(path: String, version: String) throws(RequestServer.OpenError) -> RequestServer {
+    public static func statusServer(path: String, version: String, rules: StatusReport.Rules? = nil) throws(RequestServer.OpenError) -> RequestServer {
         try RequestServer.unix(path: path, terminator: [UInt8(ascii: "\n")]) { _, snapshot in
-            Array(StatusReport(snapshot(), version: version).json()) + [UInt8(ascii: "\n")]
+            Array(StatusReport(snapshot(), version: version, rules: rules).json()) + [UInt8(ascii: "\n")]
         }
     }
 

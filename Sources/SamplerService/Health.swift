@@ -49,8 +49,12 @@ public struct RulesCheck: Codable, Sendable, Equatable {
     public var checked: Bool
     public var reason: String?
     public var families: [Family] = []
-    /// How the installed rules differ from the configuration; empty when they match.
+    /// How the installed rules differ from what the daemon works with (or, with no
+    /// daemon, from the configuration); empty when they match.
     public var differences: [String] = []
+    /// Those of `differences` that mean sampling does not work (a rule or the jump is
+    /// missing, another group, labels that do not match); the others are drift.
+    public var breaking: [String] = []
 
     public init(checked: Bool, reason: String? = nil) {
         self.checked = checked
@@ -61,8 +65,9 @@ public struct RulesCheck: Codable, Sendable, Equatable {
 
     public static func skipped(_ reason: String) -> RulesCheck { RulesCheck(checked: false, reason: reason) }
 
-    /// Reads the rules with iptables; needs CAP_NET_ADMIN, as the tools do.
-    public static func read(_ settings: Settings) -> RulesCheck {
+    /// Reads the rules with iptables and compares them with `expected` (the daemon's, when
+    /// it said; else the configuration's); needs CAP_NET_ADMIN, as the tools do.
+    public static func read(_ settings: Settings, expected: RuleParameters? = nil) -> RulesCheck {
         let manager = RuleManager(backend: settings.backend)
         var check = RulesCheck(checked: true)
         for version in settings.versions {
@@ -74,7 +79,9 @@ public struct RulesCheck: Codable, Sendable, Equatable {
                     family: "IPv\(version.rawValue)", present: present,
                     sampledPackets: counters.count > 0 ? counters[0].packets : nil,
                     loggedPackets: counters.count > 1 ? counters[1].packets : nil))
-                check.differences += try manager.differences(from: settings.rules, version: version)
+                let differences = try manager.differences(from: expected ?? settings.rules, version: version)
+                check.differences += differences.map(\.text)
+                check.breaking += differences.filter(\.breaksSampling).map(\.text)
             } catch {
                 return .skipped("cannot read the rules: \(error)")
             }
@@ -131,11 +138,34 @@ public struct Health: Codable, Sendable, Equatable {
             if !rules.anyPresent {
                 problem(.critical, "sampler's rules are missing: nothing will be sampled (run 'sampler rules install')")
             } else {
-                for difference in rules.differences { problem(.critical, "rules: \(difference)") }
+                for difference in rules.differences {
+                    if rules.breaking.contains(difference) {
+                        problem(.critical, "rules: \(difference)")
+                    } else {
+                        problem(.warning, "rules: \(difference) (the rules changed since the daemon started: restart sampler, "
+                            + "or install them again with 'sampler rules install')")
+                    }
+                }
             }
         }
-        if report.group != settings.rules.group {
-            problem(.critical, "the daemon reads NFLOG group \(report.group) but the configuration's rules log to \(settings.rules.group)")
+        // A configuration file that says otherwise than the running daemon: only for the
+        // keys the file sets (the defaults of an absent file are nobody's intent).
+        let running = report.rules?.parameters ?? {
+            var p = settings.rules
+            p.group = report.group
+            return p
+        }()
+        let keys: [(String, String, String)] = [
+            ("probability", "\(settings.rules.probability)", "\(running.probability)"),
+            ("label", settings.rules.label, running.label),
+            ("group", "\(settings.rules.group)", "\(report.group)"),
+            ("packets", "\(settings.rules.packets)", "\(running.packets)"),
+            ("prefix", settings.rules.prefix, running.prefix),
+        ]
+        for (key, configured, used) in keys where settings.explicitKeys.contains(key) && configured != used {
+            if key == "label" && ConnLabels().same(configured, used) { continue }
+            problem(.warning, "the configuration sets \(key) = \(configured) but the running daemon uses \(used): to apply the file, "
+                + "restart sampler (with --install-rules, or after 'sampler rules install'); or change the file")
         }
         if let failure = report.writeFailure {
             problem(.critical, "cannot write records to \(report.output): \(failure); they wait in memory (up to \(RecordFile.maximumBuffered >> 20) MiB, "

@@ -10,6 +10,9 @@ import SamplerWire
 /// and for what is allowed.
 public struct Settings: Sendable, Equatable {
     public var rules = RuleParameters()
+    /// The keys a configuration file or an option set (the rest are defaults), so that
+    /// `status` warns only about values somebody chose.
+    public var explicitKeys = ExplicitKeys()
     public var family = "both"
     public var backend = Backend.auto
     public var output = "/var/lib/sampler/records.jsonl"
@@ -176,3 +179,16 @@ private func isDirectory(_ path: String) -> Bool {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Which settings were given rather than defaulted. Where a value came from is not part
+/// of the settings' value: settings equal in every value are equal (so `==` ignores it).
+public struct ExplicitKeys: Sendable, Equatable {
+    public private(set) var keys: Set<String> = []
+
+    public init() {}
+
+    public func contains(_ key: String) -> Bool { keys.contains(key) }
+    public mutating func insert(_ key: String) { keys.insert(key) }
+
+    public static func == (_: ExplicitKeys, _: ExplicitKeys) -> Bool { true }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import SamplerClassifier
 import SamplerPipeline
+import SamplerRules
 import SamplerSinks
 import SamplerWire
 
@@ -13,6 +14,12 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var startedAt: String
     public var uptimeSeconds: Double
     public var group: UInt16
+    /// The rules the daemon works with, so that `status` judges the kernel against the
+    /// daemon rather than against a configuration file it may not have read.
+    public var rules: Rules?
+    /// The daemon's network namespace ("net:[4026531840]"): its rules are that
+    /// namespace's.
+    public var networkNamespace: String?
     public var output: String
     public var receiveBufferBytes: Int
     public var maxReceiveBufferBytes: Int
@@ -120,13 +127,44 @@ public struct StatusReport: Codable, Sendable, Equatable {
 }
 
 extension StatusReport {
-    public init(_ snapshot: LiveSnapshot, version: String, pid: Int32 = getpid()) {
+    /// The sampling rules a daemon works with, and where it took them from.
+    public struct Rules: Codable, Sendable, Equatable {
+        public var probability: Double
+        public var label: String
+        public var group: UInt16
+        public var packets: Int
+        public var prefix: String
+        /// "installed" (run --install-rules put them in), "found" (in the kernel when the
+        /// daemon started), or "configured" (none were there: the configuration's).
+        public var source: String
+
+        public init(_ parameters: RuleParameters, source: String) {
+            (probability, label, group, packets, prefix) =
+                (parameters.probability, parameters.label, parameters.group, parameters.packets, parameters.prefix)
+            self.source = source
+        }
+
+        public var parameters: RuleParameters {
+            var p = RuleParameters()
+            (p.probability, p.label, p.group, p.packets, p.prefix) = (probability, label, group, packets, prefix)
+            return p
+        }
+    }
+
+    /// This process's network namespace, as /proc names it.
+    public static func currentNetworkNamespace() -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+    }
+
+    public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil, pid: Int32 = getpid()) {
         let c = snapshot.counters
         self.version = version
         self.pid = pid
         startedAt = Timestamp.string(snapshot.startedAt)
         uptimeSeconds = Self.seconds(snapshot.takenAt - snapshot.startedAt)
         group = snapshot.group
+        self.rules = rules
+        networkNamespace = Self.currentNetworkNamespace()
         output = snapshot.output ?? "-"
         receiveBufferBytes = snapshot.receiveBufferBytes
         maxReceiveBufferBytes = snapshot.maximumReceiveBufferBytes

@@ -126,7 +126,7 @@ struct Rules: ParsableCommand {
             let manager = RuleManager(backend: settings.backend)
             var problems: [String] = []
             for version in settings.versions {
-                do { problems += try manager.differences(from: settings.rules, version: version) } catch { throw Rules.fail(error) }
+                do { problems += try manager.differences(from: settings.rules, version: version).map(\.text) } catch { throw Rules.fail(error) }
             }
             if problems.isEmpty {
                 print("OK: sampler's rules are installed as given")

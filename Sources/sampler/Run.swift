@@ -105,8 +105,8 @@ struct Run: ParsableCommand {
             printError("sampler run: \(CaptureError.notPermitted)")
             throw ExitCode(77)
         }
-        let endpoints = try openEndpoints(settings)
         let rules = RuleManager(backend: settings.backend)
+        let endpoints = try openEndpoints(settings, rules: effectiveRules(rules, settings))
         if installRules {
             for version in settings.versions {
                 do { try rules.install(settings.rules, version: version) } catch {
@@ -158,10 +158,22 @@ struct Run: ParsableCommand {
             + "\(c.recordsDropped) records dropped (output not writable)")
     }
 
+    /// The rules this daemon works with, for `status` to judge the kernel by: the ones
+    /// it installs, else those in the kernel now (a `sampler rules install` with other
+    /// options than the configuration's is what the operator meant), else the
+    /// configuration's.
+    private func effectiveRules(_ manager: RuleManager, _ settings: Settings) -> StatusReport.Rules {
+        if installRules { return StatusReport.Rules(settings.rules, source: "installed") }
+        for version in settings.versions {
+            if let found = try? manager.parameters(version: version) { return StatusReport.Rules(found, source: "found") }
+        }
+        return StatusReport.Rules(settings.rules, source: "configured")
+    }
+
     /// The status socket and, unless it is off, the metrics endpoint.
-    private func openEndpoints(_ settings: Settings) throws -> [RequestServer] {
+    private func openEndpoints(_ settings: Settings, rules: StatusReport.Rules) throws -> [RequestServer] {
         do {
-            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: Sampler.version)]
+            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: Sampler.version, rules: rules)]
             if let address = settings.metricsAddress {
                 servers.append(try Endpoints.metricsServer(address, version: Sampler.version))
                 printError("sampler: metrics on http://\(address)/metrics"

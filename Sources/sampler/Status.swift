@@ -16,13 +16,17 @@ struct Status: ParsableCommand {
             errors, connections, and the stage shares of the current and last window.
 
             CRITICAL: the daemon does not answer; it cannot write its records (a full disk, \
-            say); sampler's rules are missing or differ from the configuration; the daemon \
-            reads another group than the rules log to. \
+            say); sampler's rules are missing, or no longer feed the daemon (another group, a \
+            rule or the jump missing, labels that differ). The kernel's rules are judged \
+            against the daemon's own (installed with --install-rules, or found at its start). \
             WARNING: more than --warn-loss of the NFLOG messages lost in the current and \
-            last window; the connection table was full and connections were evicted; \
+            last window; the connection table was full and connections were evicted; the \
+            rules changed since the daemon started; the configuration sets a rule key to \
+            another value than the daemon uses; \
             records were dropped while the output could not be written; ClickHouse inserts \
             fail or its spool overflowed; no packet for --warn-idle seconds. \
-            UNKNOWN: the socket may not be used (run as root), the rules cannot be read \
+            UNKNOWN: the daemon runs in another network namespace; the socket may not be \
+            used (run as root), the rules cannot be read \
             (run as root, or pass --skip-rules), or a bad option.
 
             When the daemon is not running, status still answers (CRITICAL) and says \
@@ -68,9 +72,21 @@ struct Status: ParsableCommand {
         thresholds.idleSeconds = warnIdle
 
         let daemon = ask(settings.statusSocket)
-        let rules = skipRules ? RulesCheck(checked: false) :
-            geteuid() == 0 ? RulesCheck.read(settings) :
-            .skipped("reading the rules needs root (CAP_NET_ADMIN); pass --skip-rules not to check them")
+        // The daemon is judged against itself: the kernel's rules against the ones it
+        // works with, in its own network namespace.
+        let report = try? daemon.get()
+        let here = StatusReport.currentNetworkNamespace()
+        let rules: RulesCheck
+        if skipRules {
+            rules = RulesCheck(checked: false)
+        } else if let theirs = report?.networkNamespace, let here, theirs != here {
+            rules = .skipped("the daemon runs in another network namespace (\(theirs); this is \(here)), whose rules are not "
+                + "visible here: run status there (e.g. 'ip netns exec NAME sampler status'), or pass --skip-rules")
+        } else if geteuid() == 0 {
+            rules = RulesCheck.read(settings, expected: report?.rules?.parameters)
+        } else {
+            rules = .skipped("reading the rules needs root (CAP_NET_ADMIN); pass --skip-rules not to check them")
+        }
         let health = Health.evaluate(daemon: daemon, rules: rules, settings: settings, thresholds: thresholds)
         if json {
             print(StatusOutput(health: health, socket: settings.statusSocket, rules: rules, daemon: daemon).json())

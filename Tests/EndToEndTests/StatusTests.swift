@@ -97,10 +97,16 @@ struct StatusTests {
         #expect(missing.status == 2)
         #expect(missing.stdout.contains("sampler's rules are missing"), "\(missing.stdout)")
 
+        // Other parameters: sampling works, differently from how the daemon started.
         try lab.run([sampler, "rules", "install", "--config", config, "--probability", "0.5"], in: lab.server)
         let differs = try status(lab, config)
-        #expect(differs.status == 2)
-        #expect(differs.stdout.contains("probability is 0.5, expected 1.0"), "\(differs.stdout)")
+        #expect(differs.status == 1, "\(differs.stdout)")
+        #expect(differs.stdout.contains("probability is 0.5, expected 1.0 (the rules changed since the daemon started"), "\(differs.stdout)")
+        // Another group: the daemon reads nothing. CRITICAL.
+        try lab.run([sampler, "rules", "install", "--config", config, "--group", "5999"], in: lab.server)
+        let elsewhere = try status(lab, config)
+        #expect(elsewhere.status == 2, "\(elsewhere.stdout)")
+        #expect(elsewhere.stdout.contains("NFLOG group is 5999, expected 5032"), "\(elsewhere.stdout)")
 
         // A user who may not use the socket (0660, root's) cannot judge: UNKNOWN.
         let nobody = try lab.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
@@ -113,5 +119,40 @@ struct StatusTests {
         let left = try status(lab, config)
         #expect(left.status == 2)
         #expect(left.stdout.contains("sampler's rules are still in the kernel (IPv4, IPv6)"), "\(left.stdout)")
+    }
+
+    /// The README's quick path: rules installed by hand with probability 1, a daemon
+    /// started with a configuration that does not set it. The daemon works with the rules
+    /// it found, and status judges the kernel against the daemon: OK. A file that says
+    /// otherwise than the daemon is a WARNING naming the key; a status asked from another
+    /// network namespace says so instead of reading that namespace's rules.
+    @Test func theQuickPathIsOKAndADifferentFileOrNamespaceIsSaid() throws {
+        let lab = try Lab(index: 37)
+        defer { lab.close() }
+        let config = lab.file("quick.conf").path
+        try """
+            group = 5037
+            output = \(lab.file("records.jsonl").path)
+            status_socket = \(lab.file("run/status.sock").path)
+            metrics = none
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        try lab.run([sampler, "rules", "install", "--config", config, "--probability", "1"], in: lab.server)
+        let run = try lab.spawn([sampler, "run", "--config", config], in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5037") }, "\(lab.read("run.log"))")
+        let ok = try status(lab, config)
+        #expect(ok.status == 0, "\(ok.stdout)")
+
+        let edited = lab.file("edited.conf").path
+        try (String(contentsOfFile: config, encoding: .utf8) + "\nprobability = 0.5\n").write(toFile: edited, atomically: true, encoding: .utf8)
+        let drift = try status(lab, edited)
+        #expect(drift.status == 1, "\(drift.stdout)")
+        #expect(drift.stdout.contains("the configuration sets probability = 0.5 but the running daemon uses 1.0: to apply the file, restart sampler"),
+                "\(drift.stdout)")
+
+        let away = try lab.run([sampler, "status", "--config", config], in: lab.client, allowFailure: true)
+        #expect(away.status == 3, "\(away.stdout)")
+        #expect(away.stdout.contains("the daemon runs in another network namespace"), "\(away.stdout)")
+        lab.stop(run)
+        try lab.run([sampler, "rules", "remove", "--config", config], in: lab.server)
     }
 }

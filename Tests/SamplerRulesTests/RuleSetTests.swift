@@ -56,3 +56,26 @@ import Testing
         #expect(Backend.legacy.restoreCommand(for: .v4) == "iptables-legacy-restore")
     }
 }
+
+/// Labels compare by bit: with /etc/xtables/connlabel.conf naming bit 42 `other`,
+/// `iptables -S` prints `--label other` for the rules sampler installed with label 42.
+@Suite struct LabelTests {
+    let labels = ConnLabels(text: "# bit name\n0 first\n42 other\n42 alias\n 7\tseven  # comment\n")
+
+    @Test func namesResolveToBits() {
+        #expect(labels.bit(of: "other") == 42 && labels.bit(of: "alias") == 42 && labels.bit(of: "seven") == 7)
+        #expect(labels.bit(of: "42") == 42 && labels.bit(of: "unknown") == nil)
+        #expect(labels.same("other", "42") && !labels.same("other", "7") && labels.same("unknown", "unknown"))
+    }
+
+    @Test func rulesWithANamedLabelMatchTheBit() {
+        var state = RuleManager.Installed()
+        (state.chainExists, state.jumps, state.ruleCount) = (true, 1, 2)
+        (state.probability, state.label, state.loggedLabel, state.group, state.packets, state.prefix) = (0.0001, "other", "42", 5, 10, "sampler")
+        #expect(RuleManager.differences(state, from: RuleParameters(), family: "IPv4", labels: labels).isEmpty)
+        state.loggedLabel = "7"
+        let differences = RuleManager.differences(state, from: RuleParameters(), family: "IPv4", labels: labels)
+        #expect(differences.map(\.text) == ["IPv4: the sampling rule sets label other but the logging rule matches 7"])
+        #expect(differences.allSatisfy { $0.breaksSampling })
+    }
+}

@@ -118,10 +118,19 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(judge(rules: RulesCheck(checked: true)).state == .critical)
         var differs = present
         differs.differences = ["IPv4: NFLOG group is 6, expected 5"]
+        differs.breaking = differs.differences
         #expect(judge(rules: differs) == Health(state: .critical, problems: ["rules: IPv4: NFLOG group is 6, expected 5"]))
+        var drift = present
+        drift.differences = ["IPv4: probability is 0.5, expected 1.0"]
+        #expect(judge(rules: drift).state == .warning)
+        // A configuration that names another group than the daemon's: a WARNING that says
+        // how to apply it; the same value by default (no key in the file) says nothing.
         var settings = Settings()
         settings.rules.group = 7
-        #expect(judge(settings: settings).problems == ["the daemon reads NFLOG group 5 but the configuration's rules log to 7"])
+        #expect(judge(settings: settings).problems == [])
+        try! ConfigurationFile.set("group", to: "7", in: &settings)
+        #expect(judge(settings: settings).state == .warning)
+        #expect(judge(settings: settings).problems.first?.hasPrefix("the configuration sets group = 7 but the running daemon uses 5") == true)
     }
 
     @Test func lossesAboveTheThresholdAFullTableAndSilenceWarn() {
