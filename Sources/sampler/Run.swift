@@ -157,9 +157,9 @@ struct Run: ParsableCommand {
     /// The status socket and, unless it is off, the metrics endpoint.
     private func openEndpoints(_ settings: Settings) throws -> [RequestServer] {
         do {
-            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: Sampler.version)]
+            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: samplerVersion)]
             if let address = settings.metricsAddress {
-                servers.append(try Endpoints.metricsServer(address, version: Sampler.version))
+                servers.append(try Endpoints.metricsServer(address, version: samplerVersion))
                 printError("sampler: metrics on http://\(address)/metrics"
                     + (address.isLoopback ? "" : " (reachable from the network, without authentication: firewall it, or use a loopback address)"))
             }
