@@ -19,7 +19,9 @@ import Glibc
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-\(getpid()).service").path
         try unit().replacingOccurrences(of: "/usr/bin/sampler", with: sampler).write(toFile: path, atomically: true, encoding: .utf8)
         defer { unlink(path) }
-        let result = try Subprocess.run(["systemd-analyze", "verify", path])
+        // --man=no: the unit's Documentation= names sampler's own man pages, which come
+        // with the package (scripts/test-deb checks them there), not with this checkout.
+        let result = try Subprocess.run(["systemd-analyze", "verify", "--man=no", path])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(!result.stderr.contains(path), "warnings about the unit: \(result.stderr)")
     }
