@@ -173,9 +173,9 @@ struct Run: ParsableCommand {
     /// The status socket and, unless it is off, the metrics endpoint.
     private func openEndpoints(_ settings: Settings, rules: StatusReport.Rules) throws -> [RequestServer] {
         do {
-            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: Sampler.version, rules: rules)]
+            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: samplerVersion, rules: rules)]
             if let address = settings.metricsAddress {
-                servers.append(try Endpoints.metricsServer(address, version: Sampler.version))
+                servers.append(try Endpoints.metricsServer(address, version: samplerVersion))
                 printError("sampler: metrics on http://\(address)/metrics"
                     + (address.isLoopback ? "" : " (reachable from the network, without authentication: firewall it, or use a loopback address)"))
             }

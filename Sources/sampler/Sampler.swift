@@ -2,8 +2,6 @@ import ArgumentParser
 
 @main
 struct Sampler: ParsableCommand {
-    static let version = "0.1.0"
-
     static let configuration = CommandConfiguration(
         commandName: "sampler",
         abstract: "Measure TCP connections that end early, by reset or timeout, from client-to-server packets.",
@@ -15,7 +13,7 @@ struct Sampler: ParsableCommand {
             Offline: `sampler classify capture.pcap` reads a pcap or pcapng file (NFLOG, \
             Ethernet, Linux cooked or raw IP) and writes one JSON line per connection.
             """,
-        version: version,
+        version: samplerVersion,
         subcommands: [Run.self, Status.self, Rules.self, Classify.self, Report.self, Config.self]
     )
 }

@@ -5,104 +5,79 @@ import Testing
 import Glibc
 #endif
 
-/// install.sh into a temporary root (DESTDIR), the foreground command it prints run for
-/// real in a server namespace, `sampler status` OK after traffic, then the uninstall.
-/// This machine has no systemd as PID 1, so the installer takes its container path; the
-/// unit itself is checked by SystemdTests.
-@Suite(.enabled(if: Lab.isRoot, "needs root for network namespaces and iptables: run as root (CI does)"))
-struct InstallerTests {
+/// install.sh is a front to apt-get and the Debian package. What it installs is tested for
+/// real, in fresh Debian roots made by mmdebstrap, by scripts/test-deb (install, the
+/// printed foreground command, purge; under a real systemd too), which scripts/test runs.
+/// Here: its options, and each refusal that comes before anything is installed — so no
+/// test here installs anything on this host.
+@Suite struct InstallerTests {
     static let installer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("install.sh").path
 
-    func install(_ lab: Lab, _ root: String, _ extra: [String] = [], in namespace: String? = nil) throws -> Subprocess.Result {
-        try lab.run([Self.installer, "--destdir", root] + extra, in: namespace, allowFailure: true)
-    }
-
-    @Test func installsRunsAndUninstallsInATemporaryRoot() throws {
-        let lab = try Lab(index: 33)
-        defer { lab.close() }
-        let root = lab.file("root").path
-        let first = try install(lab, root, ["--binary", samplerBinary().path, "--no-packages"])
-        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-        let binary = root + "/usr/local/bin/sampler", unit = root + "/etc/systemd/system/sampler.service"
-        let config = root + "/etc/sampler/sampler.conf"
-        for path in [binary, unit, config, root + "/usr/local/share/sampler/iptables/sampler-ipv4.rules",
-                     root + "/usr/local/share/doc/sampler/operations.md"] {
-            #expect(FileManager.default.fileExists(atPath: path), "\(path) missing:\n\(first.stdout)")
-        }
-        // The unit runs the binary from the real prefix, not the staging root.
-        #expect(try String(contentsOfFile: unit, encoding: .utf8).contains("ExecStart=/usr/local/bin/sampler run --config /etc/sampler/sampler.conf"))
-        #expect(first.stdout.contains("staged under \(root): nothing was started"))
-        let command = try #require(first.stdout.split(separator: "\n").last { $0.hasPrefix("  ") })
-            .split(separator: " ").map(String.init)
-        #expect(command == [binary, "run", "--install-rules", "--config", config])
-
-        // The operator's edits survive a second run (an upgrade).
-        let records = root + "/var/lib/sampler/records.jsonl"
-        try FileManager.default.createDirectory(atPath: root + "/var/lib/sampler", withIntermediateDirectories: true)
-        let edits = """
-
-            # this lab's settings
-            probability = 1
-            group = 5033
-            output = \(records)
-            status_socket = \(lab.file("run/status.sock").path)
-            idle_timeout = 1
-            metrics = none
-
-            """
-        let handle = try #require(FileHandle(forWritingAtPath: config))
-        handle.seekToEndOfFile()
-        handle.write(Data(edits.utf8))
-        handle.closeFile()
-        let again = try install(lab, root, ["--binary", samplerBinary().path, "--no-packages"])
-        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
-        #expect(again.stdout.contains("kept \(config)"))
-        #expect(try String(contentsOfFile: config, encoding: .utf8).hasSuffix(edits))
-        #expect(FileManager.default.fileExists(atPath: config + ".dist"))
-
-        // The printed foreground command works: real traffic, then status says OK.
-        let run = try lab.spawn(command, in: lab.server, log: "run.log")
-        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5033") }, "\(lab.read("run.log"))")
-        _ = try lab.spawn(["python3", "-c", Traffic.server, lab.serverV4, lab.serverV6], in: lab.server, log: "server.log")
-        try #require(lab.wait(seconds: 10) { lab.read("server.log").contains("ready") })
-        try lab.run(["python3", "-c", Traffic.client, lab.serverV4, "4", "41000", "rest"], in: lab.client)
-        #expect(lab.wait(seconds: 10) { ((try? String(contentsOfFile: records, encoding: .utf8)) ?? "").split(separator: "\n").count >= 5 })
-        let status = try lab.run([binary, "status", "--config", config], in: lab.server, allowFailure: true)
-        #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
-        #expect(status.stdout.hasPrefix("SAMPLER OK - group 5033"), "\(status.stdout)")
-        lab.stop(run)
-        #expect(run.wait() == 0, "\(lab.read("run.log"))")
-        #expect(!(try lab.run(["iptables", "-t", "mangle", "-S"], in: lab.server).stdout.contains("SAMPLER")))
-
-        // Uninstall (in the namespace, whose rules it removes): no rule, unit or binary
-        // left; the configuration and the records stay until --purge.
-        try lab.run([binary, "rules", "install", "--config", config], in: lab.server)
-        let removed = try install(lab, root, ["--uninstall"], in: lab.server)
-        #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
-        for tool in ["iptables", "ip6tables"] {
-            #expect(!(try lab.run([tool, "-t", "mangle", "-S"], in: lab.server).stdout.contains("SAMPLER")), "\(tool)")
-        }
-        for path in [binary, unit, root + "/usr/local/share/sampler", root + "/usr/local/share/doc/sampler"] {
-            #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind")
-        }
-        #expect(FileManager.default.fileExists(atPath: config) && FileManager.default.fileExists(atPath: records))
-        #expect(try install(lab, root, ["--uninstall"], in: lab.server).status == 0, "uninstalling twice is safe")
-        let purged = try install(lab, root, ["--uninstall", "--purge"], in: lab.server)
-        #expect(purged.status == 0)
-        #expect(!FileManager.default.fileExists(atPath: root + "/etc/sampler") && !FileManager.default.fileExists(atPath: root + "/var/lib/sampler"))
-    }
-
-    @Test func refusesBadOptionsAndExplainsItself() throws {
+    @Test func explainsItselfAndRefusesBadOptions() throws {
         let help = try Subprocess.run([Self.installer, "--help"])
         #expect(help.status == 0)
-        #expect(help.stdout.contains("--uninstall") && help.stdout.contains("--destdir"))
+        for option in ["--deb FILE", "--uninstall", "--purge", "apt-get remove sampler", "apt-get purge sampler"] {
+            #expect(help.stdout.contains(option), "--help does not mention \(option)")
+        }
         let bad = try Subprocess.run([Self.installer, "--frobnicate"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("unknown option '--frobnicate'"))
-        let purge = try Subprocess.run([Self.installer, "--purge"])
-        #expect(purge.status == 2 && purge.stderr.contains("--purge goes with --uninstall"))
-        let relative = try Subprocess.run([Self.installer, "--prefix", "usr"])
-        #expect(relative.status == 2)
+        let both = try Subprocess.run([Self.installer, "--deb", "x.deb", "--purge"])
+        #expect(both.status == 2 && both.stderr.contains("--deb installs"), "\(both.stderr)")
+    }
+
+    @Test(.enabled(if: Lab.isRoot, "needs root to run install.sh past its root check: run as root (CI does)"))
+    func refusesAnythingButASamplerPackage() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-installer-\(getpid())")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("other/DEBIAN"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let missing = try Subprocess.run([Self.installer, "--deb", directory.appendingPathComponent("none.deb").path])
+        #expect(missing.status == 1 && missing.stderr.contains("no such file"), "\(missing.stderr)")
+        #expect(missing.stderr.contains("scripts/package-deb"), "says how to get a package: \(missing.stderr)")
+
+        let notAPackage = try Subprocess.run([Self.installer, "--deb", Self.installer])
+        #expect(notAPackage.status == 1 && notAPackage.stderr.contains("is not a Debian package"), "\(notAPackage.stderr)")
+
+        // A real package, but not sampler: refused before apt-get sees it.
+        try """
+            Package: other
+            Version: 1.0
+            Architecture: all
+            Maintainer: nobody <nobody@example.org>
+            Description: not sampler
+
+            """.write(to: directory.appendingPathComponent("other/DEBIAN/control"), atomically: true, encoding: .utf8)
+        let other = directory.appendingPathComponent("other.deb").path
+        let built = try Subprocess.run(["dpkg-deb", "--root-owner-group", "--build", directory.appendingPathComponent("other").path, other])
+        try #require(built.status == 0, "\(built.stderr)")
+        let wrong = try Subprocess.run([Self.installer, "--deb", other])
+        #expect(wrong.status == 1 && wrong.stderr.contains("is the package 'other', not sampler"), "\(wrong.stderr)")
+    }
+
+    @Test(.enabled(if: Lab.isRoot, "needs root to run install.sh past its root check: run as root (CI does)"))
+    func withoutSwiftItSaysHowToInstallAPackageBuiltElsewhere() throws {
+        // A PATH with only the two tools install.sh uses before it looks for swift, so no
+        // swift can be found (and so nothing is built or installed), wherever it lives here.
+        let bin = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-noswift-\(getpid())")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: bin) }
+        for tool in ["dirname", "id"] {
+            let path = try #require(Subprocess.find(tool))
+            try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent(tool).path, withDestinationPath: path)
+        }
+        let result = try Subprocess.run(["/usr/bin/env", "-i", "PATH=\(bin.path)", "/bin/bash", Self.installer])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("swift is not on PATH"), "\(result.stderr)")
+        #expect(result.stderr.contains("./install.sh --deb sampler_VERSION_ARCH.deb"), "\(result.stderr)")
+    }
+
+    @Test(.enabled(if: Lab.isRoot && Subprocess.find("setpriv") != nil, "needs root to switch to another user, and setpriv"))
+    func refusesToRunWithoutRoot() throws {
+        let result = try Subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", Self.installer, "--purge"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("run it as root"), "\(result.stderr)")
+        #expect(result.stderr.contains("sudo ./install.sh --purge"), "\(result.stderr)")
     }
 }
