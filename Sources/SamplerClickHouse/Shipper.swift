@@ -1,4 +1,5 @@
 import SamplerPipeline
+import SamplerSinks
 import SamplerWire
 import Synchronization
 #if canImport(Glibc)
@@ -118,4 +119,4 @@ final class Shipper: Sendable {
 }
 
 /// "1 batch", "3 batches".
-public func batches(_ count: Int) -> String { count == 1 ? "1 batch" : "\(count) batches" }
+public func batches(_ count: Int) -> String { counted(count, "batch", "batches") }

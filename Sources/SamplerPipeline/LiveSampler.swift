@@ -137,7 +137,7 @@ public final class LiveSampler {
             events.tick(now)
         }
         events.stopping()
-        log("stopping: finalizing \(pipeline.shardStates().reduce(0) { $0 + $1.openConnections }) open connections")
+        log("stopping: finalizing \(counted(pipeline.shardStates().reduce(0) { $0 + $1.openConnections }, "open connection"))")
         pipeline.finish()
     }
 
@@ -220,7 +220,7 @@ public final class LiveSampler {
 
     @Sendable static func describe(_ window: WindowSummary, counters: LiveCounters) -> String {
         let shares = Stage.allCases.map { stage in "\(stage.name) \(SummaryTable.percent(window.share(stage)))" }.joined(separator: ", ")
-        return "window \(Timestamp.string(window.start).prefix(16))Z: \(window.total) connections (\(shares))"
+        return "window \(Timestamp.string(window.start).prefix(16))Z: \(counted(window.total, "connection")) (\(shares))"
             + (window.excluded > 0 ? ", \(window.excluded) \(WindowSummary.excludedNote)" : "")
             + (window.count(.evicted) > 0 ? ", \(window.count(.evicted)) evicted (table full)" : "")
             + "; lost messages so far \(counters.lost), overruns \(counters.overruns), ring drops \(counters.ringDrops), parse errors \(counters.parseErrors.total)"

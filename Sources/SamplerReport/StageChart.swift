@@ -18,13 +18,13 @@ public enum StageChart {
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let windows = table.byWindow
         let totalConnections = windows.reduce(0) { $0 + $1.row.total }
-        let minutes = table.windowSeconds % 60 == 0 ? "\(table.windowSeconds / 60)-minute" : "\(table.windowSeconds)-second"
+        let minutes = windowLength(seconds: table.windowSeconds)
         var out = """
             <?xml version="1.0" encoding="UTF-8"?>
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="DejaVu Sans, Verdana, sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="#ffffff"/>
             <text id="title" x="\(left)" y="26" font-size="16" font-weight="bold">\(escape(title ?? "Where new TCP connections ended, per \(minutes) window"))</text>
-            <text id="subtitle" x="\(left)" y="46" fill="#444444">\(totalConnections) connections\(table.excluded > 0 ? ", \(table.excluded) \(WindowSummary.excludedNote)" : ""); share of each window's connections by stage</text>
+            <text id="subtitle" x="\(left)" y="46" fill="#444444">\(counted(totalConnections, "connection"))\(table.excluded > 0 ? ", \(table.excluded) \(WindowSummary.excludedNote)" : ""); share of each window's connections by stage</text>
 
             """
         // Y axis: gridlines and labels every 25%.

@@ -121,7 +121,7 @@ public struct StageTable: Sendable, Equatable {
             lines.append(line)
         }
         if rows.isEmpty { lines.append("(no connections)") }
-        var footer = "\(rows.values.reduce(0) { $0 + $1.total }) connections"
+        var footer = counted(rows.values.reduce(0) { $0 + $1.total }, "connection")
         footer += excluded > 0 ? "; \(excluded) \(WindowSummary.excludedNote)" : ""
         lines.append(footer)
         let withResets = sorted.filter { $0.row.resets > 0 }

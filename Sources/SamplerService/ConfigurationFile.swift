@@ -11,9 +11,24 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         let place = location.map { "\($0): " } ?? ""
         if key == "rules" { return place + allowed }
+        let (key, value) = (Self.printable(key), Self.printable(value))
         guard ConfigurationFile.keys.contains(key) else { return "\(place)\(key) = \(value): \(allowed)" }
         let flag = "--" + key.split(separator: "_").joined(separator: "-")
         return "\(place)\(key) = \(value) (\(flag)): \(allowed)"
+    }
+
+    /// The text with control characters and other unprintable bytes as \xNN, so that a
+    /// binary file given as the configuration does not write raw bytes to a terminal.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control || scalar == "\u{FFFD}" {
+                out += scalar.value < 0x100 ? "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2) : "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out.count > 80 ? String(out.prefix(80)) + "..." : out
     }
 }
 
@@ -34,6 +49,7 @@ public enum ConfigurationFile {
     /// Reads `text` over `base`; `source` names the file in errors.
     public static func parse(_ text: String, source: String, over base: Settings = Settings()) throws(ConfigurationError) -> Settings {
         var settings = base
+        var lines: [String: Int] = [:]  // where each key was set
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmed
             if line.isEmpty { continue }
@@ -42,6 +58,11 @@ public enum ConfigurationFile {
                 throw ConfigurationError(key: String(line), value: "", allowed: "expected 'key = value'", location: location)
             }
             let key = line[..<equals].trimmed, value = line[line.index(after: equals)...].trimmed
+            if let first = lines[String(key)] {
+                throw ConfigurationError(key: String(key), value: String(value), allowed: "set twice, on lines \(first) and \(index + 1): keep one",
+                                         location: location)
+            }
+            lines[String(key)] = index + 1
             do {
                 try set(String(key), to: String(value.unquoted), in: &settings)
             } catch var error {
@@ -138,4 +159,8 @@ extension StringProtocol {
         if text.count >= 2, text.first == "\"", text.last == "\"" { return text.dropFirst().dropLast() }
         return text
     }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -1,4 +1,5 @@
 import SamplerClassifier
+import SamplerSinks
 import Foundation
 import SamplerClickHouse
 
@@ -95,7 +96,7 @@ public enum StatusText {
             return "\(name) \(s.count) (\(percent(s.share)))"
         }.joined(separator: ", ")
         let tags = w.tags.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        var line = "\(w.start.prefix(16))Z, \(w.total) connections: \(stages)"
+        var line = "\(w.start.prefix(16))Z, \(counted(w.total, "connection")): \(stages)"
         if w.excluded > 0 { line += "; \(w.excluded) \(WindowSummary.excludedNote)" }
         if !tags.isEmpty { line += "; tags: \(tags)" }
         if let i = interval {

@@ -48,3 +48,17 @@ extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
     func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }
+
+/// "1 connection", "3 connections": a count with its noun, singular for one. The one
+/// plural rule of the messages, reports and logs.
+public func counted(_ count: Int, _ singular: String, _ plural: String? = nil) -> String {
+    "\(count) \(count == 1 ? singular : plural ?? singular + "s")"
+}
+
+/// A window's length as an adjective: "15-minute", "6-hour", "1-day", "90-second".
+public func windowLength(seconds: Int64) -> String {
+    for (unit, name) in [(Int64(86_400), "day"), (3600, "hour"), (60, "minute")] where seconds >= unit && seconds % unit == 0 {
+        return "\(seconds / unit)-\(name)"
+    }
+    return "\(seconds)-second"
+}

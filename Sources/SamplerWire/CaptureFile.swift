@@ -1,6 +1,7 @@
 /// Why a capture file could not be read past `offset` (a byte offset into the file).
 public struct CaptureFileError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Reason: Equatable, Sendable {
+        case empty
         case notACapture
         case unsupportedVersion
         case truncated
@@ -13,6 +14,7 @@ public struct CaptureFileError: Error, Equatable, Sendable, CustomStringConverti
 
     public var description: String {
         switch reason {
+        case .empty: "the file is empty: a capture starts with a header (a tcpdump still running has not flushed it yet: stop it first)"
         case .notACapture: "not a pcap or pcapng file (unknown magic number at byte \(offset))"
         case .unsupportedVersion: "unsupported capture format version at byte \(offset)"
         case .truncated: "file is cut short: the record at byte \(offset) is incomplete"
@@ -119,7 +121,7 @@ public struct CaptureFile: ~Escapable {
     @_lifetime(copy bytes)
     public init(checking bytes: RawSpan) throws(CaptureFileError) {
         self.bytes = bytes
-        guard bytes.byteCount >= 4 else { throw CaptureFileError(reason: bytes.byteCount == 0 ? .notACapture : .truncated, offset: 0) }
+        guard bytes.byteCount >= 4 else { throw CaptureFileError(reason: bytes.byteCount == 0 ? .empty : .truncated, offset: 0) }
         let little = bytes.u32(0, .little)
         let big = bytes.u32(0, .big)
         if little == Magic.pcapngSection {

@@ -47,7 +47,7 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Split each window by: none, port (the server's), network (the client's /24 or /48) or host.", valueName: "grouping"))
     var by: Grouping = .none
 
-    @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock (default: 900).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock.", valueName: "seconds"))
     var window: Int64 = 900
 
     @Option(help: ArgumentHelp("Only connections first seen at or after this time (RFC 3339, e.g. 2026-11-21T00:00:00Z).", valueName: "time"))

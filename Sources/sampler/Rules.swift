@@ -139,23 +139,30 @@ struct Rules: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the rules for the given options, and what is installed with its counters.")
+            abstract: "Print the rules in the kernel, with their counters and how they differ from the options (or, when none are installed, the rules the options would install).")
         @OptionGroup var options: RuleOptions
 
         func run() throws {
             let settings = try options.settings()
             let manager = RuleManager(backend: settings.backend)
             for version in settings.versions {
-                print(RuleSet.restoreFile(settings.rules, version: version))
                 guard let state = try? manager.installed(version: version), state.chainExists else {
-                    print("# IPv\(version.rawValue): not installed\n")
+                    print("# IPv\(version.rawValue): not installed; 'sampler rules install' with these options would install:")
+                    print(RuleSet.restoreFile(settings.rules, version: version))
                     continue
+                }
+                // What is in the kernel, not what the options say.
+                print("# IPv\(version.rawValue) installed: \(state.jumps) jump(s) from \(RuleSet.hook)")
+                if let installed = try? manager.parameters(version: version) {
+                    print(RuleSet.restoreFile(installed, version: version), terminator: "")
                 }
                 let counters = (try? manager.counters(version: version)) ?? []
                 let names = ["sampling", "logging"]
-                print("# IPv\(version.rawValue) installed: \(state.jumps) jump(s) from \(RuleSet.hook)")
                 for (i, counter) in counters.enumerated() {
                     print("#   \(i < names.count ? names[i] : "rule \(i + 1)") rule: \(counter.packets) packets, \(counter.bytes) bytes")
+                }
+                for difference in (try? manager.differences(from: settings.rules, version: version)) ?? [] {
+                    print("#   differs from the options: \(difference.text)")
                 }
                 print("")
             }

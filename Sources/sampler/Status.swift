@@ -40,10 +40,10 @@ struct Status: ParsableCommand {
     @Option(help: ArgumentHelp("The daemon's status socket (default: status_socket, /run/sampler/status.sock).", valueName: "path"))
     var statusSocket: String?
 
-    @Option(help: ArgumentHelp("WARNING when more than this share of NFLOG messages was lost in the current and last window (default: 0.01).", valueName: "ratio"))
+    @Option(help: ArgumentHelp("WARNING when more than this share of NFLOG messages was lost in the current and last window.", valueName: "ratio"))
     var warnLoss: Double = HealthThresholds().lossRatio
 
-    @Option(help: ArgumentHelp("WARNING when no packet came for this many seconds (default: 3600).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("WARNING when no packet came for this many seconds.", valueName: "seconds"))
     var warnIdle: Double = HealthThresholds().idleSeconds
 
     @Flag(help: "Do not read the kernel's rules (for an unprivileged monitoring user).")

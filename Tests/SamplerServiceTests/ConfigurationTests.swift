@@ -38,6 +38,8 @@ import SamplerClickHouse
 
     @Test(arguments: [
         ("probabilty = 0.5", "test.conf:1: probabilty = 0.5: unknown key"),
+        ("group = 9\nprobability = 1\ngroup = 10", "test.conf:3: group = 10 (--group): set twice, on lines 1 and 3: keep one"),
+        ("\u{7f}ELF\u{02}\u{01} = x", "test.conf:1: \\x7fELF\\x02\\x01 = x: unknown key"),
         ("group = 70000", "test.conf:1: group = 70000 (--group): an NFLOG group, 0 to 65535"),
         ("just words", "test.conf:1: just words = : expected 'key = value'"),
         ("\n\nbackend = iptables", "test.conf:3: backend = iptables (--backend): auto, nft or legacy"),

@@ -117,7 +117,8 @@ func readAll(_ file: [UInt8]) throws(CaptureFileError) -> [Result<PacketSummary,
         #expect(read == 1)
         #expect(error == CaptureFileError(reason: .truncated, offset: 24 + 16 + syn.count))
         #expect(throws: CaptureFileError(reason: .notACapture, offset: 0)) { try readAll(Array("hello, world".utf8)) }
-        #expect(throws: CaptureFileError(reason: .notACapture, offset: 0)) { try readAll([]) }
+        #expect(throws: CaptureFileError(reason: .empty, offset: 0)) { try readAll([]) }
+        #expect("\(CaptureFileError(reason: .empty, offset: 0))".hasPrefix("the file is empty"))
         #expect(throws: CaptureFileError(reason: .truncated, offset: 0)) { try readAll(Array(good.prefix(10))) }
         var pcapng = pcapngFile([.interface(linkType: 1, tsresol: nil), .enhanced(interface: 3, ticks: 0, data: syn)])
         #expect(throws: CaptureFileError(reason: .unknownInterface, offset: 28 + 20)) { try readAll(pcapng) }
