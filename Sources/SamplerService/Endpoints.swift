@@ -6,13 +6,17 @@ public enum Endpoints {
     /// What a status client sends.
     public static let statusRequest = Array("status\n".utf8)
 
-    public static func statusServer(path: String, version: String, rules: StatusReport.Rules? = nil) throws(RequestServer.OpenError) -> RequestServer {
+    public static func statusServer(path: String, version: String, rules: StatusReport.Rules? = nil,
+                                    conntrack: ConntrackWatch? = nil) throws(RequestServer.OpenError) -> RequestServer {
         try RequestServer.unix(path: path, terminator: [UInt8(ascii: "\n")]) { _, snapshot in
-            Array(StatusReport(snapshot(), version: version, rules: rules).json()) + [UInt8(ascii: "\n")]
+            let taken = snapshot()
+            return Array(StatusReport(taken, version: version, rules: rules, conntrack: conntrack?.observe(now: taken.takenAt)).json())
+                + [UInt8(ascii: "\n")]
         }
     }
 
-    public static func metricsServer(_ address: ListenAddress, version: String) throws(RequestServer.OpenError) -> RequestServer {
+    public static func metricsServer(_ address: ListenAddress, version: String,
+                                     conntrack: ConntrackWatch? = nil) throws(RequestServer.OpenError) -> RequestServer {
         try RequestServer.tcp(address, terminator: Array("\r\n\r\n".utf8)) { request, snapshot in
             let line = request.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }
             let words = String(decoding: line, as: UTF8.self).split(separator: " ")
@@ -26,7 +30,9 @@ public enum Endpoints {
             let head = words[0] == "HEAD"
             switch path {
             case "/metrics":
-                return httpResponse(200, "OK", PrometheusText.contentType, PrometheusText.render(snapshot(), version: version), head: head)
+                let taken = snapshot()
+                let table = conntrack?.observe(now: taken.takenAt)?.reading
+                return httpResponse(200, "OK", PrometheusText.contentType, PrometheusText.render(taken, version: version, conntrack: table), head: head)
             case "/":
                 return httpResponse(200, "OK", "text/html; charset=utf-8",
                                     "<html><body><h1>sampler</h1><p><a href=\"/metrics\">metrics</a></p></body></html>\n", head: head)

@@ -107,7 +107,10 @@ public struct Health: Codable, Sendable, Equatable {
         return health
     }
 
-    private static func judge(daemon: Result<StatusReport, UnixClient.Failure>, rules: RulesCheck,
+    /// conntrack's fill at which status warns.
+    public static let conntrackNearlyFull = 0.9
+
+    static func judge(daemon: Result<StatusReport, UnixClient.Failure>, rules: RulesCheck,
                               settings: Settings, thresholds: HealthThresholds) -> Health {
         var health = Health(state: .ok, problems: [])
         func problem(_ state: HealthState, _ text: String) {
@@ -173,6 +176,16 @@ public struct Health: Codable, Sendable, Equatable {
         } else if report.recordsDropped > 0 {
             problem(.warning, "\(report.recordsDropped) records were dropped since the start while \(report.output) could not be written "
                 + "(writing works again)")
+        }
+        if let table = report.conntrack {
+            let raise = "raise \(Conntrack.maximumSysctl) (sysctl -w \(Conntrack.maximumSysctl)=\(table.maximum * 2))"
+            if let lost = report.conntrackNewLosses, lost > 0 {
+                problem(.warning, "conntrack dropped or could not track \(lost) connections in the current and last window: they are not in "
+                    + "the sample (table \(table.entries) of \(table.maximum)); \(raise)")
+            } else if table.fill >= Self.conntrackNearlyFull {
+                problem(.warning, "conntrack's table is \(percent(table.fill)) full (\(table.entries) of \(table.maximum)): new connections will "
+                    + "be dropped before sampling; \(raise)")
+            }
         }
         let intervals = [report.currentInterval] + (report.lastInterval.map { [$0] } ?? [])
         // Lost in the kernel (sequence gaps) or dropped at a full shard ring: either way

@@ -10,7 +10,7 @@ import SamplerWire
 public enum PrometheusText {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public static func render(_ s: LiveSnapshot, version: String) -> String {
+    public static func render(_ s: LiveSnapshot, version: String, conntrack: Conntrack? = nil) -> String {
         var page = Page()
         let c = s.counters
         page.family("sampler_build_info", .gauge, "sampler's version; always 1.")
@@ -41,6 +41,17 @@ public enum PrometheusText {
         page.sample("sampler_open_connections", Double(s.openConnections))
         page.family("sampler_open_connections_limit", .gauge, "Most connections held open at once (max_connections).")
         page.sample("sampler_open_connections_limit", Double(s.maximumOpenConnections))
+        if let conntrack {
+            page.family("sampler_conntrack_entries", .gauge, "Entries in conntrack's table in sampler's network namespace (nf_conntrack_count).")
+            page.sample("sampler_conntrack_entries", Double(conntrack.entries))
+            page.family("sampler_conntrack_entries_limit", .gauge, "conntrack's table limit (nf_conntrack_max).")
+            page.sample("sampler_conntrack_entries_limit", Double(conntrack.maximum))
+            page.family("sampler_conntrack_lost_total", .counter,
+                        "Connections conntrack dropped (table full), early-dropped or failed to insert: never sampled. The kernel's counts.")
+            page.sample("sampler_conntrack_lost_total", ["reason": "drop"], Double(conntrack.drops))
+            page.sample("sampler_conntrack_lost_total", ["reason": "early_drop"], Double(conntrack.earlyDrops))
+            page.sample("sampler_conntrack_lost_total", ["reason": "insert_failed"], Double(conntrack.insertFailures))
+        }
 
         page.family("sampler_connections_total", .counter, "Connections finalized, by stage (multiple_syns included; those still open at shutdown left out).")
         for stage in Stage.allCases {

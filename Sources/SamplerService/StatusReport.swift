@@ -20,6 +20,10 @@ public struct StatusReport: Codable, Sendable, Equatable {
     /// The daemon's network namespace ("net:[4026531840]"): its rules are that
     /// namespace's.
     public var networkNamespace: String?
+    /// conntrack's table in the daemon's namespace, and the connections it dropped or
+    /// could not track since the last window began: they never reached the sample.
+    public var conntrack: Conntrack?
+    public var conntrackNewLosses: UInt64?
     public var output: String
     public var receiveBufferBytes: Int
     public var maxReceiveBufferBytes: Int
@@ -156,7 +160,8 @@ extension StatusReport {
         try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
     }
 
-    public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil, pid: Int32 = getpid()) {
+    public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
+                conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, pid: Int32 = getpid()) {
         let c = snapshot.counters
         self.version = version
         self.pid = pid
@@ -165,6 +170,8 @@ extension StatusReport {
         group = snapshot.group
         self.rules = rules
         networkNamespace = Self.currentNetworkNamespace()
+        self.conntrack = conntrack?.reading
+        conntrackNewLosses = conntrack?.newLosses
         output = snapshot.output ?? "-"
         receiveBufferBytes = snapshot.receiveBufferBytes
         maxReceiveBufferBytes = snapshot.maximumReceiveBufferBytes

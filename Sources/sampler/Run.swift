@@ -106,7 +106,8 @@ struct Run: ParsableCommand {
             throw ExitCode(77)
         }
         let rules = RuleManager(backend: settings.backend)
-        let endpoints = try openEndpoints(settings, rules: effectiveRules(rules, settings))
+        let conntrack = ConntrackWatch(windowLength: settings.live.pipeline.window, now: wallClock())
+        let endpoints = try openEndpoints(settings, rules: effectiveRules(rules, settings), conntrack: conntrack)
         if installRules {
             for version in settings.versions {
                 do { try rules.install(settings.rules, version: version) } catch {
@@ -171,11 +172,11 @@ struct Run: ParsableCommand {
     }
 
     /// The status socket and, unless it is off, the metrics endpoint.
-    private func openEndpoints(_ settings: Settings, rules: StatusReport.Rules) throws -> [RequestServer] {
+    private func openEndpoints(_ settings: Settings, rules: StatusReport.Rules, conntrack: ConntrackWatch) throws -> [RequestServer] {
         do {
-            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: samplerVersion, rules: rules)]
+            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: samplerVersion, rules: rules, conntrack: conntrack)]
             if let address = settings.metricsAddress {
-                servers.append(try Endpoints.metricsServer(address, version: samplerVersion))
+                servers.append(try Endpoints.metricsServer(address, version: samplerVersion, conntrack: conntrack))
                 printError("sampler: metrics on http://\(address)/metrics"
                     + (address.isLoopback ? "" : " (reachable from the network, without authentication: firewall it, or use a loopback address)"))
             }

@@ -20,7 +20,8 @@ struct Status: ParsableCommand {
             rule or the jump missing, labels that differ). The kernel's rules are judged \
             against the daemon's own (installed with --install-rules, or found at its start). \
             WARNING: more than --warn-loss of the NFLOG messages lost in the current and \
-            last window; the connection table was full and connections were evicted; the \
+            last window; conntrack's table is 90% full or dropped new connections; the \
+            connection table was full and connections were evicted; the \
             rules changed since the daemon started; the configuration sets a rule key to \
             another value than the daemon uses; \
             records were dropped while the output could not be written; ClickHouse inserts \

@@ -47,6 +47,21 @@ import Testing
         #expect(missing.stderr.contains("cannot read the configuration /nonexistent/sampler.conf"))
     }
 
+    /// docs/records.md shows the summary of the committed fixture with the defaults: it
+    /// stays what the command prints.
+    @Test func theDocumentedSummaryIsWhatClassifyPrints() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let result = try Subprocess.run([sampler, "classify", root.appendingPathComponent("Tests/Fixtures/real-nflog.pcap").path])
+        #expect(result.status == 0)
+        let docs = try String(contentsOf: root.appendingPathComponent("docs/records.md"), encoding: .utf8)
+        #expect(!result.stderr.isEmpty && docs.contains(result.stderr.trimmingCharacters(in: .newlines)), "\(result.stderr)")
+        // An empty file is not a capture, and says so.
+        let empty = try write("")
+        defer { unlink(empty) }
+        let nothing = try Subprocess.run([sampler, "classify", empty])
+        #expect(nothing.status == 1 && nothing.stderr.contains("the file is empty"), "\(nothing.stderr)")
+    }
+
     @Test func classifyRejectsBadInputClearly() throws {
         let notACapture = try write("hello")
         defer { unlink(notACapture) }

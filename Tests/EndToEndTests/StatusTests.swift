@@ -142,6 +142,25 @@ struct StatusTests {
         let ok = try status(lab, config)
         #expect(ok.status == 0, "\(ok.stdout)")
 
+        // conntrack's table, as the daemon reads it in its namespace, follows the
+        // connections made there (a new namespace starts with an empty table).
+        // (A SYN to a closed port leaves no entry: the RST ends it. So: open connections.)
+        _ = try lab.spawn(["python3", "-c", Traffic.server, lab.serverV4, lab.serverV6], in: lab.server, log: "server.log")
+        try #require(lab.wait(seconds: 10) { lab.read("server.log").contains("ready") })
+        let holder = try lab.spawn(["python3", "-c", """
+            import socket, sys, time
+            held = [socket.create_connection((sys.argv[1], 8080)) for _ in range(40)]
+            print("open", flush=True)
+            time.sleep(30)
+            """, lab.serverV4], in: lab.client, log: "holder.log")
+        try #require(lab.wait(seconds: 10) { lab.read("holder.log").contains("open") })
+        let json = try status(lab, config, ["--json"])
+        lab.stop(holder)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let conntrack = try #require((object["daemon"] as? [String: Any])?["conntrack"] as? [String: Any], "\(json.stdout)")
+        #expect((40...45).contains(conntrack["entries"] as? Int ?? 0), "\(conntrack)")
+        #expect((conntrack["maximum"] as? Int ?? 0) > 0 && conntrack["drops"] as? Int == 0, "\(conntrack)")
+
         let edited = lab.file("edited.conf").path
         try (String(contentsOfFile: config, encoding: .utf8) + "\nprobability = 0.5\n").write(toFile: edited, atomically: true, encoding: .utf8)
         let drift = try status(lab, edited)
