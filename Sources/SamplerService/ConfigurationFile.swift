@@ -12,9 +12,10 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
         let place = location.map { "\($0): " } ?? ""
         if key == "rules" { return place + allowed }
         let (key, value) = (Self.printable(key), Self.printable(value))
-        guard ConfigurationFile.keys.contains(key) else { return "\(place)\(key) = \(value): \(allowed)" }
+        // From a file: the file, the line and the key. Otherwise the key and its option.
+        guard location == nil, ConfigurationFile.keys.contains(key) else { return "\(place)\(key) = \(value): \(allowed)" }
         let flag = "--" + key.split(separator: "_").joined(separator: "-")
-        return "\(place)\(key) = \(value) (\(flag)): \(allowed)"
+        return "\(key) = \(value) (\(flag)): \(allowed)"
     }
 
     /// The text with control characters and other unprintable bytes as \xNN, so that a
@@ -63,6 +64,7 @@ public enum ConfigurationFile {
                                          location: location)
             }
             lines[String(key)] = index + 1
+            settings.explicitKeys.insert(String(key), at: location)
             do {
                 try set(String(key), to: String(value.unquoted), in: &settings)
             } catch var error {
@@ -75,7 +77,7 @@ public enum ConfigurationFile {
 
     /// Sets one key; shared by the file and by command-line overrides.
     public static func set(_ key: String, to value: String, in settings: inout Settings) throws(ConfigurationError) {
-        defer { settings.explicitKeys.insert(key) }
+        defer { if !settings.explicitKeys.contains(key) { settings.explicitKeys.insert(key) } }
         func bad(_ allowed: String) -> ConfigurationError { ConfigurationError(key: key, value: value, allowed: allowed) }
         func number<T: LosslessStringConvertible>(_ type: T.Type, _ allowed: String) throws(ConfigurationError) -> T {
             guard let parsed = T(value) else { throw bad(allowed) }

@@ -62,7 +62,12 @@ public struct Settings: Sendable, Equatable {
     /// Checks every value; the error names the key, the value and what is allowed.
     public func validate(checkOutputDirectory: Bool = true) throws(ConfigurationError) {
         func bad(_ key: String, _ value: Any, _ allowed: String) -> ConfigurationError {
-            ConfigurationError(key: key, value: "\(value)", allowed: allowed)
+            // An error in a value read from a file names the file and line.
+            ConfigurationError(key: key, value: "\(value)", allowed: allowed, location: explicitKeys.location(of: key))
+        }
+        if Int(rules.label) == nil && ConnLabels().bit(of: rules.label) == nil {
+            throw bad("label", rules.label, "not a bit number (0-127) and not a name in \(ConnLabels.defaultPath): "
+                + "give a bit number, or add a line '<bit> \(rules.label)' to that file")
         }
         if !(rules.probability > 0 && rules.probability <= 1) { throw bad("probability", rules.probability, "a number in (0, 1]") }
         do { try rules.validate() } catch { throw ConfigurationError(key: "rules", value: "", allowed: error.description) }
@@ -183,12 +188,15 @@ import Glibc
 /// Which settings were given rather than defaulted. Where a value came from is not part
 /// of the settings' value: settings equal in every value are equal (so `==` ignores it).
 public struct ExplicitKeys: Sendable, Equatable {
-    public private(set) var keys: Set<String> = []
+    /// Each key given, with where ("sampler.conf:12"), or nil for an option.
+    public private(set) var locations: [String: String?] = [:]
 
     public init() {}
 
-    public func contains(_ key: String) -> Bool { keys.contains(key) }
-    public mutating func insert(_ key: String) { keys.insert(key) }
+    public func contains(_ key: String) -> Bool { locations[key] != nil }
+    public mutating func insert(_ key: String, at location: String? = nil) { locations[key] = .some(location) }
+    /// Where a key was set in a file, for errors found after reading it.
+    public func location(of key: String) -> String? { locations[key] ?? nil }
 
     public static func == (_: ExplicitKeys, _: ExplicitKeys) -> Bool { true }
 }

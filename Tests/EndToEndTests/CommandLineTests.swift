@@ -37,8 +37,17 @@ import Testing
         for command in [["config", "check", file], ["run", "--config", file, "--output", "-"]] {
             let result = try Subprocess.run([sampler] + command)
             #expect(result.status == 78, "\(command)")
-            #expect(result.stderr.contains("idle_timeout = -3.0 (--idle-timeout): seconds, more than 0"), "\(result.stderr)")
+            // Found after reading, but still named by file and line.
+            #expect(result.stderr.contains("\(file):2: idle_timeout = -3.0: seconds, more than 0"), "\(result.stderr)")
         }
+        // A label that is neither a bit nor a name conntrack knows fails the check, not
+        // the install later.
+        let label = try write("label = nosuchname\n")
+        defer { unlink(label) }
+        let badLabel = try Subprocess.run([sampler, "config", "check", label])
+        #expect(badLabel.status == 78)
+        #expect(badLabel.stderr.contains("\(label):1: label = nosuchname: not a bit number (0-127) and not a name in /etc/xtables/connlabel.conf"),
+                "\(badLabel.stderr)")
         // Not a regular file, but readable: /dev/null is "no settings", the defaults.
         let empty = try Subprocess.run([sampler, "config", "check", "/dev/null"])
         #expect(empty.status == 0 && empty.stdout.contains("probability = 0.0001\n"), "\(empty.stderr)")

@@ -38,14 +38,14 @@ import SamplerClickHouse
 
     @Test(arguments: [
         ("probabilty = 0.5", "test.conf:1: probabilty = 0.5: unknown key"),
-        ("group = 9\nprobability = 1\ngroup = 10", "test.conf:3: group = 10 (--group): set twice, on lines 1 and 3: keep one"),
+        ("group = 9\nprobability = 1\ngroup = 10", "test.conf:3: group = 10: set twice, on lines 1 and 3: keep one"),
         ("\u{7f}ELF\u{02}\u{01} = x", "test.conf:1: \\x7fELF\\x02\\x01 = x: unknown key"),
-        ("group = 70000", "test.conf:1: group = 70000 (--group): an NFLOG group, 0 to 65535"),
+        ("group = 70000", "test.conf:1: group = 70000: an NFLOG group, 0 to 65535"),
         ("just words", "test.conf:1: just words = : expected 'key = value'"),
-        ("\n\nbackend = iptables", "test.conf:3: backend = iptables (--backend): auto, nft or legacy"),
-        ("include_multiple_syns = maybe", "test.conf:1: include_multiple_syns = maybe (--include-multiple-syns): true or false"),
-        ("clickhouse_client_addresses = hash", "test.conf:1: clickhouse_client_addresses = hash (--clickhouse-client-addresses): truncate (to /24 and /48), drop or keep"),
-        ("clickhouse_batch_size = many", "test.conf:1: clickhouse_batch_size = many (--clickhouse-batch-size): records, 1 to 1000000"),
+        ("\n\nbackend = iptables", "test.conf:3: backend = iptables: auto, nft or legacy"),
+        ("include_multiple_syns = maybe", "test.conf:1: include_multiple_syns = maybe: true or false"),
+        ("clickhouse_client_addresses = hash", "test.conf:1: clickhouse_client_addresses = hash: truncate (to /24 and /48), drop or keep"),
+        ("clickhouse_batch_size = many", "test.conf:1: clickhouse_batch_size = many: records, 1 to 1000000"),
     ])
     func namesTheLineKeyValueAndWhatIsAllowed(text: String, message: String) {
         #expect {
