@@ -142,6 +142,39 @@ public struct CaptureFile: ~Escapable {
         }
     }
 
+    /// What a reader of a stream keeps to read on in the next piece of the same file: the
+    /// format, the byte order and, for pcapng, the section's interfaces.
+    public struct Position: Sendable {
+        let format: Format
+        let order: ByteOrder
+        let pcapLinkType: UInt32
+        let nanosecondResolution: Bool
+        let interfaces: [Interface]
+    }
+
+    /// Where to read on from, once this piece is used up.
+    public var position: Position {
+        Position(format: format, order: order, pcapLinkType: pcapLinkType, nanosecondResolution: nanosecondResolution,
+                 interfaces: interfaces)
+    }
+
+    /// Bytes of this piece read so far: the offset of the next record. After a
+    /// `.truncated` error, the start of the record cut short.
+    public var consumed: Int { offset }
+
+    /// Reads on in `bytes`, the piece of a stream that follows the bytes a reader at
+    /// `position` consumed (a pipe read in pieces, so that memory holds one piece).
+    @_lifetime(copy bytes)
+    public init(resuming position: Position, bytes: RawSpan) {
+        self.bytes = bytes
+        format = position.format
+        order = position.order
+        pcapLinkType = position.pcapLinkType
+        nanosecondResolution = position.nanosecondResolution
+        interfaces = position.interfaces
+        offset = 0
+    }
+
     @_lifetime(copy self)
     public mutating func next() throws(CaptureFileError) -> CaptureRecord? {
         switch format {

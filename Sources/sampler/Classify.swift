@@ -50,7 +50,7 @@ struct Classify: ParsableCommand {
         case json, table
     }
 
-    @Argument(help: ArgumentHelp("Capture file (pcap or pcapng); - reads standard input.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Capture file (pcap or pcapng); - reads standard input, as a stream: memory holds the open connections, not the capture, and records come out as connections end.", valueName: "file"))
     var file: String
 
     @Option(help: ArgumentHelp("Keep packets sent to this server address or prefix.", valueName: "addr[/prefix]"))
@@ -92,31 +92,42 @@ struct Classify: ParsableCommand {
         configuration.maximumOpenConnections = ClassifierConfiguration().maximumOpenConnections
         let filter = ServerFilter(prefix: server.flatMap(ServerFilter.parsePrefix), port: port)
 
-        let mapped: MappedFile
+        // A regular file is mapped; standard input or a pipe is read in pieces.
+        let mapped: MappedFile?, stream: CaptureStream?
         do {
-            mapped = try MappedFile(path: file)
+            if MappedFile.isRegularFile(file) {
+                (mapped, stream) = (try MappedFile(path: file), nil)
+            } else {
+                (mapped, stream) = (nil, try CaptureStream(path: file))
+                try stream!.fill()  // the first piece, for the batch ids
+            }
         } catch {
             printError("sampler classify: cannot read \(error)")
             throw ExitCode(66)  // EX_NOINPUT
         }
 
-        let seed = settings.clickhouseURL.isEmpty ? 0 : mapped.withBytes { bytes in captureSeed(bytes, settings: settings) }
+        let seed = settings.clickhouseURL.isEmpty ? 0
+            : mapped?.withBytes { captureSeed($0, settings: settings) } ?? stream!.withBytes { captureSeed($0, settings: settings) }
         let sink = try openClickHouseSink(settings, command: "classify", batchIDs: .derived(seed: seed),
                                           environment: ProcessInfo.processInfo.environment)
         let out = try! RecordFile(path: nil)  // standard output: nothing to open
         var aggregator = WindowAggregator(length: settings.live.pipeline.window, excludeMultipleSYNs: !settings.includeMultipleSyns)
         var windows: [WindowSummary] = []
         let writeRecords = format == .json
-        let result = mapped.withBytes { bytes in
-            CaptureClassification.run(capture: bytes, filter: filter, configuration: configuration) { record in
-                // A reader that went away (`| head`) ends the writing, not the counting.
-                if writeRecords && out.failure != EPIPE {
-                    out.append { JSONLines.append(record, to: &$0) }
-                    if out.buffer.count >= 1 << 16 { out.flush() }
-                }
-                sink?.add(record)
-                aggregator.add(record) { windows.append($0) }
+        let emit = { (record: ConnectionRecord) in
+            // A reader that went away (`| head`) ends the writing, not the counting.
+            if writeRecords && out.failure != EPIPE {
+                out.append { JSONLines.append(record, to: &$0) }
+                if out.buffer.count >= 1 << 16 { out.flush() }
             }
+            sink?.add(record)
+            aggregator.add(record) { windows.append($0) }
+        }
+        let result: CaptureClassification
+        if let mapped {
+            result = mapped.withBytes { CaptureClassification.run(capture: $0, filter: filter, configuration: configuration, emit: emit) }
+        } else {
+            result = try classify(stream!, filter: filter, configuration: configuration, emit: emit)
         }
         sink?.finish()
         aggregator.flush { windows.append($0) }
@@ -139,6 +150,50 @@ struct Classify: ParsableCommand {
                 + "and go first the next time classify runs with this spool")
             throw ExitCode(75)  // EX_TEMPFAIL
         }
+    }
+
+    /// Reads a stream piece by piece into one classification: each piece's whole records
+    /// are classified, the record cut short at its end waits for the next piece.
+    private func classify(_ stream: CaptureStream, filter: ServerFilter, configuration: ClassifierConfiguration,
+                          emit: (ConnectionRecord) -> Void) throws -> CaptureClassification {
+        var result = CaptureClassification(filter: filter, configuration: configuration)
+        var position: CaptureFile.Position?
+        while true {
+            let more = !stream.ended
+            // The records of one piece; nil once the file has an error.
+            func read(_ piece: inout CaptureFile) -> Int? {
+                guard result.read(&piece, more: more, emit: emit) else { return nil }
+                position = piece.position
+                return piece.consumed
+            }
+            let consumed: Int? = stream.withBytes { bytes in
+                do throws(CaptureFileError) {
+                    if let resume = position {
+                        var piece = CaptureFile(resuming: resume, bytes: bytes)
+                        return read(&piece)
+                    }
+                    var piece = try CaptureFile(checking: bytes)
+                    return read(&piece)
+                } catch {
+                    // The header itself is not all here yet.
+                    if more && (error.reason == .truncated || error.reason == .empty) { return 0 }
+                    result.fileError = error
+                    return nil
+                }
+            }
+            guard let consumed else {
+                result.fileError?.offset += stream.base
+                break
+            }
+            stream.drop(consumed)
+            if !more { break }
+            do { try stream.fill() } catch {
+                printError("sampler classify: cannot read \(error)")
+                throw ExitCode(74)  // EX_IOERR
+            }
+        }
+        result.finish(emit: emit)
+        return result
     }
 
     /// Names this load's batches: FNV-1a over the capture's size, its first and last MiB,

@@ -4,8 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A file's bytes, mapped read-only (or read whole, for standard input and pipes). The
-/// one place the command line turns raw memory into a `RawSpan`.
+/// A regular file's bytes, mapped read-only. With `CaptureStream`, the one place the
+/// command line turns raw memory into a `RawSpan`.
 final class MappedFile {
     struct OpenError: Error, CustomStringConvertible {
         var path: String
@@ -17,7 +17,7 @@ final class MappedFile {
     let count: Int
     private let mapped: Bool
 
-    /// Maps `path`; "-" reads standard input to the end.
+    /// Maps the regular file `path`.
     init(path: String) throws(OpenError) {
         let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw OpenError(path: path, errno: errno) }
@@ -33,39 +33,77 @@ final class MappedFile {
             count = size
             mapped = true
         } else {
-            // A pipe, a terminal or an empty file: read it all.
-            var buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 16)
-            var capacity = 1 << 16, used = 0
-            while true {
-                if used == capacity {
-                    let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
-                    bigger.copyMemory(from: buffer, byteCount: used)
-                    buffer.deallocate()
-                    buffer = bigger
-                    capacity *= 2
-                }
-                let n = read(fd, buffer + used, capacity - used)
-                if n > 0 { used += n; continue }
-                if n == 0 { break }
-                if errno == EINTR { continue }
-                let error = errno
-                buffer.deallocate()
-                throw OpenError(path: path, errno: error)
-            }
-            base = UnsafeRawPointer(buffer)
-            count = used
+            // An empty regular file: no bytes (a pipe is a CaptureStream's).
+            base = nil
+            count = 0
             mapped = false
         }
     }
 
+    /// Whether `path` is a regular file, which is mapped; anything else ("-", a pipe, a
+    /// terminal) is read as a stream.
+    static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return path != "-" && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
     deinit {
         guard let base else { return }
-        if mapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { base.deallocate() }
+        if mapped { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
 
     /// Lends the bytes as a `RawSpan` for the duration of `body`.
     func withBytes<R>(_ body: (RawSpan) throws -> R) rethrows -> R {
         let buffer = UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : count)
         return try body(RawSpan(_unsafeBytes: buffer))
+    }
+}
+
+/// A capture read from standard input or a pipe in pieces, so that memory holds one piece
+/// (and the record cut short at its end) rather than the whole stream, and records come
+/// out as connections finish.
+final class CaptureStream {
+    static let pieceBytes = 1 << 20
+
+    let path: String
+    private let fd: Int32
+    /// Bytes read and not yet consumed.
+    private(set) var pending: [UInt8] = []
+    /// The stream offset of `pending`'s first byte (for error offsets).
+    private(set) var base = 0
+    private(set) var ended = false
+
+    init(path: String) throws(MappedFile.OpenError) {
+        self.path = path
+        fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw MappedFile.OpenError(path: path, errno: errno) }
+        pending.reserveCapacity(2 * Self.pieceBytes)
+    }
+
+    deinit { if path != "-" { close(fd) } }
+
+    private var scratch = [UInt8](repeating: 0, count: CaptureStream.pieceBytes)
+
+    /// Reads what the stream has, up to one piece (a pipe gives at most its buffer, 64 KiB,
+    /// at a time); sets `ended` at the end of the stream.
+    func fill() throws(MappedFile.OpenError) {
+        var n = 0
+        repeat {
+            n = scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        } while n < 0 && errno == EINTR
+        if n < 0 { throw MappedFile.OpenError(path: path, errno: errno) }
+        if n == 0 { ended = true }
+        pending.append(contentsOf: scratch[0..<n])
+    }
+
+    /// Forgets the first `count` pending bytes (consumed by the reader).
+    func drop(_ count: Int) {
+        pending.removeFirst(count)
+        base += count
+    }
+
+    /// Lends the pending bytes as a `RawSpan` for the duration of `body`.
+    func withBytes<R>(_ body: (RawSpan) throws -> R) rethrows -> R {
+        try pending.withUnsafeBytes { try body(RawSpan(_unsafeBytes: $0)) }
     }
 }

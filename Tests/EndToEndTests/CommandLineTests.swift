@@ -64,6 +64,11 @@ import Testing
         #expect(result.status == 0)
         let docs = try String(contentsOf: root.appendingPathComponent("docs/records.md"), encoding: .utf8)
         #expect(!result.stderr.isEmpty && docs.contains(result.stderr.trimmingCharacters(in: .newlines)), "\(result.stderr)")
+        // From a pipe, read in pieces: the same records (the fixture is smaller than a
+        // piece, so tests/SamplerWireTests cut streams at every byte instead).
+        let piped = try Subprocess.run(["sh", "-c", "cat \(root.appendingPathComponent("Tests/Fixtures/real-nflog.pcap").path) | \(sampler) classify -"])
+        let direct = try Subprocess.run([sampler, "classify", root.appendingPathComponent("Tests/Fixtures/real-nflog.pcap").path])
+        #expect(piped.status == 0 && piped.stdout == direct.stdout && piped.stdout.split(separator: "\n").count == 13)
         // An empty file is not a capture, and says so.
         let empty = try write("")
         defer { unlink(empty) }

@@ -82,6 +82,45 @@ func readAll(_ file: [UInt8]) throws(CaptureFileError) -> [Result<PacketSummary,
         #expect(second.nflogSequence == 42)
     }
 
+    /// A stream read in two pieces, cut at every byte: the first piece's whole records,
+    /// then the rest resumed from its position, give exactly the records of the whole.
+    @Test func aStreamCutAnywhereResumesWhereItStopped() throws {
+        let pcapng = pcapngFile([
+            .interface(linkType: 1, tsresol: nil), .custom, .interface(linkType: 101, tsresol: 9),
+            .enhanced(interface: 0, ticks: 5_000_001, data: ethernet(syn)),
+            .enhanced(interface: 1, ticks: 7_000_000_999, data: synV6), .simple(data: ethernet(syn)),
+        ])
+        let pcap = pcapFile(linkType: 101, records: [(1, 2, syn), (3, 4, synV6), (5, 6, syn)])
+        for file in [pcapng, pcap] {
+            let whole = try readAll(file).map { try $0.get().key }
+            for cut in 0...file.count {
+                var keys: [ConnectionKey] = []
+                func drain(_ capture: inout CaptureFile) throws(CaptureFileError) {
+                    while let record = try capture.next() { if let s = try? record.summary(fallbackTime: 0) { keys.append(s.key) } }
+                }
+                let head = Array(file[..<cut])
+                var consumed = 0
+                var position: CaptureFile.Position?
+                do throws(CaptureFileError) {
+                    var first = try CaptureFile(checking: head.span.bytes)
+                    do throws(CaptureFileError) { try drain(&first) } catch { #expect(error.reason == .truncated) }
+                    (consumed, position) = (first.consumed, first.position)
+                } catch {
+                    #expect(error.reason == .truncated || error.reason == .empty, "cut \(cut)")
+                }
+                let rest = Array(file[consumed...])
+                if let position {
+                    var second = CaptureFile(resuming: position, bytes: rest.span.bytes)
+                    try drain(&second)
+                } else {
+                    var second = try CaptureFile(checking: rest.span.bytes)
+                    try drain(&second)
+                }
+                #expect(keys == whole, "cut at \(cut) of \(file.count)")
+            }
+        }
+    }
+
     @Test(arguments: [true, false])
     func readsPcapngWithSeveralInterfaces(little: Bool) throws {
         let file = pcapngFile([
