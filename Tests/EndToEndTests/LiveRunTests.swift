@@ -98,7 +98,7 @@ struct LiveRunTests {
         #expect(record["close"] as? String == "shutdown")
         #expect(record["stage"] as? String == "none")
         #expect((record["flags"] as? [String])?.starts(with: ["S", "A", "PA"]) == true)
-        #expect(lab.read("run.log").contains("finalizing 1 open connections"))
+        #expect(lab.read("run.log").contains("finalizing 1 open connection\n"), "one connection, singular")
     }
 
     @Test func refusesAGroupThatIsTakenAndRunsWithoutPrivilegesNot() throws {
