@@ -76,6 +76,16 @@ import Testing
         #expect(nothing.status == 1 && nothing.stderr.contains("the file is empty"), "\(nothing.stderr)")
     }
 
+    /// Every subcommand's --help gives each default once (swift-argument-parser adds
+    /// "(default: …)" itself; help text must not repeat it).
+    @Test func helpGivesEachDefaultOnce() throws {
+        for command in [["run"], ["status"], ["report"], ["classify"], ["rules", "install"], ["config", "check"]] {
+            let help = try Subprocess.run([sampler] + command + ["--help"])
+            let text = help.stdout.replacingOccurrences(of: "\n", with: " ").split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            #expect(!text.contains("). (default:"), "\(command): \(help.stdout)")
+        }
+    }
+
     @Test func classifyRejectsBadInputClearly() throws {
         let notACapture = try write("hello")
         defer { unlink(notACapture) }

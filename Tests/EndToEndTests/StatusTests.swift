@@ -141,6 +141,10 @@ struct StatusTests {
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5037") }, "\(lab.read("run.log"))")
         let ok = try status(lab, config)
         #expect(ok.status == 0, "\(ok.stdout)")
+        // rules show prints what is in the kernel, and how it differs from the options.
+        let shown = try lab.run([sampler, "rules", "show", "--config", config, "--family", "4"], in: lab.server)
+        #expect(shown.stdout.contains("--probability 1.0") || shown.stdout.contains("--probability 1 "), "\(shown.stdout)")
+        #expect(shown.stdout.contains("differs from the options: IPv4: probability is 1.0, expected 0.0001"), "\(shown.stdout)")
 
         // conntrack's table, as the daemon reads it in its namespace, follows the
         // connections made there (a new namespace starts with an empty table).

@@ -85,3 +85,12 @@ import SamplerWire
         #expect(table.contains("2024-09-05T12:00"))
     }
 }
+
+@Suite struct WordingTests {
+    @Test func countsAndWindowLengthsRead() {
+        #expect(counted(1, "connection") == "1 connection" && counted(2, "connection") == "2 connections")
+        #expect(counted(1, "batch", "batches") == "1 batch" && counted(0, "batch", "batches") == "0 batches")
+        #expect(windowLength(seconds: 900) == "15-minute" && windowLength(seconds: 3600) == "1-hour")
+        #expect(windowLength(seconds: 31_622_400) == "366-day" && windowLength(seconds: 90) == "90-second")
+    }
+}
