@@ -24,7 +24,7 @@ let package = Package(
         // The C netfilter headers and libraries, behind one module map.
         .systemLibrary(
             name: "CNetfilter",
-            providers: [.apt(["libmnl-dev", "libnetfilter-log-dev", "libnetfilter-conntrack-dev"])]
+            providers: [.apt(["libmnl-dev", "libnetfilter-log-dev"])]
         ),
         // Wire parsing: netlink, NFLOG, IPv4/IPv6, TCP, pcap/pcapng. Standard library only.
         .target(name: "SamplerWire", swiftSettings: lifetimes),

@@ -80,7 +80,7 @@ build_deb() {
   On a host without Swift: build the package where Swift is (scripts/package-deb OUTDIR, or
   ./install.sh there), copy sampler_*.deb here and run: ./install.sh --deb sampler_VERSION_ARCH.deb
   To build here: put Swift 6.3 on PATH (export PATH=/opt/swift/usr/bin:\$PATH)"
-  local needed=(libmnl-dev libnetfilter-log-dev libnetfilter-conntrack-dev dpkg-dev binutils) missing=() p
+  local needed=(libmnl-dev libnetfilter-log-dev dpkg-dev binutils) missing=() p
   for p in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done

@@ -1,5 +1,8 @@
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import SamplerPipeline
 
 @Suite struct SPSCRingTests {
@@ -78,18 +81,27 @@ import Testing
         #expect(ring.pop() == nil)
     }
 
+    /// The sleeper is asleep (it said so, and saw no work) before the signal: only the
+    /// signal can wake it before its 30 s timeout, so a signal() that did nothing fails
+    /// here instead of passing late.
     @Test func aWakeupReachesASleeper() {
         let wakeup = Wakeup()
         let flag = Atomic<Bool>(false)
+        let asleep = Atomic<Bool>(false)
+        let slept = Atomic<Int64>(0)
         let sleeper = PipelineThread(name: "test-sleeper") {
-            while !flag.load(ordering: .acquiring) {
-                wakeup.wait(timeoutMilliseconds: 10_000) { flag.load(ordering: .acquiring) }
+            let start = ContinuousClock.now
+            wakeup.wait(timeoutMilliseconds: 30_000) {
+                asleep.store(true, ordering: .releasing)
+                return flag.load(ordering: .acquiring)
             }
+            slept.store((ContinuousClock.now - start).components.seconds, ordering: .releasing)
         }
+        while !asleep.load(ordering: .acquiring) { usleep(1000) }
+        usleep(100_000)  // into poll
         flag.store(true, ordering: .releasing)
         wakeup.signal()
-        sleeper.join()  // returns long before the 10 s timeout, or the test hangs visibly
-        let woken = flag.load(ordering: .relaxed)
-        #expect(woken)
+        sleeper.join()
+        #expect(slept.load(ordering: .acquiring) < 10, "woken by the signal, not by the 30 s timeout")
     }
 }
