@@ -81,7 +81,7 @@ public struct RuleManager: Sendable {
                 words.firstIndex(of: flag).flatMap { $0 + 1 < words.count ? words[$0 + 1] : nil }
             }
             if words.contains("--set") {
-                state.probability = value(after: "--probability").flatMap(Double.init)
+                state.probability = value(after: "--probability").flatMap(Double.init).map(Self.meantProbability)
                 state.label = value(after: "--label")
             } else if words.contains("NFLOG") {
                 state.group = value(after: "--nflog-group").flatMap { UInt16($0) } ?? 0
@@ -92,6 +92,13 @@ public struct RuleManager: Sendable {
             }
         }
         return state
+    }
+
+    /// The statistic match keeps a probability as a 31-bit fraction (steps of 4.7e-10), so
+    /// 0.0001 reads back as 9.99998301e-05: rounded to nine decimal places, it is what was
+    /// meant.
+    static func meantProbability(_ value: Double) -> Double {
+        (value * 1e9).rounded() / 1e9
     }
 
     /// What differs between the kernel and `parameters`; empty when they match. Labels

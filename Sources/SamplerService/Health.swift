@@ -167,6 +167,7 @@ public struct Health: Codable, Sendable, Equatable {
         ]
         for (key, configured, used) in keys where settings.explicitKeys.contains(key) && configured != used {
             if key == "label" && ConnLabels().same(configured, used) { continue }
+            if key == "probability" && abs(settings.rules.probability - running.probability) <= 1e-9 { continue }
             problem(.warning, "the configuration sets \(key) = \(configured) but the running daemon uses \(used): to apply the file, "
                 + "restart sampler (with --install-rules, or after 'sampler rules install'); or change the file")
         }

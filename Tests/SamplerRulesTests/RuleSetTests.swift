@@ -79,3 +79,14 @@ import Testing
         #expect(differences.allSatisfy { $0.breaksSampling })
     }
 }
+
+@Suite struct ProbabilityTests {
+    /// iptables -S prints what the statistic match kept (a 31-bit fraction): read back as
+    /// what was meant, so that status does not report 0.0001 as 9.99998301e-05.
+    @Test func aProbabilityReadsBackAsWritten() {
+        #expect(RuleManager.meantProbability(9.99998301e-05) == 0.0001)
+        #expect(RuleManager.meantProbability(0.49999999976717) == 0.5)
+        #expect(RuleManager.meantProbability(1.0) == 1.0)
+        #expect(RuleManager.meantProbability(9.997934e-07) == 0.000001)
+    }
+}
