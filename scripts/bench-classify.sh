@@ -30,7 +30,7 @@ for _ in $(seq "$runs"); do
 done
 t=$(printf '%s\n' "${tcpdump_times[@]}" | median)
 s=$(printf '%s\n' "${sampler_times[@]}" | median)
-"$sampler" classify "$capture" 2>&1 >/dev/null | tail -4
+"$sampler" classify "$capture" 2>&1 >/dev/null  # the summary table
 printf 'capture: %s (%s connections, %s bytes)\n' "$capture" "$connections" "$(stat -c %s "$capture")"
 printf 'tcpdump -r FILE -w /dev/null: %.3f s (median of %d)\n' "$t" "$runs"
 printf 'sampler classify FILE > /dev/null: %.3f s (median of %d)\n' "$s" "$runs"

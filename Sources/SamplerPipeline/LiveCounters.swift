@@ -21,6 +21,8 @@ public struct LiveCounters: Sendable {
     public var recordsDropped: UInt64 = 0
     /// The errno of the output's last write while writing fails (a full disk: ENOSPC).
     public var writeFailure: Int32?
+    /// Bytes of records not yet written out (briefly, or while writing fails).
+    public var outputBytesWaiting: UInt64 = 0
     /// Records that came after their window was handed out (see WindowAggregator).
     public var lateRecords: UInt64 = 0
     public var parseErrors = WireErrorCounts()

@@ -211,6 +211,7 @@ public final class Pipeline: @unchecked Sendable {
         c.recordsDropped = writer.counters.load(RecordWriter.Counter.recordsDropped.rawValue)
         let failure = Int32(truncatingIfNeeded: writer.counters.load(RecordWriter.Counter.writeFailure.rawValue))
         c.writeFailure = failure == 0 ? nil : failure
+        c.outputBytesWaiting = writer.counters.load(RecordWriter.Counter.bytesWaiting.rawValue)
         c.lateRecords = writer.counters.load(RecordWriter.Counter.lateRecords.rawValue)
         c.outcomes = writer.windows.withLock { $0.outcomes }
         return c

@@ -13,7 +13,7 @@ final class RecordWriter: @unchecked Sendable {
     // thread; other threads touch only `wakeup`, `reopenRequested`, `counters` and
     // `windows`.
     enum Counter: Int, CaseIterable {
-        case records, writeErrors, recordsDropped, writeFailure, lateRecords
+        case records, writeErrors, recordsDropped, writeFailure, bytesWaiting, lateRecords
     }
 
     /// The windows as last published, for status: taken under a lock held for a copy,
@@ -139,6 +139,7 @@ final class RecordWriter: @unchecked Sendable {
         counters.store(Counter.writeErrors.rawValue, file.writeErrors)
         counters.store(Counter.recordsDropped.rawValue, file.recordsDropped)
         counters.store(Counter.writeFailure.rawValue, UInt64(file.failure ?? 0))
+        counters.store(Counter.bytesWaiting.rawValue, UInt64(file.buffer.count))
         counters.store(Counter.lateRecords.rawValue, aggregator.lateRecords)
         let published = Windows(current: aggregator.current, previous: aggregator.previous, lastEmitted: lastEmitted, outcomes: outcomes)
         windows.withLock { $0 = published }

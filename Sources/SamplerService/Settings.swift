@@ -70,7 +70,16 @@ public struct Settings: Sendable, Equatable {
                 + "give a bit number, or add a line '<bit> \(rules.label)' to that file")
         }
         if !(rules.probability > 0 && rules.probability <= 1) { throw bad("probability", rules.probability, "a number in (0, 1]") }
-        do { try rules.validate() } catch { throw ConfigurationError(key: "rules", value: "", allowed: error.description) }
+        do { try rules.validate() } catch {
+            // The rules say "--label 200: …"; from a file, name the key and its line instead.
+            let text = error.description
+            if let key = ["probability", "label", "group", "packets", "prefix"].first(where: { text.hasPrefix("--\($0) ") }),
+               let location = explicitKeys.location(of: key), let colon = text.firstIndex(of: ":") {
+                let value = text[text.index(text.startIndex, offsetBy: key.count + 3)..<colon].filter { $0 != "'" }
+                throw ConfigurationError(key: key, value: value, allowed: String(text[text.index(after: colon)...].dropFirst()), location: location)
+            }
+            throw ConfigurationError(key: "rules", value: "", allowed: text)
+        }
         if !["4", "6", "both"].contains(family) { throw bad("family", family, "4, 6 or both") }
         if !(idleTimeout > 0 && idleTimeout <= 2_592_000) { throw bad("idle_timeout", idleTimeout, "seconds, more than 0 and at most 2592000 (30 days)") }
         if !(grace >= 0 && grace <= 3600) { throw bad("grace", grace, "seconds, 0 to 3600") }

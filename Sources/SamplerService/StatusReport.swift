@@ -51,6 +51,8 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var recordsDropped: UInt64
     /// Why writing the records fails now ("No space left on device"); absent when it works.
     public var writeFailure: String?
+    /// Bytes of those records that wait in memory, not yet in the output.
+    public var outputBytesWaiting: UInt64
     public var lateRecords: UInt64
     /// Each classifier shard: its table and its two rings.
     public var shards: [Shard]
@@ -192,6 +194,7 @@ extension StatusReport {
         writeErrors = c.writeErrors
         recordsDropped = c.recordsDropped
         writeFailure = c.writeFailure.map { String(cString: strerror($0)) }
+        outputBytesWaiting = c.outputBytesWaiting
         lateRecords = c.lateRecords
         shards = snapshot.shards.map {
             Shard(openConnections: $0.openConnections, maxConnections: $0.maximumOpenConnections, packetsQueued: $0.packetsQueued,

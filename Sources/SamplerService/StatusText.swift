@@ -66,7 +66,9 @@ public enum StatusText {
         let errors = r.parseErrors.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         lines.append("parse errors: " + (errors.isEmpty ? "none" : errors.joined(separator: ", ")))
         lines.append("connections: \(r.openConnections) open (limit \(r.maxConnections)), \(r.opened) opened, \(r.evicted) evicted (table full), "
-            + "\(r.finalized) finalized, \(r.records) records written to \(r.output); \(r.orphans) orphan packets")
+            + "\(r.finalized) finalized, \(r.records) records to \(r.output)"
+            + (r.outputBytesWaiting > 0 ? " (\(r.outputBytesWaiting) bytes of them still in memory, not written yet)" : "")
+            + "; \(r.orphans) orphan packets")
         if let c = r.clickhouse {
             lines.append("clickhouse: \(c.destination); \(c.insertedRecords) records in \(batches(Int(c.insertedBatches))) inserted, "
                 + "last \(c.lastInsertAt ?? "never"); spool \(c.spoolRecords) records in \(batches(c.spoolBatches)), "
@@ -86,7 +88,7 @@ public enum StatusText {
                 ? "\(f.family) present (sampling rule \(f.sampledPackets ?? 0) packets, logging rule \(f.loggedPackets ?? 0) packets)"
                 : "\(f.family) missing"
         }.joined(separator: "; ")
-        return families + (rules.differences.isEmpty ? ", as configured" : "; differs: " + rules.differences.joined(separator: "; "))
+        return families + (rules.differences.isEmpty ? ", as the daemon expects" : "; differs: " + rules.differences.joined(separator: "; "))
     }
 
     static func windowLine(_ w: StatusReport.Window, _ interval: StatusReport.Interval?) -> String {

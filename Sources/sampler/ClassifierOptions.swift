@@ -49,10 +49,10 @@ struct ClassifierOptions: ParsableArguments {
     var includeMultipleSyns = false
 
     func apply(to settings: inout Settings) {
-        if let idleTimeout { settings.idleTimeout = idleTimeout }
-        if let grace { settings.grace = grace }
-        if let ttlMargin { settings.ttlMargin = ttlMargin }
-        if let window { settings.window = window }
+        if let idleTimeout { settings.idleTimeout = idleTimeout; settings.explicitKeys.insert("idle_timeout") }
+        if let grace { settings.grace = grace; settings.explicitKeys.insert("grace") }
+        if let ttlMargin { settings.ttlMargin = ttlMargin; settings.explicitKeys.insert("ttl_margin") }
+        if let window { settings.window = window; settings.explicitKeys.insert("window") }
         if includeMultipleSyns { settings.includeMultipleSyns = true }
     }
 }

@@ -18,7 +18,8 @@ struct Report: ParsableCommand {
             flags). Prints one row per window (and per --by group): the connections and the \
             share that ended post_syn, post_ack, post_psh, later or none, and how many were \
             closed by a reset; then the tags of those resets. Connections with multiple SYNs \
-            are left out, as in the reference write-up. The same counts as \
+            are left out, as in the reference write-up, and so are those still open when \
+            sampler stopped (close shutdown: their outcome is unknown). The same counts as \
             docs/clickhouse/queries.sql.
 
             With --svg FILE it also draws a stacked column chart of the stage shares over \

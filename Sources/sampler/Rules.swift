@@ -26,11 +26,11 @@ struct RuleOptions: ParsableArguments {
     /// The configuration file's settings with these flags over them, validated.
     func settings() throws -> Settings {
         var settings = try configuration.load()
-        if let probability { settings.rules.probability = probability }
-        if let label { settings.rules.label = label }
-        if let group { settings.rules.group = group }
-        if let packets { settings.rules.packets = packets }
-        if let prefix { settings.rules.prefix = prefix }
+        if let probability { settings.rules.probability = probability; settings.explicitKeys.insert("probability") }
+        if let label { settings.rules.label = label; settings.explicitKeys.insert("label") }
+        if let group { settings.rules.group = group; settings.explicitKeys.insert("group") }
+        if let packets { settings.rules.packets = packets; settings.explicitKeys.insert("packets") }
+        if let prefix { settings.rules.prefix = prefix; settings.explicitKeys.insert("prefix") }
         target.apply(to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
         return settings
@@ -46,8 +46,8 @@ struct TargetOptions: ParsableArguments {
     var backend: Backend?
 
     func apply(to settings: inout Settings) {
-        if let family { settings.family = family }
-        if let backend { settings.backend = backend }
+        if let family { settings.family = family; settings.explicitKeys.insert("family") }
+        if let backend { settings.backend = backend; settings.explicitKeys.insert("backend") }
     }
 }
 

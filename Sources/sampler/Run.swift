@@ -80,15 +80,15 @@ struct Run: ParsableCommand {
     /// The configuration file's settings with these flags over them, validated.
     func settings() throws -> Settings {
         var settings = try configuration.load()
-        if let group { settings.rules.group = group }
-        if let output { settings.output = output }
+        if let group { settings.rules.group = group; settings.explicitKeys.insert("group") }
+        if let output { settings.output = output; settings.explicitKeys.insert("output") }
         classification.apply(to: &settings)
-        if let maxConnections { settings.maxConnections = maxConnections }
-        if let receiveBuffer { settings.receiveBuffer = receiveBuffer }
-        if let maxReceiveBuffer { settings.maxReceiveBuffer = maxReceiveBuffer }
+        if let maxConnections { settings.maxConnections = maxConnections; settings.explicitKeys.insert("max_connections") }
+        if let receiveBuffer { settings.receiveBuffer = receiveBuffer; settings.explicitKeys.insert("receive_buffer") }
+        if let maxReceiveBuffer { settings.maxReceiveBuffer = maxReceiveBuffer; settings.explicitKeys.insert("max_receive_buffer") }
         if let shards { try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.set("shards", to: shards, in: &settings) } }
-        if let statusSocket { settings.statusSocket = statusSocket }
-        if let metrics { settings.metrics = metrics }
+        if let statusSocket { settings.statusSocket = statusSocket; settings.explicitKeys.insert("status_socket") }
+        if let metrics { settings.metrics = metrics; settings.explicitKeys.insert("metrics") }
         try clickhouse.apply(to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate() }
         return settings
@@ -107,6 +107,7 @@ struct Run: ParsableCommand {
         }
         let rules = RuleManager(backend: settings.backend)
         let conntrack = ConntrackWatch(windowLength: settings.live.pipeline.window, now: wallClock())
+        let conntrackAtStart = Conntrack.read()
         let endpoints = try openEndpoints(settings, rules: effectiveRules(rules, settings), conntrack: conntrack)
         if installRules {
             for version in settings.versions {
@@ -156,17 +157,27 @@ struct Run: ParsableCommand {
         printError("sampler: stopped; \(c.messages) messages, \(c.records) records, \(c.lost) lost in the kernel, "
             + "\(c.ringDrops) dropped at full rings, \(c.overruns) overruns, \(c.parseErrors.total) parse errors, "
             + "\(c.classifier.orphans) orphans, \(c.classifier.evicted) evicted (table full), \(c.writeErrors) write errors, "
-            + "\(c.recordsDropped) records dropped (output not writable)")
+            + "\(c.recordsDropped) records dropped (output not writable)"
+            + (Conntrack.read().flatMap { now in conntrackAtStart.map { now.lost(since: $0) } }.map {
+                ", \($0) new connections conntrack dropped or could not track (never sampled)" } ?? ""))
     }
 
     /// The rules this daemon works with, for `status` to judge the kernel by: the ones
     /// it installs, else those in the kernel now (a `sampler rules install` with other
     /// options than the configuration's is what the operator meant), else the
-    /// configuration's.
+    /// configuration's. The group is always the one this daemon reads: rules that log
+    /// elsewhere feed it nothing, which status must call CRITICAL, and the log says at once.
     private func effectiveRules(_ manager: RuleManager, _ settings: Settings) -> StatusReport.Rules {
         if installRules { return StatusReport.Rules(settings.rules, source: "installed") }
         for version in settings.versions {
-            if let found = try? manager.parameters(version: version) { return StatusReport.Rules(found, source: "found") }
+            guard var found = try? manager.parameters(version: version) else { continue }
+            if found.group != settings.rules.group {
+                printError("sampler: warning: the kernel's rules (IPv\(version.rawValue)) log to NFLOG group \(found.group), but this daemon "
+                    + "reads group \(settings.rules.group): nothing will be sampled; install the rules for this group "
+                    + "('sampler rules install --group \(settings.rules.group)', or run with --install-rules), or run with --group \(found.group)")
+                found.group = settings.rules.group
+            }
+            return StatusReport.Rules(found, source: "found")
         }
         return StatusReport.Rules(settings.rules, source: "configured")
     }

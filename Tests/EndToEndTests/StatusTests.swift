@@ -51,7 +51,7 @@ struct StatusTests {
         let text = try status(lab, config)
         #expect(text.status == 0, "\(text.stdout)\(text.stderr)")
         #expect(text.stdout.hasPrefix("SAMPLER OK - group 5031, "), "\(text.stdout)")
-        #expect(text.stdout.contains("IPv4 present") && text.stdout.contains("as configured"), "\(text.stdout)")
+        #expect(text.stdout.contains("IPv4 present") && text.stdout.contains("as the daemon expects"), "\(text.stdout)")
 
         let json = try status(lab, config, ["--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
@@ -171,6 +171,24 @@ struct StatusTests {
         #expect(drift.status == 1, "\(drift.stdout)")
         #expect(drift.stdout.contains("the configuration sets probability = 0.5 but the running daemon uses 1.0: to apply the file, restart sampler"),
                 "\(drift.stdout)")
+
+        // A daemon that reads another group than the kernel's rules log to samples
+        // nothing: CRITICAL, and its log says so at the start.
+        let other = lab.file("other.conf").path
+        try """
+            group = 5038
+            output = \(lab.file("other.jsonl").path)
+            status_socket = \(lab.file("run/other.sock").path)
+            metrics = none
+            """.write(toFile: other, atomically: true, encoding: .utf8)
+        let elsewhere = try lab.spawn([sampler, "run", "--config", other], in: lab.server, log: "other.log")
+        try #require(lab.wait(seconds: 10) { lab.read("other.log").contains("reading NFLOG group 5038") }, "\(lab.read("other.log"))")
+        #expect(lab.read("other.log").contains("the kernel's rules (IPv4) log to NFLOG group 5037, but this daemon reads group 5038"),
+                "\(lab.read("other.log"))")
+        let nothing = try status(lab, other)
+        #expect(nothing.status == 2, "\(nothing.stdout)")
+        #expect(nothing.stdout.contains("NFLOG group is 5037, expected 5038"), "\(nothing.stdout)")
+        lab.stop(elsewhere)
 
         let away = try lab.run([sampler, "status", "--config", config], in: lab.client, allowFailure: true)
         #expect(away.status == 3, "\(away.stdout)")
