@@ -129,13 +129,19 @@ struct StatusTests {
     @Test func theQuickPathIsOKAndADifferentFileOrNamespaceIsSaid() throws {
         let lab = try Lab(index: 37)
         defer { lab.close() }
-        let config = lab.file("quick.conf").path
-        try """
-            group = 5037
-            output = \(lab.file("records.jsonl").path)
-            status_socket = \(lab.file("run/status.sock").path)
-            metrics = none
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        // A configuration that sets no rule parameter but the group: its own records file
+        // and status socket, named after it.
+        func configuration(_ name: String, group: Int) throws -> String {
+            let path = lab.file("\(name).conf").path
+            try """
+                group = \(group)
+                output = \(lab.file("\(name).jsonl").path)
+                status_socket = \(lab.file("run/\(name).sock").path)
+                metrics = none
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let config = try configuration("quick", group: 5037)
         try lab.run([sampler, "rules", "install", "--config", config, "--probability", "1"], in: lab.server)
         let run = try lab.spawn([sampler, "run", "--config", config], in: lab.server, log: "run.log")
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5037") }, "\(lab.read("run.log"))")
@@ -174,13 +180,7 @@ struct StatusTests {
 
         // A daemon that reads another group than the kernel's rules log to samples
         // nothing: CRITICAL, and its log says so at the start.
-        let other = lab.file("other.conf").path
-        try """
-            group = 5038
-            output = \(lab.file("other.jsonl").path)
-            status_socket = \(lab.file("run/other.sock").path)
-            metrics = none
-            """.write(toFile: other, atomically: true, encoding: .utf8)
+        let other = try configuration("other", group: 5038)
         let elsewhere = try lab.spawn([sampler, "run", "--config", other], in: lab.server, log: "other.log")
         try #require(lab.wait(seconds: 10) { lab.read("other.log").contains("reading NFLOG group 5038") }, "\(lab.read("other.log"))")
         #expect(lab.read("other.log").contains("the kernel's rules (IPv4) log to NFLOG group 5037, but this daemon reads group 5038"),
