@@ -78,6 +78,9 @@ public struct WindowAggregator {
     public private(set) var current: WindowSummary?
     public private(set) var previous: WindowSummary?
     public private(set) var lateRecords: UInt64 = 0
+    /// The end of the windows `tick` handed out while they were the newest (on a quiet
+    /// host no later record comes to close them): a record of one of those is late.
+    private var handedOutUntil: Microseconds = .min
 
     public init(length: Microseconds = 15 * 60 * 1_000_000, excludeMultipleSYNs: Bool = true, lateness: Microseconds = 0) {
         precondition(length > 0, "window length must be positive")
@@ -95,7 +98,15 @@ public struct WindowAggregator {
     }
 
     public mutating func add(_ record: ConnectionRecord, emit: (WindowSummary) -> Void) {
-        let start = windowStart(of: record.finalizedAt)
+        var start = windowStart(of: record.finalizedAt)
+        if start < handedOutUntil && current == nil && previous == nil {
+            // Its window was handed out: count it in the next one, and as late.
+            lateRecords += 1
+            start = handedOutUntil
+            current = WindowSummary(start: start, length: length)
+            Self.count(record, in: &current!, excludeMultipleSYNs: excludeMultipleSYNs)
+            return
+        }
         if current == nil { current = WindowSummary(start: start, length: length) }
         if start > current!.start {
             if let previous { emit(previous) }
@@ -130,11 +141,18 @@ public struct WindowAggregator {
         }
     }
 
-    /// Hands out the previous window once the clock is `lateness` past its end.
+    /// Hands out the previous window once the clock is `lateness` past its end, and the
+    /// current one too when it is over (a quiet host sends no later record to close it),
+    /// so that the log has each window's line on time.
     public mutating func tick(now: Microseconds, emit: (WindowSummary) -> Void) {
         if let window = previous, now >= window.start + window.length + lateness {
             emit(window)
             previous = nil
+        }
+        if previous == nil, let window = current, now >= window.start + window.length + lateness {
+            emit(window)
+            current = nil
+            handedOutUntil = window.start + window.length
         }
     }
 

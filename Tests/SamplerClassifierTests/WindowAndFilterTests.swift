@@ -68,6 +68,26 @@ import SamplerWire
         aggregator.flush { done.append($0) }
         #expect(done.map(\.total) == [2, 2])
     }
+
+    /// A quiet host: no later record comes to close a window, so the clock does.
+    @Test func theClockHandsOutAWindowNoRecordCloses() {
+        let minute: Microseconds = 60_000_000, base: Microseconds = 1_700_000_100_000_000
+        var aggregator = WindowAggregator(length: 15 * minute, lateness: 5_000_000)
+        var done: [WindowSummary] = []
+        aggregator.add(record("S R", port: 1, finalizedAt: base + minute)) { done.append($0) }
+        aggregator.tick(now: base + 15 * minute + 4_000_000) { done.append($0) }
+        #expect(done.isEmpty)
+        aggregator.tick(now: base + 15 * minute + 5_000_000) { done.append($0) }
+        #expect(done.map(\.start) == [base] && done.map(\.total) == [1])
+        // A straggler of that window is late: counted once, in the next window, never a
+        // second line for the window already handed out.
+        aggregator.add(record("S R", port: 2, finalizedAt: base + 2 * minute)) { done.append($0) }
+        #expect(aggregator.lateRecords == 1)
+        aggregator.add(record("S R", port: 3, finalizedAt: base + 16 * minute)) { done.append($0) }
+        aggregator.flush { done.append($0) }
+        #expect(done.map(\.start) == [base, base + 15 * minute] && done.map(\.total) == [1, 2])
+    }
+
 }
 
 @Suite struct ServerFilterTests {
