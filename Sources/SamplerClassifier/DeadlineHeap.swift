@@ -33,7 +33,6 @@ struct DeadlineHeap {
         positions.reserveCapacity(capacity)
     }
 
-    var count: Int { heap.count }
     var first: Entry? { heap.first }
 
     /// Whether `slot` has an entry.
