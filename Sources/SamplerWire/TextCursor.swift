@@ -56,30 +56,7 @@ public struct TextCursor: ~Copyable {
             var rest = value / 10_000_000
             while rest > 0 { rest /= 10; digits += 1 }
         }
-        let length = Swift.max(digits, width)
-        let start = room(length)
-        let pairs = Self.digitPairs.utf8Start
-        var v = value, i = length
-        while v >= 100 {
-            let quotient = v / 100, pair = Int(truncatingIfNeeded: v &- quotient &* 100) &* 2
-            i &-= 2
-            start[i] = pairs[pair]
-            start[i &+ 1] = pairs[pair &+ 1]
-            v = quotient
-        }
-        if v >= 10 {
-            let pair = Int(truncatingIfNeeded: v) &* 2
-            i &-= 2
-            start[i] = pairs[pair]
-            start[i &+ 1] = pairs[pair &+ 1]
-        } else {
-            i &-= 1
-            start[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v)
-        }
-        while i > 0 {
-            i &-= 1
-            start[i] = UInt8(ascii: "0")
-        }
+        putFixed(value, digits: Swift.max(digits, width))
     }
 
     /// A signed decimal.
@@ -89,8 +66,8 @@ public struct TextCursor: ~Copyable {
         putDecimal(value.magnitude)
     }
 
-    /// Exactly `digits` decimal digits (1 to 20) of a value that has no more: the fixed
-    /// fields of a timestamp, two at a time with no length to work out.
+    /// Exactly `digits` decimal digits (1 to 20), zero-padded, of a value that has no
+    /// more: the fixed fields of a timestamp, and `putDecimal` once it knows the length.
     @inlinable @inline(__always)
     public mutating func putFixed(_ value: UInt64, digits: Int) {
         let start = room(digits)
