@@ -81,8 +81,9 @@ public final class LiveSampler {
     /// returns. `attachments` are waited on alongside the socket (status, metrics).
     public func run(events: Events = Events(), attachments: [any LoopAttachment] = []) throws(RunError) {
         let signals = try SignalDescriptor([SIGINT, SIGTERM, SIGHUP])
-        // A closed standard output (`| head`) is then an EPIPE that the writer turns into
-        // a clean stop, instead of a death by SIGPIPE that loses the open connections.
+        // A closed standard output (`| head`) is then an EPIPE (and the loop, watching the
+        // descriptor, stops cleanly), instead of a death by SIGPIPE that loses the open
+        // connections.
         signal(SIGPIPE, SIG_IGN)
         let output: RecordFile
         do { output = try RecordFile(path: options.output) } catch { throw .output(error) }
@@ -100,12 +101,16 @@ public final class LiveSampler {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.nflog.datagramBufferBytes, alignment: 16)
         defer { buffer.deallocate() }
         var running = true
+        // Records to standard output: a reader that goes away (`| head`) shows as an error
+        // on the descriptor at once, not only at the next write.
+        let watchOutput = options.output == nil || options.output == "-"
         var descriptors: [PollDescriptor] = []
         var fds: [pollfd] = []
         while running {
             descriptors.removeAll(keepingCapacity: true)
             descriptors.append(PollDescriptor(fd: socket.fd))
             descriptors.append(PollDescriptor(fd: signals.fd))
+            if watchOutput { descriptors.append(PollDescriptor(fd: STDOUT_FILENO, input: false)) }
             var ranges: [Range<Int>] = []
             for attachment in attachments {
                 let first = descriptors.count
@@ -123,6 +128,10 @@ public final class LiveSampler {
                 }
                 if descriptors[0].readable || descriptors[0].failed {
                     try drain(socket, into: buffer, pipeline: pipeline)
+                }
+                if watchOutput && descriptors[2].failed && running {
+                    log("standard output was closed (its reader went away): stopping")
+                    running = false
                 }
             } catch {
                 // Stop the threads and write what they hold before giving up.

@@ -43,7 +43,6 @@ final class RecordWriter: @unchecked Sendable {
     /// did, so that it can say when writing works again.
     private var lastFailureLog: Microseconds = 0
     private var failureLogged = false
-    private var stopRequested = false
 
     init(file: RecordFile, sink: (any RecordSink)?, aggregator: WindowAggregator, start: Microseconds,
          log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary) -> String) {
@@ -100,9 +99,9 @@ final class RecordWriter: @unchecked Sendable {
         aggregator.add(record) { window in emit(window) }
     }
 
-    /// Writes what waits, and says in the log when that starts or stops failing. A
-    /// closed standard output (EPIPE: `sampler run --output - | head`) stops sampler, as
-    /// it stops any Unix tool.
+    /// Writes what waits, and says in the log when that starts or stops failing. (A
+    /// closed standard output, `sampler run --output - | head`, is the live loop's to
+    /// notice: it watches the descriptor and stops, as any Unix tool does.)
     private func flush(now: Microseconds) {
         file.flush()
         guard let failure = file.failure else {
@@ -112,14 +111,7 @@ final class RecordWriter: @unchecked Sendable {
             }
             return
         }
-        if failure == EPIPE && file.path == nil {
-            if !stopRequested {
-                stopRequested = true
-                log("standard output was closed (EPIPE): stopping")
-                kill(getpid(), SIGTERM)  // the live loop stops on it, as on Ctrl-C
-            }
-            return
-        }
+        if failure == EPIPE && file.path == nil { return }
         if now - lastFailureLog >= 10_000_000 {
             lastFailureLog = now
             failureLogged = true

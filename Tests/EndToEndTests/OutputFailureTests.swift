@@ -81,12 +81,14 @@ struct OutputFailureTests {
         let pipeline = try lab.spawn(["bash", "-c", script], in: lab.server, log: "pipeline.log")
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") }, "\(lab.read("run.log"))")
         let traffic = try lab.spawn(["hping3", "-q", "-S", "-p", "9", "-i", "u20000", "-c", "500", lab.serverV4], in: lab.client, log: "hping.log")
-        #expect(lab.wait(seconds: 20) { !pipeline.isRunning }, "\(lab.read("run.log"))")
+        // Once head has its line, no more traffic: sampler notices the closed pipe itself.
+        try #require(lab.wait(seconds: 20) { !lab.read("first.jsonl").isEmpty }, "\(lab.read("run.log"))")
         lab.stop(traffic)
+        #expect(lab.wait(seconds: 10) { !pipeline.isRunning }, "\(lab.read("run.log"))")
         #expect(lab.read("first.jsonl").hasPrefix("{\"first_seen\""))
         #expect(lab.read("status.txt").trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(lab.read("run.log"))")
         let log = lab.read("run.log")
-        #expect(log.contains("standard output was closed (EPIPE): stopping"), "\(log)")
+        #expect(log.contains("standard output was closed"), "\(log)")
         #expect(log.contains("sampler: stopped;"), "\(log)")
     }
 }
