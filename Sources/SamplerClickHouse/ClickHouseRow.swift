@@ -60,20 +60,7 @@ public enum ClickHouseRow {
         case .truncate: key.source.masked(toPrefix: key.family == .v4 ? 24 : 48, family: key.family).write(family: key.family, to: &out)
         case .drop: break
         }
-        out.put(#"","sport":"#)
-        out.putDecimal(UInt64(key.sourcePort))
-        out.put(#","dst":""#)
-        key.destination.write(family: key.family, to: &out)
-        out.put(#"","dport":"#)
-        out.putDecimal(UInt64(key.destinationPort))
-        out.put(#","packets":"#)
-        out.putDecimal(UInt64(record.packetCount))
-        out.put(#","close":""#)
-        out.put(record.close.staticName)
-        out.put(#"","stage":""#)
-        out.put(record.stage.staticName)
-        out.put(#"","tags":"#)
-        JSONLines.writeTags(record.tags, to: &out)
+        JSONLines.writeFromSourcePortToTags(record, to: &out)
         let syn = record.syn
         out.put(#","syn_ttl":"#)
         out.putDecimal(UInt64(syn.ttl))

@@ -24,20 +24,7 @@ public enum JSONLines {
         out.putDecimal(UInt64(key.family.rawValue))
         out.put(#","src":""#)
         key.source.write(family: key.family, to: &out)
-        out.put(#"","sport":"#)
-        out.putDecimal(UInt64(key.sourcePort))
-        out.put(#","dst":""#)
-        key.destination.write(family: key.family, to: &out)
-        out.put(#"","dport":"#)
-        out.putDecimal(UInt64(key.destinationPort))
-        out.put(#","packets":"#)
-        out.putDecimal(UInt64(record.packetCount))
-        out.put(#","close":""#)
-        out.put(record.close.staticName)
-        out.put(#"","stage":""#)
-        out.put(record.stage.staticName)
-        out.put(#"","tags":"#)
-        writeTags(record.tags, to: &out)
+        writeFromSourcePortToTags(record, to: &out)
         let syn = record.syn
         out.put(#","syn":{"ttl":"#)
         out.putDecimal(UInt64(syn.ttl))
@@ -54,7 +41,29 @@ public enum JSONLines {
         out.put("}\n")
     }
 
-    // The arrays, shared with the other row formats (ClickHouse).
+    // The parts shared with the other row formats (ClickHouse).
+
+    /// `","sport":…,"dst":"…","dport":…,"packets":…,"close":"…","stage":"…","tags":[…]`:
+    /// the fields after the client address, the same in every format (the address itself
+    /// differs: ClickHouse rows may truncate or drop it).
+    public static func writeFromSourcePortToTags(_ record: borrowing ConnectionRecord, to out: inout TextCursor) {
+        let key = record.key
+        out.put(#"","sport":"#)
+        out.putDecimal(UInt64(key.sourcePort))
+        out.put(#","dst":""#)
+        key.destination.write(family: key.family, to: &out)
+        out.put(#"","dport":"#)
+        out.putDecimal(UInt64(key.destinationPort))
+        out.put(#","packets":"#)
+        out.putDecimal(UInt64(record.packetCount))
+        out.put(#","close":""#)
+        out.put(record.close.staticName)
+        out.put(#"","stage":""#)
+        out.put(record.stage.staticName)
+        out.put(#"","tags":"#)
+        writeTags(record.tags, to: &out)
+    }
+
 
     /// `["reset","single_rst"]`: the tag names in bit order, which is alphabetical.
     public static func writeTags(_ tags: Tags, to out: inout TextCursor) {
