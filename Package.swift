@@ -13,62 +13,71 @@ let package = Package(
         .library(name: "SamplerClassifier", targets: ["SamplerClassifier"]),
         .library(name: "SamplerSinks", targets: ["SamplerSinks"]),
         .library(name: "SamplerPipeline", targets: ["SamplerPipeline"]),
+        .library(name: "SamplerRuntime", targets: ["SamplerRuntime"]),
         .library(name: "SamplerClickHouse", targets: ["SamplerClickHouse"]),
         // Replayable NFLOG input for the benchmarks package (and the tests).
         .library(name: "SamplerTestSupport", targets: ["SamplerTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
-        // The C netfilter headers and libraries, behind one module map.
+        // The netfilter C headers and libraries (libmnl, libnetfilter_log), behind one module map.
         .systemLibrary(
             name: "CNetfilter",
             providers: [.apt(["libmnl-dev", "libnetfilter-log-dev"])]
         ),
+        // The Linux system calls Glibc's module lacks (signalfd, eventfd, prctl). Header only.
+        .systemLibrary(name: "CLinux"),
+        // The system-call layer: one EINTR retry, errors as Errno values, socket addresses.
+        .target(name: "SamplerSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+        // Threads, wake-ups, rings, clocks and atomic counters: what the threaded parts share.
+        .target(name: "SamplerRuntime", dependencies: ["CLinux", "SamplerSystem", "SamplerWire"]),
         // Wire parsing: netlink, NFLOG, IPv4/IPv6, TCP, pcap/pcapng. Standard library only.
         .target(name: "SamplerWire", swiftSettings: lifetimes),
         // Connection classification: table, stage and tag rules, finalization, windows.
         .target(name: "SamplerClassifier", dependencies: ["SamplerWire"], swiftSettings: lifetimes),
-        // Output formats for connection records: JSON Lines, summary tables.
-        .target(name: "SamplerSinks", dependencies: ["SamplerClassifier"], swiftSettings: lifetimes),
+        // Connection records out: JSON Lines, summary tables, the records file, the sink protocol.
+        .target(name: "SamplerSinks", dependencies: ["SamplerClassifier", "SamplerSystem"], swiftSettings: lifetimes),
         // The NFLOG socket: bind, configure, receive, in front of the wire parser.
-        .target(name: "SamplerCapture", dependencies: ["CNetfilter", "SamplerWire"], swiftSettings: lifetimes),
-        // The live loop: capture -> classifier -> records file and window log.
+        .target(name: "SamplerCapture", dependencies: ["CNetfilter", "SamplerSystem", "SamplerWire"], swiftSettings: lifetimes),
+        // The threaded path: NFLOG reader -> classifier shards -> record writer.
         .target(
             name: "SamplerPipeline",
-            dependencies: ["CNetfilter", "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            dependencies: ["SamplerCapture", "SamplerClassifier", "SamplerRuntime", "SamplerSinks", "SamplerSystem", "SamplerWire"],
             swiftSettings: lifetimes
         ),
-        // Shipping records to ClickHouse: row format, durable spool, HTTP inserts.
+        // Shipping records to ClickHouse: row format, durable spool, HTTP inserts and queries.
         .target(
             name: "SamplerClickHouse",
-            dependencies: ["SamplerPipeline", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            dependencies: ["SamplerRuntime", "SamplerSystem", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         // Reports of stage shares per window: from records or ClickHouse, as a table or an SVG chart.
         .target(
             name: "SamplerReport",
-            dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            dependencies: ["SamplerClickHouse", "SamplerSystem", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         // Starting other programs with a clean signal state (posix_spawn).
-        .target(name: "SamplerSubprocess"),
+        .target(name: "SamplerSubprocess", dependencies: ["SamplerSystem"]),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
         .target(name: "SamplerRules", dependencies: ["SamplerSubprocess"]),
-        // Running as a service: configuration file, systemd notification, status socket,
-        // health verdict, metrics endpoint.
+        // Running as a service: settings and configuration file, the live loop (poll,
+        // signals, snapshots), systemd notification, status socket, health, metrics.
         .target(
             name: "SamplerService",
-            dependencies: ["SamplerRules", "SamplerPipeline", "SamplerClickHouse", "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            dependencies: ["CLinux", "SamplerSystem", "SamplerRuntime", "SamplerRules", "SamplerPipeline", "SamplerClickHouse",
+                           "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         // The command line: argument parsing, file access, wiring the modules together.
         .executableTarget(
             name: "sampler",
             dependencies: [
-                "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture", "SamplerService",
-                "SamplerClickHouse", "SamplerReport",
+                "SamplerSystem", "SamplerRuntime", "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture",
+                "SamplerService", "SamplerClickHouse", "SamplerReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: lifetimes
@@ -88,7 +97,8 @@ let package = Package(
             dependencies: ["SamplerPipeline", "SamplerClassifier", "SamplerSinks", "SamplerWire", "SamplerTestSupport"],
             swiftSettings: lifetimes
         ),
-        .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks"], swiftSettings: lifetimes),
+        .testTarget(name: "SamplerRuntimeTests", dependencies: ["SamplerRuntime"]),
+        .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks", "SamplerSystem"], swiftSettings: lifetimes),
         .testTarget(
             name: "SamplerClickHouseTests",
             dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks"],

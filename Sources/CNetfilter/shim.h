@@ -1,4 +1,4 @@
-// The Linux C API that sampler uses beyond Glibc (netfilter, signalfd), in one place. Linux only: elsewhere the module is
+// The netfilter C API (libmnl, libnetfilter_log) that the NFLOG reader uses, in one place. Linux only: elsewhere the module is
 // empty, so the pure Swift modules still build and test.
 #ifndef SAMPLER_CNETFILTER_SHIM_H
 #define SAMPLER_CNETFILTER_SHIM_H
@@ -9,16 +9,6 @@
 #include <linux/netfilter/nfnetlink_log.h>
 #include <libmnl/libmnl.h>
 #include <libnetfilter_log/libnetfilter_log.h>
-// The capture loop waits on the netlink socket and on signals together (signalfd(2)),
-// which Swift's Glibc module does not expose.
-#include <sys/signalfd.h>
-// The pipeline's threads sleep on an eventfd(2) when their ring is empty.
-#include <sys/eventfd.h>
-#include <sys/prctl.h>
-
-// Names the calling thread (for top -H, perf and core dumps); pthread_setname_np needs
-// _GNU_SOURCE, which Swift's Glibc module does not define.
-static inline void sampler_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 #endif
 
 #endif

@@ -1,9 +1,11 @@
+import SamplerSystem
+
 /// Why the NFLOG socket could not be set up, with what to do about it.
 public enum CaptureError: Error, Equatable, CustomStringConvertible {
     case notPermitted
     case groupInUse(UInt16)
     case kernelSupport(String)
-    case system(call: String, errno: Int32)
+    case system(call: String, Errno)
 
     public var description: String {
         switch self {
@@ -13,8 +15,8 @@ public enum CaptureError: Error, Equatable, CustomStringConvertible {
             "NFLOG group \(group) is already bound by another process (ulogd, tcpdump -i nflog:\(group), another sampler): stop it, or use another --group with matching rules"
         case .kernelSupport(let detail):
             "the kernel has no NFLOG over netlink (\(detail)): load it with 'modprobe nfnetlink_log'"
-        case .system(let call, let code):
-            "\(call) failed: \(String(cString: strerror(code)))"
+        case .system(let call, let error):
+            "\(call) failed: \(error)"
         }
     }
 }

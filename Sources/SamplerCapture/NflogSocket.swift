@@ -1,4 +1,5 @@
 import CNetfilter
+import SamplerSystem
 import SamplerWire
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,7 @@ public final class NflogSocket {
         self.configuration = configuration
         guard hasNetAdminCapability() else { throw .notPermitted }
         guard let socket = mnl_socket_open(NETLINK_NETFILTER) else {
-            throw errno == EPROTONOSUPPORT ? .kernelSupport("no NETLINK_NETFILTER") : .system(call: "mnl_socket_open", errno: errno)
+            throw Errno.last == .protocolNotSupported ? .kernelSupport("no NETLINK_NETFILTER") : .system(call: "mnl_socket_open", .last)
         }
         self.socket = socket
         fd = mnl_socket_get_fd(socket)
@@ -26,7 +27,7 @@ public final class NflogSocket {
         // Every stored property is set from here on, so a throw runs deinit, which closes
         // the socket: no close of our own on these paths.
         guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) >= 0 else {
-            throw .system(call: "mnl_socket_bind", errno: errno)
+            throw .system(call: "mnl_socket_bind", .last)
         }
         try configure()
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -51,9 +52,9 @@ public final class NflogSocket {
             try send(family: UInt8(AF_UNSPEC), group: configuration.group) { nlh in
                 nflog_attr_put_cfg_cmd(nlh, UInt8(NFULNL_CFG_CMD_BIND.rawValue))
             }
-        } catch .system(_, let code) where code == EPERM || code == EBUSY {
+        } catch .system(_, let code) where code == .notPermitted || code == .resourceBusy {
             throw .groupInUse(configuration.group)
-        } catch .system(_, let code) where code == ENOENT || code == EOPNOTSUPP {
+        } catch .system(_, let code) where code == .noSuchFileOrDirectory || code == .notSupported {
             throw .kernelSupport("nfnetlink_log is not loaded")
         }
         let config = configuration
@@ -82,15 +83,16 @@ public final class NflogSocket {
             return Int(nlh.pointee.nlmsg_len)
         }
         guard buffer.withUnsafeBytes({ mnl_socket_sendto(socket, $0.baseAddress, length) }) >= 0 else {
-            throw .system(call: "sendto(NFULNL_MSG_CONFIG)", errno: errno)
+            throw .system(call: "sendto(NFULNL_MSG_CONFIG)", .last)
         }
         guard acknowledge else { return }
         var reply = [UInt8](repeating: 0, count: 8192)
         while true {
-            let received = reply.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
-            guard received >= 0 else {
-                if errno == EINTR { continue }
-                throw .system(call: "recv(acknowledgement)", errno: errno)
+            let received: Int
+            do {
+                received = try retryOnInterrupt { reply.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) } }
+            } catch {
+                throw .system(call: "recv(acknowledgement)", error)
             }
             // The acknowledgement is an NLMSG_ERROR with code 0; read with the same parser.
             let code: Int32? = reply.withUnsafeBytes { raw -> Int32? in
@@ -101,7 +103,7 @@ public final class NflogSocket {
                 return nil
             }
             guard let code else { continue }  // a packet or another reply: keep waiting
-            if code != 0 { throw .system(call: "NFLOG configuration", errno: -code) }
+            if code != 0 { throw .system(call: "NFLOG configuration", Errno(rawValue: -code)) }
             return
         }
     }
@@ -116,8 +118,9 @@ public final class NflogSocket {
         }
         var actual: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual, &length)
-        receiveBufferBytes = Int(actual)
+        // Should it fail (it does not on a socket we hold), the size asked for is the
+        // best guess; the status report shows it either way.
+        receiveBufferBytes = getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual, &length) == 0 ? Int(actual) : Int(size)
         return receiveBufferBytes
     }
 
@@ -131,15 +134,14 @@ public final class NflogSocket {
 
     /// Receives one datagram into `buffer`. Nothing keeps a reference into the buffer.
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(CaptureError) -> Received {
-        while true {
-            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
-            if n >= 0 { return .datagram(n) }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN: return .empty
-            case ENOBUFS: return .overrun
-            default: throw .system(call: "recv(NFLOG)", errno: errno)
-            }
+        do {
+            return .datagram(try retryOnInterrupt { recv(fd, buffer.baseAddress, buffer.count, 0) })
+        } catch .wouldBlock {
+            return .empty
+        } catch .noBufferSpace {
+            return .overrun
+        } catch {
+            throw .system(call: "recv(NFLOG)", error)
         }
     }
 }

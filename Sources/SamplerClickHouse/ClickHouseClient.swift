@@ -1,3 +1,4 @@
+import SamplerSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,8 +6,8 @@ import Glibc
 /// What went wrong talking to ClickHouse, in words an operator can act on.
 public enum ClickHouseError: Error, Equatable, CustomStringConvertible {
     case resolve(host: String, reason: String)
-    case connect(server: String, errno: Int32)
-    case io(operation: String, errno: Int32)
+    case connect(server: String, Errno)
+    case io(operation: String, Errno)
     case badResponse(String)
     /// ClickHouse answered with an error: its HTTP status and the first line of its text.
     case server(status: Int, message: String)
@@ -14,10 +15,10 @@ public enum ClickHouseError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .resolve(let host, let reason): "cannot resolve \(host): \(reason)"
-        case .connect(let server, let code):
-            "cannot connect to ClickHouse at \(server): \(String(cString: strerror(code)))"
-                + (code == ECONNREFUSED ? " (is clickhouse-server running, and is its http_port this one?)" : "")
-        case .io(let operation, let code): "ClickHouse \(operation) failed: \(String(cString: strerror(code)))"
+        case .connect(let server, let error):
+            "cannot connect to ClickHouse at \(server): \(error)"
+                + (error == .connectionRefused ? " (is clickhouse-server running, and is its http_port this one?)" : "")
+        case .io(let operation, let error): "ClickHouse \(operation) failed: \(error)"
         case .badResponse(let what): "unexpected answer from ClickHouse: \(what)"
         case .server(let status, let message):
             "ClickHouse refused (HTTP \(status)): \(message)"

@@ -1,5 +1,7 @@
 import SamplerClassifier
-import SamplerPipeline
+import SamplerRuntime
+import SamplerSinks
+import SamplerSystem
 import SamplerWire
 #if canImport(Glibc)
 import Glibc
@@ -43,7 +45,7 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
     public let options: Options
     let spool: Spool
     private let shipper: Shipper
-    private var thread: PipelineThread?
+    private var thread: JoinableThread?
     private let log: @Sendable (String) -> Void
 
     private var batch: [UInt8] = []
@@ -60,14 +62,18 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
         self.options = options
         self.log = log
         spool = try Spool(directory: options.spoolDirectory, limitBytes: options.spoolLimitBytes)
-        shipper = Shipper(spool: spool, client: ClickHouseClient(target: options.target, timeoutSeconds: options.requestTimeoutSeconds), log: log)
+        do {
+            shipper = try Shipper(spool: spool, client: ClickHouseClient(target: options.target, timeoutSeconds: options.requestTimeoutSeconds), log: log)
+        } catch {
+            throw .start(error)
+        }
         batch.reserveCapacity(1 << 20)
         let waiting = spool.depth
         if waiting.batches > 0 {
             log("the spool \(options.spoolDirectory) holds \(waiting.records) records in \(batches(waiting.batches)) from before; sending them first")
         }
         let shipper = shipper
-        thread = PipelineThread(name: "sampler-ship") { shipper.run() }
+        do { thread = try JoinableThread(name: "sampler-ship") { shipper.run() } } catch { throw .start(error) }
     }
 
     public func add(_ record: borrowing ConnectionRecord) {

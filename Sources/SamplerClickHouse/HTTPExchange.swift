@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SamplerSystem
 
 /// One HTTP/1.1 request and its response over a fresh TCP connection (`Connection:
 /// close`), blocking, with a timeout on connect, on each send and on each receive. This
@@ -15,63 +13,26 @@ enum HTTPExchange {
 
     static func post(host: String, port: UInt16, target: String, headers: [(String, String)], body: [UInt8],
                      timeoutSeconds: Int) throws(ClickHouseError) -> Response {
-        let fd = try connect(host: host, port: port, timeoutSeconds: timeoutSeconds)
-        defer { close(fd) }
+        let connection: Descriptor
+        do { connection = try TCPConnection.open(host: host, port: port, timeoutSeconds: timeoutSeconds) } catch {
+            switch error {
+            case .resolve(let reason): throw .resolve(host: host, reason: reason)
+            case .connect(let error): throw .connect(server: "\(host):\(port)", error)
+            }
+        }
+        defer { connection.close() }
         var head = "POST \(target) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        try send(fd, Array(head.utf8))
-        try send(fd, body)
-        return try parse(receiveAll(fd))
-    }
-
-    private static func connect(host: String, port: UInt16, timeoutSeconds: Int) throws(ClickHouseError) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let first = list else {
-            throw .resolve(host: host, reason: String(cString: gai_strerror(status)))
+        do {
+            try TCPConnection.send(connection, Array(head.utf8))
+            try TCPConnection.send(connection, body)
+        } catch {
+            throw .io(operation: "send", error)
         }
-        defer { freeaddrinfo(list) }
-        var lastErrno: Int32 = ECONNREFUSED
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let info = entry {
-            entry = info.pointee.ai_next
-            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
-            guard fd >= 0 else { lastErrno = errno; continue }
-            // On Linux SO_SNDTIMEO also bounds a blocking connect (it fails with EINPROGRESS).
-            var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
-            lastErrno = errno == EINPROGRESS ? ETIMEDOUT : errno
-            close(fd)
-        }
-        throw .connect(server: "\(host):\(port)", errno: lastErrno)
-    }
-
-    private static func send(_ fd: Int32, _ bytes: [UInt8]) throws(ClickHouseError) {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { sent += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            throw .io(operation: "send", errno: n < 0 ? (errno == EAGAIN ? ETIMEDOUT : errno) : EPIPE)
-        }
-    }
-
-    private static func receiveAll(_ fd: Int32) throws(ClickHouseError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 { bytes += chunk[0..<n]; continue }
-            if n == 0 { return bytes }
-            if errno == EINTR { continue }
-            throw .io(operation: "receive", errno: errno == EAGAIN ? ETIMEDOUT : errno)
-        }
+        let answer: [UInt8]
+        do { answer = try TCPConnection.receiveAll(connection) } catch { throw .io(operation: "receive", error) }
+        return try parse(answer)
     }
 
     /// Status line, headers (only Transfer-Encoding matters: ClickHouse answers chunked),

@@ -1,4 +1,5 @@
-import SamplerPipeline
+import SamplerRuntime
+import SamplerSystem
 import SamplerSinks
 import SamplerWire
 import Synchronization
@@ -27,12 +28,13 @@ final class Shipper: Sendable {
     let spool: Spool
     let client: ClickHouseClient
     let counters = Mutex(Counters())
-    let wakeup = Wakeup()
+    let wakeup: Wakeup
     /// Set to the time by which the shipper gives up when stopping.
     private let stopDeadline = Atomic<Int64>(.max)
     private let log: @Sendable (String) -> Void
 
-    init(spool: Spool, client: ClickHouseClient, log: @escaping @Sendable (String) -> Void) {
+    init(spool: Spool, client: ClickHouseClient, log: @escaping @Sendable (String) -> Void) throws(Errno) {
+        wakeup = try Wakeup()
         self.spool = spool
         self.client = client
         self.log = log

@@ -1,3 +1,4 @@
+import SamplerSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -26,20 +27,23 @@ public final class Spool: Sendable {
     }
 
     public enum SpoolError: Error, CustomStringConvertible {
-        case create(path: String, errno: Int32)
+        case create(path: String, Errno)
         case inUse(path: String)
-        case write(path: String, errno: Int32)
-        case read(path: String, errno: Int32)
+        case write(path: String, Errno)
+        case read(path: String, Errno)
+        /// The shipping thread could not be started (out of threads or descriptors).
+        case start(Errno)
 
         public var description: String {
             switch self {
-            case .create(let path, let code):
-                "cannot use the spool directory \(path): \(String(cString: strerror(code)))"
-                    + (code == EACCES || code == EROFS ? " (choose a writable spool_directory)" : "")
+            case .create(let path, let error):
+                "cannot use the spool directory \(path): \(error)"
+                    + (error == .permissionDenied || error == .readOnlyFileSystem ? " (choose a writable spool_directory)" : "")
             case .inUse(let path):
-                "the spool directory \(path) is in use by another sampler; stop it or choose another spool_directory (--spool)"
-            case .write(let path, let code): "cannot write the batch \(path): \(String(cString: strerror(code)))"
-            case .read(let path, let code): "cannot read the batch \(path): \(String(cString: strerror(code)))"
+                "the spool directory \(path) is in use by another sampler; stop it or choose another spool_directory (--spool-directory)"
+            case .write(let path, let error): "cannot write the batch \(path): \(error)"
+            case .read(let path, let error): "cannot read the batch \(path): \(error)"
+            case .start(let error): "cannot start the shipping thread: \(error)"
             }
         }
     }
@@ -63,13 +67,12 @@ public final class Spool: Sendable {
     public init(directory: String, limitBytes: Int) throws(SpoolError) {
         self.directory = directory
         self.limitBytes = limitBytes
-        if mkdir(directory, 0o750) != 0 && errno != EEXIST { throw .create(path: directory, errno: errno) }
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .create(path: directory, errno: errno) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let code = errno
+        if mkdir(directory, 0o750) != 0 && Errno.last != .fileExists { throw .create(path: directory, .last) }
+        let fd: Int32
+        do { fd = try Descriptor.open(directory, O_RDONLY | O_DIRECTORY).rawValue } catch { throw .create(path: directory, error) }
+        do { _ = try retryOnInterrupt { flock(fd, LOCK_EX | LOCK_NB) } } catch {
             close(fd)
-            throw code == EWOULDBLOCK ? .inUse(path: directory) : .create(path: directory, errno: code)
+            throw error == .wouldBlock ? .inUse(path: directory) : .create(path: directory, error)
         }
         directoryFD = fd
         var found = State()
@@ -105,23 +108,25 @@ public final class Spool: Sendable {
     public func add(id: UInt64, records: Int, body: [UInt8]) throws(SpoolError) -> UInt64 {
         let batch = Batch(id: id, records: records, bytes: body.count)
         let temporary = ".\(batch.fileName).tmp"
-        let fd = openat(directoryFD, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw .write(path: "\(directory)/\(temporary)", errno: errno) }
-        var written = 0
-        var failure: Int32 = 0
-        body.withUnsafeBytes { bytes in
-            while written < bytes.count {
-                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
-                if n > 0 { written += n } else if n < 0 && errno == EINTR { continue } else { failure = n < 0 ? errno : EIO; break }
-            }
+        let file: Descriptor
+        do { file = Descriptor(rawValue: try retryOnInterrupt { openat(directoryFD, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640) }) } catch {
+            throw .write(path: "\(directory)/\(temporary)", error)
         }
-        if failure == 0 && fsync(fd) != 0 { failure = errno }
-        close(fd)
-        if failure == 0 && renameat(directoryFD, temporary, directoryFD, batch.fileName) != 0 { failure = errno }
-        if failure == 0 && fsync(directoryFD) != 0 { failure = errno }
-        guard failure == 0 else {
+        do {
+            defer { file.close() }
+            var written = 0
+            try file.writeAll(body, written: &written)
+            _ = try retryOnInterrupt { fsync(file.rawValue) }
+        } catch {
             unlinkat(directoryFD, temporary, 0)
-            throw .write(path: "\(directory)/\(batch.fileName)", errno: failure)
+            throw .write(path: "\(directory)/\(batch.fileName)", error)
+        }
+        do {
+            _ = try retryOnInterrupt { renameat(directoryFD, temporary, directoryFD, batch.fileName) }
+            _ = try retryOnInterrupt { fsync(directoryFD) }
+        } catch {
+            unlinkat(directoryFD, temporary, 0)
+            throw .write(path: "\(directory)/\(batch.fileName)", error)
         }
         return state.withLock { state in
             if let same = state.batches.firstIndex(where: { $0.id == id }) {
@@ -155,9 +160,24 @@ public final class Spool: Sendable {
             state.inFlight = oldest.id
             return oldest
         }) else { return nil }
-        let fd = openat(directoryFD, batch.fileName, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
+        let opened = openat(directoryFD, batch.fileName, O_RDONLY | O_CLOEXEC)
+        let file = Descriptor(rawValue: opened)
+        var bytes = [UInt8](repeating: 0, count: batch.bytes)
+        var done = 0
+        var failure: Errno? = opened < 0 ? .last : nil
+        if failure == nil {
+            defer { file.close() }
+            do {
+                while done < bytes.count {
+                    let n = try file.read(into: &bytes, at: done)
+                    if n == 0 { break }
+                    done += n
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure {
             // Gone or unreadable (deleted by hand, a disk error): it can never be sent, so
             // it leaves the queue, counted as dropped, instead of blocking the rest.
             state.withLock { state in
@@ -168,14 +188,7 @@ public final class Spool: Sendable {
                 }
                 state.inFlight = nil
             }
-            throw .read(path: "\(directory)/\(batch.fileName)", errno: code)
-        }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: batch.bytes)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
-            if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { break }
+            throw .read(path: "\(directory)/\(batch.fileName)", failure)
         }
         return (batch, Array(bytes[0..<done]))
     }

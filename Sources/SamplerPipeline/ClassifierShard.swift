@@ -1,3 +1,5 @@
+import SamplerRuntime
+import SamplerSystem
 import SamplerClassifier
 import SamplerWire
 import Synchronization
@@ -19,7 +21,7 @@ final class ClassifierShard: @unchecked Sendable {
     let index: Int
     let input: SPSCRing<PacketSummary>
     let output: SPSCRing<ConnectionRecord>
-    let wakeup = Wakeup()
+    let wakeup: Wakeup
     let counters = AtomicCounters(count: Counter.allCases.count)
     /// Set by the reader after its last push; the shard then finalizes everything at
     /// `finalTime` (the latest packet time the reader saw) and says it is `finished`.
@@ -34,7 +36,8 @@ final class ClassifierShard: @unchecked Sendable {
     private var emitted = false
 
     init(index: Int, classifier configuration: ClassifierConfiguration, inputCapacity: Int, outputCapacity: Int,
-         followWallClock: Bool, writerWakeup: Wakeup) {
+         followWallClock: Bool, writerWakeup: Wakeup) throws(Errno) {
+        wakeup = try Wakeup()
         self.index = index
         input = SPSCRing(capacity: inputCapacity)
         output = SPSCRing(capacity: outputCapacity)
@@ -98,9 +101,3 @@ final class ClassifierShard: @unchecked Sendable {
     }
 }
 
-/// Wall-clock time, the same clock as the kernel's packet timestamps.
-public func wallClock() -> Microseconds {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Microseconds(spec.tv_sec) * 1_000_000 + Microseconds(spec.tv_nsec / 1000)
-}

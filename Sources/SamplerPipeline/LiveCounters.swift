@@ -1,4 +1,6 @@
 import SamplerClassifier
+import SamplerRuntime
+import SamplerSystem
 import SamplerWire
 
 /// What the live loop counted since it started.
@@ -19,8 +21,8 @@ public struct LiveCounters: Sendable {
     public var writeErrors: UInt64 = 0
     /// Records dropped, whole, because writes failed while the writer held its maximum.
     public var recordsDropped: UInt64 = 0
-    /// The errno of the output's last write while writing fails (a full disk: ENOSPC).
-    public var writeFailure: Int32?
+    /// Why the output's last write failed, while writing fails (a full disk: ENOSPC).
+    public var writeFailure: Errno?
     /// Bytes of records not yet written out (briefly, or while writing fails).
     public var outputBytesWaiting: UInt64 = 0
     /// Records that came after their window was handed out (see WindowAggregator).

@@ -1,8 +1,11 @@
 import SamplerClassifier
+import SamplerRuntime
+import SamplerSystem
 import SamplerWire
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import SamplerSinks
 #endif
 
 /// The threaded path from NFLOG datagrams to records:
@@ -49,7 +52,7 @@ public final class Pipeline: @unchecked Sendable {
     public let options: Options
     let shards: [ClassifierShard]
     let writer: RecordWriter
-    private var threads: [PipelineThread] = []
+    private var threads: [JoinableThread] = []
 
     enum ReaderCounter: Int, CaseIterable {
         case datagrams, bytes, messages, lost, overruns, lastPacketTime, ringDrops
@@ -64,7 +67,7 @@ public final class Pipeline: @unchecked Sendable {
     private let shardHasher = ConnectionHasher.random()
 
     public init(options: Options, output: RecordFile, sink: (any RecordSink)? = nil, start: Microseconds,
-                log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary, LiveCounters) -> String) {
+                log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary, LiveCounters) -> String) throws(Errno) {
         precondition(options.shards >= 1, "a pipeline needs a shard")
         self.options = options
         var perShard = options.classifier
@@ -75,11 +78,11 @@ public final class Pipeline: @unchecked Sendable {
         // The writer's description of a window needs the reader's counters: read them
         // through a box filled in once the pipeline exists.
         let box = WeakPipeline()
-        writer = RecordWriter(file: output, sink: sink, aggregator: aggregator, start: start, log: log) { window in
+        writer = try RecordWriter(file: output, sink: sink, aggregator: aggregator, start: start, log: log) { window in
             describe(window, box.pipeline?.counters() ?? LiveCounters())
         }
         for i in 0..<options.shards {
-            made.append(ClassifierShard(index: i, classifier: perShard, inputCapacity: options.ringCapacity,
+            made.append(try ClassifierShard(index: i, classifier: perShard, inputCapacity: options.ringCapacity,
                                         outputCapacity: options.recordRingCapacity, followWallClock: options.followWallClock,
                                         writerWakeup: writer.wakeup))
         }
@@ -91,10 +94,10 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// Starts the shard and writer threads.
-    public func start() {
-        for shard in shards { threads.append(PipelineThread(name: "sampler-shard\(shard.index)") { shard.run() }) }
+    public func start() throws(Errno) {
+        for shard in shards { threads.append(try JoinableThread(name: "sampler-shard\(shard.index)") { shard.run() }) }
         let writer = writer, shards = shards
-        threads.append(PipelineThread(name: "sampler-writer") { writer.run(shards: shards) })
+        threads.append(try JoinableThread(name: "sampler-writer") { writer.run(shards: shards) })
     }
 
     // MARK: the reader's side
@@ -210,7 +213,7 @@ public final class Pipeline: @unchecked Sendable {
         c.writeErrors = writer.counters.load(RecordWriter.Counter.writeErrors.rawValue)
         c.recordsDropped = writer.counters.load(RecordWriter.Counter.recordsDropped.rawValue)
         let failure = Int32(truncatingIfNeeded: writer.counters.load(RecordWriter.Counter.writeFailure.rawValue))
-        c.writeFailure = failure == 0 ? nil : failure
+        c.writeFailure = failure == 0 ? nil : Errno(rawValue: failure)
         c.outputBytesWaiting = writer.counters.load(RecordWriter.Counter.bytesWaiting.rawValue)
         c.lateRecords = writer.counters.load(RecordWriter.Counter.lateRecords.rawValue)
         c.outcomes = writer.windows.withLock { $0.outcomes }
@@ -228,7 +231,7 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// The writer's windows as last published.
-    var windows: RecordWriter.Windows { writer.windows.withLock { $0 } }
+    public var windows: PublishedWindows { writer.windows.withLock { $0 } }
 }
 
 /// One shard's occupancy, for status and metrics.

@@ -1,10 +1,21 @@
 import SamplerClassifier
+import SamplerRuntime
+import SamplerSystem
 import SamplerSinks
 import SamplerWire
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// The windows as the writer last published them, for status: taken under a lock held
+/// for a copy, at most every 50 ms by the writer and on each status request.
+public struct PublishedWindows: Sendable {
+    public var current: WindowSummary?
+    public var previous: WindowSummary?
+    public var lastEmitted: WindowSummary?
+    public var outcomes: WindowSummary
+}
 
 /// The writer thread: takes finalized records from every shard's ring, writes them as
 /// JSON lines, counts them by stage, tag and close reason, and aggregates windows.
@@ -16,19 +27,10 @@ final class RecordWriter: @unchecked Sendable {
         case records, writeErrors, recordsDropped, writeFailure, bytesWaiting, lateRecords
     }
 
-    /// The windows as last published, for status: taken under a lock held for a copy,
-    /// at most every 50 ms by the writer and on each status request by the reader.
-    struct Windows: Sendable {
-        var current: WindowSummary?
-        var previous: WindowSummary?
-        var lastEmitted: WindowSummary?
-        var outcomes: WindowSummary
-    }
-
-    let wakeup = Wakeup()
+    let wakeup: Wakeup
     let reopenRequested = Atomic<Bool>(false)
     let counters = AtomicCounters(count: Counter.allCases.count)
-    let windows: Mutex<Windows>
+    let windows: Mutex<PublishedWindows>
 
     private let file: RecordFile
     private let sink: (any RecordSink)?
@@ -45,14 +47,15 @@ final class RecordWriter: @unchecked Sendable {
     private var failureLogged = false
 
     init(file: RecordFile, sink: (any RecordSink)?, aggregator: WindowAggregator, start: Microseconds,
-         log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary) -> String) {
+         log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary) -> String) throws(Errno) {
+        wakeup = try Wakeup()
         self.file = file
         self.sink = sink
         self.aggregator = aggregator
         self.log = log
         self.describe = describe
         outcomes = WindowSummary(start: start, length: 0)
-        windows = Mutex(Windows(outcomes: outcomes))
+        windows = Mutex(PublishedWindows(outcomes: outcomes))
     }
 
     func run(shards: [ClassifierShard]) {
@@ -111,11 +114,11 @@ final class RecordWriter: @unchecked Sendable {
             }
             return
         }
-        if failure == EPIPE && file.path == nil { return }
+        if failure == .brokenPipe && file.path == nil { return }
         if now - lastFailureLog >= 10_000_000 {
             lastFailureLog = now
             failureLogged = true
-            log("cannot write records to \(file.name): \(String(cString: strerror(failure))); \(file.buffer.count) bytes wait "
+            log("cannot write records to \(file.name): \(failure); \(file.buffer.count) bytes wait "
                 + "(at most \(RecordFile.maximumBuffered)), \(file.recordsDropped) records dropped so far")
         }
     }
@@ -130,10 +133,10 @@ final class RecordWriter: @unchecked Sendable {
         counters.store(Counter.records.rawValue, records)
         counters.store(Counter.writeErrors.rawValue, file.writeErrors)
         counters.store(Counter.recordsDropped.rawValue, file.recordsDropped)
-        counters.store(Counter.writeFailure.rawValue, UInt64(file.failure ?? 0))
+        counters.store(Counter.writeFailure.rawValue, UInt64(file.failure?.rawValue ?? 0))
         counters.store(Counter.bytesWaiting.rawValue, UInt64(file.buffer.count))
         counters.store(Counter.lateRecords.rawValue, aggregator.lateRecords)
-        let published = Windows(current: aggregator.current, previous: aggregator.previous, lastEmitted: lastEmitted, outcomes: outcomes)
+        let published = PublishedWindows(current: aggregator.current, previous: aggregator.previous, lastEmitted: lastEmitted, outcomes: outcomes)
         windows.withLock { $0 = published }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SamplerClassifier
 import SamplerSinks
+import SamplerSystem
 
 /// Reads JSON lines records (docs/records.md) into a stage table.
 public enum RecordLines {
@@ -22,8 +23,9 @@ public enum RecordLines {
     }
 
     /// Reads every line from `fd` until end of file, in 1 MiB chunks. `host` fills the
-    /// host column for `--by host` (records in a file carry none).
-    public static func read(fd: Int32, into table: inout StageTable, host: String, since: Int64?, until: Int64?) -> Outcome {
+    /// host column for `--by host` (records in a file carry none). A read error ends the
+    /// reading with what was counted so far in `table`.
+    public static func read(fd: Int32, into table: inout StageTable, host: String, since: Int64?, until: Int64?) throws(Errno) -> Outcome {
         var outcome = Outcome()
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -57,9 +59,8 @@ public enum RecordLines {
             }
         }
         while true {
-            let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+            let n = try Descriptor(rawValue: fd).read(into: &chunk)
+            if n == 0 { break }
             pending += chunk[0..<n]
             var start = 0
             while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {

@@ -2,6 +2,7 @@ import SamplerPipeline
 import SamplerRules
 #if canImport(Glibc)
 import Glibc
+import SamplerSinks
 #endif
 
 /// A verdict in the monitoring-plugin convention: the exit status of `sampler status`.

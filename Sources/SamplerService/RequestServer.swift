@@ -1,4 +1,4 @@
-import SamplerPipeline
+import SamplerSystem
 import SamplerWire
 #if canImport(Glibc)
 import Glibc
@@ -52,13 +52,8 @@ public final class RequestServer: LoopAttachment {
     /// group only (0660; the directory, made 0750 if missing, narrows it further). A socket
     /// file left by a process that died is replaced; one that still answers is an error.
     public static func unix(path: String, terminator: [UInt8], respond: @escaping Respond) throws(OpenError) -> RequestServer {
-        var address = sockaddr_un()
-        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw OpenError(description: "the status socket path is too long (at most 107 bytes): \(path)")
-        }
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+        guard let address = UnixSocketAddress(path: path) else {
+            throw OpenError(description: "the status socket path is too long (at most \(UnixSocketAddress.maximumPathBytes) bytes): \(path)")
         }
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if !directory.isEmpty { mkdir(directory, 0o750) }
@@ -67,12 +62,10 @@ public final class RequestServer: LoopAttachment {
             unlink(path)
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw OpenError(description: "socket(AF_UNIX): \(lastError())") }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, chmod(path, 0o660) == 0, listen(fd, 16) == 0 else {
-            let text = lastError()
+        guard fd >= 0 else { throw OpenError(description: "socket(AF_UNIX): \(Errno.last)") }
+        let bound = (try? address.withSockaddr { (address, length) throws(Errno) in try retryOnInterrupt { bind(fd, address, length) } }) != nil
+        guard bound, chmod(path, 0o660) == 0, listen(fd, 16) == 0 else {
+            let text = Errno.last
             close(fd)
             throw OpenError(description: "cannot listen on \(path): \(text)")
         }
@@ -83,7 +76,7 @@ public final class RequestServer: LoopAttachment {
     public static func tcp(_ address: ListenAddress, terminator: [UInt8], respond: @escaping Respond) throws(OpenError) -> RequestServer {
         let family = address.isIPv6 ? AF_INET6 : AF_INET
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw OpenError(description: "socket: \(lastError())") }
+        guard fd >= 0 else { throw OpenError(description: "socket: \(Errno.last)") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var result: Int32
@@ -102,10 +95,10 @@ public final class RequestServer: LoopAttachment {
         }
         if result == 0 { result = listen(fd, 16) }
         guard result == 0 else {
-            let code = errno, text = lastError()
+            let error = Errno.last
             close(fd)
-            throw OpenError(description: "cannot listen for metrics on \(address): \(text) (set metrics = none, or another address)",
-                            inUse: code == EADDRINUSE)
+            throw OpenError(description: "cannot listen for metrics on \(address): \(error) (set metrics = none, or another address)",
+                            inUse: error == .addressInUse)
         }
         return RequestServer(listener: fd, terminator: terminator, unlinkPath: nil, respond: respond)
     }
@@ -149,13 +142,19 @@ public final class RequestServer: LoopAttachment {
 
     private func read(into client: inout Client, snapshot: () -> LiveSnapshot) {
         var chunk = [UInt8](repeating: 0, count: 4096)
-        let n = chunk.withUnsafeMutableBytes { Glibc.read(client.fd, $0.baseAddress, $0.count) }
-        if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) {
+        let n: Int
+        do {
+            n = try Descriptor(rawValue: client.fd).read(into: &chunk)
+        } catch {
+            if error == .wouldBlock { return }
+            n = 0
+        }
+        if n == 0 {
             close(client.fd)
             client.fd = -1
             return
         }
-        guard n > 0, client.answer == nil else { return }
+        guard client.answer == nil else { return }
         client.request += chunk[0..<n]
         if client.request.count > maximumRequestBytes || contains(client.request, terminator) {
             client.answer = respond(client.request, snapshot)
@@ -164,10 +163,12 @@ public final class RequestServer: LoopAttachment {
 
     private func write(_ client: inout Client) {
         guard let answer = client.answer, client.fd >= 0 else { return }
-        let n = answer.withUnsafeBytes { raw in
-            send(client.fd, raw.baseAddress! + client.written, raw.count - client.written, Int32(MSG_NOSIGNAL))
+        do {
+            client.written += try Descriptor(rawValue: client.fd).send(answer, from: client.written)
+        } catch {
+            // Not ready yet: poll says when. Anything else: the client is gone.
+            if error != .wouldBlock { client.written = answer.count }
         }
-        if n > 0 { client.written += n } else if errno != EAGAIN && errno != EINTR { client.written = answer.count }
     }
 
     private func contains(_ bytes: [UInt8], _ pattern: [UInt8]) -> Bool {
@@ -183,4 +184,3 @@ func connectUnix(_ path: String) -> Bool {
     return true
 }
 
-func lastError() -> String { String(cString: strerror(errno)) }

@@ -1,6 +1,7 @@
 import SamplerCapture
 import SamplerClassifier
 import SamplerClickHouse
+import SamplerSystem
 import SamplerPipeline
 import SamplerRules
 import SamplerWire
@@ -159,9 +160,10 @@ public struct Settings: Sendable, Equatable {
         if !clickhousePasswordFile.isEmpty {
             let path = clickhousePasswordFile.hasPrefix("/") ? clickhousePasswordFile
                 : (environment["CREDENTIALS_DIRECTORY"].map { "\($0)/" } ?? "") + clickhousePasswordFile
-            guard let text = TextFile.read(path) else {
+            let text: String
+            do { text = try TextFile.read(path) } catch {
                 throw ConfigurationError(key: "clickhouse_password_file", value: clickhousePasswordFile,
-                                         allowed: "a readable file (\(path): \(String(cString: strerror(errno))))")
+                                         allowed: "a readable file (\(path): \(error))")
             }
             password = String(text.trimmed)
         }

@@ -193,7 +193,7 @@ extension StatusReport {
         writerWaits = c.writerWaits
         writeErrors = c.writeErrors
         recordsDropped = c.recordsDropped
-        writeFailure = c.writeFailure.map { String(cString: strerror($0)) }
+        writeFailure = c.writeFailure?.description
         outputBytesWaiting = c.outputBytesWaiting
         lateRecords = c.lateRecords
         shards = snapshot.shards.map {

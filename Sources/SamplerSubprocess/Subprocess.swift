@@ -1,3 +1,4 @@
+import SamplerSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,7 +35,7 @@ public enum Subprocess {
     public static func run(_ arguments: [String], input: String? = nil) throws(Failure) -> Result {
         var stdinPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1]
         guard pipe(&stdinPipe) == 0, pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
-            throw Failure(description: "cannot create pipes: \(String(cString: strerror(errno)))")
+            throw Failure(description: "cannot create pipes: \(Errno.last)")
         }
         // Our ends must not leak into the child (posix_spawn dup2s the child's ends).
         for fd in [stdinPipe[1], stdoutPipe[0], stderrPipe[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -59,20 +60,16 @@ public enum Subprocess {
         while !open.isEmpty || inFD >= 0 {
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if inFD >= 0 { fds.append(pollfd(fd: inFD, events: Int16(POLLOUT), revents: 0)) }
-            if poll(&fds, nfds_t(fds.count), -1) < 0 {
-                if errno == EINTR { continue }
-                break
-            }
+            guard (try? retryOnInterrupt({ poll(&fds, nfds_t(fds.count), -1) })) != nil else { break }
             for entry in fds where entry.revents != 0 {
                 if entry.fd == inFD {
-                    let n = pending.withUnsafeBytes { write(inFD, $0.baseAddress! + written, pending.count - written) }
-                    if n > 0 { written += n }
-                    if n < 0 && errno == EINTR { continue }
-                    if n < 0 || written == pending.count { close(inFD); inFD = -1 }
+                    let n = try? Descriptor(rawValue: inFD).write(pending, from: written)
+                    written += n ?? 0
+                    if n == nil || written == pending.count { close(inFD); inFD = -1 }
                 } else {
-                    let n = chunk.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress!, $0.count) }
-                    if n > 0 { outputs[entry.fd]!.append(contentsOf: chunk[0..<n]) }
-                    else if n == 0 || errno != EINTR { close(entry.fd); open.removeAll { $0 == entry.fd } }
+                    let n = try? Descriptor(rawValue: entry.fd).read(into: &chunk)
+                    if let n, n > 0 { outputs[entry.fd]!.append(contentsOf: chunk[0..<n]) }
+                    else { close(entry.fd); open.removeAll { $0 == entry.fd } }
                 }
             }
         }
@@ -82,11 +79,14 @@ public enum Subprocess {
 
     /// Starts a program that keeps running; its output goes to `outputPath` (appended).
     public static func start(_ arguments: [String], outputPath: String) throws(Failure) -> Child {
-        let output = open(outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        let input = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        guard output >= 0, input >= 0 else { throw Failure(description: "cannot open \(outputPath): \(String(cString: strerror(errno)))") }
-        defer { close(output); close(input) }
-        return Child(pid: try spawn(arguments, stdin: input, stdout: output, stderr: output))
+        let output: Descriptor, input: Descriptor
+        do { output = try Descriptor.open(outputPath, O_WRONLY | O_CREAT | O_APPEND) } catch {
+            throw Failure(description: "cannot open \(outputPath): \(error)")
+        }
+        defer { output.close() }
+        do { input = try Descriptor.open("/dev/null", O_RDONLY) } catch { throw Failure(description: "cannot open /dev/null: \(error)") }
+        defer { input.close() }
+        return Child(pid: try spawn(arguments, stdin: input.rawValue, stdout: output.rawValue, stderr: output.rawValue))
     }
 
     /// A started program.
@@ -112,7 +112,7 @@ public enum Subprocess {
         public func wait() -> Int32 {
             if let exitStatus { return exitStatus }
             var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            _ = try? retryOnInterrupt { waitpid(pid, &status, 0) }
             exitStatus = Self.decode(status)
             return exitStatus!
         }
@@ -145,8 +145,9 @@ public enum Subprocess {
         var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments.dropFirst()).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, &argv, environ)
-        guard result == 0 else { throw Failure(description: "cannot start \(executable): \(String(cString: strerror(result)))") }
+        do { try checkReturned { posix_spawn(&pid, executable, &actions, &attributes, &argv, environ) } } catch {
+            throw Failure(description: "cannot start \(executable): \(error)")
+        }
         return pid
     }
 }

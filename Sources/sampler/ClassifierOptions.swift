@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SamplerService
+import SamplerSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,9 +15,10 @@ struct ConfigOption: ParsableArguments {
     func load() throws -> Settings {
         let path = config ?? Settings.defaultPath
         guard config != nil || FileManager.default.fileExists(atPath: path) else { return Settings() }
-        guard let text = TextFile.read(path) else {
-            printError("sampler: cannot read the configuration \(path): \(String(cString: strerror(errno)))")
-            throw ExitCode(78)  // EX_CONFIG
+        let text: String
+        do { text = try TextFile.read(path) } catch {
+            printError("sampler: cannot read the configuration \(path): \(error)")
+            throw ExitStatus.configuration.exit
         }
         return try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.parse(text, source: path) }
     }
@@ -26,7 +28,7 @@ struct ConfigOption: ParsableArguments {
 func configurationStep<T>(_ body: () throws(ConfigurationError) -> T) throws -> T {
     do { return try body() } catch {
         printError("sampler: configuration: \(error)")
-        throw ExitCode(78)  // EX_CONFIG
+        throw ExitStatus.configuration.exit
     }
 }
 

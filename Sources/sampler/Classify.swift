@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import SamplerClassifier
 import SamplerClickHouse
-import SamplerPipeline
 import SamplerService
 import SamplerSinks
+import SamplerSystem
 import SamplerWire
 
 #if canImport(Glibc)
@@ -103,20 +103,20 @@ struct Classify: ParsableCommand {
             }
         } catch {
             printError("sampler classify: cannot read \(error)")
-            throw ExitCode(66)  // EX_NOINPUT
+            throw ExitStatus.noInput.exit
         }
 
         let seed = settings.clickhouseURL.isEmpty ? 0
             : mapped?.withBytes { captureSeed($0, settings: settings) } ?? stream!.withBytes { captureSeed($0, settings: settings) }
         let sink = try openClickHouseSink(settings, command: "classify", batchIDs: .derived(seed: seed),
                                           environment: ProcessInfo.processInfo.environment)
-        let out = try! RecordFile(path: nil)  // standard output: nothing to open
+        let out = RecordFile()  // standard output
         var aggregator = WindowAggregator(length: settings.live.pipeline.window, excludeMultipleSYNs: !settings.includeMultipleSyns)
         var windows: [WindowSummary] = []
         let writeRecords = format == .json
         let emit = { (record: ConnectionRecord) in
             // A reader that went away (`| head`) ends the writing, not the counting.
-            if writeRecords && out.failure != EPIPE {
+            if writeRecords && out.failure != .brokenPipe {
                 out.append { JSONLines.append(record, to: &$0) }
                 if out.buffer.count >= 1 << 16 { out.flush() }
             }
@@ -134,21 +134,21 @@ struct Classify: ParsableCommand {
         let table = SummaryTable.render(windows: windows, parseErrors: result.parseErrors, counters: result.counters)
         if format == .table { out.append { $0.append(contentsOf: table.utf8) } }
         out.flush()
-        if let failure = out.failure, failure != EPIPE {
-            printError("sampler classify: cannot write the records to standard output: \(String(cString: strerror(failure)))"
+        if let failure = out.failure, failure != .brokenPipe {
+            printError("sampler classify: cannot write the records to standard output: \(failure)"
                 + (out.recordsDropped > 0 ? "; \(out.recordsDropped) records dropped" : ""))
-            throw ExitCode(74)  // EX_IOERR
+            throw ExitStatus.ioError.exit
         }
         let readNothing = result.fileError != nil && result.counters.packets == 0 && result.parseErrors.total == 0
         if format == .json && !quiet && !readNothing { printError(table) }
         if let error = result.fileError {
             printError("sampler classify: \(file): \(error)")
-            throw ExitCode(1)
+            throw ExitStatus.failure.exit
         }
         if let status = sink?.status(), status.spoolRecords > 0 {
             printError("sampler classify: \(status.spoolRecords) records are not in ClickHouse yet; they wait in \(settings.spoolDirectory) "
                 + "and go first the next time classify runs with this spool")
-            throw ExitCode(75)  // EX_TEMPFAIL
+            throw ExitStatus.temporaryFailure.exit
         }
     }
 
@@ -189,7 +189,7 @@ struct Classify: ParsableCommand {
             if !more { break }
             do { try stream.fill() } catch {
                 printError("sampler classify: cannot read \(error)")
-                throw ExitCode(74)  // EX_IOERR
+                throw ExitStatus.ioError.exit
             }
         }
         result.finish(emit: emit)

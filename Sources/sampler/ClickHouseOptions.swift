@@ -3,6 +3,7 @@ import SamplerClickHouse
 import SamplerService
 #if canImport(Glibc)
 import Glibc
+import SamplerSinks
 #endif
 
 /// Which ClickHouse, as whom: what `run`, `classify` and `report` share.
@@ -93,7 +94,7 @@ func openClickHouseSink(_ settings: Settings, command: String, batchIDs: ClickHo
         return sink
     } catch {
         printError("sampler \(command): \(error)")
-        if case .inUse = error { throw ExitCode(69) }
-        throw ExitCode(73)
+        if case .inUse = error { throw ExitStatus.unavailable.exit }
+        throw ExitStatus.cannotCreate.exit
     }
 }

@@ -1,3 +1,4 @@
+import SamplerSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,8 +10,8 @@ import Darwin
 final class MappedFile {
     struct OpenError: Error, CustomStringConvertible {
         var path: String
-        var errno: Int32
-        var description: String { "\(path): \(String(cString: strerror(errno)))" }
+        var error: Errno
+        var description: String { "\(path): \(error)" }
     }
 
     private let base: UnsafeRawPointer?
@@ -19,15 +20,15 @@ final class MappedFile {
 
     /// Maps the regular file `path`.
     init(path: String) throws(OpenError) {
-        let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw OpenError(path: path, errno: errno) }
+        let fd: Int32
+        do { fd = path == "-" ? STDIN_FILENO : try Descriptor.open(path, O_RDONLY).rawValue } catch { throw OpenError(path: path, error: error) }
         defer { if path != "-" { close(fd) } }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw OpenError(path: path, errno: errno) }
+        guard fstat(fd, &info) == 0 else { throw OpenError(path: path, error: .last) }
         if (info.st_mode & S_IFMT) == S_IFREG && info.st_size > 0 {
             let size = Int(info.st_size)
             guard let pointer = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), pointer != MAP_FAILED else {
-                throw OpenError(path: path, errno: errno)
+                throw OpenError(path: path, error: .last)
             }
             base = UnsafeRawPointer(pointer)
             count = size
@@ -75,8 +76,9 @@ final class CaptureStream {
 
     init(path: String) throws(MappedFile.OpenError) {
         self.path = path
-        fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw MappedFile.OpenError(path: path, errno: errno) }
+        do { fd = path == "-" ? STDIN_FILENO : try Descriptor.open(path, O_RDONLY).rawValue } catch {
+            throw MappedFile.OpenError(path: path, error: error)
+        }
         pending.reserveCapacity(2 * Self.pieceBytes)
     }
 
@@ -87,11 +89,10 @@ final class CaptureStream {
     /// Reads what the stream has, up to one piece (a pipe gives at most its buffer, 64 KiB,
     /// at a time); sets `ended` at the end of the stream.
     func fill() throws(MappedFile.OpenError) {
-        var n = 0
-        repeat {
-            n = scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-        } while n < 0 && errno == EINTR
-        if n < 0 { throw MappedFile.OpenError(path: path, errno: errno) }
+        let n: Int
+        do { n = try Descriptor(rawValue: fd).read(into: &scratch) } catch {
+            throw MappedFile.OpenError(path: path, error: error)
+        }
         if n == 0 { ended = true }
         pending.append(contentsOf: scratch[0..<n])
     }

@@ -1,13 +1,12 @@
+import SamplerSystem
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Writes a message for people to standard error, as one line, retrying on EINTR.
+/// Writes a message for people to standard error, as one line (and nothing if standard
+/// error is closed: there is nowhere else to say it).
 func printError(_ text: String) {
     let line = Array((text.hasSuffix("\n") ? text : text + "\n").utf8)
     var written = 0
-    while written < line.count {
-        let n = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + written, line.count - written) }
-        if n > 0 { written += n } else if n < 0 && errno == EINTR { continue } else { return }
-    }
+    try? Descriptor(rawValue: STDERR_FILENO).writeAll(line, written: &written)
 }

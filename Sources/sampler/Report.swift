@@ -4,6 +4,7 @@ import SamplerClickHouse
 import SamplerReport
 import SamplerService
 import SamplerSinks
+import SamplerSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,7 +88,7 @@ struct Report: ParsableCommand {
             try applyKeys(server.given, to: &settings)
             guard !settings.clickhouseURL.isEmpty else {
                 printError("sampler report: no ClickHouse to ask: set clickhouse_url in the configuration or pass --clickhouse-url")
-                throw ExitCode(78)
+                throw ExitStatus.configuration.exit
             }
             guard let options = try configurationStep({ () throws(ConfigurationError) in
                 try settings.clickhouseSink(hostName: hostName(), environment: ProcessInfo.processInfo.environment)
@@ -96,17 +97,21 @@ struct Report: ParsableCommand {
                 try ClickHouseStages.load(ClickHouseClient(target: options.target, timeoutSeconds: 60), into: &table, since: from, until: to)
             } catch {
                 printError("sampler report: \(error)")
-                throw ExitCode(69)  // EX_UNAVAILABLE
+                throw ExitStatus.unavailable.exit
             }
         } else {
             let path = file ?? "-"
-            let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                printError("sampler report: cannot read \(path): \(String(cString: strerror(errno)))")
-                throw ExitCode(66)
+            let fd: Int32
+            do { fd = path == "-" ? STDIN_FILENO : try Descriptor.open(path, O_RDONLY).rawValue } catch {
+                printError("sampler report: cannot read \(path): \(error)")
+                throw ExitStatus.noInput.exit
             }
             defer { if fd != STDIN_FILENO { close(fd) } }
-            let outcome = RecordLines.read(fd: fd, into: &table, host: hostName(), since: from, until: to)
+            let outcome: RecordLines.Outcome
+            do { outcome = try RecordLines.read(fd: fd, into: &table, host: hostName(), since: from, until: to) } catch {
+                printError("sampler report: cannot read \(path): \(error)")
+                throw ExitStatus.noInput.exit
+            }
             if outcome.badLines > 0 {
                 printError("sampler report: \(path): \(outcome.badLines) lines are not records (the first is line \(outcome.firstBadLine ?? 0)); they are left out")
                 badLines = true
@@ -117,10 +122,10 @@ struct Report: ParsableCommand {
             let text = StageChart.svg(table)
             guard FileManager.default.createFile(atPath: svg, contents: Data(text.utf8)) else {
                 printError("sampler report: cannot write \(svg)")
-                throw ExitCode(73)
+                throw ExitStatus.cannotCreate.exit
             }
         }
-        if badLines { throw ExitCode(1) }
+        if badLines { throw ExitStatus.failure.exit }
     }
 }
 

@@ -68,7 +68,7 @@ struct Rules: ParsableCommand {
 
     static func fail(_ error: RulesError) -> ExitCode {
         printError("sampler rules: \(error)")
-        return ExitCode(2)
+        return ExitStatus.rulesFailed.exit
     }
 
     struct Install: ParsableCommand {
@@ -133,7 +133,7 @@ struct Rules: ParsableCommand {
                 return
             }
             for problem in problems { print(problem) }
-            throw ExitCode(1)
+            throw ExitStatus.failure.exit
         }
     }
 

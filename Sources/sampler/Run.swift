@@ -8,6 +8,8 @@ import SamplerService
 import SamplerWire
 #if canImport(Glibc)
 import Glibc
+import SamplerRuntime
+import SamplerSinks
 #endif
 
 struct Run: ParsableCommand {
@@ -103,7 +105,7 @@ struct Run: ParsableCommand {
         // Say the most useful thing first: without the capability nothing else matters.
         guard hasNetAdminCapability() else {
             printError("sampler run: \(CaptureError.notPermitted)")
-            throw ExitCode(77)
+            throw ExitStatus.noPermission.exit
         }
         let rules = RuleManager(backend: settings.backend)
         let conntrack = ConntrackWatch(windowLength: settings.live.pipeline.window, now: wallClock())
@@ -113,7 +115,7 @@ struct Run: ParsableCommand {
             for version in settings.versions {
                 do { try rules.install(settings.rules, version: version) } catch {
                     printError("sampler run: cannot install the rules: \(error)")
-                    throw ExitCode(1)
+                    throw ExitStatus.failure.exit
                 }
             }
             printError("sampler: installed the rules (\(settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", "))); they are removed on exit")
@@ -145,10 +147,10 @@ struct Run: ParsableCommand {
         } catch {
             printError("sampler run: \(error)")
             switch error {
-            case .capture(.notPermitted): throw ExitCode(77)
-            case .capture(.groupInUse): throw ExitCode(69)
-            case .output: throw ExitCode(73)
-            default: throw ExitCode(1)
+            case .capture(.notPermitted): throw ExitStatus.noPermission.exit
+            case .capture(.groupInUse): throw ExitStatus.unavailable.exit
+            case .output: throw ExitStatus.cannotCreate.exit
+            default: throw ExitStatus.failure.exit
             }
         }
         let c = sampler.counters
@@ -194,7 +196,7 @@ struct Run: ParsableCommand {
             return servers
         } catch {
             printError("sampler run: \(error)")
-            throw ExitCode(error.inUse ? 69 : 73)
+            throw (error.inUse ? ExitStatus.unavailable : .cannotCreate).exit
         }
     }
 }

@@ -42,12 +42,12 @@ import Testing
         options.followWallClock = false
         let counters: LiveCounters
         do {
-            let pipeline = Pipeline(options: options, output: try RecordFile(path: path), start: 0, log: { _ in }) { _, _ in "" }
-            if startBeforeFeeding { pipeline.start() }
+            let pipeline = try Pipeline(options: options, output: try RecordFile(path: path), start: 0, log: { _ in }) { _, _ in "" }
+            if startBeforeFeeding { try pipeline.start() }
             for datagram in Self.datagrams {
                 datagram.withUnsafeBytes { pipeline.dispatch(RawSpan(_unsafeBytes: $0), now: 0) }
             }
-            if !startBeforeFeeding { pipeline.start() }
+            if !startBeforeFeeding { try pipeline.start() }
             pipeline.finish()
             counters = pipeline.counters()
         }
@@ -82,7 +82,7 @@ import Testing
     @Test func shardsSplitConnectionsEvenly() throws {
         var options = Pipeline.Options()
         options.shards = 4
-        let pipeline = Pipeline(options: options, output: try RecordFile(path: "/dev/null"), start: 0, log: { _ in }) { _, _ in "" }
+        let pipeline = try Pipeline(options: options, output: try RecordFile(path: "/dev/null"), start: 0, log: { _ in }) { _, _ in "" }
         var perShard = [0, 0, 0, 0]
         for packet in NflogReplay.packets(of: Self.frames) where packet.flags.contains(.syn) && !packet.flags.contains(.ack) {
             perShard[pipeline.shardIndex(packet.key)] += 1

@@ -119,9 +119,9 @@ let benchmarks: @Sendable () -> Void = {
                 options.ringCapacity = 65_536
                 options.recordRingCapacity = 16_384
                 options.followWallClock = false
-                let pipeline = Pipeline(options: options, output: try! RecordFile(path: "/dev/null"), start: 0,
-                                        log: { _ in }) { _, _ in "" }
-                pipeline.start()
+                let pipeline = try Pipeline(options: options, output: try RecordFile(path: "/dev/null"), start: 0,
+                                            log: { _ in }) { _, _ in "" }
+                try pipeline.start()
                 benchmark.startMeasurement()
                 for range in ranges {
                     pipeline.dispatch(buffer.span.bytes.extracting(range), now: 0)

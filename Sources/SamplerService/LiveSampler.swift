@@ -1,7 +1,10 @@
-import CNetfilter
+import CLinux
 import SamplerCapture
+import SamplerPipeline
+import SamplerRuntime
 import SamplerClassifier
 import SamplerSinks
+import SamplerSystem
 import SamplerWire
 #if canImport(Glibc)
 import Glibc
@@ -49,13 +52,14 @@ public final class LiveSampler {
     public enum RunError: Error, CustomStringConvertible {
         case capture(CaptureError)
         case output(RecordFile.OpenError)
-        case system(String)
+        /// A system call the loop needs failed.
+        case system(call: String, Errno)
 
         public var description: String {
             switch self {
             case .capture(let error): error.description
             case .output(let error): error.description
-            case .system(let text): text
+            case .system(let call, let error): "\(call): \(error)"
             }
         }
     }
@@ -90,9 +94,14 @@ public final class LiveSampler {
         let socket: NflogSocket
         do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
         receiveBufferBytes = socket.receiveBufferBytes
-        let pipeline = Pipeline(options: options.pipeline, output: output, sink: sink, start: startedAt, log: log, describe: Self.describe)
-        self.pipeline = pipeline
-        pipeline.start()
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(options: options.pipeline, output: output, sink: sink, start: startedAt, log: log, describe: Self.describe)
+            self.pipeline = pipeline
+            try pipeline.start()
+        } catch {
+            throw .system(call: "starting the classifier threads", error)
+        }
         log("reading NFLOG group \(options.nflog.group) (receive buffer \(socket.receiveBufferBytes) bytes, "
             + "\(options.pipeline.shards) classifier shard\(options.pipeline.shards == 1 ? "" : "s")); "
             + "records to \(output.path ?? "standard output")")
@@ -183,15 +192,17 @@ public final class LiveSampler {
         atIntervalStart = (start, counters)
     }
 
-    /// poll(2) over `descriptors`, retrying on EINTR; fills in what each is ready for.
+    /// poll(2) over `descriptors`; fills in what each is ready for.
     private static func poll(_ descriptors: inout [PollDescriptor], fds: inout [pollfd], timeoutMilliseconds: Int32) throws(RunError) {
         fds.removeAll(keepingCapacity: true)
         for d in descriptors {
             fds.append(pollfd(fd: d.fd, events: Int16((d.wantsInput ? POLLIN : 0) | (d.wantsOutput ? POLLOUT : 0)), revents: 0))
         }
-        if Glibc.poll(&fds, nfds_t(fds.count), timeoutMilliseconds) < 0 {
-            if errno == EINTR { return }
-            throw .system("poll: \(String(cString: strerror(errno)))")
+        do {
+            // A signal ends the wait early; the loop comes back with what is pending.
+            _ = try retryOnInterrupt { Glibc.poll(&fds, nfds_t(fds.count), timeoutMilliseconds) }
+        } catch {
+            throw .system(call: "poll", error)
         }
         for i in descriptors.indices {
             let revents = Int32(fds[i].revents)
@@ -246,11 +257,12 @@ final class SignalDescriptor {
         sigemptyset(&mask)
         for signal in signals { sigaddset(&mask, signal) }
         var old = sigset_t()
-        guard pthread_sigmask(SIG_BLOCK, &mask, &old) == 0 else { throw .system("cannot block signals") }
+        do { try checkReturned { pthread_sigmask(SIG_BLOCK, &mask, &old) } } catch { throw .system(call: "pthread_sigmask", error) }
         let descriptor = signalfd(-1, &mask, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
         guard descriptor >= 0 else {
+            let error = Errno.last
             pthread_sigmask(SIG_SETMASK, &old, nil)
-            throw .system("signalfd: \(String(cString: strerror(errno)))")
+            throw .system(call: "signalfd", error)
         }
         fd = descriptor
         previous = old

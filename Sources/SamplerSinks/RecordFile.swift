@@ -1,3 +1,4 @@
+import SamplerSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,12 +8,11 @@ import Glibc
 public final class RecordFile {
     public struct OpenError: Error, CustomStringConvertible {
         public var path: String
-        public var errno: Int32
+        public var error: Errno
         public var description: String {
-            let reason = String(cString: strerror(errno))
-            return errno == ENOENT
+            error == .noSuchFileOrDirectory
                 ? "cannot open \(path): its directory does not exist; create it or choose another --output"
-                : "cannot open \(path): \(reason)"
+                : "cannot open \(path): \(error)"
         }
     }
 
@@ -26,19 +26,29 @@ public final class RecordFile {
     public private(set) var writeErrors: UInt64 = 0
     /// Whole records not kept because writes failed and `maximumBuffered` bytes waited.
     public private(set) var recordsDropped: UInt64 = 0
-    /// The errno of the last write, while writing fails; nil once a write succeeds.
-    public private(set) var failure: Int32?
+    /// Why the last write failed, while writing fails; nil once a write succeeds.
+    public private(set) var failure: Errno?
 
     /// How much may wait while writing fails (a full disk, say) before new records are
     /// dropped, whole, and counted.
     public static let maximumBuffered = 64 << 20
 
     /// `path` nil or "-" is standard output.
-    public init(path: String?) throws(OpenError) {
-        self.path = path == "-" ? nil : path
-        fd = STDOUT_FILENO
+    public convenience init(path: String?) throws(OpenError) {
+        guard let file = path, file != "-" else {
+            self.init()
+            return
+        }
+        self.init(path: file, fd: try Self.open(file))
+    }
+
+    /// Standard output, which is open already.
+    public convenience init() { self.init(path: nil, fd: STDOUT_FILENO) }
+
+    private init(path: String?, fd: Int32) {
+        self.path = path
+        self.fd = fd
         buffer.reserveCapacity(1 << 17)
-        if let file = self.path { fd = try Self.open(file) }
     }
 
     deinit {
@@ -50,9 +60,9 @@ public final class RecordFile {
     public var name: String { path ?? "standard output" }
 
     private static func open(_ path: String) throws(OpenError) -> Int32 {
-        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw OpenError(path: path, errno: errno) }
-        return fd
+        do { return try Descriptor.open(path, O_WRONLY | O_APPEND | O_CREAT, permissions: 0o640).rawValue } catch {
+            throw OpenError(path: path, error: error)
+        }
     }
 
     /// Opens the path again (after a rotation); keeps the old descriptor if it fails.
@@ -76,26 +86,17 @@ public final class RecordFile {
         return true
     }
 
-    /// Writes the buffer out, retrying on EINTR and short writes. What a failed write
-    /// leaves stays buffered, to be written first on the next try.
+    /// Writes the buffer out, through short writes. What a failed write leaves stays
+    /// buffered, to be written first on the next try.
     public func flush() {
         guard !buffer.isEmpty else { return }
         var written = 0
-        var error: Int32?
-        buffer.withUnsafeBytes { bytes in
-            while written < bytes.count {
-                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
-                if n > 0 { written += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                error = n < 0 ? errno : EIO
-                break
-            }
-        }
-        if let error {
+        do {
+            try Descriptor(rawValue: fd).writeAll(buffer, written: &written)
+            failure = nil
+        } catch {
             writeErrors += 1
             failure = error
-        } else {
-            failure = nil
         }
         if written == buffer.count {
             buffer.removeAll(keepingCapacity: true)

@@ -1,4 +1,5 @@
-import CNetfilter
+import CLinux
+import SamplerSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -12,9 +13,9 @@ public final class Wakeup: Sendable {
     private let fd: Int32
     private let sleeping = Atomic<Bool>(false)
 
-    public init() {
-        fd = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        precondition(fd >= 0, "eventfd: \(String(cString: strerror(errno)))")
+    /// Fails only when the process is out of descriptors or memory (EMFILE, ENOMEM).
+    public init() throws(Errno) {
+        fd = try retryOnInterrupt { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
     }
 
     deinit { close(fd) }

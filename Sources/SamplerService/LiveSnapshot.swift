@@ -1,5 +1,7 @@
 import SamplerClassifier
 import SamplerWire
+import SamplerPipeline
+import SamplerSinks
 
 /// The live loop's state at one moment, for `sampler status` and the metrics endpoint.
 /// A copy: taking it costs a few hundred bytes, and nothing in it points back.

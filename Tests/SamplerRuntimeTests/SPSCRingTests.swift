@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
+import SamplerRuntime
 #endif
 @testable import SamplerPipeline
 
@@ -56,10 +57,10 @@ import Glibc
     /// One producer thread, one consumer thread, a small ring that is full and empty
     /// often: every item arrives once, in order. (Also run under ThreadSanitizer by
     /// scripts/test.)
-    @Test func oneProducerOneConsumerAcrossThreads() {
+    @Test func oneProducerOneConsumerAcrossThreads() throws {
         let ring = SPSCRing<UInt64>(capacity: 64)
         let total: UInt64 = 200_000
-        let producer = PipelineThread(name: "test-producer") {
+        let producer = try JoinableThread(name: "test-producer") {
             var next: UInt64 = 0
             while next < total {
                 if ring.push(next) { next += 1 }
@@ -84,12 +85,12 @@ import Glibc
     /// The sleeper is asleep (it said so, and saw no work) before the signal: only the
     /// signal can wake it before its 30 s timeout, so a signal() that did nothing fails
     /// here instead of passing late.
-    @Test func aWakeupReachesASleeper() {
-        let wakeup = Wakeup()
+    @Test func aWakeupReachesASleeper() throws {
+        let wakeup = try Wakeup()
         let flag = Atomic<Bool>(false)
         let asleep = Atomic<Bool>(false)
         let slept = Atomic<Int64>(0)
-        let sleeper = PipelineThread(name: "test-sleeper") {
+        let sleeper = try JoinableThread(name: "test-sleeper") {
             let start = ContinuousClock.now
             wakeup.wait(timeoutMilliseconds: 30_000) {
                 asleep.store(true, ordering: .releasing)

@@ -1,0 +1,21 @@
+import SamplerClassifier
+import SamplerPipeline
+@testable import SamplerService
+import Testing
+
+@Suite struct WindowLogTests {
+    @Test func describesAWindowWithSharesAndLosses() {
+        var window = WindowSummary(start: 1_725_537_600_000_000, length: 900_000_000)
+        window.total = 4
+        window.stageCounts[Int(Stage.postSYN.rawValue)] = 1
+        window.stageCounts[Int(Stage.none.rawValue)] = 3
+        window.excluded = 2
+        var counters = LiveCounters()
+        counters.lost = 5
+        let line = LiveSampler.describe(window, counters: counters)
+        #expect(line.hasPrefix("window 2024-09-05T12:00Z: 4 connections (post_syn 25.0%"))
+        #expect(line.contains("none 75.0%"))
+        #expect(line.contains("2 left out (multiple SYNs, or still open at shutdown)"))
+        #expect(line.contains("lost messages so far 5"))
+    }
+}
