@@ -14,22 +14,34 @@ public struct RuleParameters: Sendable, Equatable {
 
     public init() {}
 
+    /// What each value may be, in words (the configuration's errors and docs use these).
+    public enum Allowed {
+        public static let probability = "a number more than 0 and at most 1"
+        public static let label = "a label bit 0 to 127, or a name from /etc/xtables/connlabel.conf"
+        public static let packets = "a whole number of packets, 1 to 1000"
+        public static let prefix = "1 to 63 printable ASCII characters, no spaces or quotes"
+    }
+
+    @Sendable public static func isValid(probability: Double) -> Bool { probability > 0 && probability <= 1 }
+
+    @Sendable public static func isValid(label: String) -> Bool {
+        if let bit = Int(label) { return (0...127).contains(bit) }
+        return !label.isEmpty && label.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+    }
+
+    @Sendable public static func isValid(packets: Int) -> Bool { (1...1000).contains(packets) }
+
+    @Sendable public static func isValid(prefix: String) -> Bool {
+        !prefix.isEmpty && prefix.utf8.count <= 63 && prefix.allSatisfy { $0.isASCII && !$0.isWhitespace && $0 != "\"" }
+    }
+
     /// Checks each value; the error names the option, the value and what is allowed.
     public func validate() throws(RulesError) {
-        guard probability > 0 && probability <= 1 else {
-            throw .badParameter("--probability \(probability): must be more than 0 and at most 1")
-        }
-        if let bit = Int(label) {
-            guard (0...127).contains(bit) else { throw .badParameter("--label \(label): a label bit is 0 to 127") }
-        } else {
-            guard !label.isEmpty, label.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                throw .badParameter("--label '\(label)': a bit number 0-127 or a name from /etc/xtables/connlabel.conf")
-            }
-        }
-        guard (1...1000).contains(packets) else { throw .badParameter("--packets \(packets): must be 1 to 1000") }
-        guard !prefix.isEmpty, prefix.utf8.count <= 63, prefix.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\"" }) else {
-            throw .badParameter("--prefix '\(prefix)': 1 to 63 printable ASCII characters, no spaces or quotes")
-        }
+        func bad(_ option: String, _ value: Any, _ allowed: String) -> RulesError { .badParameter("--\(option) '\(value)': \(allowed)") }
+        guard Self.isValid(probability: probability) else { throw bad("probability", probability, Allowed.probability) }
+        guard Self.isValid(label: label) else { throw bad("label", label, Allowed.label) }
+        guard Self.isValid(packets: packets) else { throw bad("packets", packets, Allowed.packets) }
+        guard Self.isValid(prefix: prefix) else { throw bad("prefix", prefix, Allowed.prefix) }
     }
 }
 

@@ -14,7 +14,7 @@ public struct Settings: Sendable, Equatable {
     /// The keys a configuration file or an option set (the rest are defaults), so that
     /// `status` warns only about values somebody chose.
     public var explicitKeys = ExplicitKeys()
-    public var family = "both"
+    public var family = Families.both
     public var backend = Backend.auto
     public var output = "/var/lib/sampler/records.jsonl"
     public var idleTimeout = 120.0
@@ -59,62 +59,28 @@ public struct Settings: Sendable, Equatable {
     public init() {}
 
     public static let defaultPath = "/etc/sampler/sampler.conf"
+    /// `classify`'s spool, apart from the daemon's so that the two never share one.
+    public static let classifySpoolDirectory = "/var/lib/sampler/classify-spool"
 
-    /// Checks every value; the error names the key, the value and what is allowed.
+    /// Checks every value (each setting's own check, then what settings say of each
+    /// other); the error names the key, the value, what is allowed and, for a value from a
+    /// file, the file and line.
     public func validate(checkOutputDirectory: Bool = true) throws(ConfigurationError) {
+        for setting in Setting.all {
+            if let problem = setting.problem(in: self) { throw problem }
+        }
         func bad(_ key: String, _ value: Any, _ allowed: String) -> ConfigurationError {
-            // An error in a value read from a file names the file and line.
             ConfigurationError(key: key, value: "\(value)", allowed: allowed, location: explicitKeys.location(of: key))
         }
         if Int(rules.label) == nil && ConnLabels().bit(of: rules.label) == nil {
             throw bad("label", rules.label, "not a bit number (0-127) and not a name in \(ConnLabels.defaultPath): "
                 + "give a bit number, or add a line '<bit> \(rules.label)' to that file")
         }
-        if !(rules.probability > 0 && rules.probability <= 1) { throw bad("probability", rules.probability, "a number in (0, 1]") }
-        do { try rules.validate() } catch {
-            // The rules say "--label 200: …"; from a file, name the key and its line instead.
-            let text = error.description
-            if let key = ["probability", "label", "group", "packets", "prefix"].first(where: { text.hasPrefix("--\($0) ") }),
-               let location = explicitKeys.location(of: key), let colon = text.firstIndex(of: ":") {
-                let value = text[text.index(text.startIndex, offsetBy: key.count + 3)..<colon].filter { $0 != "'" }
-                throw ConfigurationError(key: key, value: value, allowed: String(text[text.index(after: colon)...].dropFirst()), location: location)
-            }
-            throw ConfigurationError(key: "rules", value: "", allowed: text)
-        }
-        if !["4", "6", "both"].contains(family) { throw bad("family", family, "4, 6 or both") }
-        if !(idleTimeout > 0 && idleTimeout <= 2_592_000) { throw bad("idle_timeout", idleTimeout, "seconds, more than 0 and at most 2592000 (30 days)") }
-        if !(grace >= 0 && grace <= 3600) { throw bad("grace", grace, "seconds, 0 to 3600") }
-        if ttlMargin < 0 || ttlMargin > 255 { throw bad("ttl_margin", ttlMargin, "hops, 0 to 255") }
-        if !(window >= 1 && window <= 31_622_400) { throw bad("window", window, "seconds, 1 to 31622400 (a year)") }
-        if maxConnections < 1 { throw bad("max_connections", maxConnections, "at least 1") }
-        if receiveBuffer < 4096 || receiveBuffer > 1 << 30 { throw bad("receive_buffer", receiveBuffer, "bytes, 4096 to 1073741824") }
-        if maxReceiveBuffer < receiveBuffer || maxReceiveBuffer > 1 << 30 {
-            throw bad("max_receive_buffer", maxReceiveBuffer, "bytes, at least receive_buffer and at most 1073741824")
-        }
-        if shards < 0 || shards > 256 { throw bad("shards", shards, "0 (as many as fit the machine) to 256") }
-        if ringSize < 64 || ringSize > 1 << 24 { throw bad("ring_size", ringSize, "packets, 64 to 16777216") }
-        if maxConnections < max(1, shards) { throw bad("max_connections", maxConnections, "at least the number of shards") }
-        if !statusSocket.hasPrefix("/") || statusSocket.utf8.count > 107 {
-            throw bad("status_socket", statusSocket, "an absolute path of at most 107 bytes")
-        }
-        if metrics != "none" && metricsAddress == nil {
-            throw bad("metrics", metrics, "none, or ADDR:PORT with an IP address: 127.0.0.1:9731, [::1]:9731, 0.0.0.0:9731")
-        }
+        if maxReceiveBuffer < receiveBuffer { throw bad("max_receive_buffer", maxReceiveBuffer, Setting.named("max_receive_buffer")!.allowed) }
+        if maxConnections < max(1, shards) { throw bad("max_connections", maxConnections, Setting.named("max_connections")!.allowed) }
         if !clickhouseURL.isEmpty {
             do { _ = try clickhouseTarget(password: "") } catch { throw bad("clickhouse_url", clickhouseURL, error.description) }
         }
-        if !ClickHouseTarget.isIdentifier(clickhouseDatabase) { throw bad("clickhouse_database", clickhouseDatabase, "a plain name: letters, digits and _") }
-        if !ClickHouseTarget.isIdentifier(clickhouseTable) { throw bad("clickhouse_table", clickhouseTable, "a plain name: letters, digits and _") }
-        if clickhouseBatchSize < 1 || clickhouseBatchSize > 1_000_000 { throw bad("clickhouse_batch_size", clickhouseBatchSize, "records, 1 to 1000000") }
-        if !(clickhouseFlushInterval >= 0.1 && clickhouseFlushInterval <= 3600) {
-            throw bad("clickhouse_flush_interval", clickhouseFlushInterval, "seconds, 0.1 to 3600")
-        }
-        if !hostID.isEmpty && !ClickHouseRow.isHostID(hostID) {
-            throw bad("host_id", hostID, "at most 253 letters, digits, '.', '-', '_' or ':' (empty: the host name)")
-        }
-        if !spoolDirectory.hasPrefix("/") { throw bad("spool_directory", spoolDirectory, "an absolute path") }
-        if spoolMaxBytes < 1 << 20 { throw bad("spool_max_bytes", spoolMaxBytes, "bytes, at least 1048576") }
-        if output.isEmpty { throw bad("output", output, "a file path, or - for standard output") }
         if checkOutputDirectory && output != "-" {
             let directory = output.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
             if !directory.isEmpty && !isDirectory(directory) && output != Settings().output {
@@ -184,7 +150,7 @@ public struct Settings: Sendable, Equatable {
     /// Where the metrics endpoint listens; nil when it is off.
     public var metricsAddress: ListenAddress? { metrics == "none" ? nil : ListenAddress(metrics) }
 
-    public var versions: [IPVersion] { family == "4" ? [.v4] : family == "6" ? [.v6] : [.v4, .v6] }
+    public var versions: [IPVersion] { family.versions }
 }
 
 private func isDirectory(_ path: String) -> Bool {

@@ -35,26 +35,17 @@ func configurationStep<T>(_ body: () throws(ConfigurationError) -> T) throws -> 
 /// The classification options that `run` and `classify` share. Unset, they keep the
 /// configuration's values (defaults in docs/operations.md).
 struct ClassifierOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Seconds without a packet after which an open connection is a timeout (default: 120).", valueName: "seconds"))
-    var idleTimeout: Double?
-
-    @Option(help: ArgumentHelp("Seconds after the first RST or FIN in which later packets still belong to the connection (default: 1).", valueName: "seconds"))
-    var grace: Double?
-
-    @Option(help: ArgumentHelp("TTL difference between a RST and the SYN above which ttl_mismatch is set (default: 2).", valueName: "hops"))
-    var ttlMargin: Int?
-
-    @Option(help: ArgumentHelp("Aggregation window for the summaries, in seconds, aligned to the clock (default: 900).", valueName: "seconds"))
-    var window: Double?
-
-    @Flag(help: "Count connections tagged multiple_syns in the stage shares (left out by default, as in the reference).")
+    @Option(help: ArgumentHelp(setting: "idle_timeout")) var idleTimeout: String?
+    @Option(help: ArgumentHelp(setting: "grace")) var grace: String?
+    @Option(help: ArgumentHelp(setting: "ttl_margin")) var ttlMargin: String?
+    @Option(help: ArgumentHelp(setting: "window")) var window: String?
+    @Flag(help: ArgumentHelp(switching: "include_multiple_syns"))
     var includeMultipleSyns = false
 
-    func apply(to settings: inout Settings) {
-        if let idleTimeout { settings.idleTimeout = idleTimeout; settings.explicitKeys.insert("idle_timeout") }
-        if let grace { settings.grace = grace; settings.explicitKeys.insert("grace") }
-        if let ttlMargin { settings.ttlMargin = ttlMargin; settings.explicitKeys.insert("ttl_margin") }
-        if let window { settings.window = window; settings.explicitKeys.insert("window") }
-        if includeMultipleSyns { settings.includeMultipleSyns = true }
+    var given: [(String, String?)] {
+        [("idle_timeout", idleTimeout), ("grace", grace), ("ttl_margin", ttlMargin), ("window", window),
+         ("include_multiple_syns", includeMultipleSyns ? "true" : nil)]
     }
+
+    func apply(to settings: inout Settings) throws { try applyKeys(given, to: &settings) }
 }

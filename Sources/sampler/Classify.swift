@@ -33,7 +33,7 @@ struct Classify: ParsableCommand {
               sampler classify sample.pcap > records.jsonl
 
             With --clickhouse-url the records are also inserted into ClickHouse, through a \
-            spool (default here: \(Classify.defaultSpool)) that keeps what ClickHouse \
+            spool (default here: \(Settings.classifySpoolDirectory)) that keeps what ClickHouse \
             could not take yet. Batches are named after the capture and the options, so \
             loading the same capture again does not count it twice (docs/clickhouse.md).
 
@@ -71,20 +71,22 @@ struct Classify: ParsableCommand {
 
     func validate() throws {
         var settings = Settings()
-        classification.apply(to: &settings)
         // No configuration file here: a bad value is a usage error (exit 64).
-        do { try settings.validate(checkOutputDirectory: false) } catch { throw ValidationError(error.description) }
+        do {
+            for case let (key, value?) in classification.given { try ConfigurationFile.set(key, to: value, in: &settings) }
+            try settings.validate(checkOutputDirectory: false)
+        } catch {
+            throw ValidationError(error.description)
+        }
         if let server, ServerFilter.parsePrefix(server) == nil {
             throw ValidationError("--server '\(server)' is not an address or address/prefix (e.g. 192.0.2.0/24 or 2001:db8::/32).")
         }
     }
 
-    static let defaultSpool = "/var/lib/sampler/classify-spool"
-
     func run() throws {
         var settings = Settings()
-        classification.apply(to: &settings)
-        settings.spoolDirectory = Self.defaultSpool
+        try classification.apply(to: &settings)
+        settings.spoolDirectory = Settings.classifySpoolDirectory
         try clickhouse.apply(to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
         var configuration = settings.classifier

@@ -8,20 +8,11 @@ import SamplerSinks
 
 /// Which ClickHouse, as whom: what `run`, `classify` and `report` share.
 struct ClickHouseServerOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("ClickHouse's HTTP interface, http://HOST[:PORT] (run, classify: also insert the records there; default: off).", valueName: "url"))
-    var clickhouseUrl: String?
-
-    @Option(help: ArgumentHelp("ClickHouse database (default: sampler).", valueName: "name"))
-    var clickhouseDatabase: String?
-
-    @Option(help: ArgumentHelp("ClickHouse table, created with docs/clickhouse/schema.sql (default: connections).", valueName: "name"))
-    var clickhouseTable: String?
-
-    @Option(help: ArgumentHelp("ClickHouse user (default: default).", valueName: "name"))
-    var clickhouseUser: String?
-
-    @Option(help: ArgumentHelp("File holding the ClickHouse password (default: none).", valueName: "path"))
-    var clickhousePasswordFile: String?
+    @Option(help: ArgumentHelp(setting: "clickhouse_url")) var clickhouseUrl: String?
+    @Option(help: ArgumentHelp(setting: "clickhouse_database")) var clickhouseDatabase: String?
+    @Option(help: ArgumentHelp(setting: "clickhouse_table")) var clickhouseTable: String?
+    @Option(help: ArgumentHelp(setting: "clickhouse_user")) var clickhouseUser: String?
+    @Option(help: ArgumentHelp(setting: "clickhouse_password_file")) var clickhousePasswordFile: String?
 
     var given: [(String, String?)] {
         [("clickhouse_url", clickhouseUrl), ("clickhouse_database", clickhouseDatabase), ("clickhouse_table", clickhouseTable),
@@ -33,39 +24,19 @@ struct ClickHouseServerOptions: ParsableArguments {
 /// configuration's values; each is parsed as its configuration key is.
 struct ClickHouseOptions: ParsableArguments {
     @OptionGroup var server: ClickHouseServerOptions
-
-    @Option(help: ArgumentHelp("Records per insert (default: 10000).", valueName: "n"))
-    var clickhouseBatchSize: String?
-
-    @Option(help: ArgumentHelp("Longest a record waits for its batch, in seconds (default: 60).", valueName: "seconds"))
-    var clickhouseFlushInterval: String?
-
-    @Option(help: ArgumentHelp("Client addresses sent to ClickHouse: truncate (to /24 and /48), drop, or keep (default: truncate).", valueName: "policy"))
-    var clickhouseClientAddresses: String?
-
-    @Option(help: ArgumentHelp("The host column, so that many hosts share a table (default: the host name).", valueName: "id"))
-    var hostId: String?
-
-    @Option(help: ArgumentHelp("Directory for batches waiting for ClickHouse (default: /var/lib/sampler/spool; for classify /var/lib/sampler/classify-spool).", valueName: "path"))
-    var spoolDirectory: String?
-
-    @Option(help: ArgumentHelp("Most bytes the spool may hold; beyond it the oldest batches are dropped and counted (default: 268435456).", valueName: "bytes"))
-    var spoolMaxBytes: String?
+    @Option(help: ArgumentHelp(setting: "clickhouse_batch_size")) var clickhouseBatchSize: String?
+    @Option(help: ArgumentHelp(setting: "clickhouse_flush_interval")) var clickhouseFlushInterval: String?
+    @Option(help: ArgumentHelp(setting: "clickhouse_client_addresses")) var clickhouseClientAddresses: String?
+    @Option(help: ArgumentHelp(setting: "host_id")) var hostId: String?
+    @Option(help: ArgumentHelp(setting: "spool_directory")) var spoolDirectory: String?
+    @Option(help: ArgumentHelp(setting: "spool_max_bytes")) var spoolMaxBytes: String?
 
     func apply(to settings: inout Settings) throws {
-        let given: [(String, String?)] = server.given + [
+        try applyKeys(server.given + [
             ("clickhouse_batch_size", clickhouseBatchSize), ("clickhouse_flush_interval", clickhouseFlushInterval),
             ("clickhouse_client_addresses", clickhouseClientAddresses), ("host_id", hostId),
             ("spool_directory", spoolDirectory), ("spool_max_bytes", spoolMaxBytes),
-        ]
-        try applyKeys(given, to: &settings)
-    }
-}
-
-/// Sets the given configuration keys (flag values) on `settings`; a bad one exits 78.
-func applyKeys(_ given: [(String, String?)], to settings: inout Settings) throws {
-    for case let (key, value?) in given {
-        try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.set(key, to: value, in: &settings) }
+        ], to: &settings)
     }
 }
 

@@ -5,20 +5,11 @@ import SamplerService
 /// The options that describe the rules, shared by every `rules` subcommand. Unset, they
 /// keep the configuration's values.
 struct RuleOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Chance that a new inbound TCP connection is sampled, in (0, 1] (default: 0.0001).", valueName: "p"))
-    var probability: Double?
-
-    @Option(help: ArgumentHelp("Conntrack label bit (0-127), or a name from /etc/xtables/connlabel.conf (default: 42).", valueName: "bit|name"))
-    var label: String?
-
-    @Option(help: ArgumentHelp("NFLOG group the logging rule sends to, 0-65535 (default: 5).", valueName: "group"))
-    var group: UInt16?
-
-    @Option(help: ArgumentHelp("Packets logged per sampled connection, client to server (default: 10).", valueName: "n"))
-    var packets: Int?
-
-    @Option(help: ArgumentHelp("The --nflog-prefix of logged packets (default: sampler).", valueName: "text"))
-    var prefix: String?
+    @Option(help: ArgumentHelp(setting: "probability")) var probability: String?
+    @Option(help: ArgumentHelp(setting: "label")) var label: String?
+    @Option(help: ArgumentHelp(setting: "group")) var group: String?
+    @Option(help: ArgumentHelp(setting: "packets")) var packets: String?
+    @Option(help: ArgumentHelp(setting: "prefix")) var prefix: String?
 
     @OptionGroup var target: TargetOptions
     @OptionGroup var configuration: ConfigOption
@@ -26,12 +17,9 @@ struct RuleOptions: ParsableArguments {
     /// The configuration file's settings with these flags over them, validated.
     func settings() throws -> Settings {
         var settings = try configuration.load()
-        if let probability { settings.rules.probability = probability; settings.explicitKeys.insert("probability") }
-        if let label { settings.rules.label = label; settings.explicitKeys.insert("label") }
-        if let group { settings.rules.group = group; settings.explicitKeys.insert("group") }
-        if let packets { settings.rules.packets = packets; settings.explicitKeys.insert("packets") }
-        if let prefix { settings.rules.prefix = prefix; settings.explicitKeys.insert("prefix") }
-        target.apply(to: &settings)
+        try applyKeys([("probability", probability), ("label", label), ("group", group), ("packets", packets), ("prefix", prefix)],
+                      to: &settings)
+        try target.apply(to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
         return settings
     }
@@ -39,19 +27,12 @@ struct RuleOptions: ParsableArguments {
 
 /// Which rules a command acts on: IP versions and iptables backend.
 struct TargetOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("IP versions: 4, 6 or both (default: both).", valueName: "4|6|both"))
-    var family: String?
+    @Option(help: ArgumentHelp(setting: "family")) var family: String?
+    @Option(help: ArgumentHelp(setting: "backend")) var backend: String?
 
-    @Option(help: ArgumentHelp("iptables backend: auto (the system's iptables), nft or legacy (default: auto).", valueName: "backend"))
-    var backend: Backend?
-
-    func apply(to settings: inout Settings) {
-        if let family { settings.family = family; settings.explicitKeys.insert("family") }
-        if let backend { settings.backend = backend; settings.explicitKeys.insert("backend") }
-    }
+    func apply(to settings: inout Settings) throws { try applyKeys([("family", family), ("backend", backend)], to: &settings) }
 }
 
-extension Backend: ExpressibleByArgument {}
 
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -100,7 +81,7 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             var settings = try configuration.load()
-            target.apply(to: &settings)
+            try target.apply(to: &settings)
             try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
             let manager = RuleManager(backend: settings.backend)
             for version in settings.versions {

@@ -46,31 +46,16 @@ struct Run: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("NFLOG group to read, the rules' --group (default: 5).", valueName: "group"))
-    var group: UInt16?
-
-    @Option(help: ArgumentHelp("File the records are appended to; - for standard output (default: \(Settings().output)).", valueName: "path"))
-    var output: String?
-
+    @Option(help: ArgumentHelp(setting: "group")) var group: String?
+    @Option(help: ArgumentHelp(setting: "output")) var output: String?
     @OptionGroup var classification: ClassifierOptions
-
-    @Option(help: ArgumentHelp("Most connections held open at once; split between the shards, tables preallocated; when it is full, a new SYN evicts the connection idle longest (tag evicted, counted) (default: 65536).", valueName: "n"))
-    var maxConnections: Int?
-
-    @Option(help: ArgumentHelp("Socket receive buffer to start with, in bytes; doubled on each overrun up to --max-receive-buffer (default: 4194304).", valueName: "bytes"))
-    var receiveBuffer: Int?
-
-    @Option(help: ArgumentHelp("Largest receive buffer that overruns (ENOBUFS) may grow it to, in bytes (default: 67108864).", valueName: "bytes"))
-    var maxReceiveBuffer: Int?
-
-    @Option(help: ArgumentHelp("Classifier threads; auto leaves a core each for the reader and the writer (default: auto).", valueName: "n|auto"))
-    var shards: String?
-
-    @Option(help: ArgumentHelp("Unix socket that `sampler status` asks (default: /run/sampler/status.sock).", valueName: "path"))
-    var statusSocket: String?
-
-    @Option(help: ArgumentHelp("Prometheus endpoint, ADDR:PORT (IPv6 in brackets), or none (default: 127.0.0.1:9731).", valueName: "addr:port|none"))
-    var metrics: String?
+    @Option(help: ArgumentHelp(setting: "max_connections")) var maxConnections: String?
+    @Option(help: ArgumentHelp(setting: "receive_buffer")) var receiveBuffer: String?
+    @Option(help: ArgumentHelp(setting: "max_receive_buffer")) var maxReceiveBuffer: String?
+    @Option(help: ArgumentHelp(setting: "shards")) var shards: String?
+    @Option(help: ArgumentHelp(setting: "ring_size")) var ringSize: String?
+    @Option(help: ArgumentHelp(setting: "status_socket")) var statusSocket: String?
+    @Option(help: ArgumentHelp(setting: "metrics")) var metrics: String?
 
     @OptionGroup(title: "ClickHouse") var clickhouse: ClickHouseOptions
 
@@ -82,15 +67,10 @@ struct Run: ParsableCommand {
     /// The configuration file's settings with these flags over them, validated.
     func settings() throws -> Settings {
         var settings = try configuration.load()
-        if let group { settings.rules.group = group; settings.explicitKeys.insert("group") }
-        if let output { settings.output = output; settings.explicitKeys.insert("output") }
-        classification.apply(to: &settings)
-        if let maxConnections { settings.maxConnections = maxConnections; settings.explicitKeys.insert("max_connections") }
-        if let receiveBuffer { settings.receiveBuffer = receiveBuffer; settings.explicitKeys.insert("receive_buffer") }
-        if let maxReceiveBuffer { settings.maxReceiveBuffer = maxReceiveBuffer; settings.explicitKeys.insert("max_receive_buffer") }
-        if let shards { try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.set("shards", to: shards, in: &settings) } }
-        if let statusSocket { settings.statusSocket = statusSocket; settings.explicitKeys.insert("status_socket") }
-        if let metrics { settings.metrics = metrics; settings.explicitKeys.insert("metrics") }
+        try applyKeys([("group", group), ("output", output)] + classification.given + [
+            ("max_connections", maxConnections), ("receive_buffer", receiveBuffer), ("max_receive_buffer", maxReceiveBuffer),
+            ("shards", shards), ("ring_size", ringSize), ("status_socket", statusSocket), ("metrics", metrics),
+        ], to: &settings)
         try clickhouse.apply(to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate() }
         return settings

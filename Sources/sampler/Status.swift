@@ -57,7 +57,7 @@ struct Status: ParsableCommand {
         var settings: Settings
         do {
             settings = try configuration.load()
-            target.apply(to: &settings)
+            try target.apply(to: &settings)
             if let statusSocket { settings.statusSocket = statusSocket }
             try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
         } catch {

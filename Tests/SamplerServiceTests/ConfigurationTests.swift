@@ -108,11 +108,19 @@ import SamplerClickHouse
         #expect(try settings.clickhouseSink(hostName: "web-1", environment: [:]) == nil)
     }
 
+    /// docs/operations.md's table of keys says what the declarations say: each key once,
+    /// in order, with its default and what is allowed.
+    @Test func theDocumentedKeysAreTheDeclaredOnes() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        let rows = text.split(separator: "\n").filter { $0.hasPrefix("| `") && Setting.named(String($0.dropFirst(3).prefix { $0 != "`" })) != nil }
+        #expect(rows.map(String.init) == Setting.all.map(\.documentationRow), "expected:\n\(Setting.all.map(\.documentationRow).joined(separator: "\n"))")
+    }
+
     @Test func renderingRoundTrips() throws {
         var settings = Settings()
         settings.rules.group = 77
         settings.window = 60
-        settings.family = "6"
+        settings.family = .v6
         #expect(try ConfigurationFile.parse(ConfigurationFile.render(settings), source: "rendered") == settings)
     }
 
