@@ -26,6 +26,8 @@ let package = Package(
             name: "CNetfilter",
             providers: [.apt(["libmnl-dev", "libnetfilter-log-dev"])]
         ),
+        // The IPFire location database's C library (AS numbers and countries of addresses).
+        .systemLibrary(name: "CLibloc", providers: [.apt(["libloc-dev"])]),
         // Wire parsing: netlink, NFLOG, IPv4/IPv6, TCP, pcap/pcapng. Standard library only.
         .target(name: "SamplerWire", swiftSettings: lifetimes),
         // Connection classification: table, stage and tag rules, finalization, windows.
@@ -52,6 +54,8 @@ let package = Package(
             dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
+        // AS number, country and AS name of a client address, from the libloc database.
+        .target(name: "SamplerLocation", dependencies: ["CLibloc", "SamplerWire"], swiftSettings: lifetimes),
         // Starting other programs with a clean signal state (posix_spawn).
         .target(name: "SamplerSubprocess"),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
@@ -78,6 +82,11 @@ let package = Package(
         .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
+        .testTarget(
+            name: "SamplerLocationTests",
+            dependencies: ["SamplerLocation", "SamplerWire", "SamplerSubprocess"],
+            swiftSettings: lifetimes
+        ),
         .testTarget(
             name: "SamplerServiceTests",
             dependencies: ["SamplerService", "SamplerClickHouse", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire", "SamplerSubprocess"],
