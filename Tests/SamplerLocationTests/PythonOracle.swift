@@ -18,11 +18,16 @@ enum PythonOracle {
         + "apt-get install libloc-database python3-location (scripts/test does)")
 
     /// One line per address: "ADDRESS ASN COUNTRY ASNAME", "-" for what is missing (the AS
-    /// name last, as it may hold spaces).
+    /// name last, as it may hold spaces). errno is cleared before each lookup: libloc 0.9.16
+    /// does not set it for "not found", and python3-location then raises OSError with
+    /// whatever an earlier call left instead of returning None.
     private static let script = """
-        import sys, location
+        import ctypes, sys, location
+        errno = ctypes.CDLL(None).__errno_location
+        errno.restype = ctypes.POINTER(ctypes.c_int)
         db = location.Database(sys.argv[1])
         for text in sys.argv[2:]:
+            errno().contents.value = 0
             network = db.lookup(text)
             asn = network.asn if network and network.asn else None
             country = network.country_code if network and network.country_code else None
