@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "SamplerSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Threads, wake-ups, rings, clocks and atomic counters: what the threaded parts share.
         .target(name: "SamplerRuntime", dependencies: ["CLinux", "SamplerSystem", "SamplerWire"]),
+        // The IPFire location database's C library (AS numbers and countries of addresses).
+        .systemLibrary(name: "CLibloc", providers: [.apt(["libloc-dev"])]),
         // Wire parsing: netlink, NFLOG, IPv4/IPv6, TCP, pcap/pcapng. Standard library only.
         .target(name: "SamplerWire", swiftSettings: lifetimes),
         // Connection classification: table, stage and tag rules, finalization, windows.
@@ -45,7 +47,7 @@ let package = Package(
         // The threaded path: NFLOG reader -> classifier shards -> record writer.
         .target(
             name: "SamplerPipeline",
-            dependencies: ["SamplerCapture", "SamplerClassifier", "SamplerRuntime", "SamplerSinks", "SamplerSystem", "SamplerWire"],
+            dependencies: ["SamplerCapture", "SamplerClassifier", "SamplerLocation", "SamplerRuntime", "SamplerSinks", "SamplerSystem", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         // Shipping records to ClickHouse: row format, durable spool, HTTP inserts and queries.
@@ -60,6 +62,8 @@ let package = Package(
             dependencies: ["SamplerClickHouse", "SamplerSystem", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
+        // AS number, country and AS name of a client address, from the libloc database.
+        .target(name: "SamplerLocation", dependencies: ["CLibloc", "SamplerClassifier", "SamplerSinks", "SamplerSystem", "SamplerWire"], swiftSettings: lifetimes),
         // Starting other programs with a clean signal state (posix_spawn).
         .target(name: "SamplerSubprocess", dependencies: ["SamplerSystem"]),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
@@ -77,7 +81,7 @@ let package = Package(
             name: "sampler",
             dependencies: [
                 "SamplerSystem", "SamplerRuntime", "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture",
-                "SamplerService", "SamplerClickHouse", "SamplerReport",
+                "SamplerService", "SamplerClickHouse", "SamplerReport", "SamplerLocation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: lifetimes
@@ -87,6 +91,11 @@ let package = Package(
         .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
+        .testTarget(
+            name: "SamplerLocationTests",
+            dependencies: ["SamplerLocation", "SamplerClassifier", "SamplerSystem", "SamplerWire", "SamplerSubprocess"],
+            swiftSettings: lifetimes
+        ),
         .testTarget(
             name: "SamplerServiceTests",
             dependencies: ["SamplerService", "SamplerClickHouse", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire", "SamplerSubprocess"],

@@ -5,7 +5,8 @@ public struct ConnectionRecord: Sendable {
     public var key: ConnectionKey
     public var firstSeen: Microseconds
     public var lastSeen: Microseconds
-    /// Packet time at which the connection was finalized (for window assignment).
+    /// Packet time at which the connection was finalized: the time that puts a record in
+    /// its window, live, offline and in reports (docs/records.md, `finalized`).
     public var finalizedAt: Microseconds
     public var close: CloseReason
     public var stage: Stage
@@ -14,6 +15,9 @@ public struct ConnectionRecord: Sendable {
     public var packetCount: Int
     private var flagStorage = InlineArray<10, TCPFlags>(repeating: [])
     public var payloadBytes: UInt64
+    /// The client's network and country, filled in by the writer from the location
+    /// database once the connection is finalized (unknown without one).
+    public var client = Location.unknown
 
     public init(_ connection: Connection, close: CloseReason, stage: Stage, tags: Tags, finalizedAt: Microseconds) {
         key = connection.key

@@ -52,6 +52,10 @@ public enum ClickHouseRow {
         let lastMicros = Timestamp.writeDateTime(record.lastSeen, to: &out)
         out.put(#"","last_seen_usec":"#)
         out.putDecimal(lastMicros)
+        out.put(#","finalized":""#)
+        let finalizedMicros = Timestamp.writeDateTime(record.finalizedAt, to: &out)
+        out.put(#"","finalized_usec":"#)
+        out.putDecimal(finalizedMicros)
         out.put(#","family":"#)
         out.putDecimal(UInt64(key.family.rawValue))
         out.put(#","src":""#)
@@ -74,6 +78,8 @@ public enum ClickHouseRow {
         JSONLines.writeFlags(record, to: &out)
         out.put(#","payload_bytes":"#)
         out.putDecimal(record.payloadBytes)
+        // Unknown: the columns' defaults (0 and '').
+        JSONLines.writeClient(record.client, to: &out)
         out.put(#","batch_id":"#)
         // Batch ids use all 64 bits.
         out.putDecimal(batch)

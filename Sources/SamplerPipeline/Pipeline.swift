@@ -1,4 +1,5 @@
 import SamplerClassifier
+import SamplerLocation
 import SamplerRuntime
 import SamplerSystem
 import SamplerWire
@@ -41,6 +42,9 @@ public final class Pipeline: @unchecked Sendable {
         /// without traffic. Off for replays, which then give exactly the records one
         /// classifier would.
         public var followWallClock = true
+        /// The location database that fills in each record's client AS and country; nil
+        /// for none.
+        public var locationDatabase: String?
 
         public init() {}
     }
@@ -78,7 +82,8 @@ public final class Pipeline: @unchecked Sendable {
         // The writer's description of a window needs the reader's counters: read them
         // through a box filled in once the pipeline exists.
         let box = WeakPipeline()
-        writer = try RecordWriter(file: output, sink: sink, aggregator: aggregator, start: start, log: log) { window in
+        let locator = options.locationDatabase.map { ClientLocator(path: $0, log: log) }
+        writer = try RecordWriter(file: output, sink: sink, locator: locator, aggregator: aggregator, start: start, log: log) { window in
             describe(window, box.pipeline?.counters() ?? LiveCounters())
         }
         for i in 0..<options.shards {

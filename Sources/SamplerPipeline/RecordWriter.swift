@@ -1,4 +1,5 @@
 import SamplerClassifier
+import SamplerLocation
 import SamplerRuntime
 import SamplerSystem
 import SamplerSinks
@@ -34,6 +35,7 @@ final class RecordWriter: @unchecked Sendable {
 
     private let file: RecordFile
     private let sink: (any RecordSink)?
+    private let locator: ClientLocator?
     private var aggregator: WindowAggregator
     private var outcomes: WindowSummary
     private var lastEmitted: WindowSummary?
@@ -46,11 +48,12 @@ final class RecordWriter: @unchecked Sendable {
     private var lastFailureLog: Microseconds = 0
     private var failureLogged = false
 
-    init(file: RecordFile, sink: (any RecordSink)?, aggregator: WindowAggregator, start: Microseconds,
+    init(file: RecordFile, sink: (any RecordSink)?, locator: ClientLocator?, aggregator: WindowAggregator, start: Microseconds,
          log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary) -> String) throws(Errno) {
         wakeup = try Wakeup()
         self.file = file
         self.sink = sink
+        self.locator = locator
         self.aggregator = aggregator
         self.log = log
         self.describe = describe
@@ -68,6 +71,7 @@ final class RecordWriter: @unchecked Sendable {
                 file.flush()
                 do { try file.reopen(); log("reopened \(file.path ?? "standard output")") }
                 catch { log("cannot reopen the output, still writing to the old file: \(error)") }
+                locator?.reopen()
             }
             // Flush when idle or when a buffer's worth is waiting; publish at most every
             // 50 ms (a publication shares the window counts, whose next update copies them).
@@ -94,7 +98,10 @@ final class RecordWriter: @unchecked Sendable {
         publish(now: wallClock())
     }
 
-    private func write(_ record: ConnectionRecord) {
+    private func write(_ finalized: ConnectionRecord) {
+        var record = finalized
+        // Once per connection, here rather than per packet in the shards.
+        locator?.locate(&record)
         file.append { JSONLines.append(record, to: &$0) }
         sink?.add(record)
         records += 1

@@ -3,15 +3,14 @@ import SamplerClickHouse
 
 /// Fills a stage table from the ClickHouse table (docs/clickhouse/schema.sql), the way
 /// docs/clickhouse/queries.sql counts: FINAL folds batches that arrived twice, and
-/// `multiple_syns` connections and those still open at shutdown are left out.
+/// `multiple_syns` connections and those still open at shutdown are left out. A record's
+/// window is that of its `finalized` time, as in a file.
 public enum ClickHouseStages {
-    public static func load(_ client: ClickHouseClient, into table: inout StageTable, since: Int64?, until: Int64?) throws(ClickHouseError) {
+    public static func load(_ client: ClickHouseClient, into table: inout StageTable, filter selection: ReportFilter) throws(ClickHouseError) {
         let target = client.target
         let source = "`\(target.database)`.`\(target.table)` FINAL"
-        let window = "intDiv(toUInt32(first_seen), \(table.windowSeconds)) * \(table.windowSeconds)"
-        var conditions: [String] = []
-        if let since { conditions.append("first_seen >= toDateTime(\(since))") }
-        if let until { conditions.append("first_seen < toDateTime(\(until))") }
+        let window = "intDiv(toUInt32(finalized), \(table.windowSeconds)) * \(table.windowSeconds)"
+        let conditions = selection.sql
         func filter(_ extra: [String]) -> String {
             let all = conditions + extra
             return all.isEmpty ? "" : " WHERE " + all.joined(separator: " AND ")
@@ -19,14 +18,15 @@ public enum ClickHouseStages {
         let group = groupExpression(table.grouping)
 
         let stages = try client.query("""
-            SELECT \(window) AS window, \(group) AS grp, toString(stage), has(tags, 'multiple_syns') OR close = 'shutdown' AS excluded, count()
-            FROM \(source)\(filter([])) GROUP BY window, grp, stage, excluded FORMAT TabSeparated
+            SELECT \(window) AS window, \(group) AS grp, toString(stage), has(tags, 'multiple_syns') OR close = 'shutdown' AS excluded,
+                close = 'reset' AS reset, count()
+            FROM \(source)\(filter([])) GROUP BY window, grp, stage, excluded, reset FORMAT TabSeparated
             """)
-        for fields in rows(stages) where fields.count == 5 {
-            guard let start = Int64(fields[0]), let count = Int(fields[4]) else { continue }
+        for fields in rows(stages) where fields.count == 6 {
+            guard let start = Int64(fields[0]), let count = Int(fields[5]) else { continue }
             if fields[3] == "1" { table.addExcluded(count); continue }
             guard let stage = Stage.allCases.first(where: { $0.name == fields[2] }) else { continue }
-            table.add(firstSeenSeconds: start, group: fields[1], stage: stage, count: count)
+            table.add(finalizedSeconds: start, group: fields[1], stage: stage, reset: fields[4] == "1", count: count)
         }
 
         let tags = try client.query("""
@@ -35,7 +35,7 @@ public enum ClickHouseStages {
             """)
         for fields in rows(tags) where fields.count == 4 {
             guard let start = Int64(fields[0]), let count = Int(fields[3]) else { continue }
-            table.addResetTag(firstSeenSeconds: start, group: fields[1], tag: fields[2], count: count)
+            table.addResetTag(finalizedSeconds: start, group: fields[1], tag: fields[2], count: count)
         }
     }
 
@@ -47,6 +47,8 @@ public enum ClickHouseStages {
         case .network:
             "if(family = 4, concat(IPv4NumToString(bitAnd(IPv4StringToNum(src), 4294967040)), '/24'), concat(cutIPv6(IPv6StringToNum(src), 10, 0), '/48'))"
         case .host: "host"
+        case .asn: "if(client_asn = 0, '\(Grouping.unknown)', toString(client_asn))"
+        case .country: "if(client_country = '', '\(Grouping.unknown)', client_country)"
         }
     }
 

@@ -14,18 +14,22 @@ public enum RecordLines {
 
     private struct Line: Decodable {
         var first_seen: String
+        var last_seen: String?
+        var finalized: String?
         var src: String
         var dport: Int
         var stage: String
         var close: String?
         var tags: [String]
         var host: String?
+        var client_asn: UInt32?
+        var client_country: String?
     }
 
     /// Reads every line from `fd` until end of file, in 1 MiB chunks. `host` fills the
     /// host column for `--by host` (records in a file carry none). A read error ends the
     /// reading with what was counted so far in `table`.
-    public static func read(fd: Int32, into table: inout StageTable, host: String, since: Int64?, until: Int64?) throws(Errno) -> Outcome {
+    public static func read(fd: Int32, into table: inout StageTable, host: String, filter: ReportFilter) throws(Errno) -> Outcome {
         var outcome = Outcome()
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -34,28 +38,32 @@ public enum RecordLines {
         func consume(_ line: ArraySlice<UInt8>) {
             lineNumber += 1
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
+            // Records from before `finalized` existed (sampler 0.1) are placed by their
+            // last packet, the nearest time they carry.
             guard let record = try? decoder.decode(Line.self, from: Data(line)),
-                  let firstSeen = Timestamp.parse(Substring(record.first_seen)),
+                  let finalized = Timestamp.parse(Substring(record.finalized ?? record.last_seen ?? record.first_seen)),
                   let stage = Stage.allCases.first(where: { $0.name == record.stage }) else {
                 outcome.badLines += 1
                 if outcome.firstBadLine == nil { outcome.firstBadLine = lineNumber }
                 return
             }
             outcome.records += 1
-            let seconds = firstSeen / 1_000_000 - (firstSeen % 1_000_000 < 0 ? 1 : 0)
-            if let since, seconds < since { return }
-            if let until, seconds >= until { return }
+            let seconds = finalized / 1_000_000 - (finalized % 1_000_000 < 0 ? 1 : 0)
+            let country = record.client_country.flatMap { CountryCode($0) }
+            guard filter.admits(finalizedSeconds: seconds, asn: record.client_asn, country: country) else { return }
             let group: String
             switch table.grouping {
             case .none: group = ""
             case .port: group = String(record.dport)
             case .network: group = StageTable.network(of: record.src)
             case .host: group = record.host ?? host
+            case .asn: group = record.client_asn.map(String.init) ?? Grouping.unknown
+            case .country: group = country?.description ?? Grouping.unknown
             }
             if record.tags.contains("multiple_syns") || record.close == "shutdown" { table.addExcluded(); return }
-            table.add(firstSeenSeconds: seconds, group: group, stage: stage)
+            table.add(finalizedSeconds: seconds, group: group, stage: stage, reset: record.close == "reset")
             if record.tags.contains("reset") {
-                for tag in record.tags { table.addResetTag(firstSeenSeconds: seconds, group: group, tag: tag) }
+                for tag in record.tags { table.addResetTag(finalizedSeconds: seconds, group: group, tag: tag) }
             }
         }
         while true {

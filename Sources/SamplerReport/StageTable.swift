@@ -4,7 +4,7 @@ import SamplerWire
 
 /// How `sampler report` splits each window.
 public enum Grouping: String, Sendable, CaseIterable {
-    case none, port, network, host
+    case none, port, network, host, asn, country
 
     /// The column heading.
     var heading: String {
@@ -13,8 +13,19 @@ public enum Grouping: String, Sendable, CaseIterable {
         case .port: "port"
         case .network: "client network"
         case .host: "host"
+        case .asn: "client AS"
+        case .country: "country"
         }
     }
+
+    /// The group of a client AS or country that the location database did not know.
+    public static let unknown = "unknown"
+}
+
+/// What `sampler report` prints: the stage shares as sampler counts them, or as
+/// Cloudflare Radar's tcp_resets_timeouts summary does (docs/classification.md).
+public enum ReportFormat: String, Sendable, CaseIterable {
+    case table, radar
 }
 
 /// Connections per window (and group) by the stage at which they ended, and the tags of
@@ -37,14 +48,33 @@ public struct StageTable: Sendable, Equatable {
     public struct Row: Sendable, Equatable {
         /// Counts in `Stage.allCases` order.
         public var stages = [Int](repeating: 0, count: Stage.allCases.count)
+        /// Connections at the `later` stage closed by a reset: Radar's later_in_flow (its
+        /// later timeouts are no_match).
+        public var laterResets = 0
         /// Connections closed by a reset, and each of their other tags.
         public var resets = 0
         public var resetTags: [String: Int] = [:]
 
         public var total: Int { stages.reduce(0, +) }
 
-        public func share(_ stage: Stage) -> Double {
-            total == 0 ? 0 : Double(stages[Stage.allCases.firstIndex(of: stage)!]) / Double(total)
+        public func count(_ stage: Stage) -> Int { stages[Stage.allCases.firstIndex(of: stage)!] }
+
+        public func share(_ stage: Stage) -> Double { share(count(stage)) }
+
+        public func share(_ count: Int) -> Double { total == 0 ? 0 : Double(count) / Double(total) }
+
+        /// Radar's shares: post_syn, post_ack, post_psh (resets and timeouts),
+        /// later_in_flow (resets only) and no_match (the rest).
+        public var radar: [(name: String, share: Double)] {
+            [("post_syn", share(.postSYN)), ("post_ack", share(.postACK)), ("post_psh", share(.postPSH)),
+             ("later_in_flow", share(laterResets)), ("no_match", share(count(.none) + count(.later) - laterResets))]
+        }
+
+        mutating func merge(_ other: Row) {
+            for i in stages.indices { stages[i] += other.stages[i] }
+            laterResets += other.laterResets
+            resets += other.resets
+            for (tag, n) in other.resetTags { resetTags[tag, default: 0] += n }
         }
     }
 
@@ -63,16 +93,19 @@ public struct StageTable: Sendable, Equatable {
         WindowAggregator.windowStart(of: seconds * 1_000_000, length: windowSeconds * 1_000_000) / 1_000_000
     }
 
-    /// Counts one connection (`count` of them: ClickHouse answers with counts).
-    public mutating func add(firstSeenSeconds: Int64, group: String, stage: Stage, count: Int = 1) {
-        rows[Key(window: window(of: firstSeenSeconds), group: group), default: Row()].stages[Stage.allCases.firstIndex(of: stage)!] += count
+    /// Counts one connection (`count` of them: ClickHouse answers with counts) in the
+    /// window of its finalization time (docs/records.md).
+    public mutating func add(finalizedSeconds: Int64, group: String, stage: Stage, reset: Bool, count: Int = 1) {
+        let key = Key(window: window(of: finalizedSeconds), group: group)
+        rows[key, default: Row()].stages[Stage.allCases.firstIndex(of: stage)!] += count
+        if reset && stage == .later { rows[key, default: Row()].laterResets += count }
     }
 
     public mutating func addExcluded(_ count: Int = 1) { excluded += count }
 
     /// Counts the tags of `count` connections closed by a reset (`tag` "reset" counts them).
-    public mutating func addResetTag(firstSeenSeconds: Int64, group: String, tag: String, count: Int = 1) {
-        let key = Key(window: window(of: firstSeenSeconds), group: group)
+    public mutating func addResetTag(finalizedSeconds: Int64, group: String, tag: String, count: Int = 1) {
+        let key = Key(window: window(of: finalizedSeconds), group: group)
         if tag == "reset" { rows[key, default: Row()].resets += count } else { rows[key, default: Row()].resetTags[tag, default: 0] += count }
     }
 
@@ -82,14 +115,15 @@ public struct StageTable: Sendable, Equatable {
     /// One row per window over all groups, for the chart.
     public var byWindow: [(window: Int64, row: Row)] {
         var merged: [Int64: Row] = [:]
-        for (key, row) in rows {
-            var m = merged[key.window, default: Row()]
-            for i in m.stages.indices { m.stages[i] += row.stages[i] }
-            m.resets += row.resets
-            for (tag, n) in row.resetTags { m.resetTags[tag, default: 0] += n }
-            merged[key.window] = m
-        }
+        for (key, row) in rows { merged[key.window, default: Row()].merge(row) }
         return merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Every connection in the table, as one row.
+    public var whole: Row {
+        var all = Row()
+        for row in rows.values { all.merge(row) }
+        return all
     }
 
     /// The client network for `--by network`: /24 for IPv4, /48 for IPv6 (addresses that
@@ -101,10 +135,11 @@ public struct StageTable: Sendable, Equatable {
     }
 
     /// The table people read: each row's connections and stage shares, then the reset
-    /// tags.
-    public func render() -> String {
+    /// tags. `label` names a group (an AS number with its name).
+    public func render(label: (String) -> String = { $0 }) -> String {
         let stageNames = Stage.allCases.map(\.name)
-        let groupWidth = max(grouping.heading.count, rows.keys.map(\.group.count).max() ?? 0)
+        let labels = Dictionary(rows.keys.map { ($0.group, label($0.group)) }, uniquingKeysWith: { a, _ in a })
+        let groupWidth = max(grouping.heading.count, labels.values.map(\.count).max() ?? 0)
         func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(0, width - text.count))
             return left ? text + fill : fill + text
@@ -116,7 +151,7 @@ public struct StageTable: Sendable, Equatable {
         lines.append(header)
         for (key, row) in sorted {
             var line = pad(Self.windowText(key.window), 16, left: true)
-            if grouping != .none { line += "  " + pad(key.group, groupWidth, left: true) }
+            if grouping != .none { line += "  " + pad(labels[key.group] ?? key.group, groupWidth, left: true) }
             line += pad(String(row.total), 13) + Stage.allCases.map { pad(SummaryTable.percent(row.share($0)), 10) }.joined() + pad(String(row.resets), 9)
             lines.append(line)
         }
@@ -130,10 +165,36 @@ public struct StageTable: Sendable, Equatable {
             lines.append("tags of the connections closed by a reset:")
             for (key, row) in withResets {
                 let tags = row.resetTags.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-                lines.append(pad(Self.windowText(key.window), 16, left: true) + (grouping == .none ? "" : "  " + pad(key.group, groupWidth, left: true))
+                lines.append(pad(Self.windowText(key.window), 16, left: true) + (grouping == .none ? "" : "  " + pad(labels[key.group] ?? key.group, groupWidth, left: true))
                     + "  reset \(row.resets)" + (tags.isEmpty ? "" : ": " + tags.joined(separator: ", ")))
             }
         }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Radar's view: per window (and group) the shares of post_syn, post_ack, post_psh,
+    /// later_in_flow and no_match, then `all` over the whole input.
+    public func renderRadar(label: (String) -> String = { $0 }) -> String {
+        let names = ["post_syn", "post_ack", "post_psh", "later_in_flow", "no_match"]
+        let labels = Dictionary(rows.keys.map { ($0.group, label($0.group)) }, uniquingKeysWith: { a, _ in a })
+        let groupWidth = max(grouping.heading.count, labels.values.map(\.count).max() ?? 0)
+        func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, width - text.count))
+            return left ? text + fill : fill + text
+        }
+        func line(_ first: String, _ group: String?, _ row: Row) -> String {
+            var text = pad(first, 16, left: true)
+            if grouping != .none { text += "  " + pad(group ?? "", groupWidth, left: true) }
+            return text + pad(String(row.total), 13) + row.radar.map { pad(SummaryTable.percent($0.share), max(10, $0.name.count + 2)) }.joined()
+        }
+        var header = pad("window (UTC)", 16, left: true)
+        if grouping != .none { header += "  " + pad(grouping.heading, groupWidth, left: true) }
+        header += pad("connections", 13) + names.map { pad($0, max(10, $0.count + 2)) }.joined()
+        var lines = [header]
+        for (key, row) in sorted { lines.append(line(Self.windowText(key.window), labels[key.group] ?? key.group, row)) }
+        if rows.isEmpty { lines.append("(no connections)") } else { lines.append(line("all", nil, whole)) }
+        lines.append("Radar's tcp_resets_timeouts summary: later_in_flow counts resets only; timeouts at the later stage "
+            + "and normal closes are no_match" + (excluded > 0 ? "; \(excluded) \(WindowSummary.excludedNote)" : ""))
         return lines.joined(separator: "\n") + "\n"
     }
 

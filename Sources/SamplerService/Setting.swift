@@ -196,6 +196,10 @@ extension Setting {
         .value("ring_size", \.ringSize, "Packet summaries queued in front of each shard; when full the reader drops the newest and counts it",
                allowed: "packets, 64 to 16777216", valueName: "packets", check: { (64...(1 << 24)).contains($0) }),
 
+        .value("location_database", \.locationDatabase,
+               "The IPFire location database (libloc) that gives each record the client's AS number and country; none turns it off",
+               allowed: "a file path, or none", valueName: "path|none", check: { !$0.isEmpty }),
+
         // The endpoints (docs/operations.md).
         .value("status_socket", \.statusSocket, "Unix socket that `sampler status` asks",
                allowed: "an absolute path of at most \(UnixSocketAddress.maximumPathBytes) bytes", valueName: "path",

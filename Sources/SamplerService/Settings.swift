@@ -38,6 +38,11 @@ public struct Settings: Sendable, Equatable {
     /// The Prometheus endpoint, `ADDR:PORT`, or `none`.
     public var metrics = "127.0.0.1:9731"
 
+    /// The IPFire location database that gives records the client's AS number and
+    /// country (docs/records.md), or `none`. libloc1 links this path to Debian's
+    /// libloc-database file, and `location update` replaces it with a newer one.
+    public var locationDatabase = "/var/lib/location/database.db"
+
     /// ClickHouse (docs/clickhouse.md): off while the URL is empty.
     public var clickhouseURL = ""
     public var clickhouseDatabase = "sampler"
@@ -108,6 +113,7 @@ public struct Settings: Sendable, Equatable {
         options.pipeline.shards = shards == 0 ? Pipeline.defaultShards : shards
         options.pipeline.ringCapacity = ringSize
         options.output = output
+        options.pipeline.locationDatabase = locationDatabasePath
         options.nflog.receiveBufferBytes = receiveBuffer
         options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
         return options
@@ -146,6 +152,9 @@ public struct Settings: Sendable, Equatable {
         options.spoolLimitBytes = spoolMaxBytes
         return options
     }
+
+    /// The location database's path; nil when it is off.
+    public var locationDatabasePath: String? { locationDatabase == "none" ? nil : locationDatabase }
 
     /// Where the metrics endpoint listens; nil when it is off.
     public var metricsAddress: ListenAddress? { metrics == "none" ? nil : ListenAddress(metrics) }

@@ -5,9 +5,10 @@ import SamplerWire
 /// Every string written is ASCII from a fixed set (names, addresses, digits), so nothing
 /// needs escaping; a line is written through a `TextCursor` into room made once.
 public enum JSONLines {
-    /// The longest line a record can make: the field names and punctuation (about 200
-    /// bytes), two timestamps, two IPv6 addresses, every tag (about 270), forty option
-    /// kinds (160) and ten packets of nine flag letters (120) come to about 950.
+    /// The longest line a record can make: the field names and punctuation (about 250
+    /// bytes), three timestamps, two IPv6 addresses, every tag (about 270), forty option
+    /// kinds (160), ten packets of nine flag letters (120) and the client's AS number and
+    /// country (50) come to about 1,050.
     public static let maximumLineLength = 1536
 
     public static func append(_ record: ConnectionRecord, to out: inout [UInt8]) {
@@ -20,6 +21,8 @@ public enum JSONLines {
         Timestamp.write(record.firstSeen, to: &out)
         out.put(#"","last_seen":""#)
         Timestamp.write(record.lastSeen, to: &out)
+        out.put(#"","finalized":""#)
+        Timestamp.write(record.finalizedAt, to: &out)
         out.put(#"","family":"#)
         out.putDecimal(UInt64(key.family.rawValue))
         out.put(#","src":""#)
@@ -38,7 +41,22 @@ public enum JSONLines {
         writeFlags(record, to: &out)
         out.put(#","payload_bytes":"#)
         out.putDecimal(record.payloadBytes)
+        writeClient(record.client, to: &out)
         out.put("}\n")
+    }
+
+    /// `,"client_asn":3320,"client_country":"DE"`: each part only when it is known.
+    public static func writeClient(_ client: Location, to out: inout TextCursor) {
+        if let asn = client.asn {
+            out.put(#","client_asn":"#)
+            out.putDecimal(UInt64(asn))
+        }
+        if let country = client.country {
+            out.put(#","client_country":""#)
+            out.put(country.first)
+            out.put(country.second)
+            out.put(UInt8(ascii: "\""))
+        }
     }
 
     // The parts shared with the other row formats (ClickHouse).

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SamplerClassifier
 import SamplerClickHouse
+import SamplerLocation
 import SamplerService
 import SamplerSinks
 import SamplerSystem
@@ -67,6 +68,8 @@ struct Classify: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No summary on standard error.")
     var quiet = false
 
+    @Option(help: ArgumentHelp(setting: "location_database")) var locationDatabase: String?
+
     @OptionGroup(title: "ClickHouse") var clickhouse: ClickHouseOptions
 
     func validate() throws {
@@ -86,6 +89,7 @@ struct Classify: ParsableCommand {
     func run() throws {
         var settings = Settings()
         try classification.apply(to: &settings)
+        try applyKeys([("location_database", locationDatabase)], to: &settings)
         settings.spoolDirectory = Settings.classifySpoolDirectory
         try clickhouse.apply(to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
@@ -116,7 +120,10 @@ struct Classify: ParsableCommand {
         var aggregator = WindowAggregator(length: settings.live.pipeline.window, excludeMultipleSYNs: !settings.includeMultipleSyns)
         var windows: [WindowSummary] = []
         let writeRecords = format == .json
-        let emit = { (record: ConnectionRecord) in
+        let locator = settings.locationDatabasePath.map { ClientLocator(path: $0) { printError("sampler classify: \($0)") } }
+        let emit = { (finalized: ConnectionRecord) in
+            var record = finalized
+            locator?.locate(&record)
             // A reader that went away (`| head`) ends the writing, not the counting.
             if writeRecords && out.failure != .brokenPipe {
                 out.append { JSONLines.append(record, to: &$0) }

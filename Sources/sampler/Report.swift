@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import SamplerClassifier
 import SamplerClickHouse
+import SamplerLocation
 import SamplerReport
 import SamplerService
 import SamplerSinks
@@ -21,7 +23,16 @@ struct Report: ParsableCommand {
             closed by a reset; then the tags of those resets. Connections with multiple SYNs \
             are left out, as in the reference write-up, and so are those still open when \
             sampler stopped (close shutdown: their outcome is unknown). The same counts as \
-            docs/clickhouse/queries.sql.
+            docs/clickhouse/queries.sql. A record counts in the window of its finalized \
+            time, as in the live window line (docs/records.md).
+
+            --by asn and --by country split by the client's AS number (with its name from \
+            the location database, when it has one) and country, which run and classify \
+            put in the records (client_asn, client_country). --format radar prints the \
+            shares as Cloudflare Radar's tcp_resets_timeouts summary does: post_syn, \
+            post_ack, post_psh, later_in_flow (resets only) and no_match, per window and \
+            for all of the input; --asn and --country select what Radar's asn and location \
+            parameters select (docs/classification.md).
 
             With --svg FILE it also draws a stacked column chart of the stage shares over \
             time (all groups together), one colour per stage.
@@ -29,6 +40,8 @@ struct Report: ParsableCommand {
             Examples:
               sampler report /var/lib/sampler/records.jsonl --svg stages.svg
               sampler report --clickhouse --by port --since 2026-11-21T00:00:00Z
+              sampler report records.jsonl --by asn
+              sampler report records.jsonl --format radar --country DE
 
             Exit status: 0 done; 1 some lines were not records (the table counts the rest); \
             64 bad arguments; 66 the file cannot be opened; 69 ClickHouse cannot be reached \
@@ -46,16 +59,27 @@ struct Report: ParsableCommand {
 
     @OptionGroup var configuration: ConfigOption
 
-    @Option(help: ArgumentHelp("Split each window by: none, port (the server's), network (the client's /24 or /48) or host.", valueName: "grouping"))
+    @Option(help: ArgumentHelp("Split each window by: none, port (the server's), network (the client's /24 or /48), host, asn (the client's AS) or country (the client's).", valueName: "grouping"))
     var by: Grouping = .none
+
+    @Option(help: ArgumentHelp("table (sampler's stages) or radar (Cloudflare Radar's tcp_resets_timeouts summary).", valueName: "format"))
+    var format: ReportFormat = .table
+
+    @Option(help: ArgumentHelp("Only connections from clients in this AS (Radar's asn parameter).", valueName: "number"))
+    var asn: UInt32?
+
+    @Option(help: ArgumentHelp("Only connections from clients in this country, ISO 3166 alpha-2 (Radar's location parameter).", valueName: "CC"))
+    var country: String?
+
+    @Option(help: ArgumentHelp(setting: "location_database")) var locationDatabase: String?
 
     @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock.", valueName: "seconds"))
     var window: Int64 = 900
 
-    @Option(help: ArgumentHelp("Only connections first seen at or after this time (RFC 3339, e.g. 2026-11-21T00:00:00Z).", valueName: "time"))
+    @Option(help: ArgumentHelp("Only connections finalized at or after this time (RFC 3339, e.g. 2026-11-21T00:00:00Z).", valueName: "time"))
     var since: String?
 
-    @Option(help: ArgumentHelp("Only connections first seen before this time.", valueName: "time"))
+    @Option(help: ArgumentHelp("Only connections finalized before this time.", valueName: "time"))
     var until: String?
 
     @Option(help: ArgumentHelp("Also draw the stage shares over time as an SVG chart into this file.", valueName: "file"))
@@ -69,6 +93,10 @@ struct Report: ParsableCommand {
             }
         }
         if clickhouse && file != nil { throw ValidationError("give a file or --clickhouse, not both.") }
+        if let country, CountryCode(country) == nil {
+            throw ValidationError("--country '\(country)' is not a two-letter country code such as DE or BR (upper case).")
+        }
+        if format == .radar && svg != nil { throw ValidationError("--svg draws sampler's stages; leave out --format radar.") }
         if !clickhouse && server.clickhouseUrl == nil && (file ?? "-") == "-" && isatty(STDIN_FILENO) != 0 {
             throw ValidationError("give a records file, - to read standard input from a pipe, or --clickhouse.")
         }
@@ -81,10 +109,12 @@ struct Report: ParsableCommand {
 
     func run() throws {
         var table = StageTable(windowSeconds: window, grouping: by)
-        let from = since.flatMap(Self.seconds), to = until.flatMap(Self.seconds)
+        let filter = ReportFilter(since: since.flatMap(Self.seconds), until: until.flatMap(Self.seconds), asn: asn,
+                                  country: country.flatMap { CountryCode($0) })
         var badLines = false
+        var settings = try configuration.load()
+        try applyKeys([("location_database", locationDatabase)], to: &settings)
         if clickhouse || server.clickhouseUrl != nil {
-            var settings = try configuration.load()
             try applyKeys(server.given, to: &settings)
             guard !settings.clickhouseURL.isEmpty else {
                 printError("sampler report: no ClickHouse to ask: set clickhouse_url in the configuration or pass --clickhouse-url")
@@ -94,7 +124,7 @@ struct Report: ParsableCommand {
                 try settings.clickhouseSink(hostName: hostName(), environment: ProcessInfo.processInfo.environment)
             }) else { return }
             do {
-                try ClickHouseStages.load(ClickHouseClient(target: options.target, timeoutSeconds: 60), into: &table, since: from, until: to)
+                try ClickHouseStages.load(ClickHouseClient(target: options.target, timeoutSeconds: 60), into: &table, filter: filter)
             } catch {
                 printError("sampler report: \(error)")
                 throw ExitStatus.unavailable.exit
@@ -108,7 +138,7 @@ struct Report: ParsableCommand {
             }
             defer { if fd != STDIN_FILENO { close(fd) } }
             let outcome: RecordLines.Outcome
-            do { outcome = try RecordLines.read(fd: fd, into: &table, host: hostName(), since: from, until: to) } catch {
+            do { outcome = try RecordLines.read(fd: fd, into: &table, host: hostName(), filter: filter) } catch {
                 printError("sampler report: cannot read \(path): \(error)")
                 throw ExitStatus.noInput.exit
             }
@@ -117,7 +147,13 @@ struct Report: ParsableCommand {
                 badLines = true
             }
         }
-        print(table.render(), terminator: "")
+        // AS names from the location database, when --by asn asks and it has them.
+        let locator = by == .asn ? settings.locationDatabasePath.map { ClientLocator(path: $0) { printError("sampler report: \($0)") } } : nil
+        let label = { (group: String) -> String in
+            guard let locator, let number = UInt32(group), let name = locator.asName(number) else { return group }
+            return "\(group) \(name)"
+        }
+        print(format == .radar ? table.renderRadar(label: label) : table.render(label: label), terminator: "")
         if let svg {
             let text = StageChart.svg(table)
             guard FileManager.default.createFile(atPath: svg, contents: Data(text.utf8)) else {
@@ -130,3 +166,4 @@ struct Report: ParsableCommand {
 }
 
 extension Grouping: ExpressibleByArgument {}
+extension ReportFormat: ExpressibleByArgument {}

@@ -12,7 +12,7 @@ import Testing
         #expect(bytes.withUnsafeBytes { write(pipe[1], $0.baseAddress, $0.count) } == bytes.count)
         close(pipe[1])
         defer { close(pipe[0]) }
-        let outcome = try RecordLines.read(fd: pipe[0], into: &table, host: "here", since: nil, until: nil)
+        let outcome = try RecordLines.read(fd: pipe[0], into: &table, host: "here", filter: ReportFilter())
         return (table, outcome)
     }
 

@@ -8,11 +8,13 @@
 -- Each query is named in a comment above it and ends with a semicolon at the end of a
 -- line (the tests find them so).
 -- Shares are fractions of the row's connections (0.25 = 25%), rounded to 4 places.
+-- A record's window is the one its `finalized` time falls in (docs/records.md), as live
+-- and in `sampler report`.
 
 -- name: stage_shares
 -- All hosts together, one row per window.
 SELECT
-    toStartOfFifteenMinutes(first_seen) AS window,
+    toStartOfFifteenMinutes(finalized) AS window,
     count() AS connections,
     round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
     round(countIf(stage = 'post_ack') / count(), 4) AS post_ack,
@@ -27,7 +29,7 @@ ORDER BY window;
 -- name: stage_shares_by_port
 -- Per window and server port: a blocked service shows up in its own port's row.
 SELECT
-    toStartOfFifteenMinutes(first_seen) AS window,
+    toStartOfFifteenMinutes(finalized) AS window,
     dport,
     count() AS connections,
     round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
@@ -45,7 +47,7 @@ ORDER BY window, dport;
 -- clickhouse_client_addresses = truncate the addresses arrive as these networks already,
 -- with drop they are all 0.0.0.0/24 and ::/48.
 SELECT
-    toStartOfFifteenMinutes(first_seen) AS window,
+    toStartOfFifteenMinutes(finalized) AS window,
     if(family = 4,
        concat(IPv4NumToString(bitAnd(IPv4StringToNum(src), 4294967040)), '/24'),
        concat(cutIPv6(IPv6StringToNum(src), 10, 0), '/48')) AS network,
@@ -63,7 +65,7 @@ ORDER BY window, network;
 -- name: stage_shares_by_host
 -- Per window and sampling host (host_id): tells one host's trouble from everyone's.
 SELECT
-    toStartOfFifteenMinutes(first_seen) AS window,
+    toStartOfFifteenMinutes(finalized) AS window,
     host,
     count() AS connections,
     round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
@@ -82,7 +84,7 @@ ORDER BY window, host;
 -- multiple_rstacks, rst_and_rstacks, fin, and the evidence of injection (ttl_mismatch,
 -- ipid_mismatch) or of a scanner (zmap, masscan, nmap).
 SELECT
-    toStartOfFifteenMinutes(first_seen) AS window,
+    toStartOfFifteenMinutes(finalized) AS window,
     tag,
     count() AS connections
 FROM sampler.connections FINAL
@@ -90,3 +92,55 @@ ARRAY JOIN tags AS tag
 WHERE has(tags, 'reset') AND NOT has(tags, 'multiple_syns') AND close != 'shutdown'
 GROUP BY window, tag
 ORDER BY window, connections DESC, tag;
+
+-- name: stage_shares_by_asn
+-- Per window and client network by AS number (0: not in the location database, or
+-- sampler ran without it): where a middlebox in one access network shows.
+SELECT
+    toStartOfFifteenMinutes(finalized) AS window,
+    client_asn AS asn,
+    count() AS connections,
+    round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
+    round(countIf(stage = 'post_ack') / count(), 4) AS post_ack,
+    round(countIf(stage = 'post_psh') / count(), 4) AS post_psh,
+    round(countIf(stage = 'later') / count(), 4) AS later,
+    round(countIf(stage = 'none') / count(), 4) AS none
+FROM sampler.connections FINAL
+WHERE NOT has(tags, 'multiple_syns') AND close != 'shutdown'
+GROUP BY window, asn
+ORDER BY window, asn;
+
+-- name: stage_shares_by_country
+-- Per window and client country ('': unknown).
+SELECT
+    toStartOfFifteenMinutes(finalized) AS window,
+    client_country AS country,
+    count() AS connections,
+    round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
+    round(countIf(stage = 'post_ack') / count(), 4) AS post_ack,
+    round(countIf(stage = 'post_psh') / count(), 4) AS post_psh,
+    round(countIf(stage = 'later') / count(), 4) AS later,
+    round(countIf(stage = 'none') / count(), 4) AS none
+FROM sampler.connections FINAL
+WHERE NOT has(tags, 'multiple_syns') AND close != 'shutdown'
+GROUP BY window, country
+ORDER BY window, country;
+
+-- name: radar_summary
+-- Cloudflare Radar's tcp_resets_timeouts summary (docs/classification.md): per window,
+-- post_syn, post_ack and post_psh count resets and timeouts, later_in_flow counts resets
+-- only, and everything else (normal closes, timeouts at the later stage) is no_match.
+-- Add `AND client_asn = N` or `AND client_country = 'CC'` to the WHERE clause for
+-- Radar's asn and location parameters.
+SELECT
+    toStartOfFifteenMinutes(finalized) AS window,
+    count() AS connections,
+    round(countIf(stage = 'post_syn') / count(), 4) AS post_syn,
+    round(countIf(stage = 'post_ack') / count(), 4) AS post_ack,
+    round(countIf(stage = 'post_psh') / count(), 4) AS post_psh,
+    round(countIf(stage = 'later' AND close = 'reset') / count(), 4) AS later_in_flow,
+    round(countIf(stage = 'none' OR (stage = 'later' AND close != 'reset')) / count(), 4) AS no_match
+FROM sampler.connections FINAL
+WHERE NOT has(tags, 'multiple_syns') AND close != 'shutdown'
+GROUP BY window
+ORDER BY window;

@@ -8,6 +8,15 @@ CREATE DATABASE IF NOT EXISTS sampler;
 -- One row per connection record: the JSON lines record (docs/records.md) flattened,
 -- plus the host that sampled it and the batch that carried it.
 --
+-- A table made by an earlier sampler (without finalized, client_asn, client_country)
+-- takes the new columns with (rows already there get finalized = last_seen and unknown
+-- AS and country):
+--   ALTER TABLE sampler.connections
+--       ADD COLUMN finalized DateTime('UTC') DEFAULT last_seen AFTER last_seen_usec,
+--       ADD COLUMN finalized_usec UInt32 DEFAULT last_seen_usec AFTER finalized,
+--       ADD COLUMN client_asn UInt32 AFTER payload_bytes,
+--       ADD COLUMN client_country String AFTER client_asn;
+--
 -- ReplacingMergeTree keyed by (host, batch_id, batch_row): a batch sent twice (ClickHouse
 -- wrote it but sampler never heard back, then retried) leaves two identical rows with
 -- the same key, which merges fold into one. Merges run when ClickHouse pleases, so the
@@ -25,6 +34,8 @@ CREATE TABLE IF NOT EXISTS sampler.connections
     first_seen_usec UInt32,
     last_seen       DateTime('UTC'),
     last_seen_usec  UInt32,
+    finalized       DateTime('UTC'),  -- the time that puts the record in its window (docs/records.md)
+    finalized_usec  UInt32,
     family          UInt8,
     src             String,   -- the client; truncated to /24 or /48, or '' (clickhouse_client_addresses)
     sport           UInt16,
@@ -40,6 +51,8 @@ CREATE TABLE IF NOT EXISTS sampler.connections
     syn_options     Array(UInt8),
     flags           Array(String),
     payload_bytes   UInt32,
+    client_asn      UInt32,   -- the client's AS number from the location database; 0: unknown
+    client_country  String,   -- its ISO 3166 alpha-2 country; '': unknown
     batch_id        UInt64,
     batch_row       UInt32
 )

@@ -1,0 +1,51 @@
+import SamplerClassifier
+import SamplerSinks
+import SamplerWire
+
+/// Fills in a record's `client` (AS number and country) from the location database at
+/// `path`, for the thread that writes records (one lookup per connection, never per
+/// packet). Without a database (a missing file, a bad one) it says so once through `log`
+/// and the records go out without the fields; `reopen` (on SIGHUP, after `location
+/// update`) tries again, and a replaced file is picked up there.
+public final class ClientLocator {
+    public let path: String
+    private var database: LocationDatabase?
+    private let log: (String) -> Void
+
+    public init(path: String, log: @escaping (String) -> Void) {
+        self.path = path
+        self.log = log
+        open(announce: false)
+    }
+
+    /// Whether lookups have a database behind them.
+    public var isOpen: Bool { database != nil }
+
+    /// The AS name, where the database has one.
+    public func asName(_ asn: UInt32) -> String? { database?.asName(asn) }
+
+    public func locate(_ record: inout ConnectionRecord) {
+        guard let database else { return }
+        record.client = database.lookup(record.key.source, family: record.key.family)
+    }
+
+    /// Opens the file again: what `location update` wrote replaces what was open.
+    public func reopen() { open(announce: true) }
+
+    private func open(announce: Bool) {
+        do {
+            let fresh = try LocationDatabase(path: path)
+            if announce { log("location database \(path) reopened (built \(fresh.builtText))") }
+            database = fresh
+        } catch {
+            // The old database, if there was one, keeps serving: a failed reload loses nothing.
+            log(database == nil ? "\(error); records carry no client_asn and client_country"
+                : "cannot reopen the location database, keeping the one open: \(error)")
+        }
+    }
+}
+
+extension LocationDatabase {
+    /// "2022-10-29", the day the database was built, for log lines.
+    public var builtText: String { String(Timestamp.string(createdAt * 1_000_000).prefix(10)) }
+}

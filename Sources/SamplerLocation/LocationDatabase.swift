@@ -1,0 +1,116 @@
+import SamplerSystem
+import CLibloc
+@_exported import struct SamplerClassifier.Location
+@_exported import struct SamplerClassifier.CountryCode
+import SamplerWire
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The IPFire location database (libloc), open for lookups: AS number and country of an
+/// address, and AS names.
+///
+/// A class, not a noncopyable struct: the daemon reopens the database on SIGHUP by making
+/// a new one and swapping a reference, while a connection being finalized may still be
+/// looking something up in the old one. With a class the old database lives until its
+/// last user lets go, and `deinit` (loc_database_unref, loc_unref) frees it exactly once.
+///
+/// `@unchecked Sendable` because every libloc call goes through `access`: libloc's
+/// reference counts are plain ints (every lookup takes and drops a reference to the
+/// context), so two threads in one database at once would corrupt them.
+public final class LocationDatabase: @unchecked Sendable {
+    public let path: String
+    /// When the database was built, in seconds since the epoch (UTC).
+    public let createdAt: Int64
+    /// Who built it ("IPFire Project") and under which licence ("CC BY-SA 4.0").
+    public let vendor: String
+    public let license: String
+    /// How many autonomous systems it names.
+    public let autonomousSystemCount: Int
+
+    private let context: OpaquePointer  // struct loc_ctx*
+    private let database: OpaquePointer  // struct loc_database*
+    private let access = Mutex(())
+
+    public init(path: String) throws(LocationDatabaseError) {
+        guard let file = fopen(path, "re") else {
+            let code = errno
+            throw code == ENOENT ? .missing(path: path) : .unreadable(path: path, Errno(rawValue: code))
+        }
+        // libloc maps the file through a descriptor of its own (it dups ours), so the
+        // FILE is done with once the database is open.
+        defer { fclose(file) }
+        try DatabaseFileCheck.check(file, path: path)
+
+        var context: OpaquePointer?
+        guard loc_new(&context) == 0, let context else { throw .libraryFailed(path: path, .last) }
+        // libloc writes its own errors to standard error; ours say the same with what to
+        // do. LOC_LOG (libloc's variable) still turns them on.
+        if getenv("LOC_LOG") == nil { loc_set_log_priority(context, 0) }
+        var database: OpaquePointer?
+        errno = 0
+        guard loc_database_new(context, &database, file) == 0, let database else {
+            let code = errno
+            loc_unref(context)
+            throw .libraryFailed(path: path, Errno(rawValue: code))
+        }
+        self.path = path
+        self.context = context
+        self.database = database
+        createdAt = Int64(loc_database_created_at(database))
+        vendor = loc_database_get_vendor(database).map { String(cString: $0) } ?? ""
+        license = loc_database_get_license(database).map { String(cString: $0) } ?? ""
+        autonomousSystemCount = loc_database_count_as(database)
+    }
+
+    deinit {
+        loc_database_unref(database)
+        loc_unref(context)
+    }
+
+    /// The AS number and country of the network that holds `address`; `.unknown` for an
+    /// address in no network (private, reserved, unrouted). Allocates nothing on Swift's
+    /// side; libloc allocates and frees one network object.
+    public func lookup(_ address: IPAddress, family: IPFamily) -> Location {
+        var key = Self.libraryAddress(address, family: family)
+        return access.withLock { _ in
+            var network: OpaquePointer?
+            // Non-zero with errno 0 means "no network holds it"; other errors (a damaged
+            // tree) give no answer either.
+            guard loc_database_lookup(database, &key, &network) == 0, let network else { return .unknown }
+            defer { loc_network_unref(network) }
+            let asn = loc_network_get_asn(network)
+            var country: CountryCode?
+            if let code = loc_network_get_country_code(network), code[0] != 0 {
+                country = CountryCode(first: UInt8(bitPattern: code[0]), second: UInt8(bitPattern: code[1]))
+            }
+            return Location(asn: asn == 0 ? nil : asn, country: country)
+        }
+    }
+
+    /// The AS's name ("CLOUDFLARENET"); nil for a number the database does not name.
+    public func asName(_ asn: UInt32) -> String? {
+        access.withLock { _ in
+            var system: OpaquePointer?
+            guard loc_database_get_as(database, &system, asn) == 0, let system else { return nil }
+            defer { loc_as_unref(system) }
+            guard let name = loc_as_get_name(system), name[0] != 0 else { return nil }
+            return String(cString: name)
+        }
+    }
+
+    /// The address as libloc takes it: an in6_addr, IPv4 mapped to ::ffff:a.b.c.d (the
+    /// database keeps IPv4 networks there).
+    static func libraryAddress(_ address: IPAddress, family: IPFamily) -> in6_addr {
+        let high = family == .v4 ? 0 : address.high
+        let low = family == .v4 ? 0xffff_0000_0000 | UInt64(address.v4) : address.low
+        var key = in6_addr()
+        withUnsafeMutableBytes(of: &key) { bytes in
+            bytes.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            bytes.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
+        }
+        return key
+    }
+}
