@@ -80,7 +80,7 @@ build_deb() {
   On a host without Swift: build the package where Swift is (scripts/package-deb OUTDIR, or
   ./install.sh there), copy sampler_*.deb here and run: ./install.sh --deb sampler_VERSION_ARCH.deb
   To build here: put Swift 6.3 on PATH (export PATH=/opt/swift/usr/bin:\$PATH)"
-  local needed=(libmnl-dev libnetfilter-log-dev dpkg-dev binutils) missing=() p
+  local needed=(libmnl-dev libnetfilter-log-dev libloc-dev dpkg-dev binutils) missing=() p
   for p in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
@@ -110,8 +110,10 @@ do_install() {
   say "installing $(basename "$deb") (apt-get install; it fetches the Debian packages it depends on)"
   # --reinstall: the same version again after a rebuild still replaces the files.
   # confold/confdef: an edited sampler.conf stays; the new one goes to .dpkg-dist.
+  # libloc-database, which the package only recommends, is named: the client AS and
+  # country come from it, and no other recommendation is wanted.
   apt install -y --reinstall --allow-downgrades --no-install-recommends \
-      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$tmp/$(basename "$deb")" \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$tmp/$(basename "$deb")" libloc-database \
     || fail "apt-get could not install $deb (the output above says why)"
   [ -e "$config.dpkg-dist" ] && say "kept your $config; the new defaults are in $config.dpkg-dist (compare: diff $config $config.dpkg-dist)"
   sampler config check "$config" >/dev/null \

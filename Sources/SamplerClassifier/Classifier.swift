@@ -72,7 +72,7 @@ public struct Classifier {
     public mutating func advance(to time: Microseconds, emit: (ConnectionRecord) -> Void) {
         clock = max(clock, time)
         while let due = nextDue(), due.deadline < clock {
-            finalize(slot: due.slot, close: table[due.slot].closeAtDeadline, emit: emit)
+            finalize(slot: due.slot, close: table[due.slot].closeAtDeadline, at: due.deadline, emit: emit)
         }
     }
 
@@ -86,7 +86,8 @@ public struct Classifier {
                 connection.hasRST ? .reset
                 : connection.hasFIN ? .fin
                 : connection.lastSeen + configuration.idleTimeout <= clock ? .timeout : .shutdown
-            finalize(slot: due.slot, close: close, emit: emit)
+            // At its deadline if the input reached it, else at the end of the input.
+            finalize(slot: due.slot, close: close, at: min(due.deadline, clock), emit: emit)
         }
     }
 
@@ -118,7 +119,7 @@ public struct Classifier {
     private mutating func open(_ packet: PacketSummary, hash: UInt64, emit: (ConnectionRecord) -> Void) {
         if table.isFull, let idlest = settledIdlest() {
             counters.evicted += 1
-            finalize(slot: idlest.slot, close: table[idlest.slot].closeAtDeadline, extraTags: .evicted, emit: emit)
+            finalize(slot: idlest.slot, close: table[idlest.slot].closeAtDeadline, at: clock, extraTags: .evicted, emit: emit)
         }
         var connection = Connection(opening: packet)
         connection.append(packet, grace: configuration.gracePeriod)
@@ -136,7 +137,7 @@ public struct Classifier {
         if table[slot].packetCount >= min(configuration.packetCap, Connection.capacity) {
             // The kernel sends no more: the set is complete now.
             let close: CloseReason = table[slot].hasRST ? .reset : table[slot].hasFIN ? .fin : .cap
-            finalize(slot: slot, close: close, emit: emit)
+            finalize(slot: slot, close: close, at: clock, emit: emit)
             return
         }
         if let deadline = table[slot].closingDeadline, deadline != closingBefore {
@@ -144,13 +145,18 @@ public struct Classifier {
         }
     }
 
-    private mutating func finalize(slot: Int32, close: CloseReason, extraTags: Tags = [], emit: (ConnectionRecord) -> Void) {
+    /// Finalizes the connection in `slot` as of `time`: the deadline it reached (the end of
+    /// the grace period, or the idle timeout), not when the clock noticed, so that the
+    /// record's `finalized` time and window are the same however the input was split
+    /// between shards or batched.
+    private mutating func finalize(slot: Int32, close: CloseReason, at time: Microseconds, extraTags: Tags = [],
+                                   emit: (ConnectionRecord) -> Void) {
         // One copy of the connection per record, none per packet.
         let connection = table[slot]
         let record = ConnectionRecord(
             connection, close: close, stage: Verdict.stage(of: connection, close: close),
             tags: Verdict.tags(of: connection, close: close, configuration: configuration).union(extraTags),
-            finalizedAt: clock)
+            finalizedAt: time)
         if closing.contains(slot) { closing.remove(slot: slot) }
         table.remove(slot: slot)
         counters.finalized += 1

@@ -21,7 +21,8 @@ struct Run: ParsableCommand {
             --output (docs/records.md). A summary of each aggregation window goes to the log \
             (standard error).
 
-            Signals: SIGHUP reopens the output file (for logrotate); SIGINT or SIGTERM stop \
+            Signals: SIGHUP reopens the output file (for logrotate) and the location \
+            database (after `location update`); SIGINT or SIGTERM stop \
             reading, write every open connection (close "shutdown", or reset/fin when it has \
             one), and exit 0.
 
@@ -54,6 +55,7 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp(setting: "max_receive_buffer")) var maxReceiveBuffer: String?
     @Option(help: ArgumentHelp(setting: "shards")) var shards: String?
     @Option(help: ArgumentHelp(setting: "ring_size")) var ringSize: String?
+    @Option(help: ArgumentHelp(setting: "location_database")) var locationDatabase: String?
     @Option(help: ArgumentHelp(setting: "status_socket")) var statusSocket: String?
     @Option(help: ArgumentHelp(setting: "metrics")) var metrics: String?
 
@@ -69,7 +71,7 @@ struct Run: ParsableCommand {
         var settings = try configuration.load()
         try applyKeys([("group", group), ("output", output)] + classification.given + [
             ("max_connections", maxConnections), ("receive_buffer", receiveBuffer), ("max_receive_buffer", maxReceiveBuffer),
-            ("shards", shards), ("ring_size", ringSize), ("status_socket", statusSocket), ("metrics", metrics),
+            ("shards", shards), ("ring_size", ringSize), ("location_database", locationDatabase), ("status_socket", statusSocket), ("metrics", metrics),
         ], to: &settings)
         try clickhouse.apply(to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate() }

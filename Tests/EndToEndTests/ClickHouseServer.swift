@@ -120,6 +120,20 @@ final class ClickHouseServer {
         return statements
     }
 
+    /// The ALTER TABLE in schema.sql's comments that brings a table of sampler 0.1 up to
+    /// date: the comment lines from "ALTER TABLE" to the one ending in ';', uncommented.
+    static func upgradeStatement() throws -> String {
+        let text = try String(contentsOf: root.appendingPathComponent("docs/clickhouse/schema.sql"), encoding: .utf8)
+        var lines: [String] = []
+        for line in text.split(separator: "\n") where line.hasPrefix("--") {
+            let body = line.dropFirst(2).trimmingCharacters(in: .whitespaces)
+            if lines.isEmpty && !body.hasPrefix("ALTER TABLE") { continue }
+            lines.append(body)
+            if body.hasSuffix(";") { break }
+        }
+        return String(lines.joined(separator: "\n").dropLast())
+    }
+
     /// Creates the database and table of docs/clickhouse/schema.sql.
     func createSchema() throws {
         for statement in try Self.statements("schema.sql") { try query(statement.sql) }

@@ -202,11 +202,27 @@ struct ClickHouseTests {
         func json(_ value: Any) -> String { String(decoding: try! JSONSerialization.data(withJSONObject: value), as: UTF8.self) }
         var batches: [Int: String] = [:], lines = ""
         for (i, c) in Self.known.enumerated() {
+            // The window comes from `finalized`; first_seen lies a window earlier, so that
+            // a query or report that used it would put every row in the wrong window.
             let time = String(format: "2026-11-20 10:%02d:30", c.minute), batch = c.minute < 15 ? 1 : 2
-            batches[batch, default: ""] += json(["host": c.host, "first_seen": time, "family": c.family, "src": c.src, "dport": c.dport,
-                                                 "stage": c.stage, "tags": c.tags, "batch_id": batch, "batch_row": i] as [String: Any]) + "\n"
-            lines += json(["first_seen": time.replacingOccurrences(of: " ", with: "T") + ".000000Z", "host": c.host, "family": c.family,
-                           "src": c.src, "dport": c.dport, "stage": c.stage, "tags": c.tags] as [String: Any]) + "\n"
+            let started = String(format: "2026-11-20 09:%02d:30", 45 + c.minute % 15)
+            let close = c.tags.contains("reset") ? "reset" : c.tags.contains("timeout") ? "timeout" : "fin"
+            // Documentation AS numbers (RFC 5398): 192.0.2.0/24 in one, 2001:db8:1::/48 in
+            // another, 198.51.100.0/24 unknown to the database.
+            let (asn, country) = c.src.hasPrefix("192.0.2.") ? (64500, "DE") : c.src.hasPrefix("2001:db8:1:") ? (64501, "FR") : (0, "")
+            var row: [String: Any] = ["host": c.host, "first_seen": started, "finalized": time, "family": c.family, "src": c.src,
+                                      "dport": c.dport, "close": close, "stage": c.stage, "tags": c.tags, "batch_id": batch, "batch_row": i]
+            var line: [String: Any] = ["first_seen": started.replacingOccurrences(of: " ", with: "T") + ".000000Z",
+                                       "finalized": time.replacingOccurrences(of: " ", with: "T") + ".000000Z", "host": c.host,
+                                       "family": c.family, "src": c.src, "dport": c.dport, "close": close, "stage": c.stage, "tags": c.tags]
+            if asn != 0 {
+                row["client_asn"] = asn
+                row["client_country"] = country
+                line["client_asn"] = asn
+                line["client_country"] = country
+            }
+            batches[batch, default: ""] += json(row) + "\n"
+            lines += json(line) + "\n"
         }
         for batch in [1, 1, 2] {
             let insert = try lab.run(["curl", "-sS", "--fail-with-body", "--data-binary", batches[batch]!,
@@ -224,6 +240,12 @@ struct ClickHouseTests {
             "stage_shares_by_host": "\(w1)\ta\t8\t0.25\t0.125\t0\t0\t0.625\n\(w1)\tb\t2\t0\t0\t0\t0.5\t0.5\n\(w2)\ta\t4\t0\t0\t0.25\t0\t0.75\n",
             "reset_tags": "\(w1)\treset\t3\n\(w1)\tsingle_rst\t2\n\(w1)\tsingle_rstack\t1\n\(w1)\tttl_mismatch\t1\n"
                 + "\(w2)\tacknumsame\t1\n\(w2)\tmultiple_rsts\t1\n\(w2)\treset\t1\n",
+            "stage_shares_by_asn": "\(w1)\t64500\t8\t0.25\t0.125\t0\t0\t0.625\n\(w1)\t64501\t2\t0\t0\t0\t0.5\t0.5\n"
+                + "\(w2)\t0\t4\t0\t0\t0.25\t0\t0.75\n",
+            "stage_shares_by_country": "\(w1)\tDE\t8\t0.25\t0.125\t0\t0\t0.625\n\(w1)\tFR\t2\t0\t0\t0\t0.5\t0.5\n"
+                + "\(w2)\t\t4\t0\t0\t0.25\t0\t0.75\n",
+            // The later connection timed out: Radar's no_match, not later_in_flow.
+            "radar_summary": "\(w1)\t10\t0.2\t0.1\t0\t0\t0.7\n\(w2)\t4\t0\t0\t0.25\t0\t0.75\n",
         ]
         let queries = try ClickHouseServer.statements("queries.sql")
         #expect(Set(queries.compactMap(\.name)) == Set(expected.keys))
@@ -235,11 +257,16 @@ struct ClickHouseTests {
         // sampler report: from ClickHouse and from the same records in a file, the same
         // table, for every grouping.
         try lines.write(to: lab.file("known.jsonl"), atomically: true, encoding: .utf8)
-        for grouping in ["none", "port", "network", "host"] {
-            let fromClickHouse = try lab.run([sampler, "report", "--config", "/dev/null", "--by", grouping] + clickhouse.samplerFlags, in: lab.server)
-            let fromFile = try lab.run([sampler, "report", lab.file("known.jsonl").path, "--by", grouping], in: lab.server)
-            #expect(fromClickHouse.stdout == fromFile.stdout, "\(grouping)")
+        for arguments in [["--by", "none"], ["--by", "port"], ["--by", "network"], ["--by", "host"], ["--by", "asn"], ["--by", "country"],
+                          ["--format", "radar"], ["--format", "radar", "--by", "asn"], ["--asn", "64501"], ["--country", "DE", "--format", "radar"]] {
+            let fromClickHouse = try lab.run([sampler, "report", "--config", "/dev/null", "--location-database", "none"] + arguments
+                                             + clickhouse.samplerFlags, in: lab.server)
+            let fromFile = try lab.run([sampler, "report", "--config", "/dev/null", "--location-database", "none", lab.file("known.jsonl").path]
+                                       + arguments, in: lab.server)
+            #expect(fromClickHouse.status == 0 && fromClickHouse.stdout == fromFile.stdout, "\(arguments): \(fromClickHouse.stderr)")
         }
+        let radar = try lab.run([sampler, "report", lab.file("known.jsonl").path, "--format", "radar"], in: lab.server)
+        #expect(radar.stdout.contains("2026-11-20 10:00           10     20.0%     10.0%      0.0%           0.0%     70.0%"), "\(radar.stdout)")
         let report = try lab.run([sampler, "report", lab.file("known.jsonl").path, "--by", "port", "--svg", lab.file("stages.svg").path], in: lab.server)
         #expect(report.stdout.contains("2026-11-20 10:00  443             8     25.0%     12.5%      0.0%      0.0%     62.5%        3"), "\(report.stdout)")
         #expect(report.stdout.contains("14 connections; 1 left out (multiple SYNs, or still open at shutdown)"), "\(report.stdout)")
@@ -260,5 +287,22 @@ struct ClickHouseTests {
         }
         let png = try Subprocess.run(["rsvg-convert", "-o", lab.file("stages.png").path, lab.file("stages.svg").path])
         #expect(png.status == 0, "\(png.stderr)")
+
+        // A table made by sampler 0.1 takes the new columns with the ALTER in schema.sql's
+        // comments; its old rows are placed by last_seen and have no AS or country, and
+        // new rows go in.
+        let create = try #require(try ClickHouseServer.statements("schema.sql").first { $0.sql.contains("CREATE TABLE") }).sql
+        let old = create.split(separator: "\n").filter { line in !["finalized", "client_asn", "client_country"].contains { line.contains($0) } }
+            .joined(separator: "\n").replacingOccurrences(of: "sampler.connections", with: "sampler.old_connections")
+        try clickhouse.query(old)
+        try clickhouse.query("INSERT INTO sampler.old_connections (host, first_seen, last_seen, last_seen_usec, stage) "
+            + "VALUES ('a', '2026-11-20 10:01:00', '2026-11-20 10:02:00', 7, 'post_syn')")
+        try clickhouse.query(try ClickHouseServer.upgradeStatement().replacingOccurrences(of: "sampler.connections", with: "sampler.old_connections"))
+        #expect(try clickhouse.query("SELECT finalized = last_seen, finalized_usec, client_asn, client_country FROM sampler.old_connections FORMAT TSV")
+                == "1\t7\t0\t\n")
+        let newRow = try lab.run(["curl", "-sS", "--fail-with-body", "--data-binary", batches[2]!,
+                                  "\(clickhouse.url)/?query=INSERT%20INTO%20sampler.old_connections%20FORMAT%20JSONEachRow"], in: lab.server)
+        #expect(newRow.status == 0, "\(newRow.stdout)")
+        #expect(try clickhouse.query("SELECT count() FROM sampler.old_connections") == "5\n")
     }
 }

@@ -193,3 +193,91 @@ struct LocationFixture {
         var description: String
     }
 }
+
+/// The live path: `sampler run` through the kernel looks up each connection's client as
+/// it writes the record, says once when the database is missing, and picks a new file up
+/// on SIGHUP. The client namespace holds addresses from public networks (they exist only
+/// inside the test's namespaces), so the records have something to find.
+@Suite(.enabled(if: Lab.isRoot && LocationFixture.isAvailable, "needs root and the location database: run as root (CI does)"))
+struct LiveLocationTests {
+    let sampler = samplerBinary().path
+
+    @Test func runLooksUpClientsAndRereadsTheDatabaseOnSIGHUP() throws {
+        let lab = try Lab(index: 38)
+        defer { lab.close() }
+        let group = 5038
+        // Two clients: one in Deutsche Telekom's network (IPv4), one in Free's (IPv6).
+        let clients = [("194.25.2.129", "4"), ("2a01:e00::1", "6")]
+        for (address, family) in clients {
+            let prefix = family == "4" ? "/32" : "/128"
+            try lab.run(["ip", "addr", "add", address + prefix, "dev", lab.client] + (family == "6" ? ["nodad"] : []), in: lab.client)
+            try lab.run(["ip", "route", "add", address + prefix, "dev", lab.server], in: lab.server)
+        }
+        let expected = try LocationFixture.lookup(clients.map(\.0))
+        #expect(expected.values.allSatisfy { $0.asn != nil }, "the database knows both: \(expected)")
+
+        // Start with the database missing: said once, records without the fields.
+        let database = lab.file("location.db").path
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--probability", "1", "--group", String(group)], in: lab.server)
+        let run = try lab.spawn([sampler, "run", "--config", "/dev/null", "--group", String(group), "--output", lab.file("records.jsonl").path,
+                                 "--status-socket", lab.file("status.sock").path, "--metrics", "none", "--idle-timeout", "1",
+                                 "--location-database", database], in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") }, "\(lab.read("run.log"))")
+        func connect(_ port: Int) throws {
+            for (address, family) in clients {
+                let server = family == "4" ? lab.serverV4 : "[\(lab.serverV6)]"
+                // A closed port: the client's SYN, then nothing of the client's: post_syn, timeout.
+                _ = try lab.run(["curl", "-s", "--connect-timeout", "1", "--interface", address, "http://\(server):\(port)/"],
+                                in: lab.client, allowFailure: true)
+            }
+        }
+        func records() throws -> [[String: Any]] { try LocationFixture.objects(lab.read("records.jsonl")) }
+        try connect(9)
+        try #require(lab.wait(seconds: 10) { (try? records().count) == 2 }, "\(lab.read("records.jsonl"))")
+        #expect(try records().allSatisfy { $0["client_asn"] == nil && $0["client_country"] == nil })
+        #expect(lab.read("run.log").components(separatedBy: "does not exist").count == 2, "said once: \(lab.read("run.log"))")
+
+        // `location update` puts a new file in place; SIGHUP (systemctl reload) reads it.
+        try FileManager.default.copyItem(atPath: LocationFixture.database, toPath: database)
+        run.signal(SIGHUP)
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("location database \(database) reopened") }, "\(lab.read("run.log"))")
+        try connect(10)
+        try #require(lab.wait(seconds: 10) { (try? records().count) == 4 }, "\(lab.read("records.jsonl"))")
+        for record in try records().suffix(2) {
+            let want = try #require(expected[record["src"] as? String ?? ""], "\(record)")
+            #expect(record["client_asn"] as? Int == want.asn.map(Int.init), "\(record)")
+            #expect(record["client_country"] as? String == want.country, "\(record)")
+            #expect(record["stage"] as? String == "post_syn" && record["close"] as? String == "timeout", "\(record)")
+        }
+        lab.stop(run)
+        #expect(run.wait() == 0, "\(lab.read("run.log"))")
+        try lab.run([sampler, "rules", "remove", "--config", "/dev/null"], in: lab.server)
+    }
+}
+
+extension LocationFixture {
+    /// The AS number and country python3-location gives each address (errno cleared
+    /// first: libloc 0.9.16 leaves it as it was on "not found", and the binding then
+    /// raises OSError instead of returning None).
+    static func lookup(_ addresses: [String]) throws -> [String: (asn: UInt32?, country: String?)] {
+        let script = """
+            import ctypes, sys, location
+            errno = ctypes.CDLL(None).__errno_location
+            errno.restype = ctypes.POINTER(ctypes.c_int)
+            db = location.Database(sys.argv[1])
+            for text in sys.argv[2:]:
+                errno().contents.value = 0
+                n = db.lookup(text)
+                print(text, (n.asn if n and n.asn else "-"), (n.country_code if n and n.country_code else "-"))
+            """
+        let result = try Subprocess.run([python, "-c", script, database] + addresses)
+        guard result.status == 0 else { throw Failed(description: "python3-location: \(result.stderr)") }
+        var answers: [String: (asn: UInt32?, country: String?)] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count == 3 else { throw Failed(description: "unexpected line: \(line)") }
+            answers[fields[0]] = (UInt32(fields[1]), fields[2] == "-" ? nil : fields[2])
+        }
+        return answers
+    }
+}

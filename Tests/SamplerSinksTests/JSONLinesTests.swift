@@ -30,12 +30,24 @@ import SamplerWire
     @Test func writesTheDocumentedFieldsInOrder() {
         let line = JSONLines.line(record(family: .v4))
         #expect(line == """
-            {"first_seen":"2024-09-05T12:00:00.000042Z","last_seen":"2024-09-05T12:00:00.003042Z","family":4,\
+            {"first_seen":"2024-09-05T12:00:00.000042Z","last_seen":"2024-09-05T12:00:00.003042Z",\
+            "finalized":"2024-09-05T12:00:00.003042Z","family":4,\
             "src":"192.0.2.10","sport":50000,"dst":"198.51.100.1","dport":443,"packets":4,"close":"reset",\
             "stage":"post_psh","tags":["reset","single_rstack"],"syn":{"ttl":57,"ipid":321,"window":64240,\
             "options":[2,4,8,1,3]},"flags":["S","A","PA","RA"],"payload_bytes":517}
 
             """)
+    }
+
+    /// The client's AS and country go last, each only when known.
+    @Test func writesTheClientsASAndCountryWhenKnown() throws {
+        var located = record(family: .v6)
+        located.client = Location(asn: 3320, country: CountryCode("DE"))
+        #expect(JSONLines.line(located).hasSuffix(#""payload_bytes":517,"client_asn":3320,"client_country":"DE"}"# + "\n"))
+        located.client = Location(asn: nil, country: CountryCode("FR"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(JSONLines.line(located).utf8)) as? [String: Any])
+        #expect(object["client_asn"] == nil && object["client_country"] as? String == "FR")
+        #expect(!JSONLines.line(record(family: .v4)).contains("client_"), "unknown: absent")
     }
 
     @Test func isValidJSONForBothFamilies() throws {
