@@ -256,26 +256,17 @@ struct LiveLocationTests {
 }
 
 extension LocationFixture {
-    /// The AS number and country python3-location gives each address (errno cleared
-    /// first: libloc 0.9.16 leaves it as it was on "not found", and the binding then
-    /// raises OSError instead of returning None).
+    /// The AS number and country python3-location gives each address
+    /// (scripts/location-lookup.py).
     static func lookup(_ addresses: [String]) throws -> [String: (asn: UInt32?, country: String?)] {
-        let script = """
-            import ctypes, sys, location
-            errno = ctypes.CDLL(None).__errno_location
-            errno.restype = ctypes.POINTER(ctypes.c_int)
-            db = location.Database(sys.argv[1])
-            for text in sys.argv[2:]:
-                errno().contents.value = 0
-                n = db.lookup(text)
-                print(text, (n.asn if n and n.asn else "-"), (n.country_code if n and n.country_code else "-"))
-            """
-        let result = try Subprocess.run([python, "-c", script, database] + addresses)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/location-lookup.py").path
+        let result = try Subprocess.run([python, script, database] + addresses)
         guard result.status == 0 else { throw Failed(description: "python3-location: \(result.stderr)") }
         var answers: [String: (asn: UInt32?, country: String?)] = [:]
         for line in result.stdout.split(separator: "\n") {
-            let fields = line.split(separator: " ").map(String.init)
-            guard fields.count == 3 else { throw Failed(description: "unexpected line: \(line)") }
+            let fields = line.split(separator: " ", maxSplits: 3).map(String.init)
+            guard fields.count == 4 else { throw Failed(description: "unexpected line: \(line)") }
             answers[fields[0]] = (UInt32(fields[1]), fields[2] == "-" ? nil : fields[2])
         }
         return answers

@@ -17,24 +17,9 @@ enum PythonOracle {
     static let unavailableMessage = Comment(rawValue: "needs \(databasePath) and \(python) with the location module: "
         + "apt-get install libloc-database python3-location (scripts/test does)")
 
-    /// One line per address: "ADDRESS ASN COUNTRY ASNAME", "-" for what is missing (the AS
-    /// name last, as it may hold spaces). errno is cleared before each lookup: libloc 0.9.16
-    /// does not set it for "not found", and python3-location then raises OSError with
-    /// whatever an earlier call left instead of returning None.
-    private static let script = """
-        import ctypes, sys, location
-        errno = ctypes.CDLL(None).__errno_location
-        errno.restype = ctypes.POINTER(ctypes.c_int)
-        db = location.Database(sys.argv[1])
-        for text in sys.argv[2:]:
-            errno().contents.value = 0
-            network = db.lookup(text)
-            asn = network.asn if network and network.asn else None
-            country = network.country_code if network and network.country_code else None
-            system = db.get_as(asn) if asn else None
-            name = system.name if system and system.name else None
-            print(text, asn or "-", country or "-", name or "-")
-        """
+    /// scripts/location-lookup.py: one line per address, "ADDRESS ASN COUNTRY ASNAME".
+    private static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/location-lookup.py").path
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -46,7 +31,7 @@ enum PythonOracle {
     }
 
     static func answers(for addresses: [String]) throws -> [String: Answer] {
-        let result = try Subprocess.run([python, "-c", script, databasePath] + addresses)
+        let result = try Subprocess.run([python, script, databasePath] + addresses)
         guard result.status == 0 else { throw Failure(description: "python3 failed: \(result.stderr)") }
         var answers: [String: Answer] = [:]
         for line in result.stdout.split(separator: "\n") {
