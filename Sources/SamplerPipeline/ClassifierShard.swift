@@ -14,15 +14,16 @@ import Glibc
 final class ClassifierShard: @unchecked Sendable {
     // @unchecked: `classifier` and the local counters belong to the shard's thread; the
     // rings, atomics and wake-ups are the only things other threads touch.
-    enum Counter: Int, CaseIterable {
-        case packets, orphans, opened, evicted, finalized, open, writerWaits
-    }
+    /// What a shard counts (the classifier's counters and its waits for the writer).
+    private static let shardCounts: [Counter] = [.packets, .orphans, .opened, .evicted, .finalized, .writerWaits]
 
     let index: Int
     let input: SPSCRing<PacketSummary>
     let output: SPSCRing<ConnectionRecord>
     let wakeup: Wakeup
-    let counters = AtomicCounters(count: Counter.allCases.count)
+    let counters = AtomicCounters(counting: Counter.self)
+    /// Connections open in this shard's table now.
+    let openConnections = Atomic<Int>(0)
     /// Set by the reader after its last push; the shard then finalizes everything at
     /// `finalTime` (the latest packet time the reader saw) and says it is `finished`.
     let stopRequested = Atomic<Bool>(false)
@@ -87,13 +88,15 @@ final class ClassifierShard: @unchecked Sendable {
 
     private func publish() {
         let c = classifier.counters
-        counters.store(Counter.packets.rawValue, c.packets)
-        counters.store(Counter.orphans.rawValue, c.orphans)
-        counters.store(Counter.opened.rawValue, c.opened)
-        counters.store(Counter.evicted.rawValue, c.evicted)
-        counters.store(Counter.finalized.rawValue, c.finalized)
-        counters.store(Counter.open.rawValue, UInt64(classifier.openConnections))
-        counters.store(Counter.writerWaits.rawValue, writerWaits)
+        var counts = Counts()
+        counts[.packets] = c.packets
+        counts[.orphans] = c.orphans
+        counts[.opened] = c.opened
+        counts[.evicted] = c.evicted
+        counts[.finalized] = c.finalized
+        counts[.writerWaits] = writerWaits
+        counters.publish(counts, Self.shardCounts)
+        openConnections.store(classifier.openConnections, ordering: .relaxed)
         if emitted {
             emitted = false
             writerWakeup.signal()

@@ -1,71 +1,49 @@
 import SamplerClassifier
-import SamplerRuntime
 import SamplerSystem
 import SamplerWire
 
-/// What the live loop counted since it started.
+/// What the live loop counted since it started: the counts (`Counter`), and what is
+/// not a count.
 public struct LiveCounters: Sendable {
-    public var datagrams: UInt64 = 0
-    public var bytes: UInt64 = 0
-    public var messages: UInt64 = 0
-    /// NFLOG messages the kernel numbered but we never saw (sequence gaps).
-    public var lost: UInt64 = 0
-    /// Times the socket overflowed (ENOBUFS).
-    public var overruns: UInt64 = 0
-    public var records: UInt64 = 0
-    /// Packet summaries the reader dropped because their shard's ring was full.
-    public var ringDrops: UInt64 = 0
-    /// Times a shard waited because the writer's ring was full (nothing is dropped there).
-    public var writerWaits: UInt64 = 0
-    /// Writes of records that failed (what they held was kept and written later).
-    public var writeErrors: UInt64 = 0
-    /// Records dropped, whole, because writes failed while the writer held its maximum.
-    public var recordsDropped: UInt64 = 0
+    public var counts = Counts()
+    /// The parse errors by reason (their total is `counts[.parseErrorsTotal]`).
+    public var parseErrors = WireErrorCounts()
     /// Why the output's last write failed, while writing fails (a full disk: ENOSPC).
     public var writeFailure: Errno?
     /// Bytes of records not yet written out (briefly, or while writing fails).
     public var outputBytesWaiting: UInt64 = 0
-    /// Records that came after their window was handed out (see WindowAggregator).
-    public var lateRecords: UInt64 = 0
-    public var parseErrors = WireErrorCounts()
-    public var classifier = ClassifierCounters()
     public var lastPacketTime: Microseconds?
     /// Every record written, by stage, tag and close reason (`multiple_syns` included;
     /// the window summaries are where it is left out). `start` is when counting began.
     public var outcomes: WindowSummary
 
     public init(start: Microseconds = 0) { outcomes = WindowSummary(start: start, length: 0) }
+
+    public subscript(_ counter: Counter) -> UInt64 {
+        get { counts[counter] }
+        set { counts[counter] = newValue }
+    }
 }
 
-/// The counters that say whether the loop keeps up, over one stretch of time (a window
-/// of the clock): differences of two `LiveCounters`.
+/// The counts over one stretch of time (a window of the clock): what status judges
+/// whether the loop keeps up by.
 public struct IntervalCounters: Sendable, Equatable {
     public var start: Microseconds
-    public var messages: UInt64 = 0
-    public var lost: UInt64 = 0
-    public var overruns: UInt64 = 0
-    public var parseErrors: UInt64 = 0
-    public var evicted: UInt64 = 0
-    public var records: UInt64 = 0
-    public var ringDrops: UInt64 = 0
+    public var counts: Counts
 
     /// What happened between `earlier` and `later`.
     public init(start: Microseconds, from earlier: LiveCounters, to later: LiveCounters) {
         self.start = start
-        messages = later.messages &- earlier.messages
-        lost = later.lost &- earlier.lost
-        overruns = later.overruns &- earlier.overruns
-        parseErrors = later.parseErrors.total &- earlier.parseErrors.total
-        evicted = later.classifier.evicted &- earlier.classifier.evicted
-        records = later.records &- earlier.records
-        ringDrops = later.ringDrops &- earlier.ringDrops
+        counts = later.counts.since(earlier.counts)
     }
+
+    public subscript(_ counter: Counter) -> UInt64 { counts[counter] }
 
     /// Messages lost (by the kernel, or dropped at a full ring) as a share of those the
     /// kernel sent.
     public var lossRatio: Double {
-        let sent = messages + lost
-        return sent == 0 ? 0 : Double(lost + ringDrops) / Double(sent)
+        let sent = counts[.messages] + counts[.lost]
+        return sent == 0 ? 0 : Double(counts[.lost] + counts[.ringDrops]) / Double(sent)
     }
 }
 

@@ -58,12 +58,14 @@ public final class Pipeline: @unchecked Sendable {
     let writer: RecordWriter
     private var threads: [JoinableThread] = []
 
-    enum ReaderCounter: Int, CaseIterable {
-        case datagrams, bytes, messages, lost, overruns, lastPacketTime, ringDrops
-    }
-    let readerCounters = AtomicCounters(count: ReaderCounter.allCases.count + WireError.allCases.count)
-    private var local = LiveCounters()
-    private var ringDrops: UInt64 = 0
+    /// What the reader counts, published after each datagram.
+    private static let readerCounts: [Counter] = [.datagrams, .bytes, .messages, .lost, .overruns, .ringDrops, .parseErrorsTotal]
+    private let readerCounters = AtomicCounters(counting: Counter.self)
+    private let readerParseErrors = AtomicCounters(count: WireError.allCases.count)
+    private let readerLastPacketTime = Atomic<Int64>(.min)
+    private var local = Counts()
+    private var parseErrors = WireErrorCounts()
+    private let startedAt: Microseconds
     private var sequence = SequenceTracker()
     private var latestPacketTime: Microseconds = .min
     private var touched: [Bool]
@@ -94,7 +96,7 @@ public final class Pipeline: @unchecked Sendable {
         shards = made
         touched = Array(repeating: false, count: options.shards)
         shardMask = options.shards & (options.shards - 1) == 0 ? options.shards - 1 : nil
-        local = LiveCounters(start: start)
+        startedAt = start
         box.pipeline = self
     }
 
@@ -109,22 +111,23 @@ public final class Pipeline: @unchecked Sendable {
 
     /// Parses one NFLOG datagram in place and hands each packet to its shard.
     public func dispatch(_ datagram: RawSpan, now: Microseconds) {
-        local.datagrams += 1
-        local.bytes += UInt64(datagram.byteCount)
+        local[.datagrams] += 1
+        local[.bytes] += UInt64(datagram.byteCount)
         var messages = NetlinkMessages(datagram)
         while true {
             do throws(WireError) {
                 guard let message = try messages.next() else { break }
                 guard message.type == NflogPacketMessage.messageType else { continue }
-                local.messages += 1
+                local[.messages] += 1
                 let nflog = try NflogPacketMessage(checking: message)
-                if let seq = nflog.attributes.sequence { local.lost += sequence.observe(seq) }
+                if let seq = nflog.attributes.sequence { local[.lost] += sequence.observe(seq) }
                 let packet = try nflog.summary(fallbackTime: now)
                 latestPacketTime = max(latestPacketTime, packet.time)
                 let shard = shardIndex(packet.key)
-                if shards[shard].input.push(packet) { touched[shard] = true } else { ringDrops += 1 }
+                if shards[shard].input.push(packet) { touched[shard] = true } else { local[.ringDrops] += 1 }
             } catch {
-                local.parseErrors.record(error)
+                parseErrors.record(error)
+                local[.parseErrorsTotal] += 1
                 // A framing error leaves nothing after it that can be read.
                 if error == .netlinkTruncated || error == .netlinkBadLength { break }
             }
@@ -134,7 +137,7 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// The kernel dropped messages (ENOBUFS).
-    public func noteOverrun() { local.overruns += 1 }
+    public func noteOverrun() { local[.overruns] += 1 }
 
     public func requestReopen() {
         writer.reopenRequested.store(true, ordering: .releasing)
@@ -175,52 +178,25 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     private func publishReaderCounters() {
-        let c = readerCounters
-        c.store(ReaderCounter.datagrams.rawValue, local.datagrams)
-        c.store(ReaderCounter.bytes.rawValue, local.bytes)
-        c.store(ReaderCounter.messages.rawValue, local.messages)
-        c.store(ReaderCounter.lost.rawValue, local.lost)
-        c.store(ReaderCounter.overruns.rawValue, local.overruns)
-        c.store(ReaderCounter.lastPacketTime.rawValue, UInt64(bitPattern: latestPacketTime))
-        c.store(ReaderCounter.ringDrops.rawValue, ringDrops)
-        let base = ReaderCounter.allCases.count
-        for error in WireError.allCases { c.store(base + Int(error.rawValue), local.parseErrors[error]) }
+        readerCounters.publish(local, Self.readerCounts)
+        readerLastPacketTime.store(latestPacketTime, ordering: .relaxed)
+        for error in WireError.allCases { readerParseErrors.store(Int(error.rawValue), parseErrors[error]) }
     }
 
     // MARK: any thread
 
     /// Every thread's published counters, added up.
     public func counters() -> LiveCounters {
-        let r = readerCounters
-        var c = LiveCounters(start: local.outcomes.start)
-        c.datagrams = r.load(ReaderCounter.datagrams.rawValue)
-        c.bytes = r.load(ReaderCounter.bytes.rawValue)
-        c.messages = r.load(ReaderCounter.messages.rawValue)
-        c.lost = r.load(ReaderCounter.lost.rawValue)
-        c.overruns = r.load(ReaderCounter.overruns.rawValue)
-        c.ringDrops = r.load(ReaderCounter.ringDrops.rawValue)
-        let last = Int64(bitPattern: r.load(ReaderCounter.lastPacketTime.rawValue))
+        var c = LiveCounters(start: startedAt)
+        c.counts = readerCounters.counts()
+        for shard in shards { c.counts.add(shard.counters.counts()) }
+        c.counts.add(writer.counters.counts())
+        let last = readerLastPacketTime.load(ordering: .relaxed)
         c.lastPacketTime = last == .min || last == 0 ? nil : last
-        let base = ReaderCounter.allCases.count
-        for error in WireError.allCases {
-            c.parseErrors.add(error, r.load(base + Int(error.rawValue)))
-        }
-        for shard in shards {
-            let s = shard.counters
-            c.classifier.packets += s.load(ClassifierShard.Counter.packets.rawValue)
-            c.classifier.orphans += s.load(ClassifierShard.Counter.orphans.rawValue)
-            c.classifier.opened += s.load(ClassifierShard.Counter.opened.rawValue)
-            c.classifier.evicted += s.load(ClassifierShard.Counter.evicted.rawValue)
-            c.classifier.finalized += s.load(ClassifierShard.Counter.finalized.rawValue)
-            c.writerWaits += s.load(ClassifierShard.Counter.writerWaits.rawValue)
-        }
-        c.records = writer.counters.load(RecordWriter.Counter.records.rawValue)
-        c.writeErrors = writer.counters.load(RecordWriter.Counter.writeErrors.rawValue)
-        c.recordsDropped = writer.counters.load(RecordWriter.Counter.recordsDropped.rawValue)
-        let failure = Int32(truncatingIfNeeded: writer.counters.load(RecordWriter.Counter.writeFailure.rawValue))
+        for error in WireError.allCases { c.parseErrors.add(error, readerParseErrors.load(Int(error.rawValue))) }
+        let failure = writer.writeFailure.load(ordering: .relaxed)
         c.writeFailure = failure == 0 ? nil : Errno(rawValue: failure)
-        c.outputBytesWaiting = writer.counters.load(RecordWriter.Counter.bytesWaiting.rawValue)
-        c.lateRecords = writer.counters.load(RecordWriter.Counter.lateRecords.rawValue)
+        c.outputBytesWaiting = writer.bytesWaiting.load(ordering: .relaxed)
         c.outcomes = writer.windows.withLock { $0.outcomes }
         return c
     }
@@ -228,7 +204,7 @@ public final class Pipeline: @unchecked Sendable {
     /// Each shard's occupancy: open connections, and how full its two rings are.
     public func shardStates() -> [ShardState] {
         shards.map { shard in
-            ShardState(openConnections: Int(shard.counters.load(ClassifierShard.Counter.open.rawValue)),
+            ShardState(openConnections: shard.openConnections.load(ordering: .relaxed),
                        maximumOpenConnections: max(1, options.classifier.maximumOpenConnections / options.shards),
                        packetsQueued: shard.input.count, packetRingCapacity: shard.input.capacity,
                        recordsQueued: shard.output.count, recordRingCapacity: shard.output.capacity)

@@ -24,13 +24,15 @@ final class RecordWriter: @unchecked Sendable {
     // @unchecked: the file, the aggregator and the local counts belong to the writer's
     // thread; other threads touch only `wakeup`, `reopenRequested`, `counters` and
     // `windows`.
-    enum Counter: Int, CaseIterable {
-        case records, writeErrors, recordsDropped, writeFailure, bytesWaiting, lateRecords
-    }
+    /// What the writer counts.
+    private static let writerCounts: [Counter] = [.records, .writeErrors, .recordsDropped, .lateRecords]
 
     let wakeup: Wakeup
     let reopenRequested = Atomic<Bool>(false)
-    let counters = AtomicCounters(count: Counter.allCases.count)
+    let counters = AtomicCounters(counting: Counter.self)
+    /// The errno of the failing output (0 while writing works), and the bytes waiting.
+    let writeFailure = Atomic<Int32>(0)
+    let bytesWaiting = Atomic<UInt64>(0)
     let windows: Mutex<PublishedWindows>
 
     private let file: RecordFile
@@ -137,12 +139,14 @@ final class RecordWriter: @unchecked Sendable {
 
     private func publish(now: Microseconds) {
         lastPublish = now
-        counters.store(Counter.records.rawValue, records)
-        counters.store(Counter.writeErrors.rawValue, file.writeErrors)
-        counters.store(Counter.recordsDropped.rawValue, file.recordsDropped)
-        counters.store(Counter.writeFailure.rawValue, UInt64(file.failure?.rawValue ?? 0))
-        counters.store(Counter.bytesWaiting.rawValue, UInt64(file.buffer.count))
-        counters.store(Counter.lateRecords.rawValue, aggregator.lateRecords)
+        var counts = Counts()
+        counts[.records] = records
+        counts[.writeErrors] = file.writeErrors
+        counts[.recordsDropped] = file.recordsDropped
+        counts[.lateRecords] = aggregator.lateRecords
+        counters.publish(counts, Self.writerCounts)
+        writeFailure.store(file.failure?.rawValue ?? 0, ordering: .relaxed)
+        bytesWaiting.store(UInt64(file.buffer.count), ordering: .relaxed)
         let published = PublishedWindows(current: aggregator.current, previous: aggregator.previous, lastEmitted: lastEmitted, outcomes: outcomes)
         windows.withLock { $0 = published }
     }

@@ -174,9 +174,9 @@ public struct Health: Codable, Sendable, Equatable {
         }
         if let failure = report.writeFailure {
             problem(.critical, "cannot write records to \(report.output): \(failure); they wait in memory (up to \(RecordFile.maximumBuffered >> 20) MiB, "
-                + "then new records are dropped: \(report.recordsDropped) so far): free space there, or point 'output' elsewhere and restart")
-        } else if report.recordsDropped > 0 {
-            problem(.warning, "\(report.recordsDropped) records were dropped since the start while \(report.output) could not be written "
+                + "then new records are dropped: \(report.counts[.recordsDropped]) so far): free space there, or point 'output' elsewhere and restart")
+        } else if report.counts[.recordsDropped] > 0 {
+            problem(.warning, "\(report.counts[.recordsDropped]) records were dropped since the start while \(report.output) could not be written "
                 + "(writing works again)")
         }
         if let table = report.conntrack {
@@ -192,11 +192,11 @@ public struct Health: Codable, Sendable, Equatable {
         let intervals = [report.currentInterval] + (report.lastInterval.map { [$0] } ?? [])
         // Lost in the kernel (sequence gaps) or dropped at a full shard ring: either way
         // a packet the sample should have had.
-        let lost = intervals.reduce(0) { $0 + $1.lost + $1.ringDrops }, sent = intervals.reduce(0) { $0 + $1.messages + $1.lost }
+        let lost = intervals.reduce(0) { $0 + $1[.lost] + $1[.ringDrops] }, sent = intervals.reduce(0) { $0 + $1[.messages] + $1[.lost] }
         if sent > 0, Double(lost) / Double(sent) > thresholds.lossRatio {
             problem(.warning, "lost \(lost) of \(sent) NFLOG messages in the current and last window (more than \(percent(thresholds.lossRatio)))")
         }
-        let evicted = intervals.reduce(0) { $0 + $1.evicted }
+        let evicted = intervals.reduce(0) { $0 + $1[.evicted] }
         if evicted > 0 {
             problem(.warning, "the connection table was full (max_connections \(report.maxConnections)): \(evicted) connections "
                 + "evicted early in the current and last window (their records say 'evicted'); raise max_connections, "

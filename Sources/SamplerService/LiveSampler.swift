@@ -243,7 +243,7 @@ public final class LiveSampler {
         return "window \(Timestamp.string(window.start).prefix(16))Z: \(counted(window.total, "connection")) (\(shares))"
             + (window.excluded > 0 ? ", \(window.excluded) \(WindowSummary.excludedNote)" : "")
             + (window.count(.evicted) > 0 ? ", \(window.count(.evicted)) evicted (table full)" : "")
-            + "; lost messages so far \(counters.lost), overruns \(counters.overruns), ring drops \(counters.ringDrops), parse errors \(counters.parseErrors.total)"
+            + "; lost messages so far \(counters[.lost]), overruns \(counters[.overruns]), ring drops \(counters[.ringDrops]), parse errors \(counters[.parseErrorsTotal])"
     }
 }
 

@@ -20,11 +20,11 @@ public enum PrometheusText {
         page.family("sampler_nflog_group", .gauge, "The NFLOG group being read.")
         page.sample("sampler_nflog_group", Double(s.group))
 
-        page.counter("sampler_nflog_datagrams_total", "Netlink datagrams received.", c.datagrams)
-        page.counter("sampler_nflog_received_bytes_total", "Bytes of netlink datagrams received.", c.bytes)
-        page.counter("sampler_nflog_messages_total", "NFLOG packet messages received.", c.messages)
-        page.counter("sampler_nflog_messages_lost_total", "NFLOG messages the kernel sent that were not received (sequence gaps).", c.lost)
-        page.counter("sampler_nflog_overruns_total", "Times the socket's receive buffer overflowed (ENOBUFS).", c.overruns)
+        // Every count that has a metric, as `Counter` declares it.
+        for counter in Counter.allCases {
+            guard let metric = counter.metric else { continue }
+            page.counter(metric.name, metric.help, c[counter])
+        }
         page.family("sampler_nflog_receive_buffer_bytes", .gauge, "The socket's receive buffer size.")
         page.sample("sampler_nflog_receive_buffer_bytes", Double(s.receiveBufferBytes))
 
@@ -33,10 +33,6 @@ public enum PrometheusText {
             page.sample("sampler_parse_errors_total", ["reason": error.name], Double(c.parseErrors[error]))
         }
 
-        page.counter("sampler_packets_total", "Packets handed to the classifier.", c.classifier.packets)
-        page.counter("sampler_orphan_packets_total", "Packets that were not a SYN, for a connection not open.", c.classifier.orphans)
-        page.counter("sampler_connections_opened_total", "Connections opened by a SYN.", c.classifier.opened)
-        page.counter("sampler_connections_evicted_total", "Connections finalized early (tag evicted) to make room for a new SYN in a full table.", c.classifier.evicted)
         page.family("sampler_open_connections", .gauge, "Connections open in the classifier now.")
         page.sample("sampler_open_connections", Double(s.openConnections))
         page.family("sampler_open_connections_limit", .gauge, "Most connections held open at once (max_connections).")
@@ -65,13 +61,8 @@ public enum PrometheusText {
         for reason in CloseReason.allCases {
             page.sample("sampler_connections_closed_total", ["reason": reason.name], Double(c.outcomes.count(reason)))
         }
-        page.counter("sampler_records_written_total", "Records written to the output.", c.records)
-        page.counter("sampler_record_write_errors_total", "Writes of records to the output that failed (what they held is kept and retried).", c.writeErrors)
-        page.counter("sampler_records_dropped_total", "Records dropped, whole, while the output could not be written and the writer held its maximum.", c.recordsDropped)
         page.family("sampler_record_writes_failing", .gauge, "1 while writing the records fails (a full disk, say), else 0.")
         page.sample("sampler_record_writes_failing", c.writeFailure == nil ? 0 : 1)
-        page.counter("sampler_ring_dropped_packets_total", "Packets dropped because their shard's ring was full.", c.ringDrops)
-        page.counter("sampler_writer_waits_total", "Times a shard waited because the writer's ring was full.", c.writerWaits)
         page.family("sampler_shard_open_connections", .gauge, "Connections open in each classifier shard.")
         for (i, shard) in s.shards.enumerated() { page.sample("sampler_shard_open_connections", ["shard": "\(i)"], Double(shard.openConnections)) }
         page.family("sampler_shard_ring_packets", .gauge, "Packets queued in each shard's ring.")

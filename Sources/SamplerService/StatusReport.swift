@@ -8,66 +8,107 @@ import SamplerWire
 /// What the daemon answers on its status socket, and what `sampler status --json`
 /// prints under `daemon`: the live loop's counters in plain units (times as RFC 3339,
 /// durations in seconds). docs/operations.md describes every field.
+@dynamicMemberLookup
 public struct StatusReport: Codable, Sendable, Equatable {
-    public var version: String
-    public var pid: Int32
-    public var startedAt: String
-    public var uptimeSeconds: Double
-    public var group: UInt16
-    /// The rules the daemon works with, so that `status` judges the kernel against the
-    /// daemon rather than against a configuration file it may not have read.
-    public var rules: Rules?
-    /// The daemon's network namespace ("net:[4026531840]"): its rules are that
-    /// namespace's.
-    public var networkNamespace: String?
-    /// conntrack's table in the daemon's namespace, and the connections it dropped or
-    /// could not track since the last window began: they never reached the sample.
-    public var conntrack: Conntrack?
-    public var conntrackNewLosses: UInt64?
-    public var output: String
-    public var receiveBufferBytes: Int
-    public var maxReceiveBufferBytes: Int
-    public var datagrams: UInt64
-    public var bytes: UInt64
-    public var messages: UInt64
-    /// NFLOG messages lost: sequence gaps.
-    public var lost: UInt64
-    /// Receive buffer overruns (ENOBUFS).
-    public var overruns: UInt64
-    public var parseErrors: [String: UInt64]
-    public var packets: UInt64
-    public var orphans: UInt64
-    public var opened: UInt64
-    public var evicted: UInt64
-    public var finalized: UInt64
-    public var records: UInt64
-    /// Packet summaries dropped because their shard's ring was full.
-    public var ringDrops: UInt64
-    /// Times a shard waited for the writer (nothing dropped).
-    public var writerWaits: UInt64
-    public var writeErrors: UInt64
-    /// Records dropped, whole, because the output could not be written while the writer
-    /// held its maximum (`records_dropped`).
-    public var recordsDropped: UInt64
-    /// Why writing the records fails now ("No space left on device"); absent when it works.
-    public var writeFailure: String?
-    /// Bytes of those records that wait in memory, not yet in the output.
-    public var outputBytesWaiting: UInt64
-    public var lateRecords: UInt64
-    /// Each classifier shard: its table and its two rings.
-    public var shards: [Shard]
-    public var openConnections: Int
-    public var maxConnections: Int
-    public var lastPacketAt: String?
-    public var lastPacketSecondsAgo: Double?
-    public var currentWindow: Window
-    public var lastWindow: Window?
-    public var currentInterval: Interval
-    public var lastInterval: Interval?
-    /// Every connection since the start, `multiple_syns` included.
-    public var totals: Outcomes
-    /// The ClickHouse sink, when there is one.
-    public var clickhouse: Shipping?
+    /// Everything but the counts.
+    public var fields: Fields
+    /// Every count (`Counter`), at the top level of the JSON as the rest is.
+    public var counts: Counts
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<Fields, T>) -> T {
+        get { fields[keyPath: path] }
+        set { fields[keyPath: path] = newValue }
+    }
+
+    public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
+                conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, pid: Int32 = getpid()) {
+        fields = Fields(snapshot, version: version, rules: rules, conntrack: conntrack, pid: pid)
+        counts = snapshot.counters.counts
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try fields.encode(to: encoder)
+        try counts.encode(to: encoder)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        fields = try Fields(from: decoder)
+        counts = try Counts(from: decoder)
+    }
+
+    public struct Fields: Codable, Sendable, Equatable {
+        public var version: String
+        public var pid: Int32
+        public var startedAt: String
+        public var uptimeSeconds: Double
+        public var group: UInt16
+        /// The rules the daemon works with, so that `status` judges the kernel against the
+        /// daemon rather than against a configuration file it may not have read.
+        public var rules: Rules?
+        /// The daemon's network namespace ("net:[4026531840]"): its rules are that
+        /// namespace's.
+        public var networkNamespace: String?
+        /// conntrack's table in the daemon's namespace, and the connections it dropped or
+        /// could not track since the last window began: they never reached the sample.
+        public var conntrack: Conntrack?
+        public var conntrackNewLosses: UInt64?
+        public var output: String
+        public var receiveBufferBytes: Int
+        public var maxReceiveBufferBytes: Int
+        public var parseErrors: [String: UInt64]
+        /// Why writing the records fails now ("No space left on device"); absent when it works.
+        public var writeFailure: String?
+        /// Bytes of those records that wait in memory, not yet in the output.
+        public var outputBytesWaiting: UInt64
+        /// Each classifier shard: its table and its two rings.
+        public var shards: [Shard]
+        public var openConnections: Int
+        public var maxConnections: Int
+        public var lastPacketAt: String?
+        public var lastPacketSecondsAgo: Double?
+        public var currentWindow: Window
+        public var lastWindow: Window?
+        public var currentInterval: Interval
+        public var lastInterval: Interval?
+        /// Every connection since the start, `multiple_syns` included.
+        public var totals: Outcomes
+        /// The ClickHouse sink, when there is one.
+        public var clickhouse: Shipping?
+
+        public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
+                    conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, pid: Int32 = getpid()) {
+            let c = snapshot.counters
+            self.version = version
+            self.pid = pid
+            startedAt = Timestamp.string(snapshot.startedAt)
+            uptimeSeconds = StatusReport.seconds(snapshot.takenAt - snapshot.startedAt)
+            group = snapshot.group
+            self.rules = rules
+            networkNamespace = StatusReport.currentNetworkNamespace()
+            self.conntrack = conntrack?.reading
+            conntrackNewLosses = conntrack?.newLosses
+            output = snapshot.output ?? "-"
+            receiveBufferBytes = snapshot.receiveBufferBytes
+            maxReceiveBufferBytes = snapshot.maximumReceiveBufferBytes
+            parseErrors = Dictionary(uniqueKeysWithValues: WireError.allCases.map { ($0.name, c.parseErrors[$0]) })
+            writeFailure = c.writeFailure?.description
+            outputBytesWaiting = c.outputBytesWaiting
+            shards = snapshot.shards.map {
+                Shard(openConnections: $0.openConnections, maxConnections: $0.maximumOpenConnections, packetsQueued: $0.packetsQueued,
+                      packetRingCapacity: $0.packetRingCapacity, recordsQueued: $0.recordsQueued, recordRingCapacity: $0.recordRingCapacity)
+            }
+            openConnections = snapshot.openConnections
+            maxConnections = snapshot.maximumOpenConnections
+            lastPacketAt = c.lastPacketTime.map(Timestamp.string)
+            lastPacketSecondsAgo = c.lastPacketTime.map { StatusReport.seconds(snapshot.takenAt - $0) }
+            currentWindow = Window(snapshot.currentWindow)
+            lastWindow = snapshot.lastWindow.map(Window.init)
+            currentInterval = Interval(snapshot.currentInterval)
+            lastInterval = snapshot.lastInterval.map(Interval.init)
+            totals = Outcomes(c.outcomes)
+            clickhouse = snapshot.shipping.map(Shipping.init)
+        }
+    }
 
     /// Records on their way to ClickHouse: the spool and the inserts.
     public struct Shipping: Codable, Sendable, Equatable {
@@ -112,17 +153,35 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var share: Double
     }
 
-    /// Messages, losses and errors over one window of the clock.
+    /// The counts over one window of the clock, flat beside its start and loss ratio.
     public struct Interval: Codable, Sendable, Equatable {
         public var start: String
-        public var messages: UInt64
-        public var lost: UInt64
-        public var overruns: UInt64
-        public var parseErrors: UInt64
-        public var evicted: UInt64
-        public var records: UInt64
-        public var ringDrops: UInt64
+        public var counts: Counts
         public var lossRatio: Double
+
+        private enum CodingKeys: String, CodingKey { case start, lossRatio }
+
+        public subscript(_ counter: Counter) -> UInt64 { counts[counter] }
+
+        init(start: String, counts: Counts, lossRatio: Double) {
+            self.start = start
+            self.counts = counts
+            self.lossRatio = lossRatio
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(start, forKey: .start)
+            try container.encode(lossRatio, forKey: .lossRatio)
+            try counts.encode(to: encoder)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            start = try container.decode(String.self, forKey: .start)
+            lossRatio = try container.decode(Double.self, forKey: .lossRatio)
+            counts = try Counts(from: decoder)
+        }
     }
 
     public struct Outcomes: Codable, Sendable, Equatable {
@@ -160,56 +219,6 @@ extension StatusReport {
     /// This process's network namespace, as /proc names it.
     public static func currentNetworkNamespace() -> String? {
         try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
-    }
-
-    public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
-                conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, pid: Int32 = getpid()) {
-        let c = snapshot.counters
-        self.version = version
-        self.pid = pid
-        startedAt = Timestamp.string(snapshot.startedAt)
-        uptimeSeconds = Self.seconds(snapshot.takenAt - snapshot.startedAt)
-        group = snapshot.group
-        self.rules = rules
-        networkNamespace = Self.currentNetworkNamespace()
-        self.conntrack = conntrack?.reading
-        conntrackNewLosses = conntrack?.newLosses
-        output = snapshot.output ?? "-"
-        receiveBufferBytes = snapshot.receiveBufferBytes
-        maxReceiveBufferBytes = snapshot.maximumReceiveBufferBytes
-        datagrams = c.datagrams
-        bytes = c.bytes
-        messages = c.messages
-        lost = c.lost
-        overruns = c.overruns
-        parseErrors = Dictionary(uniqueKeysWithValues: WireError.allCases.map { ($0.name, c.parseErrors[$0]) })
-        packets = c.classifier.packets
-        orphans = c.classifier.orphans
-        opened = c.classifier.opened
-        evicted = c.classifier.evicted
-        finalized = c.classifier.finalized
-        records = c.records
-        ringDrops = c.ringDrops
-        writerWaits = c.writerWaits
-        writeErrors = c.writeErrors
-        recordsDropped = c.recordsDropped
-        writeFailure = c.writeFailure?.description
-        outputBytesWaiting = c.outputBytesWaiting
-        lateRecords = c.lateRecords
-        shards = snapshot.shards.map {
-            Shard(openConnections: $0.openConnections, maxConnections: $0.maximumOpenConnections, packetsQueued: $0.packetsQueued,
-                  packetRingCapacity: $0.packetRingCapacity, recordsQueued: $0.recordsQueued, recordRingCapacity: $0.recordRingCapacity)
-        }
-        openConnections = snapshot.openConnections
-        maxConnections = snapshot.maximumOpenConnections
-        lastPacketAt = c.lastPacketTime.map(Timestamp.string)
-        lastPacketSecondsAgo = c.lastPacketTime.map { Self.seconds(snapshot.takenAt - $0) }
-        currentWindow = Window(snapshot.currentWindow)
-        lastWindow = snapshot.lastWindow.map(Window.init)
-        currentInterval = Interval(snapshot.currentInterval)
-        lastInterval = snapshot.lastInterval.map(Interval.init)
-        totals = Outcomes(c.outcomes)
-        clickhouse = snapshot.shipping.map(Shipping.init)
     }
 
     static func seconds(_ microseconds: Microseconds) -> Double { Double(microseconds) / 1_000_000 }
@@ -262,15 +271,7 @@ extension StatusReport.Shipping {
 
 extension StatusReport.Interval {
     init(_ i: IntervalCounters) {
-        start = Timestamp.string(i.start)
-        messages = i.messages
-        lost = i.lost
-        overruns = i.overruns
-        parseErrors = i.parseErrors
-        evicted = i.evicted
-        records = i.records
-        ringDrops = i.ringDrops
-        lossRatio = i.lossRatio
+        self.init(start: Timestamp.string(i.start), counts: i.counts, lossRatio: i.lossRatio)
     }
 }
 
@@ -279,5 +280,29 @@ extension StatusReport.Outcomes {
         stages = Dictionary(uniqueKeysWithValues: Stage.allCases.map { ($0.name, w.count($0)) })
         tags = Dictionary(uniqueKeysWithValues: Tags.all.map { ($0.name, w.count($0.tag)) })
         close = Dictionary(uniqueKeysWithValues: CloseReason.allCases.map { ($0.name, w.count($0)) })
+    }
+}
+
+/// The counts in JSON: one member per `Counter`, named as the case (the report's
+/// encoder turns `ringDrops` into `ring_drops`), beside the object's other members.
+extension Counts: Codable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for counter in Counter.allCases { try container.encode(self[counter], forKey: Key(stringValue: "\(counter)")) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        self.init()
+        for counter in Counter.allCases {
+            self[counter] = try container.decodeIfPresent(UInt64.self, forKey: Key(stringValue: "\(counter)")) ?? 0
+        }
     }
 }

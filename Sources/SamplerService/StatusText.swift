@@ -46,29 +46,30 @@ public enum StatusText {
         }
         let lastPacket = r.lastPacketSecondsAgo.map { "last packet \(duration($0)) ago" } ?? "no packet yet"
         let summary = health.problems.isEmpty
-            ? "group \(r.group), \(r.messages) messages, \(r.lost) lost, \(r.openConnections) open connections, \(lastPacket)"
+            ? "group \(r.group), \(r.counts[.messages]) messages, \(r.counts[.lost]) lost, \(r.openConnections) open connections, \(lastPacket)"
             : health.problems.joined(separator: "; ")
-        let perf = "messages=\(r.messages)c lost=\(r.lost)c overruns=\(r.overruns)c parse_errors=\(r.parseErrors.values.reduce(0, +))c "
-            + "records=\(r.records)c open_connections=\(r.openConnections);;;0;\(r.maxConnections)"
+        let perf = "messages=\(r.counts[.messages])c lost=\(r.counts[.lost])c overruns=\(r.counts[.overruns])c parse_errors=\(r.counts[.parseErrorsTotal])c "
+            + "records=\(r.counts[.records])c open_connections=\(r.openConnections);;;0;\(r.maxConnections)"
             + (r.clickhouse.map { " spool_records=\($0.spoolRecords);;;0 clickhouse_dropped=\($0.droppedRecords)c" } ?? "")
         lines.append("SAMPLER \(health.state.name) - \(summary) | \(perf)")
         lines.append("sampler \(r.version), pid \(r.pid), up \(duration(r.uptimeSeconds)) (since \(r.startedAt))")
         lines.append("rules: " + rulesLine(rules))
-        lines.append("nflog: group \(r.group), \(r.messages) messages in \(r.datagrams) datagrams (\(r.bytes) bytes), "
-            + "\(r.lost) lost (sequence gaps), \(r.overruns) overruns (ENOBUFS), receive buffer \(r.receiveBufferBytes) bytes")
+        lines.append("nflog: group \(r.group), \(r.counts[.messages]) messages in \(r.counts[.datagrams]) datagrams (\(r.counts[.bytes]) bytes), "
+            + "\(r.counts[.lost]) lost (sequence gaps), \(r.counts[.overruns]) overruns (ENOBUFS), receive buffer \(r.receiveBufferBytes) bytes")
         let tables = r.shards.map { "\($0.openConnections)/\($0.maxConnections)" }.joined(separator: " ")
         let rings = r.shards.map { "\($0.packetsQueued)/\($0.packetRingCapacity)" }.joined(separator: " ")
         let recordRings = r.shards.map { "\($0.recordsQueued)/\($0.recordRingCapacity)" }.joined(separator: " ")
         lines.append("pipeline: \(r.shards.count) shard\(r.shards.count == 1 ? "" : "s"); open connections \(tables); "
-            + "packet rings \(rings); record rings \(recordRings); \(r.ringDrops) packets dropped at full rings, "
-            + "\(r.writerWaits) waits for the writer, \(r.writeErrors) write errors, \(r.recordsDropped) records dropped"
+            + "packet rings \(rings); record rings \(recordRings); \(r.counts[.ringDrops]) packets dropped at full rings, "
+            + "\(r.counts[.writerWaits]) waits for the writer, \(r.counts[.writeErrors]) write errors, \(r.counts[.recordsDropped]) records dropped"
             + (r.writeFailure.map { " (writing fails: \($0))" } ?? ""))
         let errors = r.parseErrors.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         lines.append("parse errors: " + (errors.isEmpty ? "none" : errors.joined(separator: ", ")))
-        lines.append("connections: \(r.openConnections) open (limit \(r.maxConnections)), \(r.opened) opened, \(r.evicted) evicted (table full), "
-            + "\(r.finalized) finalized, \(r.records) records to \(r.output)"
-            + (r.outputBytesWaiting > 0 ? " (\(r.outputBytesWaiting) bytes of them still in memory, not written yet)" : "")
-            + "; \(r.orphans) orphan packets")
+        let n = r.counts
+        let waiting = r.outputBytesWaiting > 0 ? " (\(r.outputBytesWaiting) bytes of them still in memory, not written yet)" : ""
+        let connections = "connections: \(r.openConnections) open (limit \(r.maxConnections)), \(n[.opened]) opened, "
+            + "\(n[.evicted]) evicted (table full), \(n[.finalized]) finalized, \(n[.records]) records to \(r.output)"
+        lines.append(connections + waiting + "; \(n[.orphans]) orphan packets")
         if let c = r.clickhouse {
             lines.append("clickhouse: \(c.destination); \(c.insertedRecords) records in \(batches(Int(c.insertedBatches))) inserted, "
                 + "last \(c.lastInsertAt ?? "never"); spool \(c.spoolRecords) records in \(batches(c.spoolBatches)), "
@@ -102,7 +103,7 @@ public enum StatusText {
         if w.excluded > 0 { line += "; \(w.excluded) \(WindowSummary.excludedNote)" }
         if !tags.isEmpty { line += "; tags: \(tags)" }
         if let i = interval {
-            line += "; \(i.messages) messages, \(i.lost) lost, \(i.ringDrops) ring drops, \(i.parseErrors) parse errors, \(i.evicted) evicted"
+            line += "; \(i[.messages]) messages, \(i[.lost]) lost, \(i[.ringDrops]) ring drops, \(i[.parseErrorsTotal]) parse errors, \(i[.evicted]) evicted"
         }
         return line
     }

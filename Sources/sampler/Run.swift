@@ -138,10 +138,8 @@ struct Run: ParsableCommand {
         let c = sampler.counters
         // Everything turned away anywhere on the way, so that the last line of the log
         // says whether the sample is whole.
-        printError("sampler: stopped; \(c.messages) messages, \(c.records) records, \(c.lost) lost in the kernel, "
-            + "\(c.ringDrops) dropped at full rings, \(c.overruns) overruns, \(c.parseErrors.total) parse errors, "
-            + "\(c.classifier.orphans) orphans, \(c.classifier.evicted) evicted (table full), \(c.writeErrors) write errors, "
-            + "\(c.recordsDropped) records dropped (output not writable)"
+        let counted = Counter.allCases.compactMap { counter in counter.stopLine.map { "\(c[counter]) \($0)" } }
+        printError("sampler: stopped; " + counted.joined(separator: ", ")
             + (Conntrack.read().flatMap { now in conntrackAtStart.map { now.lost(since: $0) } }.map {
                 ", \($0) new connections conntrack dropped or could not track (never sampled)" } ?? ""))
     }

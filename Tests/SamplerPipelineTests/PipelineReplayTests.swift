@@ -60,9 +60,9 @@ import Testing
         #expect(Self.reference.count == 1300)  // 13 connections × 100 copies
         let outcome = try replay(shards: shards)
         #expect(outcome.lines == Self.reference)
-        #expect(outcome.counters.messages == UInt64(Self.frames.count))
-        #expect(outcome.counters.classifier.packets == UInt64(Self.frames.count))
-        #expect(outcome.counters.records == 1300 && outcome.counters.ringDrops == 0)
+        #expect(outcome.counters[.messages] == UInt64(Self.frames.count))
+        #expect(outcome.counters[.packets] == UInt64(Self.frames.count))
+        #expect(outcome.counters[.records] == 1300 && outcome.counters[.ringDrops] == 0)
         // The connections still open when the replay ends are written, but left out of
         // the shares: their outcome is unknown.
         #expect(outcome.counters.outcomes.total + outcome.counters.outcomes.excluded == 1300)
@@ -73,8 +73,8 @@ import Testing
     /// A full ring drops the newest summary and counts it; what was queued is classified.
     @Test func aFullRingDropsTheNewestAndCountsThem() throws {
         let outcome = try replay(shards: 1, ringCapacity: 64, startBeforeFeeding: false)
-        #expect(outcome.counters.ringDrops == UInt64(Self.frames.count - 64))
-        #expect(outcome.counters.classifier.packets == 64)
+        #expect(outcome.counters[.ringDrops] == UInt64(Self.frames.count - 64))
+        #expect(outcome.counters[.packets] == 64)
         // The first 64 packets are the fixture's first copy: its 13 connections, whole.
         #expect(outcome.lines.count == 13)
     }

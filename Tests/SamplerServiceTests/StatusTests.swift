@@ -12,16 +12,17 @@ func sampleSnapshot(lost: UInt64 = 2, evicted: UInt64 = 0, lastPacketAgo: Micros
                     shipping: ShippingStatus? = nil) -> LiveSnapshot {
     let start: Microseconds = 1_795_000_000_000_000, now = start + 600_000_000
     var counters = LiveCounters(start: start)
-    counters.datagrams = 20
-    counters.bytes = 48_000
-    counters.messages = 200
-    counters.lost = lost
-    counters.records = 10
+    counters[.datagrams] = 20
+    counters[.bytes] = 48_000
+    counters[.messages] = 200
+    counters[.lost] = lost
+    counters[.records] = 10
     counters.parseErrors.record(.tcpTruncated)
-    counters.classifier.packets = 199
-    counters.classifier.opened = 12
-    counters.classifier.evicted = evicted
-    counters.classifier.finalized = 10
+    counters[.parseErrorsTotal] = 1
+    counters[.packets] = 199
+    counters[.opened] = 12
+    counters[.evicted] = evicted
+    counters[.finalized] = 10
     counters.lastPacketTime = lastPacketAgo.map { now - $0 }
     var window = WindowSummary(start: 1_794_999_600_000_000, length: 900_000_000)
     window.total = 10

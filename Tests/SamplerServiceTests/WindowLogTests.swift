@@ -11,7 +11,7 @@ import Testing
         window.stageCounts[Int(Stage.none.rawValue)] = 3
         window.excluded = 2
         var counters = LiveCounters()
-        counters.lost = 5
+        counters[.lost] = 5
         let line = LiveSampler.describe(window, counters: counters)
         #expect(line.hasPrefix("window 2024-09-05T12:00Z: 4 connections (post_syn 25.0%"))
         #expect(line.contains("none 75.0%"))

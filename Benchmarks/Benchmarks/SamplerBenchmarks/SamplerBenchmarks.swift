@@ -128,7 +128,7 @@ let benchmarks: @Sendable () -> Void = {
                 }
                 pipeline.finish()
                 benchmark.stopMeasurement()
-                precondition(pipeline.counters().ringDrops == 0 && pipeline.counters().classifier.packets == 65_536)
+                precondition(pipeline.counters()[.ringDrops] == 0 && pipeline.counters()[.packets] == 65_536)
             }
         }
     }

@@ -1,0 +1,93 @@
+import SamplerRuntime
+
+/// Every count the live path keeps, declared once: what it counts, its Prometheus metric,
+/// and, for what the sample lost, how the log's stop line names it. The reader, the
+/// shards and the writer each publish the ones they count (`AtomicCounters` indexed by
+/// `rawValue`); `Pipeline.counters()` adds them up into `Counts`, which the window line,
+/// the stop line, `status` (`StatusReport`, keys as the case names in snake_case) and the
+/// metrics read. Adding a counter is a case here, its help, and the line that counts it.
+public enum Counter: Int, CaseIterable, Sendable {
+    // In the stop line's order: what came, then what was turned away.
+    case messages, records, lost, ringDrops, overruns, parseErrorsTotal, orphans, evicted, writeErrors, recordsDropped
+    case datagrams, bytes, packets, opened, finalized, writerWaits, lateRecords
+
+    /// The Prometheus counter and its help; nil for counts only `status` shows.
+    public var metric: (name: String, help: String)? {
+        switch self {
+        case .datagrams: ("sampler_nflog_datagrams_total", "Netlink datagrams received.")
+        case .bytes: ("sampler_nflog_received_bytes_total", "Bytes of netlink datagrams received.")
+        case .messages: ("sampler_nflog_messages_total", "NFLOG packet messages received.")
+        case .lost: ("sampler_nflog_messages_lost_total", "NFLOG messages the kernel sent that were not received (sequence gaps).")
+        case .overruns: ("sampler_nflog_overruns_total", "Times the socket's receive buffer overflowed (ENOBUFS).")
+        case .packets: ("sampler_packets_total", "Packets handed to the classifier.")
+        case .orphans: ("sampler_orphan_packets_total", "Packets that were not a SYN, for a connection not open.")
+        case .opened: ("sampler_connections_opened_total", "Connections opened by a SYN.")
+        case .evicted: ("sampler_connections_evicted_total", "Connections finalized early (tag evicted) to make room for a new SYN in a full table.")
+        case .records: ("sampler_records_written_total", "Records written to the output.")
+        case .writeErrors: ("sampler_record_write_errors_total", "Writes of records to the output that failed (what they held is kept and retried).")
+        case .recordsDropped: ("sampler_records_dropped_total", "Records dropped, whole, while the output could not be written and the writer held its maximum.")
+        case .ringDrops: ("sampler_ring_dropped_packets_total", "Packets dropped because their shard's ring was full.")
+        case .writerWaits: ("sampler_writer_waits_total", "Times a shard waited because the writer's ring was full.")
+        // By reason in sampler_parse_errors_total; finalized and late only in status.
+        case .parseErrorsTotal, .finalized, .lateRecords: nil
+        }
+    }
+
+    /// How the stop line says it ("3 lost in the kernel"); nil for what it leaves out.
+    public var stopLine: String? {
+        switch self {
+        case .messages: "messages"
+        case .records: "records"
+        case .lost: "lost in the kernel"
+        case .ringDrops: "dropped at full rings"
+        case .overruns: "overruns"
+        case .parseErrorsTotal: "parse errors"
+        case .orphans: "orphans"
+        case .evicted: "evicted (table full)"
+        case .writeErrors: "write errors"
+        case .recordsDropped: "records dropped (output not writable)"
+        case .datagrams, .bytes, .packets, .opened, .finalized, .writerWaits, .lateRecords: nil
+        }
+    }
+}
+
+/// One value per `Counter`: a thread's own, or everyone's added up, or the difference
+/// between two moments (`IntervalCounters`).
+public struct Counts: Sendable, Equatable {
+    private var values = [UInt64](repeating: 0, count: Counter.allCases.count)
+
+    public init() {}
+
+    public subscript(_ counter: Counter) -> UInt64 {
+        get { values[counter.rawValue] }
+        set { values[counter.rawValue] = newValue }
+    }
+
+    /// What was counted between `earlier` and `self` (wrapping, as counters do).
+    public func since(_ earlier: Counts) -> Counts {
+        var difference = Counts()
+        for i in values.indices { difference.values[i] = values[i] &- earlier.values[i] }
+        return difference
+    }
+
+    /// Adds another thread's counts.
+    public mutating func add(_ other: Counts) {
+        for i in values.indices { values[i] &+= other.values[i] }
+    }
+}
+
+extension AtomicCounters {
+    /// A set for one thread's counts.
+    convenience init(counting _: Counter.Type) { self.init(count: Counter.allCases.count) }
+
+    /// Publishes the counts a thread keeps (relaxed stores, as `AtomicCounters` says).
+    func publish(_ counts: Counts, _ which: [Counter]) {
+        for counter in which { store(counter.rawValue, counts[counter]) }
+    }
+
+    func counts() -> Counts {
+        var counts = Counts()
+        for counter in Counter.allCases { counts[counter] = load(counter.rawValue) }
+        return counts
+    }
+}
