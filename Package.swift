@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SamplerSinks", targets: ["SamplerSinks"]),
         .library(name: "SamplerPipeline", targets: ["SamplerPipeline"]),
         .library(name: "SamplerRuntime", targets: ["SamplerRuntime"]),
+        .library(name: "SamplerLocation", targets: ["SamplerLocation"]),
         .library(name: "SamplerClickHouse", targets: ["SamplerClickHouse"]),
         // Replayable NFLOG input for the benchmarks package (and the tests).
         .library(name: "SamplerTestSupport", targets: ["SamplerTestSupport"]),

@@ -26,6 +26,7 @@ let package = Package(
                 .product(name: "SamplerSinks", package: sampler),
                 .product(name: "SamplerPipeline", package: sampler),
                 .product(name: "SamplerClickHouse", package: sampler),
+                .product(name: "SamplerLocation", package: sampler),
                 .product(name: "SamplerTestSupport", package: sampler),
             ],
             path: "Benchmarks/SamplerBenchmarks",

@@ -11,9 +11,12 @@ public final class ClientLocator {
     public let path: String
     private var database: LocationDatabase?
     private let log: (String) -> Void
+    /// What goes without the database, for the message that says it is missing.
+    private let without: String
 
-    public init(path: String, log: @escaping (String) -> Void) {
+    public init(path: String, without: String = "records carry no client_asn and client_country", log: @escaping (String) -> Void) {
         self.path = path
+        self.without = without
         self.log = log
         open(announce: false)
     }
@@ -39,7 +42,7 @@ public final class ClientLocator {
             database = fresh
         } catch {
             // The old database, if there was one, keeps serving: a failed reload loses nothing.
-            log(database == nil ? "\(error); records carry no client_asn and client_country"
+            log(database == nil ? "\(error); \(without)"
                 : "cannot reopen the location database, keeping the one open: \(error)")
         }
     }

@@ -52,9 +52,13 @@ public enum Counter: Int, CaseIterable, Sendable {
 }
 
 /// One value per `Counter`: a thread's own, or everyone's added up, or the difference
-/// between two moments (`IntervalCounters`).
+/// between two moments (`IntervalCounters`). Stored inline, not in an Array: the reader
+/// counts into it per message and each thread builds one per publication, which must not
+/// allocate.
 public struct Counts: Sendable, Equatable {
-    private var values = [UInt64](repeating: 0, count: Counter.allCases.count)
+    /// Room for every counter; a test holds `Counter.allCases.count` to it.
+    public static let capacity = 24
+    private var values = InlineArray<24, UInt64>(repeating: 0)
 
     public init() {}
 
@@ -66,13 +70,17 @@ public struct Counts: Sendable, Equatable {
     /// What was counted between `earlier` and `self` (wrapping, as counters do).
     public func since(_ earlier: Counts) -> Counts {
         var difference = Counts()
-        for i in values.indices { difference.values[i] = values[i] &- earlier.values[i] }
+        for i in 0..<Counter.allCases.count { difference.values[i] = values[i] &- earlier.values[i] }
         return difference
     }
 
     /// Adds another thread's counts.
     public mutating func add(_ other: Counts) {
-        for i in values.indices { values[i] &+= other.values[i] }
+        for i in 0..<Counter.allCases.count { values[i] &+= other.values[i] }
+    }
+
+    public static func == (a: Counts, b: Counts) -> Bool {
+        (0..<Counter.allCases.count).allSatisfy { a.values[$0] == b.values[$0] }
     }
 }
 

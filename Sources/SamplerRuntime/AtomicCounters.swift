@@ -8,7 +8,7 @@ import Synchronization
 public final class AtomicCounters: Sendable {
     public let count: Int
     // A pointer, because Atomic is not copyable and so cannot live in an Array.
-    nonisolated(unsafe) private let values: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline nonisolated(unsafe) let values: UnsafeMutablePointer<Atomic<UInt64>>
 
     public init(count: Int) {
         self.count = count
@@ -21,7 +21,9 @@ public final class AtomicCounters: Sendable {
         values.deallocate()
     }
 
+    @inlinable
     public func store(_ index: Int, _ value: UInt64) { values[index].store(value, ordering: .relaxed) }
 
+    @inlinable
     public func load(_ index: Int) -> UInt64 { values[index].load(ordering: .relaxed) }
 }

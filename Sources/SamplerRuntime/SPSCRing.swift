@@ -11,23 +11,27 @@ import Synchronization
 ///
 /// `Atomic` from the standard library's Synchronization module (SE-0410) does this
 /// without the swift-atomics package: the same orderings, no dependency to keep.
+///
+/// Its operations are `@inlinable`: the ring lives in SamplerRuntime and is used from
+/// the pipeline, and an unspecialized generic push and pop across the module boundary
+/// cost the whole pipeline about a third of its speed (docs/benchmarks.md).
 public final class SPSCRing<Element>: @unchecked Sendable {
     // @unchecked: the buffer is shared, but each slot is owned by exactly one side at a
     // time, handed over by the release/acquire pairs above.
     public let capacity: Int
-    private let mask: Int
-    private let slots: UnsafeMutablePointer<Element>
+    @usableFromInline let mask: Int
+    @usableFromInline let slots: UnsafeMutablePointer<Element>
 
     // head: next slot to read (written by the consumer); tail: next slot to write
     // (written by the producer). Padding keeps them, and each side's cached copy, on
     // separate cache lines: a shared line would bounce between the cores on every item.
-    private let head = Atomic<Int>(0)
+    @usableFromInline let head = Atomic<Int>(0)
     private let padding1: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
-    private let tail = Atomic<Int>(0)
+    @usableFromInline let tail = Atomic<Int>(0)
     private let padding2: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
-    private var producerTail = 0, producerCachedHead = 0
+    @usableFromInline var producerTail = 0, producerCachedHead = 0
     private let padding3: (Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0)
-    private var consumerHead = 0, consumerCachedTail = 0
+    @usableFromInline var consumerHead = 0, consumerCachedTail = 0
 
     /// `capacity` is rounded up to a power of two.
     public init(capacity: Int) {
@@ -53,7 +57,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     // MARK: producer side (one thread)
 
     /// Adds `element`; false, leaving the ring as it was, when it is full.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func push(_ element: consuming Element) -> Bool {
         let position = producerTail
         if position &- producerCachedHead == capacity {
@@ -69,7 +73,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     // MARK: consumer side (one thread)
 
     /// Takes the oldest element; nil when the ring is empty.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func pop() -> Element? {
         let position = consumerHead
         if position == consumerCachedTail {
@@ -84,7 +88,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
 
     /// Hands each queued element, up to `limit`, to `body` in order, freeing their slots
     /// with one release store at the end; returns how many.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func drain(limit: Int = .max, _ body: (borrowing Element) -> Void) -> Int {
         let start = consumerHead
         consumerCachedTail = tail.load(ordering: .acquiring)
@@ -103,6 +107,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     // MARK: either side, or a third thread (approximate)
 
     /// Elements queued now; exact from either side, a snapshot from any other thread.
+    @inlinable
     public var count: Int {
         let end = tail.load(ordering: .relaxed), start = head.load(ordering: .relaxed)
         return max(0, min(capacity, end &- start))

@@ -4,6 +4,7 @@ import Glibc
 #endif
 
 /// Wall-clock time, the same clock as the kernel's packet timestamps.
+@inlinable
 public func wallClock() -> Microseconds {
     var spec = timespec()
     clock_gettime(CLOCK_REALTIME, &spec)

@@ -53,6 +53,14 @@ public struct Setting: Sendable {
         settings.explicitKeys.insert(key, at: location)
     }
 
+    /// Nil if `text` is an allowed value of this setting on its own (for a command's flag
+    /// that means the same, such as report's --window); otherwise the error.
+    public func problem(with text: String) -> ConfigurationError? {
+        var settings = Settings()
+        do { try set(text, in: &settings) } catch { return error }
+        return problem(in: settings)
+    }
+
     /// Nil if the value in `settings` is allowed; otherwise the error.
     func problem(in settings: Settings) -> ConfigurationError? {
         check(settings) ? nil

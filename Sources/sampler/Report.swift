@@ -86,7 +86,8 @@ struct Report: ParsableCommand {
     var svg: String?
 
     func validate() throws {
-        guard window >= 1 && window <= 31_622_400 else { throw ValidationError("--window must be 1 to 31622400 seconds.") }
+        // The same range as the window setting of run and classify.
+        if let problem = Setting.named("window")?.problem(with: String(window)) { throw ValidationError("--window \(window): \(problem.allowed).") }
         for (flag, value) in [("--since", since), ("--until", until)] {
             if let value, Self.seconds(value) == nil {
                 throw ValidationError("\(flag) '\(value)' is not an RFC 3339 UTC time such as 2026-11-21T00:00:00Z.")
@@ -148,7 +149,9 @@ struct Report: ParsableCommand {
             }
         }
         // AS names from the location database, when --by asn asks and it has them.
-        let locator = by == .asn ? settings.locationDatabasePath.map { ClientLocator(path: $0) { printError("sampler report: \($0)") } } : nil
+        let locator = by == .asn ? settings.locationDatabasePath.map {
+            ClientLocator(path: $0, without: "AS numbers are shown without names") { printError("sampler report: \($0)") }
+        } : nil
         let label = { (group: String) -> String in
             guard let locator, let number = UInt32(group), let name = locator.asName(number) else { return group }
             return "\(group) \(name)"

@@ -20,3 +20,15 @@ import SamplerClassifier
         #expect(tracker.observe(0) == 0)  // a step back is not four billion lost
     }
 }
+
+@Suite struct CountsTests {
+    @Test func everyCounterHasRoomAndItsOwnSlot() {
+        #expect(Counter.allCases.count <= Counts.capacity, "raise Counts.capacity (and its InlineArray) for the new counter")
+        var counts = Counts()
+        for counter in Counter.allCases { counts[counter] = UInt64(counter.rawValue + 1) }
+        #expect(Counter.allCases.allSatisfy { counts[$0] == UInt64($0.rawValue + 1) })
+        var later = counts
+        later[.lost] += 5
+        #expect(later.since(counts)[.lost] == 5 && later.since(counts)[.records] == 0)
+    }
+}

@@ -1,6 +1,7 @@
 import Benchmark
 import SamplerClassifier
 import SamplerClickHouse
+import SamplerLocation
 import SamplerPipeline
 import SamplerSinks
 import SamplerTestSupport
@@ -86,6 +87,19 @@ let benchmarks: @Sendable () -> Void = {
             if buffer.count > 60_000 { bytes += buffer.count; buffer.removeAll(keepingCapacity: true) }
         }
         blackHole(bytes)
+    }
+
+    // Locate: the client AS and country of one address in Debian's location database
+    // (libloc-database), as the writer does once per record. Random IPv4 addresses, so
+    // that the lookups walk the whole tree, not a cached path.
+    if let database = try? LocationDatabase(path: "/usr/share/libloc-location/location.db") {
+        var random = SplitMix64(state: 7)
+        let addresses = (0..<4096).map { _ in IPAddress(v4: UInt32(truncatingIfNeeded: random.next())) }
+        Benchmark("locate: client AS and country of an address (libloc)", configuration: configuration) { benchmark in
+            var found = 0
+            for i in benchmark.scaledIterations where database.lookup(addresses[i & 4095], family: .v4).asn != nil { found += 1 }
+            blackHole(found)
+        }
     }
 
     // Format for ClickHouse: the same records as JSONEachRow rows (client addresses
