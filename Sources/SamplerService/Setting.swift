@@ -206,7 +206,7 @@ extension Setting {
 
         .value("location_database", \.locationDatabase,
                "The IPFire location database (libloc) that gives each record the client's AS number and country; none turns it off",
-               allowed: "a file path, or none", valueName: "path|none", check: { !$0.isEmpty }),
+               allowed: "an absolute path, or none", valueName: "path|none", check: { $0 == "none" || $0.hasPrefix("/") }),
 
         // The endpoints (docs/operations.md).
         .value("status_socket", \.statusSocket, "Unix socket that `sampler status` asks",

@@ -1,10 +1,9 @@
+import SamplerRuntime
 import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
-import SamplerRuntime
 #endif
-@testable import SamplerPipeline
 
 @Suite struct SPSCRingTests {
     @Test func keepsOrderAndRefusesWhenFull() {
