@@ -11,6 +11,10 @@ public struct ConnectionRecord: Sendable {
     public var close: CloseReason
     public var stage: Stage
     public var tags: Tags
+    /// The study's tampering signature (`nil` at stage `none`), from the stage, close and tags.
+    public var signature: Signature?
+    /// How far the RSTs' IP IDs and TTLs are from the client's own: only for a reset close.
+    public var resetEvidence: ResetEvidence?
     public var syn: SYNInfo
     public var packetCount: Int
     private var flagStorage = InlineArray<10, TCPFlags>(repeating: [])
@@ -27,6 +31,8 @@ public struct ConnectionRecord: Sendable {
         self.close = close
         self.stage = stage
         self.tags = tags
+        signature = Signature(stage: stage, close: close, tags: tags)
+        resetEvidence = close == .reset ? ResetEvidence(of: connection) : nil
         syn = connection.syn
         packetCount = connection.packetCount
         payloadBytes = 0

@@ -64,7 +64,7 @@ public enum ClickHouseRow {
         case .truncate: key.source.masked(toPrefix: key.family == .v4 ? 24 : 48, family: key.family).write(family: key.family, to: &out)
         case .drop: break
         }
-        JSONLines.writeFromSourcePortToTags(record, to: &out)
+        JSONLines.writeFromSourcePortToSignature(record, to: &out)
         let syn = record.syn
         out.put(#","syn_ttl":"#)
         out.putDecimal(UInt64(syn.ttl))

@@ -37,6 +37,15 @@ public enum ClickHouseStages {
             guard let start = Int64(fields[0]), let count = Int(fields[3]) else { continue }
             table.addResetTag(finalizedSeconds: start, group: fields[1], tag: fields[2], count: count)
         }
+
+        let evidence = try client.query("""
+            SELECT \(window) AS window, \(group) AS grp, countIf(ifNull(rst_ipid_gap, 0) > 1), countIf(ifNull(rst_ttl_gap, 0) > \(table.ttlMargin))
+            FROM \(source)\(filter(["has(tags, 'reset')", "NOT has(tags, 'multiple_syns')", "close != 'shutdown'"])) GROUP BY window, grp FORMAT TabSeparated
+            """)
+        for fields in rows(evidence) where fields.count == 4 {
+            guard let start = Int64(fields[0]), let ipIDGap = Int(fields[2]), let ttlGap = Int(fields[3]) else { continue }
+            table.addResetEvidence(finalizedSeconds: start, group: fields[1], ipIDGap: ipIDGap, ttlGap: ttlGap)
+        }
     }
 
     /// The same grouping as `StageTable`'s for records in a file.
@@ -49,6 +58,7 @@ public enum ClickHouseStages {
         case .host: "host"
         case .asn: "if(client_asn = 0, '\(Grouping.unknown)', toString(client_asn))"
         case .country: "if(client_country = '', '\(Grouping.unknown)', client_country)"
+        case .signature: "if(stage = 'none', 'none', if(signature = '', '\(Grouping.unknown)', signature))"
         }
     }
 

@@ -21,6 +21,9 @@ public enum RecordLines {
         var stage: String
         var close: String?
         var tags: [String]
+        var signature: String?
+        var rst_ipid_gap: Int?
+        var rst_ttl_gap: Int?
         var host: String?
         var client_asn: UInt32?
         var client_country: String?
@@ -59,11 +62,14 @@ public enum RecordLines {
             case .host: group = record.host ?? host
             case .asn: group = record.client_asn.map(String.init) ?? Grouping.unknown
             case .country: group = country?.description ?? Grouping.unknown
+            case .signature: group = Grouping.signatureGroup(record.signature, stage: stage)
             }
             if record.tags.contains("multiple_syns") || record.close == "shutdown" { table.addExcluded(); return }
             table.add(finalizedSeconds: seconds, group: group, stage: stage, reset: record.close == "reset")
             if record.tags.contains("reset") {
                 for tag in record.tags { table.addResetTag(finalizedSeconds: seconds, group: group, tag: tag) }
+                table.addResetEvidence(finalizedSeconds: seconds, group: group, ipIDGap: (record.rst_ipid_gap ?? 0) > 1 ? 1 : 0,
+                                       ttlGap: (record.rst_ttl_gap ?? 0) > table.ttlMargin ? 1 : 0)
             }
         }
         while true {

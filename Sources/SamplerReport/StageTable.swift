@@ -5,6 +5,9 @@ import SamplerWire
 /// How `sampler report` splits each window.
 public enum Grouping: String, Sendable, CaseIterable {
     case none, port, network, host, asn, country
+    /// The study's tampering signature (docs/classification.md): its own view, with the
+    /// evidence of the resets beside the counts.
+    case signature
 
     /// The column heading.
     var heading: String {
@@ -15,11 +18,18 @@ public enum Grouping: String, Sendable, CaseIterable {
         case .host: "host"
         case .asn: "client AS"
         case .country: "country"
+        case .signature: "signature"
         }
     }
 
-    /// The group of a client AS or country that the location database did not know.
+    /// The group of a client AS or country that the location database did not know, and
+    /// the signature of a record written before records carried one.
     public static let unknown = "unknown"
+
+    /// The signature group of a connection: its signature, `none` at stage none.
+    public static func signatureGroup(_ signature: String?, stage: Stage) -> String {
+        stage == .none ? Stage.none.name : signature.flatMap { Signature(name: $0)?.name } ?? unknown
+    }
 }
 
 /// What `sampler report` prints: the stage shares as sampler counts them, or as
@@ -54,6 +64,10 @@ public struct StageTable: Sendable, Equatable {
         /// Connections closed by a reset, and each of their other tags.
         public var resets = 0
         public var resetTags: [String: Int] = [:]
+        /// Of those, the ones whose IPv4 IP ID gap is above 1, and whose TTL gap is above
+        /// the table's `ttlMargin` (docs/records.md, `rst_ipid_gap` and `rst_ttl_gap`).
+        public var ipIDGapResets = 0
+        public var ttlGapResets = 0
 
         public var total: Int { stages.reduce(0, +) }
 
@@ -75,18 +89,23 @@ public struct StageTable: Sendable, Equatable {
             laterResets += other.laterResets
             resets += other.resets
             for (tag, n) in other.resetTags { resetTags[tag, default: 0] += n }
+            ipIDGapResets += other.ipIDGapResets
+            ttlGapResets += other.ttlGapResets
         }
     }
 
     public let windowSeconds: Int64
     public let grouping: Grouping
+    /// The `ttl_margin` setting: a reset's TTL gap above it counts in `ttlGapResets`.
+    public let ttlMargin: Int
     public private(set) var rows: [Key: Row] = [:]
     /// Connections left out because they had several SYNs.
     public private(set) var excluded = 0
 
-    public init(windowSeconds: Int64, grouping: Grouping) {
+    public init(windowSeconds: Int64, grouping: Grouping, ttlMargin: Int) {
         self.windowSeconds = windowSeconds
         self.grouping = grouping
+        self.ttlMargin = ttlMargin
     }
 
     public func window(of seconds: Int64) -> Int64 {
@@ -102,6 +121,14 @@ public struct StageTable: Sendable, Equatable {
     }
 
     public mutating func addExcluded(_ count: Int = 1) { excluded += count }
+
+    /// Counts the evidence of connections closed by a reset: `ipIDGap` of them with an IPv4
+    /// IP ID gap above 1, `ttlGap` with a TTL gap above `ttlMargin`.
+    public mutating func addResetEvidence(finalizedSeconds: Int64, group: String, ipIDGap: Int, ttlGap: Int) {
+        let key = Key(window: window(of: finalizedSeconds), group: group)
+        rows[key, default: Row()].ipIDGapResets += ipIDGap
+        rows[key, default: Row()].ttlGapResets += ttlGap
+    }
 
     /// Counts the tags of `count` connections closed by a reset (`tag` "reset" counts them).
     public mutating func addResetTag(finalizedSeconds: Int64, group: String, tag: String, count: Int = 1) {

@@ -7,8 +7,8 @@ import SamplerWire
 public enum JSONLines {
     /// The longest line a record can make: the field names and punctuation (about 250
     /// bytes), three timestamps, two IPv6 addresses, every tag (about 270), forty option
-    /// kinds (160), ten packets of nine flag letters (120) and the client's AS number and
-    /// country (50) come to about 1,050.
+    /// kinds (160), ten packets of nine flag letters (120), the signature and reset
+    /// evidence (70) and the client's AS number and country (50) come to about 1,120.
     public static let maximumLineLength = 1536
 
     public static func append(_ record: ConnectionRecord, to out: inout [UInt8]) {
@@ -27,7 +27,7 @@ public enum JSONLines {
         out.putDecimal(UInt64(key.family.rawValue))
         out.put(#","src":""#)
         key.source.write(family: key.family, to: &out)
-        writeFromSourcePortToTags(record, to: &out)
+        writeFromSourcePortToSignature(record, to: &out)
         let syn = record.syn
         out.put(#","syn":{"ttl":"#)
         out.putDecimal(UInt64(syn.ttl))
@@ -61,10 +61,12 @@ public enum JSONLines {
 
     // The parts shared with the other row formats (ClickHouse).
 
-    /// `","sport":…,"dst":"…","dport":…,"packets":…,"close":"…","stage":"…","tags":[…]`:
-    /// the fields after the client address, the same in every format (the address itself
-    /// differs: ClickHouse rows may truncate or drop it).
-    public static func writeFromSourcePortToTags(_ record: borrowing ConnectionRecord, to out: inout TextCursor) {
+    /// `","sport":…,"dst":"…","dport":…,"packets":…,"close":"…","stage":"…","tags":[…],`
+    /// `"signature":"…","rst_ipid_gap":…,"rst_ttl_gap":…`: the fields after the client
+    /// address, the same in every format (the address itself differs: ClickHouse rows may
+    /// truncate or drop it). The signature only where the stage is not `none`, the gaps only
+    /// on a reset close (the IP ID gap only for IPv4).
+    public static func writeFromSourcePortToSignature(_ record: borrowing ConnectionRecord, to out: inout TextCursor) {
         let key = record.key
         out.put(#"","sport":"#)
         out.putDecimal(UInt64(key.sourcePort))
@@ -80,6 +82,19 @@ public enum JSONLines {
         out.put(record.stage.staticName)
         out.put(#"","tags":"#)
         writeTags(record.tags, to: &out)
+        if let signature = record.signature {
+            out.put(#","signature":""#)
+            out.put(signature.staticName)
+            out.put(UInt8(ascii: "\""))
+        }
+        if let evidence = record.resetEvidence {
+            if let gap = evidence.ipIDGap {
+                out.put(#","rst_ipid_gap":"#)
+                out.putDecimal(UInt64(gap))
+            }
+            out.put(#","rst_ttl_gap":"#)
+            out.putDecimal(UInt64(evidence.ttlGap))
+        }
     }
 
 

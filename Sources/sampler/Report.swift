@@ -34,6 +34,16 @@ struct Report: ParsableCommand {
             for all of the input; --asn and --country select what Radar's asn and location \
             parameters select (docs/classification.md).
 
+            --by signature prints the tampering signatures of the SIGCOMM 2023 study instead \
+            of the stages: per window, each signature's connections and share, its resets, \
+            and the share of those whose IPv4 IP ID gap is above 1 and whose TTL gap is above \
+            ttl_margin (evidence of an injected reset; docs/classification.md).
+
+            --as json or --as csv prints any view for scripts: the same rows and numbers as \
+            the table, shares as fractions (0.25), counts as numbers; the radar view's JSON \
+            has the shape of Radar's API answers (result.summary_0, result.serie_0, \
+            meta.dateRange; docs/clickhouse.md).
+
             With --svg FILE it also draws a stacked column chart of the stage shares over \
             time (all groups together), one colour per stage.
 
@@ -42,6 +52,8 @@ struct Report: ParsableCommand {
               sampler report --clickhouse --by port --since 2026-11-21T00:00:00Z
               sampler report records.jsonl --by asn
               sampler report records.jsonl --format radar --country DE
+              sampler report records.jsonl --by signature --as csv
+              sampler report records.jsonl --format radar --as json
 
             Exit status: 0 done; 1 some lines were not records (the table counts the rest); \
             64 bad arguments; 66 the file cannot be opened; 69 ClickHouse cannot be reached \
@@ -59,11 +71,16 @@ struct Report: ParsableCommand {
 
     @OptionGroup var configuration: ConfigOption
 
-    @Option(help: ArgumentHelp("Split each window by: none, port (the server's), network (the client's /24 or /48), host, asn (the client's AS) or country (the client's).", valueName: "grouping"))
+    @Option(help: ArgumentHelp("Split each window by: none, port (the server's), network (the client's /24 or /48), host, asn (the client's AS), country (the client's), or signature (the study's tampering signatures, with their evidence).", valueName: "grouping"))
     var by: Grouping = .none
 
     @Option(help: ArgumentHelp("table (sampler's stages) or radar (Cloudflare Radar's tcp_resets_timeouts summary).", valueName: "format"))
     var format: ReportFormat = .table
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("Print the view as text (a table to read), json or csv (for scripts).", valueName: "style"))
+    var style: OutputStyle = .text
+
+    @Option(help: ArgumentHelp(setting: "ttl_margin")) var ttlMargin: String?
 
     @Option(help: ArgumentHelp("Only connections from clients in this AS (Radar's asn parameter).", valueName: "number"))
     var asn: UInt32?
@@ -98,6 +115,9 @@ struct Report: ParsableCommand {
             throw ValidationError("--country '\(country)' is not a two-letter country code such as DE or BR (upper case).")
         }
         if format == .radar && svg != nil { throw ValidationError("--svg draws sampler's stages; leave out --format radar.") }
+        if format == .radar && by == .signature {
+            throw ValidationError("--by signature is a view of its own; leave out --format radar (Radar publishes stages only).")
+        }
         if !clickhouse && server.clickhouseUrl == nil && (file ?? "-") == "-" && isatty(STDIN_FILENO) != 0 {
             throw ValidationError("give a records file, - to read standard input from a pipe, or --clickhouse.")
         }
@@ -109,12 +129,12 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        var table = StageTable(windowSeconds: window, grouping: by)
         let filter = ReportFilter(since: since.flatMap(Self.seconds), until: until.flatMap(Self.seconds), asn: asn,
                                   country: country.flatMap { CountryCode($0) })
         var badLines = false
         var settings = try configuration.load()
-        try applyKeys([("location_database", locationDatabase)], to: &settings)
+        try applyKeys([("location_database", locationDatabase), ("ttl_margin", ttlMargin)], to: &settings)
+        var table = StageTable(windowSeconds: window, grouping: by, ttlMargin: settings.ttlMargin)
         if clickhouse || server.clickhouseUrl != nil {
             try applyKeys(server.given, to: &settings)
             guard !settings.clickhouseURL.isEmpty else {
@@ -156,7 +176,19 @@ struct Report: ParsableCommand {
             guard let locator, let number = UInt32(group), let name = locator.asName(number) else { return group }
             return "\(group) \(name)"
         }
-        print(format == .radar ? table.renderRadar(label: label) : table.render(label: label), terminator: "")
+        let output: String
+        switch (style, format == .radar ? "radar" : by == .signature ? "signatures" : "stages") {
+        case (.text, "radar"): output = table.renderRadar(label: label)
+        case (.text, "signatures"): output = table.renderSignatures()
+        case (.text, _): output = table.render(label: label)
+        case (.json, "radar"): output = table.radarJSON()
+        case (.json, "signatures"): output = table.jsonDocument(view: "signatures", rows: table.signatureRows())
+        case (.json, _): output = table.jsonDocument(view: "stages", rows: table.stageRows(label: label))
+        case (.csv, "radar"): output = table.radarRows().csv()
+        case (.csv, "signatures"): output = table.signatureRows().csv()
+        case (.csv, _): output = table.stageRows(label: label).csv()
+        }
+        print(output, terminator: "")
         if let svg {
             let text = StageChart.svg(table)
             guard FileManager.default.createFile(atPath: svg, contents: Data(text.utf8)) else {
@@ -170,3 +202,4 @@ struct Report: ParsableCommand {
 
 extension Grouping: ExpressibleByArgument {}
 extension ReportFormat: ExpressibleByArgument {}
+extension OutputStyle: ExpressibleByArgument {}

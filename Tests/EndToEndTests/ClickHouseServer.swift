@@ -120,18 +120,22 @@ final class ClickHouseServer {
         return statements
     }
 
-    /// The ALTER TABLE in schema.sql's comments that brings a table of sampler 0.1 up to
-    /// date: the comment lines from "ALTER TABLE" to the one ending in ';', uncommented.
-    static func upgradeStatement() throws -> String {
+    /// The ALTER TABLE statements in schema.sql's comments that bring a table of an
+    /// earlier sampler up to date, in order: the comment lines from each "ALTER TABLE" to
+    /// the one ending in ';', uncommented.
+    static func upgradeStatements() throws -> [String] {
         let text = try String(contentsOf: root.appendingPathComponent("docs/clickhouse/schema.sql"), encoding: .utf8)
-        var lines: [String] = []
+        var statements: [String] = [], lines: [String] = []
         for line in text.split(separator: "\n") where line.hasPrefix("--") {
             let body = line.dropFirst(2).trimmingCharacters(in: .whitespaces)
             if lines.isEmpty && !body.hasPrefix("ALTER TABLE") { continue }
             lines.append(body)
-            if body.hasSuffix(";") { break }
+            if body.hasSuffix(";") {
+                statements.append(String(lines.joined(separator: "\n").dropLast()))
+                lines = []
+            }
         }
-        return String(lines.joined(separator: "\n").dropLast())
+        return statements
     }
 
     /// Creates the database and table of docs/clickhouse/schema.sql.

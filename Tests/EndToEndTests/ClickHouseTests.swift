@@ -193,6 +193,16 @@ struct ClickHouseTests {
         ("a", 19, 4, "198.51.100.2", 443, "none", []),
     ]
 
+    /// The signature and reset evidence of each `known` connection, in the same order, as
+    /// sampler writes them (none at stage none, gaps on resets only).
+    static let knownEvidence: [(signature: String?, ipIDGap: Int?, ttlGap: Int?)] = [
+        ("syn_rst", 1, 0), ("syn_rst", 5, 9), ("ack_rstack", 300, 0),
+        (nil, nil, nil), (nil, nil, nil), (nil, nil, nil), (nil, nil, nil), (nil, nil, nil),
+        ("syn_rst", 1, 0),
+        ("other", nil, nil), (nil, nil, nil),
+        ("psh_rst_eq_rst", 0, 3), (nil, nil, nil), (nil, nil, nil), (nil, nil, nil),
+    ]
+
     @Test func theQueriesAndTheReportGiveTheExpectedSharesOnAKnownDataSet() throws {
         let lab = try Lab(index: 43)
         defer { lab.close() }
@@ -215,6 +225,10 @@ struct ClickHouseTests {
             var line: [String: Any] = ["first_seen": started.replacingOccurrences(of: " ", with: "T") + ".000000Z",
                                        "finalized": time.replacingOccurrences(of: " ", with: "T") + ".000000Z", "host": c.host,
                                        "family": c.family, "src": c.src, "dport": c.dport, "close": close, "stage": c.stage, "tags": c.tags]
+            let evidence = Self.knownEvidence[i]
+            for (field, value) in [("signature", evidence.signature as Any?), ("rst_ipid_gap", evidence.ipIDGap), ("rst_ttl_gap", evidence.ttlGap)] {
+                if let value { row[field] = value; line[field] = value }
+            }
             if asn != 0 {
                 row["client_asn"] = asn
                 row["client_country"] = country
@@ -246,6 +260,11 @@ struct ClickHouseTests {
                 + "\(w2)\t\t4\t0\t0\t0.25\t0\t0.75\n",
             // The later connection timed out: Radar's no_match, not later_in_flow.
             "radar_summary": "\(w1)\t10\t0.2\t0.1\t0\t0\t0.7\n\(w2)\t4\t0\t0\t0.25\t0\t0.75\n",
+            // Of the two syn_rst resets one has both gaps above 1 and above the TTL margin
+            // of 2; the left-out multiple_syns one counts nowhere.
+            "signature_shares": "\(w1)\tack_rstack\t1\t0.1\t1\t1\t0\n\(w1)\tnone\t6\t0.6\t0\t\\N\t\\N\n"
+                + "\(w1)\tother\t1\t0.1\t0\t\\N\t\\N\n\(w1)\tsyn_rst\t2\t0.2\t2\t0.5\t0.5\n"
+                + "\(w2)\tnone\t3\t0.75\t0\t\\N\t\\N\n\(w2)\tpsh_rst_eq_rst\t1\t0.25\t1\t0\t1\n",
         ]
         let queries = try ClickHouseServer.statements("queries.sql")
         #expect(Set(queries.compactMap(\.name)) == Set(expected.keys))
@@ -258,7 +277,9 @@ struct ClickHouseTests {
         // table, for every grouping.
         try lines.write(to: lab.file("known.jsonl"), atomically: true, encoding: .utf8)
         for arguments in [["--by", "none"], ["--by", "port"], ["--by", "network"], ["--by", "host"], ["--by", "asn"], ["--by", "country"],
-                          ["--format", "radar"], ["--format", "radar", "--by", "asn"], ["--asn", "64501"], ["--country", "DE", "--format", "radar"]] {
+                          ["--format", "radar"], ["--format", "radar", "--by", "asn"], ["--asn", "64501"], ["--country", "DE", "--format", "radar"],
+                          ["--by", "signature"], ["--by", "signature", "--as", "csv"], ["--by", "signature", "--as", "json", "--ttl-margin", "8"],
+                          ["--by", "port", "--as", "json"], ["--by", "country", "--as", "csv"], ["--format", "radar", "--by", "host", "--as", "json"]] {
             let fromClickHouse = try lab.run([sampler, "report", "--config", "/dev/null", "--location-database", "none"] + arguments
                                              + clickhouse.samplerFlags, in: lab.server)
             let fromFile = try lab.run([sampler, "report", "--config", "/dev/null", "--location-database", "none", lab.file("known.jsonl").path]
@@ -288,18 +309,23 @@ struct ClickHouseTests {
         let png = try Subprocess.run(["rsvg-convert", "-o", lab.file("stages.png").path, lab.file("stages.svg").path])
         #expect(png.status == 0, "\(png.stderr)")
 
-        // A table made by sampler 0.1 takes the new columns with the ALTER in schema.sql's
-        // comments; its old rows are placed by last_seen and have no AS or country, and
-        // new rows go in.
+        // A table made by sampler 0.1 takes the new columns with the ALTERs in schema.sql's
+        // comments; its old rows are placed by last_seen and have no AS, country, signature
+        // or gaps, and new rows go in.
         let create = try #require(try ClickHouseServer.statements("schema.sql").first { $0.sql.contains("CREATE TABLE") }).sql
-        let old = create.split(separator: "\n").filter { line in !["finalized", "client_asn", "client_country"].contains { line.contains($0) } }
+        let added = ["finalized", "client_asn", "client_country", "signature", "rst_ipid_gap", "rst_ttl_gap"]
+        let old = create.split(separator: "\n").filter { line in !added.contains { line.contains($0) } }
             .joined(separator: "\n").replacingOccurrences(of: "sampler.connections", with: "sampler.old_connections")
         try clickhouse.query(old)
         try clickhouse.query("INSERT INTO sampler.old_connections (host, first_seen, last_seen, last_seen_usec, stage) "
             + "VALUES ('a', '2026-11-20 10:01:00', '2026-11-20 10:02:00', 7, 'post_syn')")
-        try clickhouse.query(try ClickHouseServer.upgradeStatement().replacingOccurrences(of: "sampler.connections", with: "sampler.old_connections"))
-        #expect(try clickhouse.query("SELECT finalized = last_seen, finalized_usec, client_asn, client_country FROM sampler.old_connections FORMAT TSV")
-                == "1\t7\t0\t\n")
+        let upgrades = try ClickHouseServer.upgradeStatements()
+        #expect(upgrades.count == 2)
+        for statement in upgrades {
+            try clickhouse.query(statement.replacingOccurrences(of: "sampler.connections", with: "sampler.old_connections"))
+        }
+        #expect(try clickhouse.query("SELECT finalized = last_seen, finalized_usec, client_asn, client_country, signature, rst_ipid_gap, rst_ttl_gap "
+                                     + "FROM sampler.old_connections FORMAT TSV") == "1\t7\t0\t\t\t\\N\t\\N\n")
         let newRow = try lab.run(["curl", "-sS", "--fail-with-body", "--data-binary", batches[2]!,
                                   "\(clickhouse.url)/?query=INSERT%20INTO%20sampler.old_connections%20FORMAT%20JSONEachRow"], in: lab.server)
         #expect(newRow.status == 0, "\(newRow.stdout)")

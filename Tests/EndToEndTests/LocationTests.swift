@@ -137,40 +137,25 @@ struct LocationFixture {
         var country: String?
     }
 
-    let directory: URL
+    let generated: GeneratedCapture
     let connections: [Connection]
-    var capture: String { directory.appendingPathComponent("location.pcap").path }
+    var capture: String { generated.capture }
 
     static func make() throws -> LocationFixture {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-location-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/make-location-capture.py").path
-        let expect = directory.appendingPathComponent("expect.json")
-        let made = try Subprocess.run([python, script, directory.appendingPathComponent("location.pcap").path,
-                                       "--expect", expect.path, "--database", database])
-        guard made.status == 0 else { throw Failed(description: "make-location-capture.py: \(made.stderr)") }
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: expect)) as? [String: Any]
-        let list = object?["connections"] as? [[String: Any]] ?? []
-        let connections = list.map { c in
+        let generated = try GeneratedCapture.make(script: "make-location-capture.py", name: "location", arguments: ["--database", database])
+        let connections = generated.connections.map { c in
             Connection(client: c["client"] as? String ?? "", family: c["family"] as? Int ?? 0, sport: c["sport"] as? Int ?? 0,
                        close: c["close"] as? String ?? "", stage: c["stage"] as? String ?? "",
                        asn: (c["asn"] as? Int).map(UInt32.init), asName: c["as_name"] as? String, country: c["country"] as? String)
         }
-        guard connections.count >= 20 else { throw Failed(description: "expect.json holds \(connections.count) connections") }
-        return LocationFixture(directory: directory, connections: connections)
+        guard connections.count >= 20 else { throw Failed(description: "the description holds \(connections.count) connections") }
+        return LocationFixture(generated: generated, connections: connections)
     }
 
     /// The records of the capture, classified with the database, in a file.
-    func records(_ sampler: String) throws -> String {
-        let result = try Subprocess.run([sampler, "classify", "--location-database", Self.database, capture])
-        guard result.status == 0 else { throw Failed(description: "classify: \(result.stderr)") }
-        let path = directory.appendingPathComponent("records.jsonl").path
-        try result.stdout.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    func records(_ sampler: String) throws -> String { try generated.records(sampler, locationDatabase: Self.database) }
 
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    func remove() { generated.remove() }
 
     static func objects(_ lines: String) throws -> [[String: Any]] {
         try lines.split(separator: "\n").map {

@@ -61,3 +61,40 @@ enum Traffic {
     print("done", flush=True)
     """#
 }
+
+extension Traffic {
+    /// A client behind an on-path middlebox that tampers as the study's ⟨PSH+ACK → RST;RST₀⟩
+    /// describes: when the client's first data packet passes, it injects two RSTs towards
+    /// the server in the client's name, in sequence (so conntrack and the server take
+    /// them), one with acknowledgement number 0 and one with the client's, from a stack
+    /// of its own: IP IDs 30,000 from the client's and TTL (hop limit) 200 where the
+    /// client's is 64. Arguments: interface, server, family, source port.
+    static let injectingClient = #"""
+    import logging, socket, sys, time
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    from scapy.all import AsyncSniffer, IP, IPv6, TCP, send
+    iface, server, family, sport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    def inject(p):
+        tcp = p[TCP]
+        if not (tcp.flags & 0x08) or inject.done: return   # the first PSH+ACK only
+        inject.done = True
+        seq = tcp.seq + len(tcp.payload)
+        for n, ack in enumerate([0, tcp.ack]):
+            ip = IP(src=p[IP].src, dst=p[IP].dst, ttl=200, id=(p[IP].id + 30000 + n) & 0xFFFF) if family == 4 \
+                else IPv6(src=p[IPv6].src, dst=p[IPv6].dst, hlim=200)
+            send(ip / TCP(sport=tcp.sport, dport=tcp.dport, flags="R", seq=seq, ack=ack), verbose=False)
+    inject.done = False
+    sniffer = AsyncSniffer(iface=iface, filter=f"tcp and src port {sport}", prn=inject, store=False)
+    sniffer.start()
+    time.sleep(1)   # the sniffer is listening
+    s = socket.socket(socket.AF_INET if family == 4 else socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.bind(("", sport))
+    s.connect((server, 8080))
+    s.sendall(b"request 0\n")
+    time.sleep(2.5)  # past the grace period: what the client sends now is an orphan
+    sniffer.stop()
+    print("done" if inject.done else "no data packet seen", flush=True)
+    """#
+}

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct StageTableTests {
     func table(_ lines: String, by grouping: Grouping = .none) throws -> (StageTable, RecordLines.Outcome) {
-        var table = StageTable(windowSeconds: 900, grouping: grouping)
+        var table = StageTable(windowSeconds: 900, grouping: grouping, ttlMargin: 2)
         var pipe: [Int32] = [0, 0]
         #expect(Foundation.pipe(&pipe) == 0)
         let bytes = Array(lines.utf8)
@@ -61,7 +61,7 @@ import Testing
             2026-11-21 20:15  443   reset 1: single_rstack 1, ttl_mismatch 1
 
             """)
-        #expect(StageTable(windowSeconds: 900, grouping: .none).render().contains("(no connections)"))
+        #expect(StageTable(windowSeconds: 900, grouping: .none, ttlMargin: 2).render().contains("(no connections)"))
     }
 
     @Test func theChartHasOneSeriesPerStageAndSaysWhenThereIsNothing() throws {
@@ -70,6 +70,6 @@ import Testing
         for stage in Stage.allCases { #expect(svg.contains("<g id=\"series-\(stage.name)\"")) }
         #expect(svg.contains("<title>2026-11-21 20:00 UTC, post_syn: 100.0% (1 of 1)</title>"))
         #expect(svg.contains(">3 connections, 2 left out (multiple SYNs, or still open at shutdown); "))
-        #expect(StageChart.svg(StageTable(windowSeconds: 900, grouping: .none)).contains(">no connections</text>"))
+        #expect(StageChart.svg(StageTable(windowSeconds: 900, grouping: .none, ttlMargin: 2)).contains(">no connections</text>"))
     }
 }

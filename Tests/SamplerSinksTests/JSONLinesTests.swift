@@ -33,7 +33,7 @@ import SamplerWire
             {"first_seen":"2024-09-05T12:00:00.000042Z","last_seen":"2024-09-05T12:00:00.003042Z",\
             "finalized":"2024-09-05T12:00:00.003042Z","family":4,\
             "src":"192.0.2.10","sport":50000,"dst":"198.51.100.1","dport":443,"packets":4,"close":"reset",\
-            "stage":"post_psh","tags":["reset","single_rstack"],"syn":{"ttl":57,"ipid":321,"window":64240,\
+            "stage":"post_psh","tags":["reset","single_rstack"],"signature":"psh_rstack","rst_ipid_gap":0,"rst_ttl_gap":0,"syn":{"ttl":57,"ipid":321,"window":64240,\
             "options":[2,4,8,1,3]},"flags":["S","A","PA","RA"],"payload_bytes":517}
 
             """)

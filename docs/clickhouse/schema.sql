@@ -16,6 +16,13 @@ CREATE DATABASE IF NOT EXISTS sampler;
 --       ADD COLUMN finalized_usec UInt32 DEFAULT last_seen_usec AFTER finalized,
 --       ADD COLUMN client_asn UInt32 AFTER payload_bytes,
 --       ADD COLUMN client_country String AFTER client_asn;
+-- and a table without the tampering signature and its evidence (an earlier sampler;
+-- rows already there get signature '' and no gaps, and `sampler report --by signature`
+-- shows them as unknown):
+--   ALTER TABLE sampler.connections
+--       ADD COLUMN signature String AFTER tags,
+--       ADD COLUMN rst_ipid_gap Nullable(UInt16) AFTER signature,
+--       ADD COLUMN rst_ttl_gap Nullable(UInt8) AFTER rst_ipid_gap;
 --
 -- ReplacingMergeTree keyed by (host, batch_id, batch_row): a batch sent twice (ClickHouse
 -- wrote it but sampler never heard back, then retried) leaves two identical rows with
@@ -45,6 +52,9 @@ CREATE TABLE IF NOT EXISTS sampler.connections
     close           Enum8('reset' = 1, 'fin' = 2, 'cap' = 3, 'timeout' = 4, 'shutdown' = 5),
     stage           Enum8('post_syn' = 1, 'post_ack' = 2, 'post_psh' = 3, 'later' = 4, 'none' = 5),
     tags            Array(String),
+    signature       String,   -- the study's tampering signature (docs/classification.md); '' at stage none
+    rst_ipid_gap    Nullable(UInt16),  -- reset closes of IPv4 only, else NULL
+    rst_ttl_gap     Nullable(UInt8),   -- reset closes only, else NULL
     syn_ttl         UInt8,
     syn_ipid        UInt16,
     syn_window      UInt16,
