@@ -8,7 +8,7 @@ import SamplerRuntime
 /// metrics read. Adding a counter is a case here, its help, and the line that counts it.
 public enum Counter: Int, CaseIterable, Sendable {
     // In the stop line's order: what came, then what was turned away.
-    case messages, records, lost, ringDrops, overruns, parseErrorsTotal, orphans, evicted, writeErrors, recordsDropped
+    case messages, records, lost, ringDrops, overruns, parseErrorsTotal, orphans, evicted, writeErrors, recordsDropped, tornTails
     case datagrams, bytes, packets, opened, finalized, writerWaits, lateRecords
 
     /// The Prometheus counter and its help; nil for counts only `status` shows.
@@ -26,6 +26,7 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .records: ("sampler_records_written_total", "Records written to the output.")
         case .writeErrors: ("sampler_record_write_errors_total", "Writes of records to the output that failed (what they held is kept and retried).")
         case .recordsDropped: ("sampler_records_dropped_total", "Records dropped, whole, while the output could not be written and the writer held its maximum.")
+        case .tornTails: ("sampler_records_torn_tails_cut_total", "Times the records file ended in the middle of a record when opened (a crash during a write) and was cut back to its last whole line.")
         case .ringDrops: ("sampler_ring_dropped_packets_total", "Packets dropped because their shard's ring was full.")
         case .writerWaits: ("sampler_writer_waits_total", "Times a shard waited because the writer's ring was full.")
         // By reason in sampler_parse_errors_total; finalized and late only in status.
@@ -46,6 +47,7 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .evicted: "evicted (table full)"
         case .writeErrors: "write errors"
         case .recordsDropped: "records dropped (output not writable)"
+        case .tornTails: "torn records cut (a crash during a write)"
         case .datagrams, .bytes, .packets, .opened, .finalized, .writerWaits, .lateRecords: nil
         }
     }

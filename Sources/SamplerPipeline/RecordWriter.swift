@@ -25,7 +25,7 @@ final class RecordWriter: @unchecked Sendable {
     // thread; other threads touch only `wakeup`, `reopenRequested`, `counters` and
     // `windows`.
     /// What the writer counts.
-    private static let writerCounts: [Counter] = [.records, .writeErrors, .recordsDropped, .lateRecords]
+    private static let writerCounts: [Counter] = [.records, .writeErrors, .recordsDropped, .tornTails, .lateRecords]
 
     let wakeup: Wakeup
     let reopenRequested = Atomic<Bool>(false)
@@ -71,7 +71,11 @@ final class RecordWriter: @unchecked Sendable {
             }
             if reopenRequested.exchange(false, ordering: .acquiring) {
                 file.flush()
-                do { try file.reopen(); log("reopened \(file.path ?? "standard output")") }
+                do {
+                    try file.reopen()
+                    log("reopened \(file.path ?? "standard output")")
+                    if let cut = file.cutMessage { log(cut) }
+                }
                 catch { log("cannot reopen the output, still writing to the old file: \(error)") }
                 locator?.reopen()
             }
@@ -143,6 +147,7 @@ final class RecordWriter: @unchecked Sendable {
         counts[.records] = records
         counts[.writeErrors] = file.writeErrors
         counts[.recordsDropped] = file.recordsDropped
+        counts[.tornTails] = file.tornTailsCut
         counts[.lateRecords] = aggregator.lateRecords
         counters.publish(counts, Self.writerCounts)
         writeFailure.store(file.failure?.rawValue ?? 0, ordering: .relaxed)

@@ -91,6 +91,7 @@ public final class LiveSampler {
         signal(SIGPIPE, SIG_IGN)
         let output: RecordFile
         do { output = try RecordFile(path: options.output) } catch { throw .output(error) }
+        if let cut = output.cutMessage { log(cut) }
         let socket: NflogSocket
         do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
         receiveBufferBytes = socket.receiveBufferBytes

@@ -28,6 +28,13 @@ public final class RecordFile {
     public private(set) var recordsDropped: UInt64 = 0
     /// Why the last write failed, while writing fails; nil once a write succeeds.
     public private(set) var failure: Errno?
+    /// Times the file was found ending in the middle of a line when it was opened (a
+    /// crash, a power cut or SIGKILL during a write), and the torn bytes cut off then, so
+    /// that the next record starts a line of its own.
+    public private(set) var tornTailsCut: UInt64 = 0
+    public private(set) var tornBytesCut: UInt64 = 0
+    /// The bytes cut at the last open, for its log line; 0 when the file ended whole.
+    public private(set) var lastCut: Int64 = 0
 
     /// How much may wait while writing fails (a full disk, say) before new records are
     /// dropped, whole, and counted.
@@ -40,6 +47,7 @@ public final class RecordFile {
             return
         }
         self.init(path: file, fd: try Self.open(file))
+        try cutTornTail()
     }
 
     /// Standard output, which is open already.
@@ -59,8 +67,14 @@ public final class RecordFile {
     /// Where the records go, for messages.
     public var name: String { path ?? "standard output" }
 
+    /// Opened for reading too, so that a torn tail can be found (appends go to the end
+    /// whatever the offset).
     private static func open(_ path: String) throws(OpenError) -> Int32 {
-        do { return try Descriptor.open(path, O_WRONLY | O_APPEND | O_CREAT, permissions: 0o640).rawValue } catch {
+        do { return try Descriptor.open(path, O_RDWR | O_APPEND | O_CREAT, permissions: 0o640).rawValue } catch {
+            // A file this process may write but not read: append without the check.
+            if error == .permissionDenied, let fd = try? Descriptor.open(path, O_WRONLY | O_APPEND | O_CREAT, permissions: 0o640) {
+                return fd.rawValue
+            }
             throw OpenError(path: path, error: error)
         }
     }
@@ -72,6 +86,37 @@ public final class RecordFile {
         let fresh = try Self.open(path)
         close(fd)
         fd = fresh
+        try cutTornTail()
+    }
+
+    /// A file that does not end in a newline was torn in the middle of a record: cut it
+    /// back to its last whole line, so that the next record is not glued to the torn one
+    /// (which would make both unreadable). Only regular files: a pipe or a device has no
+    /// tail to look at.
+    private func cutTornTail() throws(OpenError) {
+        lastCut = 0
+        guard let path else { return }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0,
+              fcntl(fd, F_GETFL) & O_ACCMODE == O_RDWR else { return }
+        let file = Descriptor(rawValue: fd)
+        do {
+            let whole = try file.endOfLastWholeLine()
+            let size = Int64(info.st_size)
+            guard whole < size else { return }
+            try file.truncate(to: whole)
+            lastCut = size - whole
+            tornTailsCut += 1
+            tornBytesCut += UInt64(lastCut)
+        } catch {
+            throw OpenError(path: path, error: error)
+        }
+    }
+
+    /// What the last open cut, for the log; nil when the file ended whole.
+    public var cutMessage: String? {
+        lastCut == 0 ? nil : "\(name) ended in the middle of a record (a crash or a kill during a write): "
+            + "cut the last \(lastCut) bytes back to its last whole line, so that new records start a line of their own"
     }
 
     /// Adds one record's line (`body` appends it), unless `maximumBuffered` bytes already

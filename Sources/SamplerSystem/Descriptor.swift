@@ -43,6 +43,40 @@ public struct Descriptor: RawRepresentable, Hashable, Sendable {
         try retryOnInterrupt { bytes.withUnsafeBytes { Glibc.send(rawValue, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) } }
     }
 
+    /// One pread(2) of up to `count` bytes at `offset` of the file.
+    public func read(count: Int, atFileOffset offset: Int64) throws(Errno) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = try retryOnInterrupt { bytes.withUnsafeMutableBytes { pread(rawValue, $0.baseAddress!, count, off_t(offset)) } }
+        bytes.removeLast(count - n)
+        return bytes
+    }
+
+    /// The file's size (fstat).
+    public func size() throws(Errno) -> Int64 {
+        var info = stat()
+        _ = try retryOnInterrupt { fstat(rawValue, &info) }
+        return Int64(info.st_size)
+    }
+
+    /// ftruncate(2).
+    public func truncate(to size: Int64) throws(Errno) {
+        _ = try retryOnInterrupt { ftruncate(rawValue, off_t(size)) }
+    }
+
+    /// Where a file of lines ends whole: the size up to and including its last newline.
+    /// The bytes after it (a line torn by a crash in the middle of a write) are what
+    /// `size() - result` counts.
+    public func endOfLastWholeLine(chunkBytes: Int = 65536) throws(Errno) -> Int64 {
+        var end = try size()
+        while end > 0 {
+            let start = max(0, end - Int64(chunkBytes))
+            let chunk = try read(count: Int(end - start), atFileOffset: start)
+            if let newline = chunk.lastIndex(of: UInt8(ascii: "\n")) { return start + Int64(newline) + 1 }
+            end = start
+        }
+        return 0
+    }
+
     /// Reads until end of file.
     public func readAll(chunkBytes: Int = 65536) throws(Errno) -> [UInt8] {
         var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: chunkBytes)

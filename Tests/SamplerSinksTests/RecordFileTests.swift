@@ -3,6 +3,42 @@ import SamplerSinks
 import Testing
 
 @Suite struct RecordFileTests {
+    /// A file left by a crash in the middle of a write ends in a torn record: opening it
+    /// cuts that back to the last whole line, so the next record is not glued to it.
+    @Test(arguments: [
+        ("old\none\ntorn {\"first", "old\none\n"),
+        ("torn, not one newline", ""),
+        ("whole\n", "whole\n"),
+        (String(repeating: "x", count: 100) + "\n" + String(repeating: "y", count: 200_000), String(repeating: "x", count: 100) + "\n"),
+    ])
+    func aTornTailIsCutBackToTheLastWholeLine(before: String, kept: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-torn-\(getpid())-\(before.count)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("records.jsonl").path
+        try before.write(toFile: path, atomically: false, encoding: .utf8)
+
+        let file = try RecordFile(path: path)
+        let cut = before.utf8.count - kept.utf8.count
+        #expect(file.lastCut == Int64(cut))
+        #expect(file.tornTailsCut == (cut > 0 ? 1 : 0))
+        #expect(file.tornBytesCut == UInt64(cut))
+        #expect((file.cutMessage != nil) == (cut > 0))
+        file.append { $0.append(contentsOf: "new\n".utf8) }
+        file.flush()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == kept + "new\n")
+
+        // SIGHUP's reopen checks again.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("half a rec".utf8))
+        try handle.close()
+        try file.reopen()
+        #expect(file.lastCut == 10)
+        #expect(file.tornTailsCut == (cut > 0 ? 2 : 1))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == kept + "new\n")
+    }
+
     @Test func appendsAndReopensAfterRotation() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-recordfile-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
