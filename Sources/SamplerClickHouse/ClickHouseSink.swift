@@ -68,6 +68,10 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
             throw .start(error)
         }
         batch.reserveCapacity(1 << 20)
+        for name in spool.damaged {
+            log("the spool batch \(options.spoolDirectory)/\(name) is damaged (not whole lines, or not as many as its name says): "
+                + "moved aside as \(name).damaged, not sent; look at it, then delete it")
+        }
         let waiting = spool.depth
         if waiting.batches > 0 {
             log("the spool \(options.spoolDirectory) holds \(waiting.records) records in \(batches(waiting.batches)) from before; sending them first")

@@ -59,6 +59,11 @@ public final class Spool: Sendable {
 
     public let directory: String
     public let limitBytes: Int
+    /// Batch files found damaged when the spool was opened (not ending in a newline, or
+    /// not holding the records their name says), moved aside as `NAME.damaged` rather than
+    /// sent: a batch is written whole or not at all, so only a disk fault or a hand leaves
+    /// one so, and ClickHouse would refuse it.
+    public let damaged: [String]
     private let directoryFD: Int32
     private let state: Mutex<State>
 
@@ -75,7 +80,7 @@ public final class Spool: Sendable {
             throw error == .wouldBlock ? .inUse(path: directory) : .create(path: directory, error)
         }
         directoryFD = fd
-        var found = State()
+        var found = State(), damaged: [String] = []
         for name in Self.list(fd) {
             if name.hasPrefix(".") && name.hasSuffix(".tmp") {
                 unlinkat(fd, name, 0)
@@ -84,9 +89,15 @@ public final class Spool: Sendable {
             guard let batch = Self.parse(name) else { continue }
             var info = stat()
             guard fstatat(fd, name, &info, 0) == 0 else { continue }
+            guard Self.holdsWholeLines(fd, name, count: batch.records) else {
+                renameat(fd, name, fd, name + ".damaged")
+                damaged.append(name)
+                continue
+            }
             found.batches.append(Batch(id: batch.id, records: batch.records, bytes: Int(info.st_size)))
             found.bytes += Int(info.st_size)
         }
+        self.damaged = damaged.sorted()
         found.batches.sort { $0.id < $1.id }
         found.lastID = found.batches.last?.id ?? 0
         state = Mutex(found)
@@ -224,6 +235,16 @@ public final class Spool: Sendable {
     }
 
     /// Parses "<id>-<records>.jsonl".
+    /// Whether the batch file holds `count` lines, the last one ended.
+    static func holdsWholeLines(_ directory: Int32, _ name: String, count: Int) -> Bool {
+        guard let fd = try? retryOnInterrupt({ openat(directory, name, O_RDONLY | O_CLOEXEC) }) else { return false }
+        let file = Descriptor(rawValue: fd)
+        defer { file.close() }
+        guard let size = try? file.size(), let whole = try? file.endOfLastWholeLine(), whole == size, size > 0,
+              let bytes = try? file.readAll() else { return false }
+        return bytes.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } == count
+    }
+
     static func parse(_ name: String) -> (id: UInt64, records: Int)? {
         guard name.hasSuffix(".jsonl") else { return nil }
         let parts = name.dropLast(".jsonl".count).split(separator: "-")

@@ -41,6 +41,28 @@ import Testing
         #expect(directory.files == ["00000000000000001001-2.jsonl"])
     }
 
+    /// A batch is written whole or not at all; one that is not (a disk fault, a hand) is
+    /// moved aside at open, never sent.
+    @Test func damagedBatchesAreMovedAsideAtOpen() throws {
+        let directory = Directory()
+        do {
+            let spool = try Spool(directory: directory.path, limitBytes: 1 << 20)
+            try spool.add(id: 1, records: 2, body: body(2, tag: "whole"))
+            try spool.add(id: 2, records: 2, body: body(2, tag: "torn"))
+            try spool.add(id: 3, records: 3, body: body(3, tag: "short"))
+            #expect(spool.damaged.isEmpty)
+        }
+        let torn = directory.path + "/00000000000000000002-2.jsonl"
+        try Data(body(2, tag: "torn").dropLast(5)).write(to: URL(fileURLWithPath: torn))
+        let short = directory.path + "/00000000000000000003-3.jsonl"
+        try Data(body(2, tag: "short")).write(to: URL(fileURLWithPath: short))
+        let spool = try Spool(directory: directory.path, limitBytes: 1 << 20)
+        #expect(spool.damaged == ["00000000000000000002-2.jsonl", "00000000000000000003-3.jsonl"])
+        #expect(directory.files == ["00000000000000000001-2.jsonl", "00000000000000000002-2.jsonl.damaged", "00000000000000000003-3.jsonl.damaged"])
+        #expect(spool.depth.batches == 1 && spool.depth.records == 2)
+        #expect(try spool.takeOldest()?.1 == body(2, tag: "whole"))
+    }
+
     @Test func aFullSpoolDropsTheOldestButNotTheOneBeingSentAndCountsThem() throws {
         let directory = Directory()
         let size = body(10, tag: "x").count
