@@ -18,12 +18,16 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
         return "\(key) = \(value) (\(flag)): \(allowed)"
     }
 
-    /// The text with control characters and other unprintable bytes as \xNN, so that a
-    /// binary file given as the configuration does not write raw bytes to a terminal.
+    /// The text with control characters, invisible ones (a byte-order mark, zero-width
+    /// spaces) and other unprintable bytes as \xNN or \u{NNNN}, so that a binary file given
+    /// as the configuration does not write raw bytes to a terminal and nothing in an error
+    /// is invisible.
     static func printable(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
-            if scalar.properties.generalCategory == .control || scalar == "\u{FFFD}" {
+            let category = scalar.properties.generalCategory
+            if category == .control || category == .format || category == .lineSeparator || category == .paragraphSeparator
+                || scalar == "\u{FFFD}" {
                 out += scalar.value < 0x100 ? "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2) : "\\u{\(String(scalar.value, radix: 16))}"
             } else {
                 out.unicodeScalars.append(scalar)
@@ -40,14 +44,29 @@ public enum ConfigurationFile {
     /// Every key, in the order `render` writes them.
     public static var keys: [String] { Setting.all.map(\.key) }
 
-    /// Reads `text` over `base`; `source` names the file in errors.
+    /// The longest line a file may have.
+    public static let maximumLineBytes = 4096
+
+    /// Reads `text` over `base`; `source` names the file in errors. Lines end in LF or
+    /// CRLF (a file edited on Windows reads the same); a UTF-8 byte-order mark at the start
+    /// is skipped; a line longer than `maximumLineBytes` is an error.
     public static func parse(_ text: String, source: String, over base: Settings = Settings()) throws(ConfigurationError) -> Settings {
         var settings = base
         var lines: [String: Int] = [:]  // where each key was set
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmed
-            if line.isEmpty { continue }
+        // By bytes, not Characters: Swift takes "\r\n" as one Character, which a split on
+        // "\n" would not see.
+        var bytes = Substring(text).utf8[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        for (index, lineBytes) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let location = "\(source):\(index + 1)"
+            var content = lineBytes
+            if content.last == UInt8(ascii: "\r") { content = content.dropLast() }
+            guard content.count <= maximumLineBytes else {
+                throw ConfigurationError(key: "rules", value: "", allowed: "the line is longer than \(maximumLineBytes) bytes: not a configuration file?",
+                                         location: location)
+            }
+            let line = Substring(content).split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmed
+            if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigurationError(key: String(line), value: "", allowed: "expected 'key = value'", location: location)
             }

@@ -178,7 +178,8 @@ extension Setting {
         Setting(key: "include_multiple_syns", summary: "Count connections tagged multiple_syns in the stage shares (left out by default, as in the reference)",
                 allowed: "true or false", valueName: "bool", defaultNote: nil,
                 read: { text, settings in
-                    guard let flag = ["true": true, "yes": true, "1": true, "false": false, "no": false, "0": false][text.lowercased()] else { return false }
+                    // Exactly what the docs say: a second spelling would be a second fact.
+                    guard let flag = ["true": true, "false": false][text] else { return false }
                     settings.includeMultipleSyns = flag
                     return true
                 },

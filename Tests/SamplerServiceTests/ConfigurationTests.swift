@@ -3,6 +3,7 @@ import Testing
 import SamplerRules
 import SamplerPipeline
 import SamplerClickHouse
+import SamplerSystem
 @testable import SamplerService
 
 @Suite struct ConfigurationTests {
@@ -23,7 +24,7 @@ import SamplerClickHouse
             group=9
             label = "7"
             backend = legacy
-            include_multiple_syns = yes
+            include_multiple_syns = true
 
             output = -
             """, source: "test.conf")
@@ -44,6 +45,13 @@ import SamplerClickHouse
         ("just words", "test.conf:1: just words = : expected 'key = value'"),
         ("\n\nbackend = iptables", "test.conf:3: backend = iptables: auto, nft or legacy"),
         ("include_multiple_syns = maybe", "test.conf:1: include_multiple_syns = maybe: true or false"),
+        ("include_multiple_syns = yes", "test.conf:1: include_multiple_syns = yes: true or false"),
+        ("include_multiple_syns = True", "test.conf:1: include_multiple_syns = True: true or false"),
+        // Invisible characters are shown: a zero-width space in a key, a BOM not at the start.
+        ("gro\u{200B}up = 5", "test.conf:1: gro\\u{200b}up = 5: unknown key"),
+        ("group = 5\n\u{FEFF}probability = 1", "test.conf:2: \\u{feff}probability = 1: unknown key"),
+        ("probability = 1\r\ngroup = 5\rlabel = 3", "test.conf:2: group = 5\\x0dlabel = 3: an NFLOG group"),
+        ("# a comment\n" + String(repeating: "x", count: 5000), "test.conf:2: the line is longer than 4096 bytes"),
         ("clickhouse_client_addresses = hash", "test.conf:1: clickhouse_client_addresses = hash: truncate (to /24 and /48), drop or keep"),
         ("clickhouse_batch_size = many", "test.conf:1: clickhouse_batch_size = many: records, 1 to 1000000"),
     ])
@@ -53,6 +61,35 @@ import SamplerClickHouse
         } throws: { error in
             "\(error)".hasPrefix(message) || { print("got: \(error)"); return false }()
         }
+    }
+
+    /// A file written on Windows (CRLF) or with a byte-order mark reads as the same file
+    /// with LF: every line, every comment, no "\r" in any value.
+    @Test func crlfLinesAndAByteOrderMarkReadAsPlainLines() throws {
+        let plain = "probability = 1\n# c\ngroup = 6\noutput = /x\nlabel = 7\n"
+        let expected = try ConfigurationFile.parse(plain, source: "plain.conf")
+        #expect(expected.rules.group == 6 && expected.output == "/x")
+        let windows = plain.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(try ConfigurationFile.parse(windows, source: "crlf.conf") == expected)
+        #expect(try ConfigurationFile.parse("\u{FEFF}" + windows, source: "bom.conf") == expected)
+    }
+
+    /// No input makes reading the configuration hang or grow: /dev/zero and a huge file are
+    /// refused at 1 MiB, a FIFO without a writer after 5 s.
+    @Test func readingIsBoundedInSizeAndTime() throws {
+        #expect(throws: TextFile.ReadError.tooLarge(limit: TextFile.maximumBytes)) { try TextFile.read("/dev/zero") }
+        #expect(try TextFile.read("/dev/null") == "")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-textfile-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let big = directory.appendingPathComponent("big.conf").path
+        try Data(repeating: UInt8(ascii: "#"), count: TextFile.maximumBytes + 1).write(to: URL(fileURLWithPath: big))
+        #expect(throws: TextFile.ReadError.tooLarge(limit: TextFile.maximumBytes)) { try TextFile.read(big) }
+        let fifo = directory.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let started = Date()
+        #expect(throws: TextFile.ReadError.silent(seconds: TextFile.maximumWaitSeconds)) { try TextFile.read(fifo) }
+        #expect(Date().timeIntervalSince(started) < 30, "it gave up instead of waiting for ever")
     }
 
     @Test func validationNamesTheKey() {
