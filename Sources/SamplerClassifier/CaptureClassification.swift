@@ -10,6 +10,8 @@ public struct CaptureClassification {
     public var filteredOut: UInt64 = 0
     /// Where the file stopped making sense, if it did; the records before it were used.
     public var fileError: CaptureFileError?
+    /// The first link type met that sampler does not read, if any.
+    public var unsupportedLinkType: UInt32?
 
     private var classifier: Classifier
     private let filter: ServerFilter
@@ -37,6 +39,7 @@ public struct CaptureClassification {
                     classifier.ingest(packet, emit: emit)
                 } catch {
                     parseErrors.record(error)
+                    if error == .unsupportedLinkType && unsupportedLinkType == nil { unsupportedLinkType = record.linkType }
                 }
             }
         } catch {

@@ -16,8 +16,11 @@ public enum RecordLines {
         var first_seen: String
         var last_seen: String?
         var finalized: String?
+        var family: Int?
         var src: String
+        var sport: Int?
         var dport: Int
+        var packets: Int?
         var stage: String
         var close: String?
         var tags: [String]
@@ -27,6 +30,18 @@ public enum RecordLines {
         var host: String?
         var client_asn: UInt32?
         var client_country: String?
+
+        /// Fields a record cannot hold out of these ranges: a line with one is not a record
+        /// (a port of -1, 1e40 packets), whatever wrote it.
+        var isInRange: Bool {
+            let ports = 0...65535
+            return ports.contains(dport) && sport.map(ports.contains) != false
+                && family.map { $0 == 4 || $0 == 6 } != false
+                && packets.map { (1...1000).contains($0) } != false
+                && rst_ipid_gap.map { (0...32768).contains($0) } != false
+                && rst_ttl_gap.map { (0...255).contains($0) } != false
+                && client_country.map { CountryCode($0) != nil } != false
+        }
     }
 
     /// Reads every line from `fd` until end of file, in 1 MiB chunks. `host` fills the
@@ -43,7 +58,7 @@ public enum RecordLines {
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
             // Records from before `finalized` existed (sampler 0.1) are placed by their
             // last packet, the nearest time they carry.
-            guard let record = try? decoder.decode(Line.self, from: Data(line)),
+            guard let record = try? decoder.decode(Line.self, from: Data(line)), record.isInRange,
                   let finalized = Timestamp.parse(Substring(record.finalized ?? record.last_seen ?? record.first_seen)),
                   let stage = Stage.allCases.first(where: { $0.name == record.stage }) else {
                 outcome.badLines += 1

@@ -85,7 +85,9 @@ public enum RulesError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .badParameter(let text): text
         case .toolMissing(let tool): "\(tool) not found: install Debian's iptables package (apt-get install iptables)"
-        case .notPermitted(let tool): "\(tool) was refused: changing firewall rules needs root (or CAP_NET_ADMIN); run with sudo"
+        case .notPermitted(let tool):
+            "\(tool) was refused: the kernel lists firewall rules, as it changes them, only for root (CAP_NET_ADMIN), so even "
+                + "reading them needs it; run with sudo (to watch a running sampler without root: sampler status --skip-rules)"
         case .kernelSupport(let detail): "the kernel lacks what the rules need (\(detail)): load the modules with 'modprobe nf_conntrack xt_connlabel xt_statistic xt_connbytes xt_NFLOG nfnetlink_log', or use a kernel built with them"
         case .failed(let detail): detail
         }

@@ -12,6 +12,9 @@ public enum LinkType {
     public static let nflog: UInt32 = 239
     public static let linuxSLL2: UInt32 = 276
 
+    /// What `sampler classify` reads, for its messages.
+    public static let supportedText = "NFLOG (239), Ethernet (1, with VLAN tags), Linux cooked SLL (113) and SLL2 (276), "
+        + "raw IPv4/IPv6 (101, 12, 14, 228, 229) and BSD loopback (0)"
 }
 
 enum EtherType {

@@ -17,7 +17,7 @@ struct Classify: ParsableCommand {
         abstract: "Classify the TCP connections in a capture file.",
         discussion: """
             Reads a pcap or pcapng file (link types NFLOG, as written by \
-            `tcpdump -i nflog:GROUP -w FILE`; Ethernet; Linux cooked SLL and SLL2; raw IPv4/IPv6) \
+            `tcpdump -i nflog:GROUP -w FILE`; Ethernet; Linux cooked SLL and SLL2; raw IPv4/IPv6; BSD loopback) \
             and prints one JSON object per connection on standard output (fields in \
             docs/records.md), then a summary table on standard error.
 
@@ -39,7 +39,7 @@ struct Classify: ParsableCommand {
             loading the same capture again does not count it twice (docs/clickhouse.md).
 
             Exit status: 0 done; 1 the file is damaged (complete records written first); \
-            64 bad arguments; 66 the file cannot be opened; 69 the spool is in use; 73 the \
+            64 bad arguments; 65 the capture is of a link type sampler does not read; 66 the file cannot be opened; 69 the spool is in use; 73 the \
             spool cannot be created; 74 the records cannot be written to standard output \
             (a full disk behind it, say; a reader that went away, as `| head` does, is not \
             an error); 75 records are left in the spool because ClickHouse did not take \
@@ -149,6 +149,14 @@ struct Classify: ParsableCommand {
             throw ExitStatus.ioError.exit
         }
         let readNothing = result.fileError != nil && result.counters.packets == 0 && result.parseErrors.total == 0
+        // A capture of a link type sampler cannot read: no packet could be, so say so
+        // instead of a table of parse errors.
+        if let linkType = result.unsupportedLinkType, result.counters.packets == 0,
+           result.parseErrors[.unsupportedLinkType] == result.parseErrors.total {
+            printError("sampler classify: \(file): link type \(linkType) is not one sampler reads; it reads \(LinkType.supportedText). "
+                + "Capture with tcpdump -i nflog:GROUP, or on an Ethernet interface")
+            throw ExitStatus.dataError.exit
+        }
         if format == .json && !quiet && !readNothing { printError(table) }
         if let error = result.fileError {
             printError("sampler classify: \(file): \(error)")

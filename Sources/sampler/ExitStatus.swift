@@ -12,6 +12,9 @@ enum ExitStatus: Int32 {
     case rulesFailed = 2
     /// EX_USAGE: bad arguments (ArgumentParser's own, for a parse error).
     case usage = 64
+    /// EX_DATAERR: the input is in no format sampler reads (a capture of an unsupported
+    /// link type).
+    case dataError = 65
     /// EX_NOINPUT: the input file cannot be read.
     case noInput = 66
     /// EX_UNAVAILABLE: something another process holds (the NFLOG group, a socket, a

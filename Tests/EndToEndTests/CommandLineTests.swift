@@ -100,5 +100,32 @@ import Testing
         let badValue = try Subprocess.run([sampler, "classify", "--idle-timeout", "0", notACapture])
         #expect(badValue.status == 64)
         #expect(badValue.stderr.contains("(--idle-timeout): seconds, more than 0"))
+
+        // A real capture header of link type 105 (802.11) with two frames: nothing sampler
+        // can read, said with what it reads, and not exit 0.
+        var wifi = Data()
+        for word: UInt32 in [0xa1b2_c3d4] { withUnsafeBytes(of: word.littleEndian) { wifi.append(contentsOf: $0) } }
+        for half: UInt16 in [2, 4] { withUnsafeBytes(of: half.littleEndian) { wifi.append(contentsOf: $0) } }
+        for word: UInt32 in [0, 0, 65535, 105] { withUnsafeBytes(of: word.littleEndian) { wifi.append(contentsOf: $0) } }
+        for _ in 0..<2 {
+            for word: UInt32 in [1, 0, 20, 20] { withUnsafeBytes(of: word.littleEndian) { wifi.append(contentsOf: $0) } }
+            wifi.append(Data(count: 20))
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-wifi-\(getpid()).pcap").path
+        try wifi.write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let unsupported = try Subprocess.run([sampler, "classify", path])
+        #expect(unsupported.status == 65, "\(unsupported.stderr)")
+        #expect(unsupported.stderr.contains("link type 105 is not one sampler reads; it reads NFLOG (239), Ethernet (1"), "\(unsupported.stderr)")
+    }
+
+    /// Read-only commands run without root say what they lack: the kernel lists rules only
+    /// for CAP_NET_ADMIN.
+    @Test(.enabled(if: Lab.isRoot, "needs root, to run it as nobody")) func rulesCheckAsAnotherUserSaysWhatItLacks() throws {
+        let result = try Subprocess.run(["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", sampler,
+                                         "rules", "check", "--config", "/dev/null"])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("only for root (CAP_NET_ADMIN), so even reading them needs it"), "\(result.stderr)")
+        #expect(!result.stderr.contains("changing firewall rules needs root"))
     }
 }
