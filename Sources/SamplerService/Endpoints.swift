@@ -8,7 +8,7 @@ public enum Endpoints {
 
     public static func statusServer(path: String, version: String, rules: StatusReport.Rules? = nil,
                                     conntrack: ConntrackWatch? = nil) throws(RequestServer.OpenError) -> RequestServer {
-        try RequestServer.unix(path: path, terminator: [UInt8(ascii: "\n")]) { _, snapshot in
+        try RequestServer.unix(path: path, terminators: [[UInt8(ascii: "\n")]]) { _, snapshot in
             let taken = snapshot()
             return Array(StatusReport(taken, version: version, rules: rules, conntrack: conntrack?.observe(now: taken.takenAt)).json())
                 + [UInt8(ascii: "\n")]
@@ -17,7 +17,9 @@ public enum Endpoints {
 
     public static func metricsServer(_ address: ListenAddress, version: String,
                                      conntrack: ConntrackWatch? = nil) throws(RequestServer.OpenError) -> RequestServer {
-        try RequestServer.tcp(address, terminator: Array("\r\n\r\n".utf8)) { request, snapshot in
+        // The empty line that ends the header section, its line ends CRLF or, as RFC 9112
+        // lets a recipient accept, a bare LF.
+        try RequestServer.tcp(address, terminators: [Array("\n\r\n".utf8), Array("\n\n".utf8)]) { request, snapshot in
             let line = request.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }
             let words = String(decoding: line, as: UTF8.self).split(separator: " ")
             guard words.count == 3, words[2].hasPrefix("HTTP/1.") else {

@@ -6,20 +6,33 @@ import Glibc
 
 /// A small server inside the live loop's poll: it accepts connections on a listening
 /// socket, reads one request up to its terminator, writes one answer and closes. Used
-/// for the status socket (a line) and the metrics endpoint (an HTTP request). All of it
-/// is non-blocking, so a slow or silent client costs a descriptor, never the loop: at
-/// most `maximumClients` at once, each dropped after `timeout`.
+/// for the status socket (a line) and the metrics endpoint (an HTTP request).
+///
+/// No client can keep another from its answer (docs/architecture.md, "The request
+/// servers"): everything is non-blocking, so a slow or silent client costs a descriptor,
+/// never the loop; the listener is always polled and each pass takes every waiting
+/// connection (up to a batch), so the kernel's backlog never fills behind idle clients;
+/// a client has `requestTimeout` to send its whole request, which a real client does at
+/// once, and `answerTimeout` to take the answer; at most `maximumClients` are held, and
+/// when a new one comes with all of them taken, the one that has waited longest for its
+/// request makes room. Memory is bounded: `maximumClients` requests of at most
+/// `maximumRequestBytes`.
 public final class RequestServer: LoopAttachment {
     public typealias Respond = (_ request: [UInt8], _ snapshot: () -> LiveSnapshot) -> [UInt8]
 
     private let listener: Int32
-    private let terminator: [UInt8]
+    /// Any of these ends a request; the search looks only at what the last read added.
+    private let terminators: [[UInt8]]
     private let respond: Respond
     private let unlinkPath: String?
     private var clients: [Client] = []
-    let maximumClients = 16
-    let maximumRequestBytes = 8192
-    let timeout: Microseconds = 10_000_000
+    static let maximumClients = 256
+    static let maximumRequestBytes = 8192
+    /// Connections taken from the backlog in one pass of the loop.
+    static let acceptBatch = 64
+    static let backlog: Int32 = 1024
+    static let requestTimeout: Microseconds = 2_000_000
+    static let answerTimeout: Microseconds = 10_000_000
 
     private struct Client {
         var fd: Int32
@@ -35,9 +48,9 @@ public final class RequestServer: LoopAttachment {
         public var inUse = false
     }
 
-    private init(listener: Int32, terminator: [UInt8], unlinkPath: String?, respond: @escaping Respond) {
+    private init(listener: Int32, terminators: [[UInt8]], unlinkPath: String?, respond: @escaping Respond) {
         self.listener = listener
-        self.terminator = terminator
+        self.terminators = terminators
         self.unlinkPath = unlinkPath
         self.respond = respond
     }
@@ -51,7 +64,7 @@ public final class RequestServer: LoopAttachment {
     /// Listens on a Unix stream socket at `path`, readable and writable by the owner and
     /// group only (0660; the directory, made 0750 if missing, narrows it further). A socket
     /// file left by a process that died is replaced; one that still answers is an error.
-    public static func unix(path: String, terminator: [UInt8], respond: @escaping Respond) throws(OpenError) -> RequestServer {
+    public static func unix(path: String, terminators: [[UInt8]], respond: @escaping Respond) throws(OpenError) -> RequestServer {
         guard let address = UnixSocketAddress(path: path) else {
             throw OpenError(description: "the status socket path is too long (at most \(UnixSocketAddress.maximumPathBytes) bytes): \(path)")
         }
@@ -64,16 +77,16 @@ public final class RequestServer: LoopAttachment {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw OpenError(description: "socket(AF_UNIX): \(Errno.last)") }
         let bound = (try? address.withSockaddr { (address, length) throws(Errno) in try retryOnInterrupt { bind(fd, address, length) } }) != nil
-        guard bound, chmod(path, 0o660) == 0, listen(fd, 16) == 0 else {
+        guard bound, chmod(path, 0o660) == 0, listen(fd, backlog) == 0 else {
             let text = Errno.last
             close(fd)
             throw OpenError(description: "cannot listen on \(path): \(text)")
         }
-        return RequestServer(listener: fd, terminator: terminator, unlinkPath: path, respond: respond)
+        return RequestServer(listener: fd, terminators: terminators, unlinkPath: path, respond: respond)
     }
 
     /// Listens on TCP at `address`.
-    public static func tcp(_ address: ListenAddress, terminator: [UInt8], respond: @escaping Respond) throws(OpenError) -> RequestServer {
+    public static func tcp(_ address: ListenAddress, terminators: [[UInt8]], respond: @escaping Respond) throws(OpenError) -> RequestServer {
         let family = address.isIPv6 ? AF_INET6 : AF_INET
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw OpenError(description: "socket: \(Errno.last)") }
@@ -93,18 +106,18 @@ public final class RequestServer: LoopAttachment {
             inet_pton(AF_INET, address.host, &sa.sin_addr)
             result = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         }
-        if result == 0 { result = listen(fd, 16) }
+        if result == 0 { result = listen(fd, backlog) }
         guard result == 0 else {
             let error = Errno.last
             close(fd)
             throw OpenError(description: "cannot listen for metrics on \(address): \(error) (set metrics = none, or another address)",
                             inUse: error == .addressInUse)
         }
-        return RequestServer(listener: fd, terminator: terminator, unlinkPath: nil, respond: respond)
+        return RequestServer(listener: fd, terminators: terminators, unlinkPath: nil, respond: respond)
     }
 
     public func addDescriptors(to descriptors: inout [PollDescriptor]) {
-        descriptors.append(PollDescriptor(fd: listener, input: clients.count < maximumClients))
+        descriptors.append(PollDescriptor(fd: listener))
         for client in clients {
             descriptors.append(PollDescriptor(fd: client.fd, input: client.answer == nil, output: client.answer != nil))
         }
@@ -113,13 +126,15 @@ public final class RequestServer: LoopAttachment {
     public func handle(_ polled: ArraySlice<PollDescriptor>, now: Microseconds, snapshot: () -> LiveSnapshot) {
         // Serve the clients that were polled (the list may have changed length since).
         var keep: [Client] = []
+        keep.reserveCapacity(clients.count)
         for (client, state) in zip(clients, polled.dropFirst()) {
             var client = client
             if state.failed && !state.readable { close(client.fd); continue }
             if state.readable { read(into: &client, snapshot: snapshot) }
             if client.answer != nil && (state.writable || state.readable) { write(&client) }
             let done = client.fd < 0 || (client.answer.map { client.written == $0.count } ?? false)
-            if done || now - client.acceptedAt > timeout {
+            let deadline = client.acceptedAt + (client.answer == nil ? Self.requestTimeout : Self.answerTimeout)
+            if done || now > deadline {
                 if client.fd >= 0 { close(client.fd) }
                 continue
             }
@@ -129,14 +144,21 @@ public final class RequestServer: LoopAttachment {
         if polled.first?.readable == true { accept(now: now) }
     }
 
+    /// Takes what waits in the backlog, up to a batch; with every place taken, the client
+    /// that has waited longest for its request makes room (a well-behaved one has sent
+    /// its request by then and is being answered, which is never cut short).
     private func accept(now: Microseconds) {
-        while clients.count < maximumClients {
-            // accept4 is not in Glibc's Swift module; two fcntl calls do the same.
-            let fd = Glibc.accept(listener, nil, nil)
-            guard fd >= 0 else { return }
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            clients.append(Client(fd: fd, acceptedAt: now))
+        for _ in 0..<Self.acceptBatch {
+            guard let connection = try? Descriptor(rawValue: listener).acceptConnection() else { return }
+            if clients.count >= Self.maximumClients {
+                guard let oldest = clients.indices.filter({ clients[$0].answer == nil }).min(by: { clients[$0].acceptedAt < clients[$1].acceptedAt }) else {
+                    connection.close()  // all of them are being answered: this one tries again
+                    continue
+                }
+                close(clients[oldest].fd)
+                clients.remove(at: oldest)
+            }
+            clients.append(Client(fd: connection.rawValue, acceptedAt: now))
         }
     }
 
@@ -155,8 +177,9 @@ public final class RequestServer: LoopAttachment {
             return
         }
         guard client.answer == nil else { return }
+        let searchFrom = max(0, client.request.count - (terminators.map(\.count).max() ?? 1) + 1)
         client.request += chunk[0..<n]
-        if client.request.count > maximumRequestBytes || contains(client.request, terminator) {
+        if client.request.count > Self.maximumRequestBytes || ends(client.request, from: searchFrom) {
             client.answer = respond(client.request, snapshot)
         }
     }
@@ -171,9 +194,12 @@ public final class RequestServer: LoopAttachment {
         }
     }
 
-    private func contains(_ bytes: [UInt8], _ pattern: [UInt8]) -> Bool {
-        guard bytes.count >= pattern.count else { return false }
-        return (0...(bytes.count - pattern.count)).contains { i in bytes[i..<(i + pattern.count)].elementsEqual(pattern) }
+    /// Whether a terminator occurs in `bytes` at or after `start`.
+    private func ends(_ bytes: [UInt8], from start: Int) -> Bool {
+        terminators.contains { pattern in
+            guard bytes.count >= pattern.count, start <= bytes.count - pattern.count else { return false }
+            return (start...(bytes.count - pattern.count)).contains { i in bytes[i..<(i + pattern.count)].elementsEqual(pattern) }
+        }
     }
 }
 

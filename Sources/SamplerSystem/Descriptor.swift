@@ -77,6 +77,20 @@ public struct Descriptor: RawRepresentable, Hashable, Sendable {
         return 0
     }
 
+    /// accept(2) on a listening socket: the new connection, non-blocking and close-on-exec,
+    /// or nil when none is waiting (EAGAIN, or one that went away before it was taken).
+    public func acceptConnection() throws(Errno) -> Descriptor? {
+        let fd: Int32
+        do { fd = try retryOnInterrupt { Glibc.accept(rawValue, nil, nil) } } catch {
+            if error == .wouldBlock || error == .connectionAbort { return nil }
+            throw error
+        }
+        // accept4 is not in Glibc's Swift module; two fcntl calls do the same.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return Descriptor(rawValue: fd)
+    }
+
     /// Reads until end of file.
     public func readAll(chunkBytes: Int = 65536) throws(Errno) -> [UInt8] {
         var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: chunkBytes)
