@@ -118,3 +118,11 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerSubprocess"], swiftSettings: lifetimes),
     ]
 )
+
+// The libFuzzer targets beyond the wire parsers (Fuzz/run.sh): only with SAMPLER_FUZZ set,
+// because they link against libFuzzer's driver, which only -sanitize=fuzzer provides.
+if Context.environment["SAMPLER_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "sampler-fuzz", dependencies: ["SamplerClassifier", "SamplerReport", "SamplerService", "SamplerWire"],
+        path: "Fuzz/Targets", swiftSettings: lifetimes))
+}

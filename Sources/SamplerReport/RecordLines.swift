@@ -48,12 +48,39 @@ public enum RecordLines {
     /// host column for `--by host` (records in a file carry none). A read error ends the
     /// reading with what was counted so far in `table`.
     public static func read(fd: Int32, into table: inout StageTable, host: String, filter: ReportFilter) throws(Errno) -> Outcome {
-        var outcome = Outcome()
+        var reader = Reader(host: host, filter: filter)
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var lineNumber = 0
-        let decoder = JSONDecoder()
-        func consume(_ line: ArraySlice<UInt8>) {
+        while true {
+            let n = try Descriptor(rawValue: fd).read(into: &chunk)
+            if n == 0 { break }
+            pending += chunk[0..<n]
+            var start = 0
+            while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                reader.consume(pending[start..<newline], into: &table)
+                start = newline + 1
+            }
+            pending.removeFirst(start)
+        }
+        if !pending.isEmpty { reader.consume(pending[...], into: &table) }
+        return reader.outcome
+    }
+
+    /// Reads lines one at a time into a table, counting what is not a record.
+    public struct Reader {
+        public private(set) var outcome = Outcome()
+        let host: String
+        let filter: ReportFilter
+        private var lineNumber = 0
+        private let decoder = JSONDecoder()
+
+        public init(host: String, filter: ReportFilter) {
+            self.host = host
+            self.filter = filter
+        }
+
+        /// One line, without its newline.
+        public mutating func consume(_ line: ArraySlice<UInt8>, into table: inout StageTable) {
             lineNumber += 1
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
             // Records from before `finalized` existed (sampler 0.1) are placed by their
@@ -87,18 +114,5 @@ public enum RecordLines {
                                        ttlGap: (record.rst_ttl_gap ?? 0) > table.ttlMargin ? 1 : 0)
             }
         }
-        while true {
-            let n = try Descriptor(rawValue: fd).read(into: &chunk)
-            if n == 0 { break }
-            pending += chunk[0..<n]
-            var start = 0
-            while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                consume(pending[start..<newline])
-                start = newline + 1
-            }
-            pending.removeFirst(start)
-        }
-        if !pending.isEmpty { consume(pending[...]) }
-        return outcome
     }
 }

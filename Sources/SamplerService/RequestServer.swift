@@ -179,7 +179,7 @@ public final class RequestServer: LoopAttachment {
         guard client.answer == nil else { return }
         let searchFrom = max(0, client.request.count - (terminators.map(\.count).max() ?? 1) + 1)
         client.request += chunk[0..<n]
-        if client.request.count > Self.maximumRequestBytes || ends(client.request, from: searchFrom) {
+        if client.request.count > Self.maximumRequestBytes || Self.ends(client.request, from: searchFrom, terminators: terminators) {
             client.answer = respond(client.request, snapshot)
         }
     }
@@ -195,7 +195,7 @@ public final class RequestServer: LoopAttachment {
     }
 
     /// Whether a terminator occurs in `bytes` at or after `start`.
-    private func ends(_ bytes: [UInt8], from start: Int) -> Bool {
+    public static func ends(_ bytes: [UInt8], from start: Int, terminators: [[UInt8]]) -> Bool {
         terminators.contains { pattern in
             guard bytes.count >= pattern.count, start <= bytes.count - pattern.count else { return false }
             return (start...(bytes.count - pattern.count)).contains { i in bytes[i..<(i + pattern.count)].elementsEqual(pattern) }
