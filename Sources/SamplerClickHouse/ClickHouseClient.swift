@@ -11,6 +11,8 @@ public enum ClickHouseError: Error, Equatable, CustomStringConvertible {
     case badResponse(String)
     /// ClickHouse answered with an error: its HTTP status and the first line of its text.
     case server(status: Int, message: String)
+    /// None of several servers could be reached; the last one's error.
+    indirect case unreachable(servers: Int, last: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum ClickHouseError: Error, Equatable, CustomStringConvertible {
                 + (error == .connectionRefused ? " (is clickhouse-server running, and is its http_port this one?)" : "")
         case .io(let operation, let error): "ClickHouse \(operation) failed: \(error)"
         case .badResponse(let what): "unexpected answer from ClickHouse: \(what)"
+        case .unreachable(let servers, let last): "none of the \(servers) ClickHouse servers could be reached (the last: \(last))"
         case .server(let status, let message):
             "ClickHouse refused (HTTP \(status)): \(message)"
                 + (message.contains("UNKNOWN_TABLE") || message.contains("doesn't exist") ? " (create the table with docs/clickhouse/schema.sql)" : "")
@@ -53,10 +56,28 @@ public struct ClickHouseClient: Sendable {
         let all = [("database", target.database)] + parameters
         let query = all.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
         let credentials = Base64.encode(Array("\(target.user):\(target.password)".utf8))
-        let response = try HTTPExchange.post(
-            host: target.host, port: target.port, target: "\(target.path)?\(query)",
-            headers: [("Authorization", "Basic \(credentials)"), ("Content-Type", "text/plain; charset=utf-8")],
-            body: body, timeoutSeconds: timeoutSeconds)
+        // The servers in order: one that cannot be reached passes the request to the next;
+        // one that answers, even with an error, decides it.
+        var response: HTTPExchange.Response? = nil
+        var unreachable: ClickHouseError? = nil
+        for server in target.servers {
+            do throws(ClickHouseError) {
+                response = try HTTPExchange.post(
+                    host: server.host, port: server.port, target: "\(server.path)?\(query)",
+                    headers: [("Authorization", "Basic \(credentials)"), ("Content-Type", "text/plain; charset=utf-8")],
+                    body: body, timeoutSeconds: timeoutSeconds)
+                break
+            } catch {
+                switch error {
+                case .resolve, .connect, .io: unreachable = error
+                case .badResponse, .server, .unreachable: throw error
+                }
+            }
+        }
+        guard let response else {
+            throw unreachable.map { target.servers.count > 1 ? .unreachable(servers: target.servers.count, last: $0.description) : $0 }
+                ?? .badResponse("no server")
+        }
         guard response.status == 200 else {
             let text = String(decoding: response.body, as: UTF8.self)
             let firstLine = text.split(separator: "\n").first.map(String.init) ?? ""

@@ -1,11 +1,24 @@
-/// Where records go: a ClickHouse server's HTTP interface, a database and a table, and
-/// the credentials. Only `http://`: sampler speaks plain HTTP/1.1 (docs/clickhouse.md says
-/// how to cross an untrusted network).
+/// Where records go: one or more ClickHouse servers' HTTP interfaces (tried in order: the
+/// first that answers takes a request), a database and a table, and the credentials. Only
+/// `http://`: sampler speaks plain HTTP/1.1 (docs/clickhouse.md says how to cross an
+/// untrusted network).
 public struct ClickHouseTarget: Sendable, Equatable {
-    public var host: String
-    public var port: UInt16
-    /// The URL's path, "/" unless the server sits behind a proxy under a prefix.
-    public var path: String
+    public struct Server: Sendable, Equatable {
+        public var host: String
+        public var port: UInt16
+        /// The URL's path, "/" unless the server sits behind a proxy under a prefix.
+        public var path: String
+
+        var display: String {
+            "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path == "/" ? "" : path)"
+        }
+    }
+
+    /// At least one; more to fail over between (the servers of one shard, or replicas).
+    public var servers: [Server]
+    public var host: String { servers[0].host }
+    public var port: UInt16 { servers[0].port }
+    public var path: String { servers[0].path }
     public var database: String
     public var table: String
     public var user: String
@@ -15,9 +28,16 @@ public struct ClickHouseTarget: Sendable, Equatable {
         public var description: String
     }
 
+    /// `url` is one server's URL, or several separated by commas.
     public init(url: String, database: String = "sampler", table: String = "connections",
                 user: String = "default", password: String = "") throws(InvalidTarget) {
-        (host, port, path) = try Self.parse(url)
+        var servers: [Server] = []
+        for part in url.split(separator: ",", omittingEmptySubsequences: false) {
+            let text = part.trimmingCharacters(in: " ")
+            let (host, port, path) = try Self.parse(String(text))
+            servers.append(Server(host: host, port: port, path: path))
+        }
+        self.servers = servers
         for (what, name) in [("database", database), ("table", table)] where !Self.isIdentifier(name) {
             throw InvalidTarget(description: "\(what) '\(name)' is not a plain name (letters, digits and _, not starting with a digit)")
         }
@@ -30,10 +50,9 @@ public struct ClickHouseTarget: Sendable, Equatable {
         self.password = password
     }
 
-    /// The server and table, for logs and status (never the password).
+    /// The servers and table, for logs and status (never the password).
     public var display: String {
-        let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "http://\(shownHost):\(port)\(path == "/" ? "" : path) \(database).\(table)"
+        servers.map(\.display).joined(separator: ",") + " \(database).\(table)"
     }
 
     /// "http://HOST[:PORT][/PATH]", IPv6 addresses in brackets; port 8123 by default.
@@ -42,7 +61,7 @@ public struct ClickHouseTarget: Sendable, Equatable {
         if url.hasPrefix("https://") {
             throw bad("https is not supported; use http:// on loopback or a private network, or a local TLS tunnel (docs/clickhouse.md)")
         }
-        guard url.hasPrefix("http://") else { throw bad("expected http://HOST[:PORT][/PATH]") }
+        guard url.hasPrefix("http://") else { throw bad("expected http://HOST[:PORT][/PATH], or several separated by commas") }
         var rest = Substring(url.dropFirst("http://".count))
         var path = "/"
         if let slash = rest.firstIndex(of: "/") {
@@ -79,5 +98,14 @@ public struct ClickHouseTarget: Sendable, Equatable {
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
         }
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in character: Character) -> Substring {
+        var text = Substring(self)
+        while text.first == character { text = text.dropFirst() }
+        while text.last == character { text = text.dropLast() }
+        return text
     }
 }

@@ -70,6 +70,19 @@ import Testing
         #expect(throws: ClickHouseTarget.InvalidTarget.self) { try ClickHouseTarget(url: "http://h", table: "x; DROP") }
         #expect(throws: ClickHouseTarget.InvalidTarget.self) { try ClickHouseTarget(url: "http://h", database: "1db") }
         #expect(throws: ClickHouseTarget.InvalidTarget.self) { try ClickHouseTarget(url: "http://h", user: "a:b") }
+        // Several servers, tried in order.
+        let two = try ClickHouseTarget(url: "http://a:8124, http://[::1]/p")
+        #expect(two.servers == [.init(host: "a", port: 8124, path: "/"), .init(host: "::1", port: 8123, path: "/p")])
+        #expect(two.host == "a" && two.display == "http://a:8124,http://[::1]:8123/p sampler.connections")
+        #expect(throws: ClickHouseTarget.InvalidTarget.self) { try ClickHouseTarget(url: "http://a,") }
+        #expect(throws: ClickHouseTarget.InvalidTarget.self) { try ClickHouseTarget(url: "http://a,ftp://b") }
+    }
+
+    @Test func whenNoneOfSeveralServersCanBeReachedItSaysHowMany() {
+        let client = ClickHouseClient(target: try! ClickHouseTarget(url: "http://127.0.0.1:1,http://127.0.0.1:2"), timeoutSeconds: 2)
+        #expect { try client.insert(Array("{}\n".utf8)) } throws: { error in
+            "\(error)".hasPrefix("none of the 2 ClickHouse servers could be reached (the last: cannot connect to ClickHouse at 127.0.0.1:2")
+        }
     }
 
     @Test func responsesParsePlainAndChunked() throws {
