@@ -70,10 +70,14 @@ ENGINE = ReplacingMergeTree()
 PARTITION BY toDate(first_seen)
 ORDER BY (toStartOfFifteenMinutes(first_seen), host, dport, batch_id, batch_row);
 
--- On a cluster, the table above is created on every shard (as sampler.connections_local,
--- say, with ReplicatedReplacingMergeTree for replicas), and hosts insert into, and
--- queries read from, a Distributed table over them. Sharding by host keeps each host's
--- batches, and so its duplicates, on one shard, where FINAL can fold them:
+-- On a cluster (docs/clickhouse.md, "A cluster"; scripts/clickhouse-cluster sets one up),
+-- the table above is created on every shard as sampler.connections_local (with
+-- ReplicatedReplacingMergeTree for replicas, which needs ZooKeeper), and on every server
+-- the Distributed table takes the name sampler.connections, so that every query in
+-- queries.sql and `sampler report --clickhouse` read the whole fleet unchanged. Hosts
+-- insert into their shard's local table (clickhouse_table = connections_local): each
+-- host's batches, and so its duplicates, stay on one shard, where FINAL folds them.
+-- Sharding the Distributed table by host places rows the same way:
 --
--- CREATE TABLE sampler.connections_all AS sampler.connections
+-- CREATE TABLE sampler.connections AS sampler.connections_local
 --     ENGINE = Distributed(sampler_cluster, sampler, connections_local, cityHash64(host));
