@@ -144,7 +144,8 @@ struct ClusterTests {
         let url = try cluster(["urls", dir]).split(separator: "\n")[0]
         let flags = ["--clickhouse-url", String(url), "--clickhouse-table", "connections", "--clickhouse-user", "sampler",
                      "--clickhouse-password-file", password]
-        for arguments in [["--by", "none"], ["--by", "port"], ["--by", "network"], ["--format", "radar"], ["--by", "signature"], ["--by", "signature", "--as", "json"]] {
+        for arguments in [["--by", "none"], ["--by", "port"], ["--by", "network"], ["--by", "asn"], ["--by", "country"], ["--format", "radar"],
+                          ["--by", "signature"], ["--by", "signature", "--as", "json"]] {
             let fleet = try hosts[0].lab.run([sampler, "report", "--config", "/dev/null", "--clickhouse", "--window", "86400"] + flags + arguments,
                                              in: hosts[0].lab.server, allowFailure: true)
             let files = try hosts[0].lab.run([sampler, "report", "--config", "/dev/null", unionFile, "--window", "86400"] + arguments, allowFailure: true)
@@ -153,5 +154,15 @@ struct ClusterTests {
         let byHost = try hosts[0].lab.run([sampler, "report", "--config", "/dev/null", "--clickhouse", "--window", "86400", "--by", "host", "--as", "csv"] + flags,
                                           in: hosts[0].lab.server)
         for host in hosts { #expect(byHost.stdout.contains(",\(host.id),"), "\(byHost.stdout)") }
+        // Every named query of queries.sql reads the Distributed table unchanged; the
+        // stage shares count what the files hold (less what they leave out).
+        for query in try ClickHouseServer.statements("queries.sql") {
+            let answer = try cluster(["query", dir, query.sql + " FORMAT TSV"])
+            #expect(!answer.isEmpty, "\(query.name ?? "")")
+        }
+        let shares = try cluster(["query", dir, "SELECT sum(connections) FROM (" + (try ClickHouseServer.statements("queries.sql")
+            .first { $0.name == "stage_shares" }!.sql) + ")"])
+        let kept = hosts.flatMap(\.records).filter { !$0.contains("\"close\":\"shutdown\"") && !$0.contains("multiple_syns") }.count
+        #expect(shares == "\(kept)\n", "\(shares)")
     }
 }
