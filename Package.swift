@@ -68,7 +68,7 @@ let package = Package(
         // Starting other programs with a clean signal state (posix_spawn).
         .target(name: "SamplerSubprocess", dependencies: ["SamplerSystem"]),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
-        .target(name: "SamplerRules", dependencies: ["SamplerSubprocess"]),
+        .target(name: "SamplerRules", dependencies: ["SamplerClassifier", "SamplerSubprocess"], swiftSettings: lifetimes),
         // Running as a service: settings and configuration file, the live loop (poll,
         // signals, snapshots), systemd notification, status socket, health, metrics.
         .target(

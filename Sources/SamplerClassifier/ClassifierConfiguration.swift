@@ -6,8 +6,9 @@ public struct ClassifierConfiguration: Sendable {
     public var idleTimeout: Microseconds = 120_000_000
     /// After the first RST (or a FIN), later packets within this long still belong to it.
     public var gracePeriod: Microseconds = 1_000_000
-    /// The kernel rule's packet cap: the connection is finalized at this many packets.
-    public var packetCap = 10
+    /// The kernel rule's packet cap (the `packets` setting, at most `Connection.capacity`):
+    /// the connection is finalized at this many packets.
+    public var packetCap = Connection.capacity
     /// `ttl_mismatch`: a RST's TTL differs from the SYN's by more than this.
     public var ttlMargin = 2
     /// `ipid_mismatch`: a RST's IP ID is further than this (modulo 2^16) from every IP ID

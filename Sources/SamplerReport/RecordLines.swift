@@ -37,7 +37,7 @@ public enum RecordLines {
             let ports = 0...65535
             return ports.contains(dport) && sport.map(ports.contains) != false
                 && family.map { $0 == 4 || $0 == 6 } != false
-                && packets.map { (1...1000).contains($0) } != false
+                && packets.map { (1...Connection.capacity).contains($0) } != false
                 && rst_ipid_gap.map { (0...32768).contains($0) } != false
                 && rst_ttl_gap.map { (0...255).contains($0) } != false
                 && client_country.map { CountryCode($0) != nil } != false

@@ -1,3 +1,4 @@
+import SamplerClassifier
 /// What the two sampling rules are made of: every value `sampler rules` and `sampler run`
 /// agree on. The defaults are documented in docs/rules.md.
 public struct RuleParameters: Sendable, Equatable {
@@ -18,7 +19,7 @@ public struct RuleParameters: Sendable, Equatable {
     public enum Allowed {
         public static let probability = "a number more than 0 and at most 1"
         public static let label = "a label bit 0 to 127, or a name from /etc/xtables/connlabel.conf"
-        public static let packets = "a whole number of packets, 1 to 1000"
+        public static let packets = "a whole number of packets, 1 to \(Connection.capacity) (what the classifier keeps of a connection)"
         public static let prefix = "1 to 63 printable ASCII characters, no spaces or quotes"
     }
 
@@ -29,7 +30,9 @@ public struct RuleParameters: Sendable, Equatable {
         return !label.isEmpty && label.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
     }
 
-    @Sendable public static func isValid(packets: Int) -> Bool { (1...1000).contains(packets) }
+    /// At most what the classifier keeps of a connection (`Connection.capacity`): a rule
+    /// that logged more would send packets the classifier cannot hold (docs/rules.md).
+    @Sendable public static func isValid(packets: Int) -> Bool { (1...Connection.capacity).contains(packets) }
 
     @Sendable public static func isValid(prefix: String) -> Bool {
         !prefix.isEmpty && prefix.utf8.count <= 63 && prefix.allSatisfy { $0.isASCII && !$0.isWhitespace && $0 != "\"" }

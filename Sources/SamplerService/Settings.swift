@@ -100,6 +100,9 @@ public struct Settings: Sendable, Equatable {
         configuration.idleTimeout = Microseconds(idleTimeout * 1_000_000)
         configuration.gracePeriod = Microseconds(grace * 1_000_000)
         configuration.ttlMargin = ttlMargin
+        // The rules log the first `packets` of a connection: the classifier finalizes it at
+        // that many (close `cap`), not at a cap of its own.
+        configuration.packetCap = rules.packets
         configuration.maximumOpenConnections = maxConnections
         return configuration
     }
