@@ -139,9 +139,6 @@ public enum Families: String, Sendable, CaseIterable {
     }
 }
 
-extension ClientAddressPolicy: CaseIterable {
-    public static let allCases: [ClientAddressPolicy] = [.truncate, .drop, .keep]
-}
 
 // MARK: every setting, in the order the configuration file lists them
 

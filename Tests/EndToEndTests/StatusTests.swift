@@ -47,6 +47,14 @@ struct StatusTests {
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5031") }, "\(lab.read("run.log"))")
         try sendTraffic(lab)
         try #require(lab.wait(seconds: 10) { lab.read("records.jsonl").split(separator: "\n").count >= 12 }, "\(lab.read("records.jsonl"))")
+        // The writer publishes its counts a moment after the lines reach the file: wait for
+        // the state asserted below, not for a time.
+        func published() -> Int? {
+            guard let answer = try? status(lab, config, ["--json"]),
+                  let object = try? JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any] else { return nil }
+            return (object["daemon"] as? [String: Any])?["records"] as? Int
+        }
+        try #require(lab.wait(seconds: 10) { published() == 12 }, "records in status: \(published().map(String.init) ?? "none")")
 
         let text = try status(lab, config)
         #expect(text.status == 0, "\(text.stdout)\(text.stderr)")

@@ -28,7 +28,7 @@ import Testing
             #expect(spool.depth.batches == 2 && spool.depth.records == 5)
         }
         // A crash in the middle of a write leaves a temporary file behind.
-        FileManager.default.createFile(atPath: directory.path + "/.00000000000000009999-1.jsonl.tmp", contents: Data("{".utf8))
+        #expect(FileManager.default.createFile(atPath: directory.path + "/.00000000000000009999-1.jsonl.tmp", contents: Data("{".utf8)))
         let spool = try Spool(directory: directory.path, limitBytes: 1 << 20)
         #expect(directory.files == ["00000000000000001000-3.jsonl", "00000000000000001001-2.jsonl"])
         #expect(spool.nextID(now: 0) == 1_002, "ids keep increasing across restarts")
