@@ -19,7 +19,7 @@ period); a timeout is a connection that simply stops: the last connections start
 classify finalizes them as timeouts. Needs python3-scapy and python3-location (Debian:
 /usr/bin/python3); writes the file only, never sends a packet.
 """
-import argparse, ctypes, decimal, json, logging, random, sys
+import argparse, capture_description, ctypes, decimal, json, logging, random, sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # no route or libpcap notes
 import location
@@ -137,17 +137,7 @@ def main():
     frames.sort(key=lambda frame: frame.time)
     wrpcap(args.output, frames)
 
-    # One connection a line, for reading and diffing.
-    head = {"capture": args.output, "database": args.database, "database_created_at": database.created_at}
-    text = json.dumps(head)[:-1] + ', "connections": [\n' \
-        + ",\n".join(" " + json.dumps(connection) for connection in described) + "\n]}\n"
-    if args.expect:
-        with open(args.expect, "w") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
-    print(f"{args.output}: {len(described)} connections, {len(frames)} packets", file=sys.stderr)
-
+    capture_description.write({"capture": args.output, "database": args.database, "database_created_at": database.created_at}, described, args.expect, len(frames))
 
 if __name__ == "__main__":
     main()

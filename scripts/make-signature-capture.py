@@ -21,7 +21,7 @@ start at +300 s, so the capture's clock passes every earlier connection's 120 s 
 timeout and classify finalizes them as timeouts. Needs python3-scapy (Debian:
 /usr/bin/python3); writes the file only, never sends a packet.
 """
-import argparse, decimal, json, logging, random, sys
+import argparse, capture_description, decimal, json, logging, random, sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # no route or libpcap notes
 from scapy.layers.inet import IP, TCP
@@ -258,17 +258,7 @@ def main():
     frames.sort(key=lambda frame: frame.time)
     wrpcap(args.output, frames)
 
-    # One connection a line, for reading and diffing.
-    head = {"capture": args.output}
-    text = json.dumps(head)[:-1] + ', "connections": [\n' \
-        + ",\n".join(" " + json.dumps(connection) for connection in described) + "\n]}\n"
-    if args.expect:
-        with open(args.expect, "w") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
-    print(f"{args.output}: {len(described)} connections, {len(frames)} packets", file=sys.stderr)
-
+    capture_description.write({"capture": args.output}, described, args.expect, len(frames))
 
 if __name__ == "__main__":
     main()
