@@ -39,12 +39,13 @@ public enum ClickHouseStages {
         }
 
         let evidence = try client.query("""
-            SELECT \(window) AS window, \(group) AS grp, countIf(ifNull(rst_ipid_gap, 0) > 1), countIf(ifNull(rst_ttl_gap, 0) > \(table.ttlMargin))
+            SELECT \(window) AS window, \(group) AS grp, countIf(rst_ttl_gap IS NOT NULL), countIf(ifNull(rst_ipid_gap, 0) > 1),
+                countIf(ifNull(rst_ttl_gap, 0) > \(table.ttlMargin))
             FROM \(source)\(filter(["has(tags, 'reset')", "NOT has(tags, 'multiple_syns')", "close != 'shutdown'"])) GROUP BY window, grp FORMAT TabSeparated
             """)
-        for fields in rows(evidence) where fields.count == 4 {
-            guard let start = Int64(fields[0]), let ipIDGap = Int(fields[2]), let ttlGap = Int(fields[3]) else { continue }
-            table.addResetEvidence(finalizedSeconds: start, group: fields[1], ipIDGap: ipIDGap, ttlGap: ttlGap)
+        for fields in rows(evidence) where fields.count == 5 {
+            guard let start = Int64(fields[0]), let evidenced = Int(fields[2]), let ipIDGap = Int(fields[3]), let ttlGap = Int(fields[4]) else { continue }
+            table.addResetEvidence(finalizedSeconds: start, group: fields[1], evidenced: evidenced, ipIDGap: ipIDGap, ttlGap: ttlGap)
         }
     }
 

@@ -110,8 +110,8 @@ public enum RecordLines {
             table.add(finalizedSeconds: seconds, group: group, stage: stage, reset: record.close == "reset")
             if record.tags.contains("reset") {
                 for tag in record.tags { table.addResetTag(finalizedSeconds: seconds, group: group, tag: tag) }
-                table.addResetEvidence(finalizedSeconds: seconds, group: group, ipIDGap: (record.rst_ipid_gap ?? 0) > 1 ? 1 : 0,
-                                       ttlGap: (record.rst_ttl_gap ?? 0) > table.ttlMargin ? 1 : 0)
+                table.addResetEvidence(finalizedSeconds: seconds, group: group, evidenced: record.rst_ttl_gap == nil ? 0 : 1,
+                                       ipIDGap: (record.rst_ipid_gap ?? 0) > 1 ? 1 : 0, ttlGap: (record.rst_ttl_gap ?? 0) > table.ttlMargin ? 1 : 0)
             }
         }
     }

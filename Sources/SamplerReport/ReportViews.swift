@@ -40,8 +40,8 @@ extension StageTable {
     /// The signature view: per window, each signature in the study's order (then
     /// `unknown`, records written before records carried one, then `none`, the stage
     /// without a signature): its connections, their share of the window's, its resets,
-    /// and the share of those resets with an IPv4 IP ID gap above 1 (IPv6 resets count in
-    /// the whole, never above it) and with a TTL gap above `ttlMargin`.
+    /// and, of those resets that carry their evidence, the share with an IPv4 IP ID gap above
+    /// 1 (IPv6 resets count in the whole, never above it) and with a TTL gap above `ttlMargin`.
     public func signatureRows() -> ReportRows {
         let columns = ["window", "signature", "notation", "stage", "connections", "share", "resets",
                        "ipid_gap_over_1_share", "ttl_gap_over_margin_share"]
@@ -57,7 +57,10 @@ extension StageTable {
             let signature = Signature(name: key.group)
             let stage = signature.map { $0.stage?.name ?? "any" } ?? (key.group == Stage.none.name ? Stage.none.name : "")
             let total = windows[key.window] ?? 0
-            func ofResets(_ count: Int) -> ReportRows.Cell { .share(row.resets == 0 ? nil : Double(count) / Double(row.resets)) }
+            // Of the resets that carry their evidence: records of an earlier sampler have none.
+            func ofResets(_ count: Int) -> ReportRows.Cell {
+                .share(row.evidencedResets == 0 ? nil : Double(count) / Double(row.evidencedResets))
+            }
             return [.window(key.window), .text(key.group), .text(signature?.notation ?? ""), .text(stage), .count(row.total),
                     .share(total == 0 ? nil : Double(row.total) / Double(total)), .count(row.resets),
                     ofResets(row.ipIDGapResets), ofResets(row.ttlGapResets)]

@@ -64,8 +64,10 @@ public struct StageTable: Sendable, Equatable {
         /// Connections closed by a reset, and each of their other tags.
         public var resets = 0
         public var resetTags: [String: Int] = [:]
-        /// Of those, the ones whose IPv4 IP ID gap is above 1, and whose TTL gap is above
-        /// the table's `ttlMargin` (docs/records.md, `rst_ipid_gap` and `rst_ttl_gap`).
+        /// Of those, the ones that carry their evidence (records of an earlier sampler do
+        /// not), and of these the ones whose IPv4 IP ID gap is above 1, and whose TTL gap is
+        /// above the table's `ttlMargin` (docs/records.md, `rst_ipid_gap` and `rst_ttl_gap`).
+        public var evidencedResets = 0
         public var ipIDGapResets = 0
         public var ttlGapResets = 0
 
@@ -89,6 +91,7 @@ public struct StageTable: Sendable, Equatable {
             laterResets += other.laterResets
             resets += other.resets
             for (tag, n) in other.resetTags { resetTags[tag, default: 0] += n }
+            evidencedResets += other.evidencedResets
             ipIDGapResets += other.ipIDGapResets
             ttlGapResets += other.ttlGapResets
         }
@@ -122,10 +125,11 @@ public struct StageTable: Sendable, Equatable {
 
     public mutating func addExcluded(_ count: Int = 1) { excluded += count }
 
-    /// Counts the evidence of connections closed by a reset: `ipIDGap` of them with an IPv4
-    /// IP ID gap above 1, `ttlGap` with a TTL gap above `ttlMargin`.
-    public mutating func addResetEvidence(finalizedSeconds: Int64, group: String, ipIDGap: Int, ttlGap: Int) {
+    /// Counts the evidence of connections closed by a reset: `evidenced` of them carry it,
+    /// `ipIDGap` have an IPv4 IP ID gap above 1, `ttlGap` a TTL gap above `ttlMargin`.
+    public mutating func addResetEvidence(finalizedSeconds: Int64, group: String, evidenced: Int, ipIDGap: Int, ttlGap: Int) {
         let key = Key(window: window(of: finalizedSeconds), group: group)
+        rows[key, default: Row()].evidencedResets += evidenced
         rows[key, default: Row()].ipIDGapResets += ipIDGap
         rows[key, default: Row()].ttlGapResets += ttlGap
     }

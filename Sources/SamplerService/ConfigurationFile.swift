@@ -65,7 +65,7 @@ public enum ConfigurationFile {
                 throw ConfigurationError(key: "rules", value: "", allowed: "the line is longer than \(maximumLineBytes) bytes: not a configuration file?",
                                          location: location)
             }
-            let line = Substring(content).split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmed
+            let line = Self.withoutComment(Substring(content)).trimmed
             if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigurationError(key: String(line), value: "", allowed: "expected 'key = value'", location: location)
@@ -81,6 +81,17 @@ public enum ConfigurationFile {
         return settings
     }
 
+    /// A `#` at the start of a line or after a space starts a comment; elsewhere it is
+    /// part of the value (`output = /srv/records#1.jsonl`).
+    static func withoutComment(_ line: Substring) -> Substring {
+        var previous: Character? = nil
+        for index in line.indices {
+            if line[index] == "#" && (previous == nil || previous!.isWhitespace) { return line[..<index] }
+            previous = line[index]
+        }
+        return line
+    }
+
     /// Sets one key; shared by the file and by command-line overrides.
     public static func set(_ key: String, to value: String, in settings: inout Settings, at location: String? = nil) throws(ConfigurationError) {
         guard let setting = Setting.named(key) else {
@@ -92,7 +103,12 @@ public enum ConfigurationFile {
     /// The settings in the file's format, every key, for `sampler config check` and as
     /// the installed default file.
     public static func render(_ settings: Settings) -> String {
-        Setting.all.map { "\($0.key) = \($0.value(in: settings))" }.joined(separator: "\n") + "\n"
+        Setting.all.map { "\($0.key) = \(quotedIfNeeded($0.value(in: settings)))" }.joined(separator: "\n") + "\n"
+    }
+
+    /// A value that reading would unquote is written quoted, so that it reads back as it is.
+    static func quotedIfNeeded(_ value: String) -> String {
+        value.count >= 2 && value.first == "\"" && value.last == "\"" ? "\"\(value)\"" : value
     }
 }
 

@@ -47,10 +47,30 @@ public struct Setting: Sendable {
     /// error names the key, the value and what is allowed. Range checks wait for
     /// `Settings.validate`, so that they see the value last given.
     public func set(_ text: String, in settings: inout Settings, at location: String? = nil) throws(ConfigurationError) {
+        if let problem = Self.unwritable(text) {
+            throw ConfigurationError(key: key, value: text, allowed: problem, location: location)
+        }
         guard read(text, &settings) else {
             throw ConfigurationError(key: key, value: text, allowed: allowed, location: location)
         }
         settings.explicitKeys.insert(key, at: location)
+    }
+
+    /// Why no file could hold `text` as a value, so that whatever is set, from a file or a
+    /// flag, renders (`ConfigurationFile.render`) to a file that reads back the same: no
+    /// control characters, no space at either end (lines are trimmed), no `#` at its start or
+    /// after a space (that starts a comment).
+    static func unwritable(_ text: String) -> String? {
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return "a value cannot hold control characters"
+        }
+        if text.first?.isWhitespace == true || text.last?.isWhitespace == true {
+            return "a value cannot start or end with a space"
+        }
+        if text.first == "#" || zip(text, text.dropFirst()).contains(where: { $0.isWhitespace && $1 == "#" }) {
+            return "a value cannot start with #, or hold a space followed by # (that starts a comment)"
+        }
+        return nil
     }
 
     /// Nil if `text` is an allowed value of this setting on its own (for a command's flag

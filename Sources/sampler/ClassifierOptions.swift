@@ -39,11 +39,12 @@ struct ClassifierOptions: ParsableArguments {
     @Option(help: ArgumentHelp(setting: "grace")) var grace: String?
     @Option(help: ArgumentHelp(setting: "ttl_margin")) var ttlMargin: String?
     @Option(help: ArgumentHelp(setting: "window")) var window: String?
+    @Option(help: ArgumentHelp(setting: "packets")) var packets: String?
     @Flag(help: ArgumentHelp(switching: "include_multiple_syns"))
     var includeMultipleSyns = false
 
     var given: [(String, String?)] {
-        [("idle_timeout", idleTimeout), ("grace", grace), ("ttl_margin", ttlMargin), ("window", window),
+        [("idle_timeout", idleTimeout), ("grace", grace), ("ttl_margin", ttlMargin), ("window", window), ("packets", packets),
          ("include_multiple_syns", includeMultipleSyns ? "true" : nil)]
     }
 

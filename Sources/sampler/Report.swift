@@ -40,9 +40,9 @@ struct Report: ParsableCommand {
             ttl_margin (evidence of an injected reset; docs/classification.md).
 
             --as json or --as csv prints any view for scripts: the same rows and numbers as \
-            the table, shares as fractions (0.25), counts as numbers; the radar view's JSON \
-            has the shape of Radar's API answers (result.summary_0, result.serie_0, \
-            meta.dateRange; docs/clickhouse.md).
+            the table, counts as numbers, sampler's shares as fractions (0.25) and Radar's \
+            in percent, as Radar gives them; the radar view's JSON has the shape of Radar's \
+            API answers (result.summary_0, result.serie_0, meta.dateRange; docs/clickhouse.md).
 
             With --svg FILE it also draws a stacked column chart of the stage shares over \
             time (all groups together), one colour per stage.
@@ -80,7 +80,8 @@ struct Report: ParsableCommand {
     @Option(name: .customLong("as"), help: ArgumentHelp("Print the view as text (a table to read), json or csv (for scripts).", valueName: "style"))
     var style: OutputStyle = .text
 
-    @Option(help: ArgumentHelp(setting: "ttl_margin")) var ttlMargin: String?
+    @Option(help: ArgumentHelp("For --by signature: a reset's TTL gap above this many hops counts as evidence (default: ttl_margin, 2).", valueName: "hops"))
+    var ttlMargin: String?
 
     @Option(help: ArgumentHelp("Only connections from clients in this AS (Radar's asn parameter).", valueName: "number"))
     var asn: UInt32?
@@ -105,6 +106,9 @@ struct Report: ParsableCommand {
     func validate() throws {
         // The same range as the window setting of run and classify.
         if let problem = Setting.named("window")?.problem(with: String(window)) { throw ValidationError("--window \(window): \(problem.allowed).") }
+        if let ttlMargin, let problem = Setting.named("ttl_margin")?.problem(with: ttlMargin) {
+            throw ValidationError("--ttl-margin \(ttlMargin): \(problem.allowed).")
+        }
         for (flag, value) in [("--since", since), ("--until", until)] {
             if let value, Self.seconds(value) == nil {
                 throw ValidationError("\(flag) '\(value)' is not an RFC 3339 UTC time such as 2026-11-21T00:00:00Z.")

@@ -127,11 +127,15 @@ struct Rules: ParsableCommand {
             let settings = try options.settings()
             let manager = RuleManager(backend: settings.backend)
             for version in settings.versions {
-                guard let state = try? manager.installed(version: version), state.chainExists else {
+                let found: RuleManager.Installed
+                // No privileges (or no tool) is an error, not "not installed".
+                do { found = try manager.installed(version: version) } catch { throw Rules.fail(error) }
+                guard found.chainExists else {
                     print("# IPv\(version.rawValue): not installed; 'sampler rules install' with these options would install:")
                     print(RuleSet.restoreFile(settings.rules, version: version))
                     continue
                 }
+                let state = found
                 // What is in the kernel, not what the options say.
                 print("# IPv\(version.rawValue) installed: \(state.jumps) jump(s) from \(RuleSet.hook)")
                 if let installed = try? manager.parameters(version: version) {

@@ -149,8 +149,8 @@ ORDER BY window;
 -- Per window, the tampering signatures of the SIGCOMM 2023 study (docs/classification.md):
 -- each signature's connections and their share of the window's ('none': stage none, which
 -- has no signature; 'unknown': rows of an earlier sampler, without one), its resets, and
--- of those the share with an IPv4 IP ID gap above 1 and with a TTL gap above 2 (the
--- default ttl_margin: change the 2 to yours). NULL where the signature has no resets.
+-- of those that carry their evidence the share with an IPv4 IP ID gap above 1 and with a
+-- TTL gap above 2 (the default ttl_margin: change the 2 to yours). NULL where none does.
 -- `sampler report --by signature` prints the same numbers.
 SELECT
     window,
@@ -158,8 +158,8 @@ SELECT
     connections,
     round(connections / total, 4) AS share,
     resets,
-    if(resets = 0, NULL, round(ipid_gaps / resets, 4)) AS ipid_gap_over_1_share,
-    if(resets = 0, NULL, round(ttl_gaps / resets, 4)) AS ttl_gap_over_margin_share
+    if(evidenced = 0, NULL, round(ipid_gaps / evidenced, 4)) AS ipid_gap_over_1_share,
+    if(evidenced = 0, NULL, round(ttl_gaps / evidenced, 4)) AS ttl_gap_over_margin_share
 FROM
 (
     SELECT
@@ -167,6 +167,7 @@ FROM
         if(stage = 'none', 'none', if(signature = '', 'unknown', signature)) AS signature,
         count() AS connections,
         countIf(close = 'reset') AS resets,
+        countIf(close = 'reset' AND rst_ttl_gap IS NOT NULL) AS evidenced,
         countIf(close = 'reset' AND ifNull(rst_ipid_gap, 0) > 1) AS ipid_gaps,
         countIf(close = 'reset' AND ifNull(rst_ttl_gap, 0) > 2) AS ttl_gaps
     FROM sampler.connections FINAL
