@@ -106,6 +106,39 @@ public enum ConfigurationFile {
         Setting.all.map { "\($0.key) = \(quotedIfNeeded($0.value(in: settings)))" }.joined(separator: "\n") + "\n"
     }
 
+    /// The file the package installs as /etc/sampler/sampler.conf (systemd/sampler.conf,
+    /// kept equal to this by a test; `sampler config template` prints it): every key with
+    /// what it does and allows, commented out at its default. The file sets nothing until
+    /// a line is uncommented, so `status` compares with the daemon only what the operator
+    /// set (a daemon started after `sampler rules install --probability 1` is OK).
+    public static func template() -> String {
+        var lines = [
+            "# sampler's configuration: /etc/sampler/sampler.conf",
+            "# One \"key = value\" per line; \"#\" at the start of a line or after a space starts a comment.",
+            "# Every key is below, commented out at its default: uncomment a line to set it. Flags",
+            "# override the file. Check a change with: sampler config check /etc/sampler/sampler.conf",
+            "# (written by `sampler config template`; docs/operations.md has the table of keys)",
+        ]
+        for setting in Setting.all {
+            lines.append("")
+            lines += wrapped("\(setting.summary). Allowed: \(setting.allowed).", width: 88, prefix: "# ")
+            lines.append("#\(setting.key) = \(quotedIfNeeded(setting.defaultValue))".trimmingTrailingSpaces)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func wrapped(_ text: String, width: Int, prefix: String) -> [String] {
+        var lines: [String] = [], line = prefix
+        for word in text.split(separator: " ") {
+            if line.count + word.count + 1 > width && line != prefix {
+                lines.append(line)
+                line = prefix
+            }
+            line += (line == prefix ? "" : " ") + word
+        }
+        return lines + [line]
+    }
+
     /// A value that reading would unquote is written quoted, so that it reads back as it is.
     static func quotedIfNeeded(_ value: String) -> String {
         value.count >= 2 && value.first == "\"" && value.last == "\"" ? "\"\(value)\"" : value
@@ -129,4 +162,10 @@ extension StringProtocol {
 
 extension String {
     func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+
+    var trimmingTrailingSpaces: String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
+    }
 }

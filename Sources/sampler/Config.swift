@@ -5,8 +5,22 @@ import SamplerService
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with the configuration file.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Template.self]
     )
+
+    struct Template: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the configuration file the package installs: every key commented out at its default.",
+            discussion: """
+                Each key comes with what it does and what it allows, commented out, so that the \
+                file sets nothing until a line is uncommented: sampler status then compares with \
+                the running daemon only what was set. It is systemd/sampler.conf in the source \
+                (a test keeps the two equal): sampler config template > systemd/sampler.conf.
+                """
+        )
+
+        func run() throws { print(ConfigurationFile.template(), terminator: "") }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

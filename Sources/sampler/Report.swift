@@ -168,7 +168,8 @@ struct Report: ParsableCommand {
                 throw ExitStatus.noInput.exit
             }
             if outcome.badLines > 0 {
-                printError("sampler report: \(path): \(outcome.badLines) lines are not records (the first is line \(outcome.firstBadLine ?? 0)); they are left out")
+                printError("sampler report: \(path): \(counted(outcome.badLines, "line")) \(outcome.badLines == 1 ? "is" : "are") not "
+                    + "a record (not JSON, a field missing or out of range; the first is line \(outcome.firstBadLine ?? 0)); left out")
                 badLines = true
             }
         }

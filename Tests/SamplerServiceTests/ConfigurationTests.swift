@@ -9,12 +9,21 @@ import SamplerSystem
 @Suite struct ConfigurationTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func theShippedFileHoldsTheDefaults() throws {
+    /// The shipped file is generated from `Setting.all`, so its comments cannot go stale,
+    /// and sets nothing: every key is there, commented out at its default.
+    @Test func theShippedFileIsTheTemplateAndSetsNothing() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("systemd/sampler.conf"), encoding: .utf8)
+        #expect(text == ConfigurationFile.template(), "regenerate it: sampler config template > systemd/sampler.conf")
         let settings = try ConfigurationFile.parse(text, source: "systemd/sampler.conf")
         #expect(settings == Settings())
-        // Every key appears in it, so that the file documents them all.
-        for key in ConfigurationFile.keys { #expect(text.contains("\n\(key) = "), "\(key) missing") }
+        #expect(settings.explicitKeys.locations.isEmpty, "a key the file sets would be compared with the daemon")
+        for setting in Setting.all {
+            let line = "#\(setting.key) = \(ConfigurationFile.quotedIfNeeded(setting.defaultValue))"
+            #expect(text.contains("\n" + line.trimmingCharacters(in: .whitespaces) + "\n"), "\(setting.key) missing")
+        }
+        // Uncommented, every line reads back as the defaults.
+        let uncommented = text.split(separator: "\n").map { $0.hasPrefix("#") && $0.contains(" = ") && !$0.hasPrefix("# ") ? $0.dropFirst() : $0 }
+        #expect(try ConfigurationFile.parse(uncommented.joined(separator: "\n"), source: "uncommented") == Settings())
     }
 
     @Test func readsValuesCommentsAndQuotes() throws {
