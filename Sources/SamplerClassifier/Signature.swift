@@ -158,14 +158,8 @@ public struct ResetEvidence: Sendable, Equatable {
         for i in 0..<connection.packetCount where connection.flags(at: i).contains(.rst) {
             let rst = connection[i]
             ttlGap = max(ttlGap, abs(Int(rst.ttl) - Int(connection.syn.ttl)))
-            guard connection.key.family == .v4 else { continue }
-            var nearest: Int? = nil
-            for j in 0..<connection.packetCount where !connection.flags(at: j).contains(.rst) {
-                let difference = rst.ipID &- connection[j].ipID
-                let distance = Int(min(difference, 0 &- difference))
-                nearest = min(nearest ?? distance, distance)
-            }
-            if let nearest { ipIDGap = max(ipIDGap ?? 0, nearest) }
+            guard connection.key.family == .v4, let nearest = Verdict.nearestIPIDDistance(rst.ipID, in: connection) else { continue }
+            ipIDGap = max(ipIDGap ?? 0, nearest)
         }
         self.ipIDGap = ipIDGap.map { UInt16($0) }
         self.ttlGap = UInt8(ttlGap)

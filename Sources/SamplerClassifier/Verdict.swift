@@ -98,15 +98,23 @@ public enum Verdict {
     /// A RST's IP ID does not follow the client's counter: it is zero where the client's
     /// other packets are not, or further than `window` (modulo 2^16) from all of them.
     static func ipIDMismatch(_ rstID: UInt16, in connection: Connection, window: Int) -> Bool {
-        var nearest = Int.max, anyNonZero = false
-        for i in 0..<connection.packetCount where !connection[i].flags.contains(.rst) {
-            let other = connection[i].ipID
-            if other != 0 { anyNonZero = true }
-            let forward = Int(rstID &- other), backward = Int(other &- rstID)
-            nearest = min(nearest, forward, backward)
+        guard let nearest = nearestIPIDDistance(rstID, in: connection) else { return false }
+        if rstID == 0 && (0..<connection.packetCount).contains(where: { !connection[$0].flags.contains(.rst) && connection[$0].ipID != 0 }) {
+            return true
         }
-        if nearest == Int.max { return false }
-        if rstID == 0 && anyNonZero { return true }
         return nearest > window
+    }
+
+    /// The distance from `id` to the nearest IP ID of the connection's packets without RST,
+    /// the short way round the 16-bit circle (0 to 32768); nil when every packet is a RST.
+    /// `ipid_mismatch` and `rst_ipid_gap` both measure it.
+    static func nearestIPIDDistance(_ id: UInt16, in connection: Connection) -> Int? {
+        var nearest: Int? = nil
+        for i in 0..<connection.packetCount where !connection[i].flags.contains(.rst) {
+            let difference = id &- connection[i].ipID
+            let distance = Int(min(difference, 0 &- difference))
+            nearest = min(nearest ?? distance, distance)
+        }
+        return nearest
     }
 }

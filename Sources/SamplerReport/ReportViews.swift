@@ -124,7 +124,8 @@ extension StageTable {
         }
     }
 
-    static let radarNames = ["post_syn", "post_ack", "post_psh", "later_in_flow", "no_match"]
+    /// Radar's five names, in `Row.radar`'s order (which declares them).
+    static let radarNames = Row().radar.map(\.name)
 
     /// Radar's names of its aggregation intervals; other window lengths as seconds.
     static func aggregationInterval(_ seconds: Int64) -> String {

@@ -206,7 +206,7 @@ public struct StageTable: Sendable, Equatable {
     /// Radar's view: per window (and group) the shares of post_syn, post_ack, post_psh,
     /// later_in_flow and no_match, then `all` over the whole input.
     public func renderRadar(label: (String) -> String = { $0 }) -> String {
-        let names = ["post_syn", "post_ack", "post_psh", "later_in_flow", "no_match"]
+        let names = Self.radarNames
         let labels = Dictionary(rows.keys.map { ($0.group, label($0.group)) }, uniquingKeysWith: { a, _ in a })
         let groupWidth = max(grouping.heading.count, labels.values.map(\.count).max() ?? 0)
         func pad(_ text: String, _ width: Int, left: Bool = false) -> String {

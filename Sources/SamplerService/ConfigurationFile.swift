@@ -1,4 +1,5 @@
 import SamplerClickHouse
+import SamplerSinks
 import SamplerRules
 
 /// A configuration error: the key, the value, what is allowed, and where.
@@ -162,10 +163,4 @@ extension StringProtocol {
 
 extension String {
     func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
-
-    var trimmingTrailingSpaces: String {
-        var text = self
-        while text.last == " " { text.removeLast() }
-        return text
-    }
 }

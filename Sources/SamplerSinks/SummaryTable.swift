@@ -47,6 +47,13 @@ public enum SummaryTable {
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
     func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+
+    /// The text without the spaces at its end (a table's last column, an empty value).
+    public var trimmingTrailingSpaces: String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
+    }
 }
 
 /// "1 connection", "3 connections": a count with its noun, singular for one. The one
