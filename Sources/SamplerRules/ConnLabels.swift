@@ -1,15 +1,20 @@
 import Foundation
 
 /// Conntrack label names, as iptables' connlabel match reads them from
-/// /etc/xtables/connlabel.conf ("<bit> <name>" per line). `iptables -S` prints a label by
-/// its name when the file names its bit, so rules compare labels by bit, never by text.
+/// /etc/xtables/connlabel.conf and nft from /etc/connlabel.conf ("<bit> <name>" per line).
+/// Both print a label by its name when their file names its bit, so rules compare labels
+/// by bit, never by text.
 public struct ConnLabels: Sendable {
+    /// Where a configured label name is looked up first (iptables' file).
     public static let defaultPath = "/etc/xtables/connlabel.conf"
+    /// nft's file: names nft prints are looked up here too.
+    public static let nftablesPath = "/etc/connlabel.conf"
     private var bits: [String: Int] = [:]
 
-    /// Reads `path`; a missing or unreadable file names nothing.
-    public init(path: String = ConnLabels.defaultPath) {
-        self.init(text: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+    /// Reads the files in order (a name keeps the bit of the first file that has it); a
+    /// missing or unreadable file names nothing.
+    public init(paths: [String] = [ConnLabels.defaultPath, ConnLabels.nftablesPath]) {
+        self.init(text: paths.map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }.joined(separator: "\n"))
     }
 
     public init(text: String) {

@@ -10,15 +10,28 @@ public struct RuleDifference: Sendable, Equatable, Codable {
     static func drift(_ text: String) -> RuleDifference { RuleDifference(text: text, breaksSampling: false) }
 }
 
-/// Installs, checks and removes sampler's rules with the iptables tools of one backend.
+/// Installs, checks and removes sampler's rules with one backend's tools: iptables and
+/// ip6tables (a chain per family), or nft (one table for both).
 public struct RuleManager: Sendable {
     public var backend: Backend
+    /// The nftables backend's table (`table inet NAME`).
+    public var nftablesTable: String
+    /// Label names, for comparing labels by bit and for sending nft a bit.
+    public var labels: ConnLabels
 
-    public init(backend: Backend = .auto) { self.backend = backend }
+    public init(backend: Backend = .auto, nftablesTable: String = NftablesRuleSet.defaultTable, labels: ConnLabels = ConnLabels()) {
+        self.backend = backend
+        self.nftablesTable = nftablesTable
+        self.labels = labels
+    }
 
-    /// The rules as they are in the kernel, read back from `iptables -S`.
+    /// The rules as they are in the kernel for one IP version, read back from
+    /// `iptables -S` or `nft -j list table`.
     public struct Installed: Sendable, Equatable {
+        /// The SAMPLER chain, or the table's chain.
         public var chainExists = false
+        /// Jumps from PREROUTING to the chain; for nftables 1 when the chain is hooked
+        /// at prerouting.
         public var jumps = 0
         public var probability: Double?
         public var label: String?
@@ -28,12 +41,54 @@ public struct RuleManager: Sendable {
         public var packets: Int?
         public var prefix: String?
         public var ruleCount = 0
+        /// The sampling rule's and the logging rule's counters (nftables lists them with
+        /// the rules; iptables' come from `counters`).
+        public var counters: [RuleCounter] = []
+
+        public init() {}
+
+        /// Both rules, complete, and the way in: what sampler itself leaves behind. Rules
+        /// that are there but not like this were damaged (a flush, a rewrite by another
+        /// tool); complete ones with other values were put there on purpose.
+        public var isComplete: Bool {
+            chainExists && jumps == 1 && ruleCount == 2 && probability != nil && label != nil && loggedLabel != nil
+                && group != nil && packets != nil && prefix != nil
+        }
+
+        public var isPresent: Bool { chainExists || jumps > 0 }
     }
 
-    /// Replaces sampler's chain with the rules for `parameters` and makes sure that
-    /// PREROUTING jumps to it exactly once.
-    public func install(_ parameters: RuleParameters, version: IPVersion) throws(RulesError) {
+    /// Where the rules live, in words: "chain mangle/SAMPLER" or "table inet sampler".
+    public var place: String {
+        backend == .nftables ? "table \(NftablesRuleSet.family) \(nftablesTable)" : "chain \(RuleSet.table)/\(RuleSet.chain)"
+    }
+
+    /// What `--dry-run` prints: the input install would give the tools.
+    public func installText(_ parameters: RuleParameters, versions: [IPVersion]) -> String {
+        if backend == .nftables { return NftablesRuleSet.file(parameters, versions: versions, table: nftablesTable, labels: labels) }
+        return versions.map { RuleSet.restoreFile(parameters, version: $0) }.joined()
+    }
+
+    /// Installs the rules for `parameters` on `versions`, replacing sampler's rules of this
+    /// backend that are there. Refuses while the other backend's rules are in the kernel:
+    /// both would log every sampled packet twice.
+    public func install(_ parameters: RuleParameters, versions: [IPVersion]) throws(RulesError) {
         try parameters.validate()
+        if let other = try otherBackendRules(versions: versions).first {
+            throw .otherBackendInstalled(other)
+        }
+        if backend == .nftables {
+            guard labels.bit(of: parameters.label) != nil else {
+                throw .badParameter("--label \(parameters.label): not in \(ConnLabels.defaultPath) or \(ConnLabels.nftablesPath); add a line "
+                    + "'<bit> \(parameters.label)' there, or give a bit number")
+            }
+            try check(try run(["nft", "-f", "-"], input: installText(parameters, versions: versions)), tool: "nft")
+            return
+        }
+        for version in versions { try installIptables(parameters, version: version) }
+    }
+
+    private func installIptables(_ parameters: RuleParameters, version: IPVersion) throws(RulesError) {
         let restore = try run([backend.restoreCommand(for: version), "--noflush"],
                               input: RuleSet.restoreFile(parameters, version: version))
         try check(restore, tool: backend.restoreCommand(for: version), label: parameters.label)
@@ -48,24 +103,51 @@ public struct RuleManager: Sendable {
         }
     }
 
-    /// Removes the jump and the chain; nothing else. Returns false if nothing was there.
+    /// Removes sampler's rules of this backend and nothing else: the jump and the chain
+    /// of each version, or the whole table (it is sampler's; one table serves both
+    /// versions). Returns false if nothing was there.
     @discardableResult
-    public func remove(version: IPVersion) throws(RulesError) -> Bool {
-        let state = try installed(version: version)
-        for _ in 0..<state.jumps {
-            try check(try iptables(version, ["-D"] + RuleSet.jumpArguments), tool: backend.command(for: version))
+    public func remove(versions: [IPVersion]) throws(RulesError) -> Bool {
+        if backend == .nftables {
+            guard try nftablesListing() != nil else { return false }
+            try check(try run(["nft", "-f", "-"], input: NftablesRuleSet.removeFile(table: nftablesTable)), tool: "nft")
+            return true
         }
-        if state.chainExists {
-            try check(try iptables(version, ["-F", RuleSet.chain]), tool: backend.command(for: version))
-            try check(try iptables(version, ["-X", RuleSet.chain]), tool: backend.command(for: version))
+        var removed = false
+        for version in versions {
+            let state = try installed(version: version)
+            for _ in 0..<state.jumps {
+                try check(try iptables(version, ["-D"] + RuleSet.jumpArguments), tool: backend.command(for: version))
+            }
+            if state.chainExists {
+                try check(try iptables(version, ["-F", RuleSet.chain]), tool: backend.command(for: version))
+                try check(try iptables(version, ["-X", RuleSet.chain]), tool: backend.command(for: version))
+            }
+            removed = removed || state.isPresent
         }
-        return state.chainExists || state.jumps > 0
+        return removed
     }
 
-    /// What is installed, read from the kernel: the whole mangle table in one `-S`, so
-    /// that a missing chain is told apart from an error (iptables-nft 1.8.9 calls a
-    /// missing chain "incompatible" when asked for it by name).
+    /// What is installed for one version, read from the kernel.
     public func installed(version: IPVersion) throws(RulesError) -> Installed {
+        if backend == .nftables { return try nftablesListing()?.installed(version: version) ?? Installed() }
+        return try iptablesInstalled(version: version)
+    }
+
+    /// The table as nft lists it; nil when there is none.
+    private func nftablesListing() throws(RulesError) -> NftablesListing? {
+        let listing = try run(["nft", "-j", "list", "table", NftablesRuleSet.family, nftablesTable])
+        // nft says a missing table in the words of ENOENT; without privileges or nf_tables
+        // it says otherwise.
+        if listing.status != 0 && listing.stderr.contains("No such file or directory") { return nil }
+        try check(listing, tool: "nft")
+        do { return try NftablesListing(json: listing.stdout) } catch { throw .failed(error.detail) }
+    }
+
+    /// The whole mangle table in one `-S`, so that a missing chain is told apart from an
+    /// error (iptables-nft 1.8.9 calls a missing chain "incompatible" when asked for it by
+    /// name).
+    private func iptablesInstalled(version: IPVersion) throws(RulesError) -> Installed {
         var state = Installed()
         let listing = try iptables(version, ["-S"])
         try check(listing, tool: backend.command(for: version))
@@ -94,6 +176,44 @@ public struct RuleManager: Sendable {
         return state
     }
 
+    /// sampler's rules of the other kind that are in the kernel, each in words that name
+    /// it and how to remove it: for the iptables backends the nftables table, for
+    /// nftables the SAMPLER chains of iptables-nft and of iptables-legacy. Each is looked
+    /// for without creating anything: nft lists what exists, and the legacy tables are
+    /// asked only when /proc says they are loaded.
+    public func otherBackendRules(versions: [IPVersion]) throws(RulesError) -> [String] {
+        guard Subprocess.find("nft") != nil else {
+            // No nft: no nftables table of sampler's (its backend needs nft), and nothing
+            // to install one with.
+            return []
+        }
+        if backend != .nftables {
+            let other = RuleManager(backend: .nftables, nftablesTable: nftablesTable, labels: labels)
+            guard try other.nftablesListing() != nil else { return [] }
+            return ["sampler's nftables table (\(other.place)) is installed: remove it first with "
+                + "'sampler rules remove --backend nftables', or install with --backend nftables"]
+        }
+        var found: [String] = []
+        for version in versions {
+            let family = version == .v4 ? "ip" : "ip6"
+            let listed = try run(["nft", "list", "chain", family, RuleSet.table, RuleSet.chain])
+            if listed.status == 0 {
+                found.append("sampler's iptables rules for IPv\(version.rawValue) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-nft) are "
+                    + "installed: remove them first with 'sampler rules remove --backend nft --family \(version.rawValue)'")
+                continue
+            }
+            let names = version == .v4 ? "/proc/net/ip_tables_names" : "/proc/net/ip6_tables_names"
+            let loaded = (try? String(contentsOfFile: names, encoding: .utf8))?.split(separator: "\n").contains("mangle") ?? false
+            let legacy = RuleManager(backend: .legacy, nftablesTable: nftablesTable, labels: labels)
+            if loaded, Subprocess.find(Backend.legacy.command(for: version)) != nil,
+               (try? legacy.iptablesInstalled(version: version))?.isPresent == true {
+                found.append("sampler's iptables rules for IPv\(version.rawValue) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-legacy) are "
+                    + "installed: remove them first with 'sampler rules remove --backend legacy --family \(version.rawValue)'")
+            }
+        }
+        return found
+    }
+
     /// The statistic match keeps a probability as a 31-bit fraction (steps of 4.7e-10), so
     /// 0.0001 reads back as 9.99998301e-05: rounded to nine decimal places, it is what was
     /// meant.
@@ -102,22 +222,31 @@ public struct RuleManager: Sendable {
     }
 
     /// What differs between the kernel and `parameters`; empty when they match. Labels
-    /// compare by bit (`labels` names them).
-    public func differences(from parameters: RuleParameters, version: IPVersion,
-                            labels: ConnLabels = ConnLabels()) throws(RulesError) -> [RuleDifference] {
-        Self.differences(try installed(version: version), from: parameters, family: "IPv\(version.rawValue)", labels: labels)
+    /// compare by bit. The other backend's rules beside these are a breaking difference:
+    /// every sampled packet would be logged twice.
+    public func differences(from parameters: RuleParameters, version: IPVersion) throws(RulesError) -> [RuleDifference] {
+        let family = "IPv\(version.rawValue)"
+        return Self.differences(try installed(version: version), from: parameters, family: family, labels: labels, backend: backend,
+                                place: place)
+            + (try otherBackendRules(versions: [version])).map { .breaking("\(family): \($0); with both, every sampled packet is logged twice") }
     }
 
-    static func differences(_ state: Installed, from parameters: RuleParameters, family: String, labels: ConnLabels) -> [RuleDifference] {
+    public static func differences(_ state: Installed, from parameters: RuleParameters, family: String, labels: ConnLabels,
+                            backend: Backend = .auto, place: String = "chain \(RuleSet.table)/\(RuleSet.chain)") -> [RuleDifference] {
+        let install = backend == .nftables ? "sampler rules install --backend nftables" : "sampler rules install"
         guard state.chainExists else {
-            return [.breaking("\(family): chain \(RuleSet.table)/\(RuleSet.chain) is missing: run 'sampler rules install'")]
+            return [.breaking("\(family): \(place) is missing: run '\(install)'")]
                 + (state.jumps > 0 ? [.breaking("\(family): \(RuleSet.hook) jumps to a missing chain")] : [])
         }
         var problems: [RuleDifference] = []
-        if state.jumps == 0 { problems.append(.breaking("\(family): \(RuleSet.hook) does not jump to \(RuleSet.chain)")) }
-        // Two jumps log every packet twice: retransmitted SYNs that never were.
-        if state.jumps > 1 { problems.append(.breaking("\(family): \(RuleSet.hook) jumps to \(RuleSet.chain) \(state.jumps) times")) }
-        if state.ruleCount != 2 { problems.append(.breaking("\(family): \(RuleSet.chain) has \(state.ruleCount) rules, expected 2")) }
+        if backend == .nftables {
+            if state.jumps == 0 { problems.append(.breaking("\(family): chain \(NftablesRuleSet.chain) of \(place) is not on the prerouting hook")) }
+        } else {
+            if state.jumps == 0 { problems.append(.breaking("\(family): \(RuleSet.hook) does not jump to \(RuleSet.chain)")) }
+            // Two jumps log every packet twice: retransmitted SYNs that never were.
+            if state.jumps > 1 { problems.append(.breaking("\(family): \(RuleSet.hook) jumps to \(RuleSet.chain) \(state.jumps) times")) }
+        }
+        if state.ruleCount != 2 { problems.append(.breaking("\(family): \(place) has \(state.ruleCount) rules, expected 2")) }
         if let installed = state.probability {
             if abs(installed - parameters.probability) > 1e-9 {
                 problems.append(.drift("\(family): probability is \(installed), expected \(parameters.probability)"))
@@ -150,7 +279,10 @@ public struct RuleManager: Sendable {
     /// The parameters of rules found in the kernel (what a daemon that did not install
     /// them works with); nil when the chain or a rule is missing.
     public func parameters(version: IPVersion) throws(RulesError) -> RuleParameters? {
-        let state = try installed(version: version)
+        Self.parameters(of: try installed(version: version))
+    }
+
+    public static func parameters(of state: Installed) -> RuleParameters? {
         guard let probability = state.probability, let label = state.label, let group = state.group,
               let packets = state.packets, let prefix = state.prefix else { return nil }
         var parameters = RuleParameters()
@@ -159,15 +291,26 @@ public struct RuleManager: Sendable {
         return parameters
     }
 
-    /// `iptables -L -v` counters of the chain's rules: (packets, bytes) per rule.
-    public func counters(version: IPVersion) throws(RulesError) -> [(packets: UInt64, bytes: UInt64)] {
+    /// The sampling rule's and the logging rule's counters: nft lists them with the rules,
+    /// iptables with `-L -v`.
+    public func counters(version: IPVersion) throws(RulesError) -> [RuleCounter] {
+        if backend == .nftables { return try installed(version: version).counters }
         let listing = try iptables(version, ["-L", RuleSet.chain, "-v", "-x", "-n"])
         guard listing.status == 0 else { return [] }
         return listing.stdout.split(separator: "\n").dropFirst(2).compactMap { line in
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 2, let packets = UInt64(fields[0]), let bytes = UInt64(fields[1]) else { return nil }
-            return (packets, bytes)
+            return RuleCounter(packets: packets, bytes: bytes)
         }
+    }
+
+    /// The table as nft prints it, in nftables' own syntax with its counters (`rules show`);
+    /// nil when there is none.
+    public func nftablesText() throws(RulesError) -> String? {
+        guard try nftablesListing() != nil else { return nil }
+        let listing = try run(["nft", "list", "table", NftablesRuleSet.family, nftablesTable])
+        try check(listing, tool: "nft")
+        return listing.stdout
     }
 
     // MARK: running the tools

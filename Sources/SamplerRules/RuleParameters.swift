@@ -17,13 +17,16 @@ public struct RuleParameters: Sendable, Equatable {
 
     /// What each value may be, in words (the configuration's errors and docs use these).
     public enum Allowed {
-        public static let probability = "a number more than 0 and at most 1"
+        public static let probability = "a number at least 1/2^31 (4.7e-10, the kernel's step) and at most 1"
         public static let label = "a label bit 0 to 127, or a name from /etc/xtables/connlabel.conf"
         public static let packets = "a whole number of packets, 1 to \(Connection.capacity) (what the classifier keeps of a connection)"
-        public static let prefix = "1 to 63 printable ASCII characters, no spaces or quotes"
+        public static let prefix = "1 to 63 printable ASCII characters, no spaces, quotes, $ or \\"
     }
 
-    @Sendable public static func isValid(probability: Double) -> Bool { probability > 0 && probability <= 1 }
+    /// The kernel keeps the probability as a 31-bit fraction: below one step it is 0.
+    @Sendable public static func isValid(probability: Double) -> Bool {
+        probability <= 1 && NftablesRuleSet.threshold(probability) >= 1
+    }
 
     @Sendable public static func isValid(label: String) -> Bool {
         if let bit = Int(label) { return (0...127).contains(bit) }
@@ -35,7 +38,9 @@ public struct RuleParameters: Sendable, Equatable {
     @Sendable public static func isValid(packets: Int) -> Bool { (1...Connection.capacity).contains(packets) }
 
     @Sendable public static func isValid(prefix: String) -> Bool {
-        !prefix.isEmpty && prefix.utf8.count <= 63 && prefix.allSatisfy { $0.isASCII && !$0.isWhitespace && $0 != "\"" }
+        // Printable, no space; `$` and `\` mean something to nft's parser (a variable, an escape).
+        !prefix.isEmpty && prefix.utf8.count <= 63
+            && prefix.unicodeScalars.allSatisfy { (33...126).contains($0.value) && !"\"$\\".unicodeScalars.contains($0) }
     }
 
     /// Checks each value; the error names the option, the value and what is allowed.
@@ -52,27 +57,31 @@ public enum IPVersion: String, Sendable, CaseIterable {
     case v4 = "4", v6 = "6"
 }
 
-/// Which iptables binaries to use: whatever `iptables` is (Debian's default is the
-/// nf_tables backend), or one backend by name.
+/// Which tools install the rules: iptables and ip6tables, as whatever `iptables` is
+/// (Debian's default is the nf_tables backend) or one of its two backends by name, or
+/// nft with a native table of sampler's own (docs/rules.md says when to choose which).
 public enum Backend: String, Sendable, CaseIterable {
-    case auto, nft, legacy
+    case auto, nft, legacy, nftables
 
+    /// The program that lists and changes the rules.
     public func command(for version: IPVersion) -> String {
         let base = version == .v4 ? "iptables" : "ip6tables"
         switch self {
         case .auto: return base
         case .nft: return base + "-nft"
         case .legacy: return base + "-legacy"
+        case .nftables: return "nft"
         }
     }
 
-    /// The matching iptables-restore binary.
+    /// The matching iptables-restore binary (nft reads its input itself).
     public func restoreCommand(for version: IPVersion) -> String {
         let base = version == .v4 ? "iptables" : "ip6tables"
         switch self {
         case .auto: return base + "-restore"
         case .nft: return base + "-nft-restore"
         case .legacy: return base + "-legacy-restore"
+        case .nftables: return "nft"
         }
     }
 }
@@ -82,16 +91,20 @@ public enum RulesError: Error, Equatable, CustomStringConvertible {
     case toolMissing(String)
     case notPermitted(String)
     case kernelSupport(String)
+    /// The other backend's rules are in the kernel (the text names them and their removal).
+    case otherBackendInstalled(String)
     case failed(String)
 
     public var description: String {
         switch self {
         case .badParameter(let text): text
-        case .toolMissing(let tool): "\(tool) not found: install Debian's iptables package (apt-get install iptables)"
+        case .toolMissing(let tool):
+            "\(tool) not found: install Debian's \(tool == "nft" ? "nftables" : "iptables") package (apt-get install \(tool == "nft" ? "nftables" : "iptables"))"
         case .notPermitted(let tool):
             "\(tool) was refused: the kernel lists firewall rules, as it changes them, only for root (CAP_NET_ADMIN), so even "
                 + "reading them needs it; run with sudo (to watch a running sampler without root: sampler status --skip-rules)"
         case .kernelSupport(let detail): "the kernel lacks what the rules need (\(detail)): load the modules with 'modprobe nf_conntrack xt_connlabel xt_statistic xt_connbytes xt_NFLOG nfnetlink_log', or use a kernel built with them"
+        case .otherBackendInstalled(let text): "\(text): two sets of sampler's rules would log every sampled packet twice"
         case .failed(let detail): detail
         }
     }

@@ -7,6 +7,9 @@ public enum RuleSet {
     public static let chain = "SAMPLER"
     public static let hook = "PREROUTING"
     public static let jumpComment = "sampler: sample new inbound TCP connections"
+    /// The rules' comments, the same on both backends.
+    public static let samplingComment = "sampler: label a sample of new inbound TCP connections"
+    public static func loggingComment(_ p: RuleParameters) -> String { "sampler: log the first \(p.packets) packets of each sampled connection" }
 
     /// The jump from PREROUTING, as iptables arguments after `-t mangle -A|-C|-D`.
     public static var jumpArguments: [String] {
@@ -20,9 +23,9 @@ public enum RuleSet {
             // Not loopback: connections the host makes to itself (a local ClickHouse that
             // sampler ships to, above all) are not clients arriving from the network.
             "-A \(chain) ! -i lo -p tcp --syn -m state --state NEW -m statistic --mode random --probability \(probabilityText(p.probability))"
-                + " -m connlabel --label \(label) --set -m comment --comment \"sampler: label a sample of new inbound TCP connections\"",
+                + " -m connlabel --label \(label) --set -m comment --comment \"\(samplingComment)\"",
             "-A \(chain) -m connlabel --label \(label) -m connbytes ! --connbytes \(p.packets + 1) --connbytes-dir original"
-                + " --connbytes-mode packets -m comment --comment \"sampler: log the first \(p.packets) packets of each sampled connection\""
+                + " --connbytes-mode packets -m comment --comment \"\(loggingComment(p))\""
                 + " -j NFLOG --nflog-group \(p.group) --nflog-prefix \(quoted(p.prefix))",
         ]
     }

@@ -26,6 +26,12 @@ public final class JoinableThread {
                 pthread_create(&thread, nil, { context in
                     let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
                     sampler_name_thread(body.name)
+                    // Process signals go to the thread that waits for them (the loop's
+                    // signalfd), never to one of these: a SIGTERM taken here would kill
+                    // the process before it writes what it holds.
+                    var all = sigset_t()
+                    sigfillset(&all)
+                    pthread_sigmask(SIG_BLOCK, &all, nil)
                     body.run()
                     return nil
                 }, context.toOpaque())

@@ -7,22 +7,24 @@ public enum Endpoints {
     public static let statusRequest = Array("status\n".utf8)
 
     public static func statusServer(path: String, version: String, rules: StatusReport.Rules? = nil,
-                                    conntrack: ConntrackWatch? = nil) throws(RequestServer.OpenError) -> RequestServer {
+                                    conntrack: ConntrackWatch? = nil, keeper: RuleKeeper? = nil) throws(RequestServer.OpenError) -> RequestServer {
         try RequestServer.unix(path: path, terminators: [[UInt8(ascii: "\n")]]) { _, snapshot in
             let taken = snapshot()
-            return Array(StatusReport(taken, version: version, rules: rules, conntrack: conntrack?.observe(now: taken.takenAt)).json())
+            return Array(StatusReport(taken, version: version, rules: rules, conntrack: conntrack?.observe(now: taken.takenAt),
+                                      upkeep: keeper?.state).json())
                 + [UInt8(ascii: "\n")]
         }
     }
 
     public static func metricsServer(_ address: ListenAddress, version: String,
-                                     conntrack: ConntrackWatch? = nil) throws(RequestServer.OpenError) -> RequestServer {
+                                     conntrack: ConntrackWatch? = nil, keeper: RuleKeeper? = nil) throws(RequestServer.OpenError) -> RequestServer {
         // The empty line that ends the header section, its line ends CRLF or, as RFC 9112
         // lets a recipient accept, a bare LF.
         try RequestServer.tcp(address, terminators: httpTerminators) { request, snapshot in
             httpAnswer(to: request) {
                 let taken = snapshot()
-                return PrometheusText.render(taken, version: version, conntrack: conntrack?.observe(now: taken.takenAt)?.reading)
+                return PrometheusText.render(taken, version: version, conntrack: conntrack?.observe(now: taken.takenAt)?.reading,
+                                             upkeep: keeper?.state)
             }
         }
     }

@@ -69,7 +69,7 @@ public struct RulesCheck: Codable, Sendable, Equatable {
     /// Reads the rules with iptables and compares them with `expected` (the daemon's, when
     /// it said; else the configuration's); needs CAP_NET_ADMIN, as the tools do.
     public static func read(_ settings: Settings, expected: RuleParameters? = nil) -> RulesCheck {
-        let manager = RuleManager(backend: settings.backend)
+        let manager = settings.ruleManager
         var check = RulesCheck(checked: true)
         for version in settings.versions {
             do {
@@ -150,6 +150,18 @@ public struct Health: Codable, Sendable, Equatable {
                             + "or install them again with 'sampler rules install')")
                     }
                 }
+            }
+        }
+        if let upkeep = report.rulesUpkeep {
+            // The sample of a window with a gap in the rules is short of what it should
+            // hold: said until that window is over.
+            if let start = upkeep.lastGapStart, let end = upkeep.lastGapEnd, end >= report.currentWindow.start {
+                problem(.warning, "sampler's rules were missing from \(start) to \(end) (a firewall reload?) and are back "
+                    + "(\(upkeep.repairs) repair\(upkeep.repairs == 1 ? "" : "s") since the start): this window's sample has a gap")
+            }
+            // Without root, status cannot read the rules itself: the daemon's last look stands in.
+            if !rules.checked, upkeep.present == false {
+                problem(.critical, "the daemon's last check found its rules missing: nothing is sampled (\(upkeep.problem ?? "it reinstalls them"))")
             }
         }
         // A configuration file that says otherwise than the running daemon: only for the

@@ -267,6 +267,9 @@ final class SignalDescriptor {
         }
         fd = descriptor
         previous = old
+        // A signal ignored when sampler started (a shell's `&` ignores SIGINT) would be
+        // discarded, not queued for the descriptor.
+        for signal in signals { Glibc.signal(signal, SIG_DFL) }
     }
 
     /// The next pending signal, or 0.

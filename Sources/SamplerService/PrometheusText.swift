@@ -10,7 +10,7 @@ import SamplerWire
 public enum PrometheusText {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public static func render(_ s: LiveSnapshot, version: String, conntrack: Conntrack? = nil) -> String {
+    public static func render(_ s: LiveSnapshot, version: String, conntrack: Conntrack? = nil, upkeep: RuleKeeper.State? = nil) -> String {
         var page = Page()
         let c = s.counters
         page.family("sampler_build_info", .gauge, "sampler's version; always 1.")
@@ -33,6 +33,17 @@ public enum PrometheusText {
             page.sample("sampler_parse_errors_total", ["reason": error.name], Double(c.parseErrors[error]))
         }
 
+        if let upkeep {
+            // What status judges the rules by, for alerts (docs/operations.md).
+            if let present = upkeep.present {
+                page.family("sampler_rules_present", .gauge, "1 when the daemon's last check found its rules complete in the kernel, else 0.")
+                page.sample("sampler_rules_present", present ? 1 : 0)
+            }
+            page.counter("sampler_rules_checks_total", "Times the daemon read its rules back from the kernel.", upkeep.checks)
+            page.counter("sampler_rules_repairs_total", "Times the daemon reinstalled its rules after they vanished (a firewall reload).", upkeep.repairs)
+            page.family("sampler_rules_missing_seconds_total", .counter, "Seconds without the rules in the kernel over the gaps that ended: nothing was sampled then.")
+            page.sample("sampler_rules_missing_seconds_total", seconds(upkeep.missingMicroseconds))
+        }
         page.family("sampler_open_connections", .gauge, "Connections open in the classifier now.")
         page.sample("sampler_open_connections", Double(s.openConnections))
         page.family("sampler_open_connections_limit", .gauge, "Most connections held open at once (max_connections).")

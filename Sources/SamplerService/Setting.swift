@@ -125,6 +125,19 @@ extension Setting {
                 check: { check($0[keyPath: field]) })
     }
 
+    /// true or false: exactly what the docs say, since a second spelling would be a
+    /// second fact.
+    static func boolean(_ key: String, _ field: WritableKeyPath<Settings, Bool> & Sendable, _ summary: String) -> Setting {
+        Setting(key: key, summary: summary, allowed: "true or false", valueName: "bool", defaultNote: nil,
+                read: { text, settings in
+                    guard let flag = ["true": true, "false": false][text] else { return false }
+                    settings[keyPath: field] = flag
+                    return true
+                },
+                write: { "\($0[keyPath: field])" },
+                check: { _ in true })
+    }
+
     /// One of a fixed set of words.
     static func choice<Value: RawRepresentable & CaseIterable & Sendable>(
         _ key: String, _ field: WritableKeyPath<Settings, Value> & Sendable, _ summary: String, allowed: String
@@ -179,7 +192,15 @@ extension Setting {
         .value("prefix", \.rules.prefix, "The --nflog-prefix of logged packets",
                allowed: RuleParameters.Allowed.prefix, valueName: "text", check: RuleParameters.isValid(prefix:)),
         .choice("family", \.family, "IP versions the rules cover", allowed: "4, 6 or both"),
-        .choice("backend", \.backend, "iptables backend: auto (the system's iptables), nft or legacy", allowed: "auto, nft or legacy"),
+        .choice("backend", \.backend,
+                "The tools that install the rules: iptables as the system has it (auto), iptables-nft (nft), iptables-legacy (legacy), or a native nftables table (nftables)",
+                allowed: "auto, nft, legacy or nftables"),
+        .value("nftables_table", \.nftablesTable, "The nftables backend's table of its own, table inet NAME",
+               allowed: NftablesRuleSet.allowedTable, valueName: "name", check: NftablesRuleSet.isValid(table:)),
+        .boolean("repair_rules", \.repairRules,
+                 "Reinstall the rules run works with when they vanish (a firewall reload: flush ruleset, iptables -F); never over rules changed on purpose"),
+        .seconds("rules_check_interval", \.rulesCheckInterval, "Seconds between run's checks that its rules are still in the kernel (and at once when NFLOG goes quiet)",
+                 allowed: "seconds, 0.2 to 3600", check: { $0 >= 0.2 && $0 <= 3600 }),
 
         // Reading and classifying (docs/classification.md).
         .value("output", \.output, "File the records are appended to; - for standard output",
@@ -192,16 +213,8 @@ extension Setting {
                allowed: "hops, 0 to 255", valueName: "hops", check: { (0...255).contains($0) }),
         .seconds("window", \.window, "Aggregation window for the summaries, in seconds, aligned to the clock",
                  allowed: "seconds, 1 to 31622400 (a year)", check: { $0 >= 1 && $0 <= 31_622_400 }),
-        Setting(key: "include_multiple_syns", summary: "Count connections tagged multiple_syns in the stage shares (left out by default, as in the reference)",
-                allowed: "true or false", valueName: "bool", defaultNote: nil,
-                read: { text, settings in
-                    // Exactly what the docs say: a second spelling would be a second fact.
-                    guard let flag = ["true": true, "false": false][text] else { return false }
-                    settings.includeMultipleSyns = flag
-                    return true
-                },
-                write: { "\($0.includeMultipleSyns)" },
-                check: { _ in true }),
+        .boolean("include_multiple_syns", \.includeMultipleSyns,
+                 "Count connections tagged multiple_syns in the stage shares (left out by default, as in the reference)"),
         .value("max_connections", \.maxConnections,
                "Most connections held open at once; split between the shards, tables preallocated; when it is full, a new SYN evicts the connection idle longest (tag evicted, counted)",
                allowed: "a whole number, at least 1 (and at least shards)", valueName: "n", check: { $0 >= 1 }),

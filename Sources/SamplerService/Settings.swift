@@ -16,6 +16,10 @@ public struct Settings: Sendable, Equatable {
     public var explicitKeys = ExplicitKeys()
     public var family = Families.both
     public var backend = Backend.auto
+    public var nftablesTable = NftablesRuleSet.defaultTable
+    /// `run` puts its rules back when a firewall reload removed them (docs/rules.md).
+    public var repairRules = true
+    public var rulesCheckInterval = 5.0
     public var output = "/var/lib/sampler/records.jsonl"
     public var idleTimeout = 120.0
     public var grace = 1.0
@@ -163,6 +167,9 @@ public struct Settings: Sendable, Equatable {
     public var metricsAddress: ListenAddress? { metrics == "none" ? nil : ListenAddress(metrics) }
 
     public var versions: [IPVersion] { family.versions }
+
+    /// The tools for the configured backend.
+    public var ruleManager: RuleManager { RuleManager(backend: backend, nftablesTable: nftablesTable) }
 }
 
 private func isDirectory(_ path: String) -> Bool {

@@ -21,8 +21,8 @@ public struct StatusReport: Codable, Sendable, Equatable {
     }
 
     public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
-                conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, pid: Int32 = getpid()) {
-        fields = Fields(snapshot, version: version, rules: rules, conntrack: conntrack, pid: pid)
+                conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, upkeep: RuleKeeper.State? = nil, pid: Int32 = getpid()) {
+        fields = Fields(snapshot, version: version, rules: rules, conntrack: conntrack, upkeep: upkeep, pid: pid)
         counts = snapshot.counters.counts
     }
 
@@ -45,6 +45,9 @@ public struct StatusReport: Codable, Sendable, Equatable {
         /// The rules the daemon works with, so that `status` judges the kernel against the
         /// daemon rather than against a configuration file it may not have read.
         public var rules: Rules?
+        /// The daemon's own checks of its rules and their repairs (absent from a daemon
+        /// that does not keep them).
+        public var rulesUpkeep: RulesUpkeep?
         /// The daemon's network namespace ("net:[4026531840]"): its rules are that
         /// namespace's.
         public var networkNamespace: String?
@@ -76,7 +79,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var clickhouse: Shipping?
 
         public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
-                    conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, pid: Int32 = getpid()) {
+                    conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, upkeep: RuleKeeper.State? = nil, pid: Int32 = getpid()) {
             let c = snapshot.counters
             self.version = version
             self.pid = pid
@@ -84,6 +87,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
             uptimeSeconds = StatusReport.seconds(snapshot.takenAt - snapshot.startedAt)
             group = snapshot.group
             self.rules = rules
+            rulesUpkeep = upkeep.map(RulesUpkeep.init)
             networkNamespace = StatusReport.currentNetworkNamespace()
             self.conntrack = conntrack?.reading
             conntrackNewLosses = conntrack?.newLosses
@@ -202,17 +206,52 @@ extension StatusReport {
         /// "installed" (run --install-rules put them in), "found" (in the kernel when the
         /// daemon started), or "configured" (none were there: the configuration's).
         public var source: String
+        /// The tools the daemon reads and repairs them with (`Backend`), and the nftables
+        /// table: status reads the kernel as the daemon does.
+        public var backend: String?
+        public var nftablesTable: String?
 
-        public init(_ parameters: RuleParameters, source: String) {
+        public init(_ parameters: RuleParameters, source: String, manager: RuleManager? = nil) {
             (probability, label, group, packets, prefix) =
                 (parameters.probability, parameters.label, parameters.group, parameters.packets, parameters.prefix)
             self.source = source
+            backend = manager?.backend.rawValue
+            nftablesTable = manager?.nftablesTable
         }
 
         public var parameters: RuleParameters {
             var p = RuleParameters()
             (p.probability, p.label, p.group, p.packets, p.prefix) = (probability, label, group, packets, prefix)
             return p
+        }
+    }
+
+    /// The daemon's upkeep of its rules (`RuleKeeper`), times as RFC 3339.
+    public struct RulesUpkeep: Codable, Sendable, Equatable {
+        public var repair: Bool
+        public var checks: UInt64
+        public var lastCheckAt: String?
+        /// Complete in the kernel at the last check; absent before the first.
+        public var present: Bool?
+        /// Missing since (from the last check that saw them), while they are.
+        public var missingSince: String?
+        public var repairs: UInt64
+        public var missingSeconds: Double
+        public var lastGapStart: String?
+        public var lastGapEnd: String?
+        public var problem: String?
+
+        init(_ s: RuleKeeper.State) {
+            repair = s.repair
+            checks = s.checks
+            lastCheckAt = s.lastCheckAt.map(Timestamp.string)
+            present = s.present
+            missingSince = s.missingSince.map(Timestamp.string)
+            repairs = s.repairs
+            missingSeconds = StatusReport.seconds(s.missingMicroseconds)
+            lastGapStart = s.lastGap.map { Timestamp.string($0.start) }
+            lastGapEnd = s.lastGap.map { Timestamp.string($0.end) }
+            problem = s.problem
         }
     }
 

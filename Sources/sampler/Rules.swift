@@ -25,12 +25,15 @@ struct RuleOptions: ParsableArguments {
     }
 }
 
-/// Which rules a command acts on: IP versions and iptables backend.
+/// Which rules a command acts on: IP versions and the tools (iptables or nftables).
 struct TargetOptions: ParsableArguments {
     @Option(help: ArgumentHelp(setting: "family")) var family: String?
     @Option(help: ArgumentHelp(setting: "backend")) var backend: String?
+    @Option(help: ArgumentHelp(setting: "nftables_table")) var nftablesTable: String?
 
-    func apply(to settings: inout Settings) throws { try applyKeys([("family", family), ("backend", backend)], to: &settings) }
+    func apply(to settings: inout Settings) throws {
+        try applyKeys([("family", family), ("backend", backend), ("nftables_table", nftablesTable)], to: &settings)
+    }
 }
 
 
@@ -38,11 +41,14 @@ struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Install, check, show or remove the kernel rules that sample connections.",
         discussion: """
-            Two rules in the mangle table (docs/rules.md): one labels a random sample of new \
-            inbound TCP connections in conntrack, the other sends the first packets of each \
-            labelled connection to an NFLOG group, where `sampler run` reads them. They live \
-            in a chain of their own, SAMPLER, reached from PREROUTING by one jump, so that \
-            installing again replaces them and removing leaves every other rule as it was.
+            Two rules (docs/rules.md): one labels a random sample of new inbound TCP \
+            connections in conntrack, the other sends the first packets of each labelled \
+            connection to an NFLOG group, where `sampler run` reads them. With iptables \
+            (the default) they live in a chain of their own in the mangle table, SAMPLER, \
+            reached from PREROUTING by one jump; with --backend nftables in a table of their \
+            own, `table inet sampler`. Either way installing again replaces them and removing \
+            leaves every other rule as it was. sampler refuses to install one backend's rules \
+            while the other's are there (every packet would be logged twice).
             """,
         subcommands: [Install.self, Remove.self, Check.self, Show.self]
     )
@@ -60,15 +66,14 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             let settings = try options.settings()
-            let manager = RuleManager(backend: settings.backend), p = settings.rules
-            for version in settings.versions {
-                if dryRun {
-                    print(RuleSet.restoreFile(p, version: version), terminator: "")
-                    continue
-                }
-                do { try manager.install(p, version: version) } catch { throw Rules.fail(error) }
-                print("IPv\(version.rawValue): installed (probability \(p.probability), label \(p.label), group \(p.group), first \(p.packets) packets)")
+            let manager = settings.ruleManager, p = settings.rules
+            if dryRun {
+                print(manager.installText(p, versions: settings.versions), terminator: "")
+                return
             }
+            do { try manager.install(p, versions: settings.versions) } catch { throw Rules.fail(error) }
+            let families = settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ")
+            print("\(families): installed in \(manager.place) (probability \(p.probability), label \(p.label), group \(p.group), first \(p.packets) packets)")
         }
     }
 
@@ -83,17 +88,19 @@ struct Rules: ParsableCommand {
             var settings = try configuration.load()
             try target.apply(to: &settings)
             try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
-            let manager = RuleManager(backend: settings.backend)
-            for version in settings.versions {
-                if dryRun {
-                    print("IPv\(version.rawValue): would delete '-t mangle -D \(RuleSet.jumpArguments.joined(separator: " "))' and chain \(RuleSet.chain)")
-                    continue
-                }
-                do {
-                    let removed = try manager.remove(version: version)
-                    print("IPv\(version.rawValue): \(removed ? "removed" : "nothing to remove")")
-                } catch { throw Rules.fail(error) }
+            let manager = settings.ruleManager
+            let families = settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ")
+            if dryRun {
+                print(settings.backend == .nftables
+                    ? "would delete \(manager.place) (it serves both IP versions)"
+                    : settings.versions.map { "IPv\($0.rawValue): would delete '-t mangle -D \(RuleSet.jumpArguments.joined(separator: " "))' and chain \(RuleSet.chain)" }
+                        .joined(separator: "\n"))
+                return
             }
+            do {
+                let removed = try manager.remove(versions: settings.versions)
+                print("\(families): \(removed ? "removed \(manager.place)" : "nothing to remove")")
+            } catch { throw Rules.fail(error) }
         }
     }
 
@@ -104,7 +111,7 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             let settings = try options.settings()
-            let manager = RuleManager(backend: settings.backend)
+            let manager = settings.ruleManager
             var problems: [String] = []
             for version in settings.versions {
                 do { problems += try manager.differences(from: settings.rules, version: version).map(\.text) } catch { throw Rules.fail(error) }
@@ -125,7 +132,21 @@ struct Rules: ParsableCommand {
 
         func run() throws {
             let settings = try options.settings()
-            let manager = RuleManager(backend: settings.backend)
+            let manager = settings.ruleManager
+            if settings.backend == .nftables {
+                // nft's own listing: the rules in nftables' syntax, counters inline.
+                let text: String?
+                do { text = try manager.nftablesText() } catch { throw Rules.fail(error) }
+                guard let text else {
+                    print("# not installed; 'sampler rules install' with these options would install:")
+                    print(manager.installText(settings.rules, versions: settings.versions))
+                    return
+                }
+                print("# installed, as nft lists it:")
+                print(text, terminator: "")
+                printDifferences(manager, settings)
+                return
+            }
             for version in settings.versions {
                 let found: RuleManager.Installed
                 // No privileges (or no tool) is an error, not "not installed".
@@ -135,10 +156,9 @@ struct Rules: ParsableCommand {
                     print(RuleSet.restoreFile(settings.rules, version: version))
                     continue
                 }
-                let state = found
                 // What is in the kernel, not what the options say.
-                print("# IPv\(version.rawValue) installed: \(state.jumps) jump(s) from \(RuleSet.hook)")
-                if let installed = try? manager.parameters(version: version) {
+                print("# IPv\(version.rawValue) installed: \(found.jumps) jump(s) from \(RuleSet.hook)")
+                if let installed = RuleManager.parameters(of: found) {
                     print(RuleSet.restoreFile(installed, version: version), terminator: "")
                 }
                 let counters = (try? manager.counters(version: version)) ?? []
@@ -146,10 +166,16 @@ struct Rules: ParsableCommand {
                 for (i, counter) in counters.enumerated() {
                     print("#   \(i < names.count ? names[i] : "rule \(i + 1)") rule: \(counter.packets) packets, \(counter.bytes) bytes")
                 }
+                printDifferences(manager, settings, versions: [version])
+                print("")
+            }
+        }
+
+        private func printDifferences(_ manager: RuleManager, _ settings: Settings, versions: [IPVersion]? = nil) {
+            for version in versions ?? settings.versions {
                 for difference in (try? manager.differences(from: settings.rules, version: version)) ?? [] {
                     print("#   differs from the options: \(difference.text)")
                 }
-                print("")
             }
         }
     }

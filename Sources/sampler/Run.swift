@@ -29,7 +29,12 @@ struct Run: ParsableCommand {
             Needs CAP_NET_ADMIN (root). The rules are separate: install them first with \
             `sampler rules install` (same --group), or pass --install-rules to have run \
             install them before reading and remove them when it stops (for running without \
-            systemd, whose unit does this with ExecStartPre/ExecStopPost).
+            systemd, whose unit does this with ExecStartPre/ExecStopPost). Every \
+            --rules-check-interval seconds, and at once when NFLOG goes quiet, run reads its \
+            rules back; when a firewall reload removed them (flush ruleset, iptables -F) it \
+            reinstalls them, logs it and counts the time without them (--repair-rules \
+            false turns that off). Complete rules with other values were changed on purpose \
+            and are left alone.
 
             While it runs, `sampler status` asks it how it is over --status-socket, and \
             Prometheus can scrape GET /metrics on --metrics (docs/operations.md).
@@ -63,6 +68,9 @@ struct Run: ParsableCommand {
 
     @Flag(help: "Install the rules before reading and remove them on exit (without systemd).")
     var installRules = false
+    @OptionGroup(title: "Rules") var target: TargetOptions
+    @Option(help: ArgumentHelp(setting: "repair_rules")) var repairRules: String?
+    @Option(help: ArgumentHelp(setting: "rules_check_interval")) var rulesCheckInterval: String?
 
     @OptionGroup var configuration: ConfigOption
 
@@ -74,6 +82,8 @@ struct Run: ParsableCommand {
             ("shards", shards), ("ring_size", ringSize), ("location_database", locationDatabase), ("status_socket", statusSocket), ("metrics", metrics),
         ], to: &settings)
         try clickhouse.apply(to: &settings)
+        try target.apply(to: &settings)
+        try applyKeys([("repair_rules", repairRules), ("rules_check_interval", rulesCheckInterval)], to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate() }
         return settings
     }
@@ -89,24 +99,43 @@ struct Run: ParsableCommand {
             printError("sampler run: \(CaptureError.notPermitted)")
             throw ExitStatus.noPermission.exit
         }
-        let rules = RuleManager(backend: settings.backend)
+        let rules = settings.ruleManager
         let conntrack = ConntrackWatch(windowLength: settings.live.pipeline.window, now: wallClock())
         let conntrackAtStart = Conntrack.read()
-        let endpoints = try openEndpoints(settings, rules: effectiveRules(rules, settings), conntrack: conntrack)
+        let working = effectiveRules(rules, settings)
+        // The rules this daemon works with are kept in the kernel: read back every few
+        // seconds and reinstalled when a firewall reload removed them. Rules that were
+        // not there at the start are nobody's to repair; they are only watched.
+        let keeper: RuleKeeper
+        do {
+            keeper = try RuleKeeper(options: RuleKeeper.Options(
+                manager: rules, parameters: working.parameters, versions: settings.versions,
+                interval: Microseconds(settings.rulesCheckInterval * 1_000_000),
+                repair: settings.repairRules && working.source != "configured")) { printError("sampler: \($0)") }
+        } catch {
+            printError("sampler run: cannot start watching the rules: \(error)")
+            throw ExitStatus.failure.exit
+        }
+        let endpoints = try openEndpoints(settings, rules: working, conntrack: conntrack, keeper: keeper)
         if installRules {
-            for version in settings.versions {
-                do { try rules.install(settings.rules, version: version) } catch {
-                    printError("sampler run: cannot install the rules: \(error)")
-                    throw ExitStatus.failure.exit
-                }
+            do { try rules.install(settings.rules, versions: settings.versions) } catch {
+                printError("sampler run: cannot install the rules: \(error)")
+                throw ExitStatus.failure.exit
             }
-            printError("sampler: installed the rules (\(settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", "))); they are removed on exit")
+            printError("sampler: installed the rules in \(rules.place) (\(settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", "))); "
+                + "they are removed on exit")
+        }
+        let keeping: JoinableThread
+        do { keeping = try keeper.start() } catch {
+            printError("sampler run: cannot start watching the rules: \(error)")
+            throw ExitStatus.failure.exit
         }
         defer {
+            // Stop the upkeep first: it must not put back what the next lines remove.
+            keeper.stop()
+            keeping.join()
             if installRules {
-                for version in settings.versions {
-                    do { try rules.remove(version: version) } catch { printError("sampler: cannot remove the rules: \(error)") }
-                }
+                do { try rules.remove(versions: settings.versions) } catch { printError("sampler: cannot remove the rules: \(error)") }
             }
         }
         let options = settings.live
@@ -115,10 +144,15 @@ struct Run: ParsableCommand {
         // Under systemd (Type=notify): ready once the group is bound, a watchdog ping from
         // the loop, and word when stopping. Outside systemd these do nothing.
         let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
-        var lastPing: Microseconds = 0
+        var lastPing: Microseconds = 0, lastTold: Microseconds = 0
         let events = LiveSampler.Events(
             ready: { systemd?.notify("READY=1\nSTATUS=reading NFLOG group \(options.nflog.group)") },
             tick: { now in
+                // Traffic that stops is the first sign of rules that went away.
+                if now - lastTold >= 250_000 {
+                    lastTold = now
+                    keeper.saw(messages: sampler.counters[.messages])
+                }
                 guard let interval = systemd?.watchdogInterval, now - lastPing >= interval else { return }
                 lastPing = now
                 systemd?.notify("WATCHDOG=1")
@@ -139,7 +173,12 @@ struct Run: ParsableCommand {
         // Everything turned away anywhere on the way, so that the last line of the log
         // says whether the sample is whole.
         let counted = Counter.allCases.compactMap { counter in counter.stopLine.map { "\(c[counter]) \($0)" } }
-        printError("sampler: stopped; " + counted.joined(separator: ", ")
+        let upkeep = keeper.state
+        let repairs = upkeep.repairs > 0 || upkeep.missingSince != nil
+            ? ", rules reinstalled \(upkeep.repairs) time\(upkeep.repairs == 1 ? "" : "s") after they vanished (\(Double(upkeep.missingMicroseconds / 100_000) / 10) s without them"
+                + (upkeep.missingSince != nil ? ", and missing at the stop" : "") + ")"
+            : ""
+        printError("sampler: stopped; " + counted.joined(separator: ", ") + repairs
             + (Conntrack.read().flatMap { now in conntrackAtStart.map { now.lost(since: $0) } }.map {
                 ", \($0) new connections conntrack dropped or could not track (never sampled)" } ?? ""))
     }
@@ -150,7 +189,7 @@ struct Run: ParsableCommand {
     /// configuration's. The group is always the one this daemon reads: rules that log
     /// elsewhere feed it nothing, which status must call CRITICAL, and the log says at once.
     private func effectiveRules(_ manager: RuleManager, _ settings: Settings) -> StatusReport.Rules {
-        if installRules { return StatusReport.Rules(settings.rules, source: "installed") }
+        if installRules { return StatusReport.Rules(settings.rules, source: "installed", manager: manager) }
         for version in settings.versions {
             guard var found = try? manager.parameters(version: version) else { continue }
             if found.group != settings.rules.group {
@@ -159,17 +198,19 @@ struct Run: ParsableCommand {
                     + "('sampler rules install --group \(settings.rules.group)', or run with --install-rules), or run with --group \(found.group)")
                 found.group = settings.rules.group
             }
-            return StatusReport.Rules(found, source: "found")
+            return StatusReport.Rules(found, source: "found", manager: manager)
         }
-        return StatusReport.Rules(settings.rules, source: "configured")
+        return StatusReport.Rules(settings.rules, source: "configured", manager: manager)
     }
 
     /// The status socket and, unless it is off, the metrics endpoint.
-    private func openEndpoints(_ settings: Settings, rules: StatusReport.Rules, conntrack: ConntrackWatch) throws -> [RequestServer] {
+    private func openEndpoints(_ settings: Settings, rules: StatusReport.Rules, conntrack: ConntrackWatch,
+                               keeper: RuleKeeper) throws -> [RequestServer] {
         do {
-            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: samplerVersion, rules: rules, conntrack: conntrack)]
+            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: samplerVersion, rules: rules, conntrack: conntrack,
+                                                      keeper: keeper)]
             if let address = settings.metricsAddress {
-                servers.append(try Endpoints.metricsServer(address, version: samplerVersion, conntrack: conntrack))
+                servers.append(try Endpoints.metricsServer(address, version: samplerVersion, conntrack: conntrack, keeper: keeper))
                 printError("sampler: metrics on http://\(address)/metrics"
                     + (address.isLoopback ? "" : " (reachable from the network, without authentication: firewall it, or use a loopback address)"))
             }

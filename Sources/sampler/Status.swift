@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SamplerRules
 import SamplerService
 #if canImport(Glibc)
 import Glibc
@@ -84,7 +85,13 @@ struct Status: ParsableCommand {
             rules = .skipped("the daemon runs in another network namespace (\(theirs); this is \(here)), whose rules are not "
                 + "visible here: run status there (e.g. 'ip netns exec NAME sampler status'), or pass --skip-rules")
         } else if geteuid() == 0 {
-            rules = RulesCheck.read(settings, expected: report?.rules?.parameters)
+            // The daemon's tools, unless the command line names others.
+            var reading = settings
+            if let theirs = report?.rules, target.backend == nil {
+                reading.backend = theirs.backend.flatMap(Backend.init(rawValue:)) ?? reading.backend
+                reading.nftablesTable = theirs.nftablesTable ?? reading.nftablesTable
+            }
+            rules = RulesCheck.read(reading, expected: report?.rules?.parameters)
         } else {
             rules = .skipped("reading the rules needs root (CAP_NET_ADMIN); pass --skip-rules not to check them")
         }

@@ -1,0 +1,206 @@
+import SamplerRules
+import SamplerRuntime
+import SamplerSystem
+import SamplerWire
+import Synchronization
+
+/// Keeps the daemon's rules in the kernel. A firewall reload removes them: Debian's
+/// /etc/nftables.conf begins with `flush ruleset`, `iptables -t mangle -F` empties every
+/// mangle chain, a tool that rewrites the mangle table drops the chain it does not know.
+/// Every `interval`, and at once when NFLOG goes quiet after traffic, a thread of its own
+/// reads the rules back (one `iptables -S` per family or one `nft -j list table`: a few
+/// milliseconds) and, when they are missing or incomplete, installs them again, logs it
+/// and counts the time without them: a gap in the sample.
+///
+/// Damage is told apart from intent by what sampler itself leaves behind: it always
+/// installs both rules and the way in, complete. Missing or incomplete rules are damage
+/// and are repaired; complete rules with other values were installed on purpose (by
+/// `sampler rules install` with other options, or another sampler) and are left alone.
+public final class RuleKeeper: Sendable {
+    public struct Options: Sendable {
+        public var manager: RuleManager
+        /// The rules the daemon works with (installed or found at the start).
+        public var parameters: RuleParameters
+        public var versions: [IPVersion]
+        public var interval: Microseconds
+        /// Reinstall missing rules; off, the keeper only watches (for status and metrics).
+        public var repair: Bool
+
+        public init(manager: RuleManager, parameters: RuleParameters, versions: [IPVersion], interval: Microseconds, repair: Bool) {
+            (self.manager, self.parameters, self.versions, self.interval, self.repair) = (manager, parameters, versions, interval, repair)
+        }
+    }
+
+    /// What the keeper found, for `status` and the metrics.
+    public struct State: Sendable, Equatable {
+        public var repair: Bool
+        public var checks: UInt64 = 0
+        public var lastCheckAt: Microseconds?
+        /// At the last check: sampler's rules complete in the kernel (nil before the first).
+        public var present: Bool?
+        /// Since when they are missing, while they are (from the last check that saw them).
+        public var missingSince: Microseconds?
+        public var repairs: UInt64 = 0
+        /// The time without rules, added up over every gap that ended.
+        public var missingMicroseconds: Microseconds = 0
+        public var lastGap: (start: Microseconds, end: Microseconds)?
+        /// Why the last check was not fine: the rules changed on purpose, cannot be read,
+        /// cannot be reinstalled; nil when it was.
+        public var problem: String?
+
+        public static func == (a: State, b: State) -> Bool {
+            a.repair == b.repair && a.checks == b.checks && a.lastCheckAt == b.lastCheckAt && a.present == b.present
+                && a.missingSince == b.missingSince && a.repairs == b.repairs && a.missingMicroseconds == b.missingMicroseconds
+                && a.lastGap?.start == b.lastGap?.start && a.lastGap?.end == b.lastGap?.end && a.problem == b.problem
+        }
+    }
+
+    public let options: Options
+    private let log: @Sendable (String) -> Void
+    private let shared: Mutex<State>
+    private let messages = Atomic<UInt64>(0)
+    private let stopping = Atomic<Bool>(false)
+    private let wakeup: Wakeup
+
+    public init(options: Options, log: @escaping @Sendable (String) -> Void) throws(Errno) {
+        self.options = options
+        self.log = log
+        shared = Mutex(State(repair: options.repair))
+        wakeup = try Wakeup()
+    }
+
+    public var state: State { shared.withLock { $0 } }
+
+    /// The loop's count of NFLOG messages so far (from its thread, cheaply): traffic that
+    /// stops is the first sign of rules that went away.
+    public func saw(messages total: UInt64) { messages.store(total, ordering: .relaxed) }
+
+    /// Starts the thread; `stop()` then `join()` ends it.
+    public func start() throws(Errno) -> JoinableThread {
+        try JoinableThread(name: "sampler-rules") { [self] in self.watch() }
+    }
+
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        wakeup.signal()
+    }
+
+    /// NFLOG quiet this long after traffic: check without waiting for the interval.
+    static let quietAfter: Microseconds = 1_000_000
+
+    private func watch() {
+        var upkeep = Upkeep(options: options, log: log)
+        var lastCheck = wallClock()
+        var lastMessages = messages.load(ordering: .relaxed), lastChange = lastCheck, checkedQuiet = true
+        while !stopping.load(ordering: .relaxed) {
+            wakeup.wait(timeoutMilliseconds: 250) { stopping.load(ordering: .relaxed) }
+            if stopping.load(ordering: .relaxed) { break }
+            let now = wallClock()
+            let seen = messages.load(ordering: .relaxed)
+            if seen != lastMessages { (lastMessages, lastChange, checkedQuiet) = (seen, now, false) }
+            let quiet = !checkedQuiet && now - lastChange >= Self.quietAfter
+            guard quiet || now - lastCheck >= options.interval else { continue }
+            if quiet { checkedQuiet = true }
+            upkeep.check(now: now)
+            lastCheck = now
+            let found = upkeep.state
+            shared.withLock { $0 = found }
+        }
+    }
+
+    /// One check and what follows from it; the thread's own, so its memory of what it
+    /// logged needs no lock. Tests drive it directly.
+    struct Upkeep {
+        let options: Options
+        let log: @Sendable (String) -> Void
+        var state: State
+        private var lastGoodAt: Microseconds?
+        private var logged: String?
+
+        init(options: Options, log: @escaping @Sendable (String) -> Void) {
+            self.options = options
+            self.log = log
+            state = State(repair: options.repair)
+            lastGoodAt = wallClock()
+        }
+
+        mutating func check(now: Microseconds) {
+            state.checks += 1
+            state.lastCheckAt = now
+            var found: [(IPVersion, RuleManager.Installed)] = []
+            do {
+                for version in options.versions { found.append((version, try options.manager.installed(version: version))) }
+            } catch {
+                report("cannot read the rules to check them: \(error)")
+                return
+            }
+            let damaged = found.filter { !$0.1.isComplete }
+            guard !damaged.isEmpty else {
+                if let since = state.missingSince {
+                    // Somebody else put them back.
+                    endGap(since, now)
+                    log("the rules are back (put there by something else) after \(seconds(now - since)) s without them")
+                }
+                state.present = true
+                lastGoodAt = now
+                let changed = found.flatMap { version, installed in
+                    RuleManager.differences(installed, from: options.parameters, family: "IPv\(version.rawValue)",
+                                            labels: options.manager.labels, backend: options.manager.backend, place: options.manager.place)
+                }
+                if changed.isEmpty {
+                    state.problem = nil
+                    logged = nil
+                } else {
+                    report("the rules were changed on purpose (\(changed.map(\.text).joined(separator: "; "))): left as they are")
+                }
+                return
+            }
+            state.present = false
+            if state.missingSince == nil {
+                state.missingSince = lastGoodAt ?? now
+                let what = damaged.map { version, installed in
+                    "IPv\(version.rawValue): " + (installed.isPresent ? "incomplete (\(installed.ruleCount) of 2 rules, \(installed.jumps) way(s) in)" : "missing")
+                }
+                log("sampler's rules vanished from the kernel (\(what.joined(separator: ", ")); a firewall reload?): nothing is sampled meanwhile"
+                    + (options.repair ? "; reinstalling them" : "; repair_rules is false, so they stay missing"))
+            }
+            guard options.repair else {
+                report("the rules are missing and repair_rules is false: reinstall them with 'sampler rules install'")
+                return
+            }
+            do {
+                try options.manager.install(options.parameters, versions: options.versions)
+            } catch {
+                report("cannot reinstall the rules: \(error)")
+                return
+            }
+            let since = state.missingSince ?? now
+            endGap(since, now)
+            state.repairs += 1
+            state.present = true
+            state.problem = nil
+            logged = nil
+            lastGoodAt = now
+            log("reinstalled the rules in \(options.manager.place) (repair \(state.repairs)): at most \(seconds(now - since)) s without them, "
+                + "a gap in this window's sample")
+        }
+
+        private mutating func endGap(_ start: Microseconds, _ end: Microseconds) {
+            state.missingMicroseconds += end - start
+            state.lastGap = (start, end)
+            state.missingSince = nil
+        }
+
+        /// Keeps the problem and logs it, once while it stays the same.
+        private mutating func report(_ problem: String) {
+            state.problem = problem
+            if logged != problem { log(problem) }
+            logged = problem
+        }
+
+        private func seconds(_ microseconds: Microseconds) -> String {
+            let tenths = (microseconds + 50_000) / 100_000
+            return "\(tenths / 10).\(tenths % 10)"
+        }
+    }
+}
