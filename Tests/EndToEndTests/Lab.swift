@@ -58,9 +58,9 @@ final class Lab {
 
     /// Runs a command to completion; throws with its output if it fails.
     @discardableResult
-    func run(_ command: [String], in namespace: String? = nil, allowFailure: Bool = false) throws -> Subprocess.Result {
+    func run(_ command: [String], in namespace: String? = nil, input: String? = nil, allowFailure: Bool = false) throws -> Subprocess.Result {
         let arguments = (namespace.map { ["ip", "netns", "exec", $0] } ?? []) + command
-        let result = try Subprocess.run(arguments)
+        let result = try Subprocess.run(arguments, input: input)
         if result.status != 0 && !allowFailure {
             throw CommandFailed(command: command, status: result.status, output: result.stdout + result.stderr)
         }

@@ -28,13 +28,16 @@ struct LiveRunTests {
         }
     }
 
-    @Test func classifiesEveryStageLiveForIPv4AndIPv6() throws {
-        let lab = try Lab(index: 11)
+    /// The same lab through either backend: the records are the same.
+    @Test(arguments: ["auto", "nftables"])
+    func classifiesEveryStageLiveForIPv4AndIPv6(backend: String) throws {
+        let lab = try Lab(index: backend == "auto" ? 11 : 62)
         defer { lab.close() }
-        let group = 5011
-        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--probability", "1", "--group", String(group)], in: lab.server)
+        let group = backend == "auto" ? 5011 : 5062
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--probability", "1", "--group", String(group), "--backend", backend],
+                    in: lab.server)
         let output = lab.file("records.jsonl")
-        let run = try startRun(lab, group: group, output: output, extra: ["--idle-timeout", "1"])
+        let run = try startRun(lab, group: group, output: output, extra: ["--idle-timeout", "1", "--backend", backend])
         _ = try lab.spawn(["python3", "-c", Traffic.server, lab.serverV4, lab.serverV6], in: lab.server, log: "server.log")
         try #require(lab.wait(seconds: 10) { lab.read("server.log").contains("ready") })
 

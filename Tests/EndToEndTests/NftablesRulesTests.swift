@@ -1,0 +1,184 @@
+import Foundation
+import SamplerSubprocess
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The nftables backend and the daemon's upkeep of its rules, through the kernel in
+/// namespaces: sampler's own table beside other tables, the refusal to install both
+/// backends' rules, and a firewall reload during `run` repaired within seconds.
+@Suite(.enabled(if: Lab.isRoot, "needs root for network namespaces and nftables: run as root (CI does)"))
+struct NftablesRulesTests {
+    let sampler = samplerBinary().path
+
+    func ruleset(_ lab: Lab) throws -> String { try lab.run(["nft", "list", "ruleset"], in: lab.server).stdout }
+
+    @Test func installTwiceAndRemoveLeaveTheRulesetAsItWas() throws {
+        let lab = try Lab(index: 63)
+        defer { lab.close() }
+        // Somebody else's table, and somebody else's iptables-nft rule in mangle.
+        try lab.run(["nft", "-f", "-"], in: lab.server, input: """
+            table inet filter {
+                chain input { type filter hook input priority 0; policy accept; tcp dport 22 counter accept; }
+            }
+            """)
+        try lab.run(["iptables-nft", "-t", "mangle", "-A", "PREROUTING", "-p", "udp", "--dport", "53", "-j", "MARK", "--set-mark", "7"], in: lab.server)
+        let before = try ruleset(lab)
+        let rules = [sampler, "rules"], options = ["--config", "/dev/null", "--backend", "nftables"]
+
+        let missing = try lab.run(rules + ["check"] + options, in: lab.server, allowFailure: true)
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("IPv4: table inet sampler is missing: run 'sampler rules install --backend nftables'"), "\(missing.stdout)")
+
+        try lab.run(rules + ["install"] + options, in: lab.server)
+        try lab.run(rules + ["install"] + options, in: lab.server)  // twice: still one table
+        let table = try lab.run(["nft", "list", "table", "inet", "sampler"], in: lab.server).stdout
+        #expect(table.components(separatedBy: "ct label set 42 counter").count - 1 == 1, "\(table)")
+        // nftables' own syntax, with the probability at xt_statistic's resolution.
+        #expect(table.contains("meta random & 2147483647 < 214748 ct label set 42 counter packets 0 bytes 0"), "\(table)")
+        #expect(table.contains("ct label 42 ct original packets < 11 counter packets 0 bytes 0 log prefix \"sampler\" group 5"), "\(table)")
+        #expect(try lab.run(rules + ["check"] + options, in: lab.server).stdout.contains("OK"))
+        #expect(try ruleset(lab).hasPrefix(before), "the other tables come first, untouched")
+
+        // Other values replace the rules in one transaction; check names what differs.
+        try lab.run(rules + ["install", "--probability", "0.123456789", "--group", "9"] + options, in: lab.server)
+        let differs = try lab.run(rules + ["check"] + options, in: lab.server, allowFailure: true)
+        #expect(differs.status == 1)
+        #expect(differs.stdout.contains("probability is 0.123456789, expected 0.0001"), "not rounded to 1/10,000: \(differs.stdout)")
+        #expect(differs.stdout.contains("NFLOG group is 9, expected 5"), "\(differs.stdout)")
+        let show = try lab.run(rules + ["show", "--group", "9", "--probability", "0.123456789"] + options, in: lab.server)
+        #expect(show.stdout.contains("table inet sampler {") && show.stdout.contains("counter packets"), "\(show.stdout)")
+
+        #expect(try lab.run(rules + ["remove"] + options, in: lab.server).stdout.contains("removed table inet sampler"))
+        #expect(try ruleset(lab) == before)
+        #expect(try lab.run(rules + ["remove"] + options, in: lab.server).stdout.contains("nothing to remove"))
+    }
+
+    @Test func refusesToInstallBesideTheOtherBackendsRulesAndNamesThem() throws {
+        let lab = try Lab(index: 64)
+        defer { lab.close() }
+        let rules = [sampler, "rules"]
+        try lab.run(rules + ["install", "--config", "/dev/null", "--backend", "nft"], in: lab.server)
+        let refused = try lab.run(rules + ["install", "--config", "/dev/null", "--backend", "nftables"], in: lab.server, allowFailure: true)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("sampler's iptables rules for IPv4 (chain mangle/SAMPLER, iptables-nft) are installed"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("'sampler rules remove --backend nft"), "\(refused.stderr)")
+        #expect(try lab.run(["nft", "list", "tables"], in: lab.server).stdout.contains("inet sampler") == false)
+
+        try lab.run(rules + ["remove", "--config", "/dev/null", "--backend", "nft"], in: lab.server)
+        try lab.run(rules + ["install", "--config", "/dev/null", "--backend", "legacy", "--family", "4"], in: lab.server)
+        let legacy = try lab.run(rules + ["install", "--config", "/dev/null", "--backend", "nftables"], in: lab.server, allowFailure: true)
+        #expect(legacy.status == 2)
+        #expect(legacy.stderr.contains("(chain mangle/SAMPLER, iptables-legacy) are installed"), "\(legacy.stderr)")
+        try lab.run(rules + ["remove", "--config", "/dev/null", "--backend", "legacy", "--family", "4"], in: lab.server)
+
+        // The other way round, and check calls the pair breaking.
+        try lab.run(rules + ["install", "--config", "/dev/null", "--backend", "nftables"], in: lab.server)
+        let iptables = try lab.run(rules + ["install", "--config", "/dev/null"], in: lab.server, allowFailure: true)
+        #expect(iptables.status == 2)
+        #expect(iptables.stderr.contains("sampler's nftables table (table inet sampler) is installed"), "\(iptables.stderr)")
+        #expect(!(try lab.run(["iptables-nft", "-t", "mangle", "-S"], in: lab.server).stdout.contains("SAMPLER")))
+        let check = try lab.run(rules + ["check", "--config", "/dev/null"], in: lab.server, allowFailure: true)
+        #expect(check.status == 1)
+        #expect(check.stdout.contains("every sampled packet is logged twice"), "\(check.stdout)")
+    }
+
+    /// `nft flush ruleset` (what reloading Debian's /etc/nftables.conf does) and
+    /// `iptables -t mangle -F` while `run` samples: repaired within seconds, counted, said by
+    /// status as a WARNING for the window, and the records after it are whole. Rules changed
+    /// on purpose are left alone.
+    @Test(arguments: ["nftables", "auto"])
+    func aFirewallReloadCostsSecondsOfSample(backend: String) throws {
+        let lab = try Lab(index: backend == "nftables" ? 65 : 66)
+        defer { lab.close() }
+        let group = backend == "nftables" ? 5065 : 5066
+        let config = lab.file("sampler.conf").path
+        try """
+            probability = 1
+            group = \(group)
+            backend = \(backend)
+            output = \(lab.file("records.jsonl").path)
+            status_socket = \(lab.file("status.sock").path)
+            metrics = 127.0.0.1:9731
+            idle_timeout = 1
+            rules_check_interval = 1
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        func status() throws -> Subprocess.Result { try lab.run([sampler, "status", "--config", config], in: lab.server, allowFailure: true) }
+
+        try lab.run([sampler, "rules", "install", "--config", config], in: lab.server)
+        let run = try lab.spawn([sampler, "run", "--config", config], in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") }, "\(lab.read("run.log"))")
+        _ = try lab.spawn(["python3", "-c", Traffic.server, lab.serverV4, lab.serverV6], in: lab.server, log: "server.log")
+        try #require(lab.wait(seconds: 10) { lab.read("server.log").contains("ready") })
+        #expect(lab.wait(seconds: 5) { (try? status())?.status == 0 }, "\((try? status())?.stdout ?? "")")
+
+        let resets = backend == "nftables" ? ["nft", "flush", "ruleset"] : ["iptables", "-t", "mangle", "-F"]
+        try lab.run(resets, in: lab.server)
+        // Within a check interval or two the rules are back, in one log line.
+        #expect(lab.wait(seconds: 6) { lab.read("run.log").contains("reinstalled the rules") }, "\(lab.read("run.log"))")
+        #expect(lab.read("run.log").contains("sampler's rules vanished from the kernel"), "\(lab.read("run.log"))")
+        #expect(try lab.run([sampler, "rules", "check", "--config", config], in: lab.server).stdout.contains("OK"))
+        let after = try status()
+        #expect(after.status == 1, "\(after.stdout)")
+        #expect(after.stdout.contains("sampler's rules were missing from"), "\(after.stdout)")
+        #expect(after.stdout.contains("this window's sample has a gap"), "\(after.stdout)")
+        let metrics = try lab.run(["curl", "-s", "http://127.0.0.1:9731/metrics"], in: lab.server).stdout
+        #expect(metrics.contains("sampler_rules_repairs_total 1\n"), "\(metrics)")
+        #expect(metrics.contains("sampler_rules_present 1\n"), "\(metrics)")
+
+        // The records after the repair are right: every scenario, both families.
+        let client = ["python3", "-c", Traffic.client]
+        try lab.run(client + [lab.serverV4, "4", "41000", "rest"], in: lab.client)
+        try lab.run(client + [lab.serverV6, "6", "43000", "rest"], in: lab.client)
+        #expect(lab.wait(seconds: 10) { lab.read("records.jsonl").split(separator: "\n").count >= 10 }, "\(lab.read("records.jsonl"))")
+
+        // Changed on purpose: complete rules with another probability stay as they are.
+        try lab.run([sampler, "rules", "install", "--config", config, "--probability", "0.5"], in: lab.server)
+        #expect(lab.wait(seconds: 5) { lab.read("run.log").contains("the rules were changed on purpose") }, "\(lab.read("run.log"))")
+        #expect(try lab.run([sampler, "rules", "check", "--config", config, "--probability", "0.5"], in: lab.server).stdout.contains("OK"))
+
+        lab.stop(run)
+        #expect(run.wait() == 0)
+        let stopLine = lab.read("run.log").split(separator: "\n").last { $0.contains("sampler: stopped;") } ?? ""
+        #expect(stopLine.contains("rules reinstalled 1 time after they vanished"), "\(stopLine)")
+
+        var byPort: [Int: [String: Any]] = [:]
+        for line in lab.read("records.jsonl").split(separator: "\n") {
+            let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            byPort[record["sport"] as! Int] = record
+        }
+        for (family, base) in [(4, 41000), (6, 43000)] {
+            for (offset, want) in RealCaptureTests.expected where offset != 0 {
+                let record = try #require(byPort[base + offset], "no record for IPv\(family) scenario \(offset) after the repair")
+                #expect(record["stage"] as? String == want.stage, "IPv\(family) scenario \(offset): \(record)")
+                #expect(record["close"] as? String == want.close, "IPv\(family) scenario \(offset): \(record)")
+                #expect(record["tags"] as? [String] == want.tags, "IPv\(family) scenario \(offset): \(record)")
+            }
+        }
+    }
+
+    /// With repair off the daemon only watches: the rules stay missing, and status is
+    /// CRITICAL however it is asked (with root, reading them; without, from the daemon).
+    @Test func withRepairOffMissingRulesStayMissingAndStatusIsCritical() throws {
+        let lab = try Lab(index: 67)
+        defer { lab.close() }
+        let socket = lab.file("status.sock").path
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--backend", "nftables", "--probability", "1", "--group", "5067"], in: lab.server)
+        let run = try lab.spawn([sampler, "run", "--config", "/dev/null", "--backend", "nftables", "--group", "5067", "--output", lab.file("r.jsonl").path,
+                                 "--status-socket", socket, "--metrics", "none", "--repair-rules", "false", "--rules-check-interval", "1"],
+                                in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") }, "\(lab.read("run.log"))")
+        try lab.run(["nft", "delete", "table", "inet", "sampler"], in: lab.server)
+        #expect(lab.wait(seconds: 5) { lab.read("run.log").contains("repair_rules is false, so they stay missing") }, "\(lab.read("run.log"))")
+        usleep(1_500_000)
+        #expect(!(try lab.run(["nft", "list", "tables"], in: lab.server).stdout.contains("sampler")))
+        let asRoot = try lab.run([sampler, "status", "--config", "/dev/null", "--backend", "nftables", "--status-socket", socket], in: lab.server, allowFailure: true)
+        #expect(asRoot.status == 2, "\(asRoot.stdout)")
+        #expect(asRoot.stdout.contains("table inet sampler is missing"), "\(asRoot.stdout)")
+        let skipped = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--skip-rules"], in: lab.server, allowFailure: true)
+        #expect(skipped.status == 2, "\(skipped.stdout)")
+        #expect(skipped.stdout.contains("the daemon's last check found its rules missing"), "\(skipped.stdout)")
+        lab.stop(run)
+    }
+}
