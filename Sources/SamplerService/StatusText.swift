@@ -54,6 +54,13 @@ public enum StatusText {
         lines.append("SAMPLER \(health.state.name) - \(summary) | \(perf)")
         lines.append("sampler \(r.version), pid \(r.pid), up \(duration(r.uptimeSeconds)) (since \(r.startedAt))")
         lines.append("rules: " + rulesLine(rules))
+        if let u = r.rulesUpkeep {
+            let state = u.present.map { $0 ? "present" : "missing" + (u.missingSince.map { " since \($0)" } ?? "") } ?? "not checked yet"
+            lines.append("rules upkeep: \(state) at the last of \(u.checks) checks (\(u.lastCheckAt ?? "none yet")); "
+                + "\(u.repairs) repair\(u.repairs == 1 ? "" : "s"), \(duration(u.missingSeconds)) without them"
+                + (u.lastGapEnd.map { ", last gap \(u.lastGapStart ?? "?") to \($0)" } ?? "")
+                + (u.repair ? "" : "; repair off") + (u.problem.map { "; \($0)" } ?? ""))
+        }
         lines.append("nflog: group \(r.group), \(r.counts[.messages]) messages in \(r.counts[.datagrams]) datagrams (\(r.counts[.bytes]) bytes), "
             + "\(r.counts[.lost]) lost (sequence gaps), \(r.counts[.overruns]) overruns (ENOBUFS), receive buffer \(r.receiveBufferBytes) bytes")
         let tables = r.shards.map { "\($0.openConnections)/\($0.maxConnections)" }.joined(separator: " ")

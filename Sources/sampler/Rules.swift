@@ -79,7 +79,7 @@ struct Rules: ParsableCommand {
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove sampler's rules (the jump and the SAMPLER chain), nothing else.")
+            abstract: "Remove sampler's rules (the jump and the SAMPLER chain, or the nftables table), nothing else.")
         @OptionGroup var target: TargetOptions
         @OptionGroup var configuration: ConfigOption
         @Flag(help: "Say what would be removed; change nothing.") var dryRun = false

@@ -53,6 +53,17 @@ struct NftablesRulesTests {
         #expect(try lab.run(rules + ["remove"] + options, in: lab.server).stdout.contains("removed table inet sampler"))
         #expect(try ruleset(lab) == before)
         #expect(try lab.run(rules + ["remove"] + options, in: lab.server).stdout.contains("nothing to remove"))
+
+        // The daemon's own install at start and removal at stop.
+        let run = try lab.spawn([sampler, "run", "--install-rules", "--group", "5063", "--output", lab.file("r.jsonl").path,
+                                 "--status-socket", lab.file("status.sock").path, "--metrics", "none"] + options,
+                                in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") }, "\(lab.read("run.log"))")
+        #expect(lab.read("run.log").contains("installed the rules in table inet sampler"), "\(lab.read("run.log"))")
+        #expect(try lab.run(["nft", "list", "table", "inet", "sampler"], in: lab.server).stdout.contains("group 5063"))
+        lab.stop(run)
+        #expect(run.wait() == 0, "\(lab.read("run.log"))")
+        #expect(try ruleset(lab) == before)
     }
 
     @Test func refusesToInstallBesideTheOtherBackendsRulesAndNamesThem() throws {
