@@ -30,7 +30,7 @@ public struct ClassifierCounters: Sendable, Equatable {
 /// or for `settledIdlest` to drop when it reaches the top: one entry per slot at most,
 /// and no sift when a connection closes.
 public struct Classifier {
-    public let configuration: ClassifierConfiguration
+    public private(set) var configuration: ClassifierConfiguration
     public private(set) var counters = ClassifierCounters()
     /// The latest time seen; never goes back.
     public private(set) var clock: Microseconds = .min
@@ -52,6 +52,22 @@ public struct Classifier {
     }
 
     public var openConnections: Int { table.count }
+
+    /// Takes new timeouts and margins (a configuration reloaded on SIGHUP) for the
+    /// connections open now and those to come. The table's size stays: it was
+    /// allocated for its maximum. Every open connection's idle deadline is set again from
+    /// its last packet, so the heap holds no entry from the old timeout; a grace period
+    /// already running keeps its deadline, new ones take the new grace.
+    public mutating func reconfigure(_ new: ClassifierConfiguration) {
+        var kept = new
+        kept.maximumOpenConnections = configuration.maximumOpenConnections
+        configuration = kept
+        var rebuilt = DeadlineHeap(reservingCapacity: max(16, table.count))
+        for slot in table.occupiedSlots {
+            rebuilt.insert(slot: slot, deadline: table[slot].lastSeen + configuration.idleTimeout)
+        }
+        idle = rebuilt
+    }
 
     /// Applies one packet. Connections whose grace period or idle timeout ended before
     /// the packet's time are finalized first, its own included.

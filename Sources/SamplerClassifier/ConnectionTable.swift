@@ -108,6 +108,9 @@ struct ConnectionTable {
     /// Whether `slot` holds an open connection.
     func isOccupied(_ slot: Int32) -> Bool { Int(slot) < slots.initialized && !self[slot].isVacant }
 
+    /// The slots that hold an open connection (a walk over every slot used so far).
+    var occupiedSlots: [Int32] { (0..<Int32(slots.initialized)).filter { !self[$0].isVacant } }
+
     /// The connection in `slot`, read and updated where it is.
     subscript(slot: Int32) -> Connection {
         unsafeAddress { UnsafePointer(slots.base + Int(slot)) }

@@ -29,6 +29,10 @@ final class ClassifierShard: @unchecked Sendable {
     let stopRequested = Atomic<Bool>(false)
     let finalTime = Atomic<Int64>(.min)
     let finished = Atomic<Bool>(false)
+    /// A new configuration for the classifier (SIGHUP), taken by the shard's thread
+    /// between batches; the flag keeps the check to one relaxed load per pass.
+    let reconfigureRequested = Atomic<Bool>(false)
+    let pendingConfiguration = Mutex<ClassifierConfiguration?>(nil)
 
     private var classifier: Classifier
     private let writerWakeup: Wakeup
@@ -52,6 +56,10 @@ final class ClassifierShard: @unchecked Sendable {
     /// The shard thread's loop: classify what comes, move the clock when idle, finish on stop.
     func run() {
         while true {
+            if reconfigureRequested.load(ordering: .relaxed), reconfigureRequested.exchange(false, ordering: .acquiring),
+               let new = pendingConfiguration.withLock({ pending in defer { pending = nil }; return pending }) {
+                classifier.reconfigure(new)
+            }
             let taken = input.drain(limit: 4096) { packet in
                 classifier.ingest(packet) { record in emit(record) }
             }

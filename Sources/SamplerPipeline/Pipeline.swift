@@ -139,6 +139,16 @@ public final class Pipeline: @unchecked Sendable {
     /// The kernel dropped messages (ENOBUFS).
     public func noteOverrun() { local[.overruns] += 1 }
 
+    /// Gives every shard new timeouts and margins (the table sizes stay); each takes them
+    /// before its next batch.
+    public func requestReconfigure(_ classifier: ClassifierConfiguration) {
+        for shard in shards {
+            shard.pendingConfiguration.withLock { $0 = classifier }
+            shard.reconfigureRequested.store(true, ordering: .releasing)
+            shard.wakeup.signal()
+        }
+    }
+
     public func requestReopen() {
         writer.reopenRequested.store(true, ordering: .releasing)
         writer.wakeup.signal()

@@ -72,12 +72,16 @@ public final class LiveSampler {
         public var tick: (Microseconds) -> Void = { _ in }
         /// Reading has stopped; open connections are being written.
         public var stopping: () -> Void = {}
+        /// SIGHUP came: the caller re-reads its configuration and returns the classifier's
+        /// part to apply live, or nil to keep the one running.
+        public var reload: () -> ClassifierConfiguration? = { nil }
 
         public init(ready: @escaping () -> Void = {}, tick: @escaping (Microseconds) -> Void = { _ in },
-                    stopping: @escaping () -> Void = {}) {
+                    stopping: @escaping () -> Void = {}, reload: @escaping () -> ClassifierConfiguration? = { nil }) {
             self.ready = ready
             self.tick = tick
             self.stopping = stopping
+            self.reload = reload
         }
     }
 
@@ -131,7 +135,9 @@ public final class LiveSampler {
                 try Self.poll(&descriptors, fds: &fds, timeoutMilliseconds: 250)
                 if descriptors[1].readable {
                     switch signals.read() {
-                    case SIGHUP: pipeline.requestReopen()
+                    case SIGHUP:
+                        if let classifier = events.reload() { pipeline.requestReconfigure(classifier) }
+                        pipeline.requestReopen()
                     case SIGINT, SIGTERM: running = false
                     default: break
                     }

@@ -168,6 +168,35 @@ public struct Settings: Sendable, Equatable {
 
     public var versions: [IPVersion] { family.versions }
 
+    /// The keys SIGHUP applies to a running daemon: the classifier's timeouts and margin,
+    /// which each shard takes between two batches. Every other key needs a restart (the
+    /// rules, the group and the sockets are bound at the start; tables, rings and windows
+    /// are sized then).
+    public static let keysAppliedOnReload: [String] = ["idle_timeout", "grace", "ttl_margin"]
+
+    /// What differs from `fresh`, key by key as the file writes the values, split into
+    /// what a reload applies and what needs a restart.
+    public func changes(to fresh: Settings) -> (applied: [String], needRestart: [String]) {
+        var applied: [String] = [], needRestart: [String] = []
+        for setting in Setting.all {
+            let (old, new) = (setting.value(in: self), setting.value(in: fresh))
+            guard old != new else { continue }
+            let change = "\(setting.key) \(old) -> \(new)"
+            if Self.keysAppliedOnReload.contains(setting.key) { applied.append(change) } else { needRestart.append(change) }
+        }
+        return (applied, needRestart)
+    }
+
+    /// These settings with the reloadable keys of `fresh`.
+    public func reloaded(from fresh: Settings) -> Settings {
+        var next = self
+        for key in Self.keysAppliedOnReload {
+            guard let setting = Setting.named(key) else { continue }
+            try? setting.set(setting.value(in: fresh), in: &next)
+        }
+        return next
+    }
+
     /// The tools for the configured backend.
     public var ruleManager: RuleManager { RuleManager(backend: backend, nftablesTable: nftablesTable) }
 }

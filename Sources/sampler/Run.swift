@@ -21,7 +21,9 @@ struct Run: ParsableCommand {
             --output (docs/records.md). A summary of each aggregation window goes to the log \
             (standard error).
 
-            Signals: SIGHUP reopens the output file (for logrotate) and the location \
+            Signals: SIGHUP re-reads the configuration file and applies idle_timeout, grace \
+            and ttl_margin at once (the log says what changed and which changed keys need a \
+            restart), and reopens the output file (for logrotate) and the location \
             database (after `location update`); SIGINT or SIGTERM stop \
             reading, write every open connection (close "shutdown", or reset/fin when it has \
             one), and exit 0.
@@ -145,6 +147,7 @@ struct Run: ParsableCommand {
         // the loop, and word when stopping. Outside systemd these do nothing.
         let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
         var lastPing: Microseconds = 0, lastTold: Microseconds = 0
+        var running = settings
         let events = LiveSampler.Events(
             ready: { systemd?.notify("READY=1\nSTATUS=reading NFLOG group \(options.nflog.group)") },
             tick: { now in
@@ -157,7 +160,22 @@ struct Run: ParsableCommand {
                 lastPing = now
                 systemd?.notify("WATCHDOG=1")
             },
-            stopping: { systemd?.notify("STOPPING=1") })
+            stopping: { systemd?.notify("STOPPING=1") },
+            reload: {
+                // The file again, with the same flags over it: a key given as a flag keeps it.
+                guard let fresh = try? self.settings() else {
+                    printError("sampler: SIGHUP: the configuration cannot be used (said above); keeping the running one")
+                    return nil
+                }
+                let (applied, needRestart) = running.changes(to: fresh)
+                running = running.reloaded(from: fresh)
+                let source = configuration.config ?? Settings.defaultPath
+                printError("sampler: SIGHUP: read \(source): "
+                    + (applied.isEmpty && needRestart.isEmpty ? "nothing changed" : "")
+                    + (applied.isEmpty ? "" : "applied " + applied.joined(separator: ", "))
+                    + (needRestart.isEmpty ? "" : (applied.isEmpty ? "" : "; ") + "not applied until a restart: " + needRestart.joined(separator: ", ")))
+                return applied.isEmpty ? nil : running.classifier
+            })
         do {
             try sampler.run(events: events, attachments: endpoints)
         } catch {

@@ -183,3 +183,41 @@ import SamplerWire
     }
 }
 
+
+/// SIGHUP's live change of the timeouts: open connections take the new idle timeout from
+/// their last packet, as new ones do.
+@Suite struct ReconfigurationTests {
+    let flow = Flow()
+    let other = Flow().with(sourcePort: 50001)
+    let third = Flow().with(sourcePort: 50002)
+
+    @Test func aShorterIdleTimeoutAppliesToTheConnectionsOpenNow() {
+        var classifier = Classifier()
+        var records: [ConnectionRecord] = []
+        classifier.ingest(flow.packet("S")) { records.append($0) }
+        classifier.ingest(other.packet("S", ms: 500)) { records.append($0) }
+        classifier.ingest(other.packet("A", ms: 900)) { records.append($0) }  // its heap entry now lags
+        var shorter = ClassifierConfiguration()
+        shorter.idleTimeout = 1_000_000
+        classifier.reconfigure(shorter)
+        classifier.ingest(third.packet("S", ms: 3_000)) { records.append($0) }
+        #expect(records.map(\.close) == [.timeout, .timeout])
+        #expect(records.map(\.key) == [flow.key, other.key], "in deadline order")
+        #expect(records.map { $0.finalizedAt - flow.packet("S").time } == [1_000_000, 1_900_000], "at the new deadlines, from each last packet")
+        #expect(classifier.configuration.idleTimeout == 1_000_000)
+        #expect(classifier.configuration.maximumOpenConnections == ClassifierConfiguration().maximumOpenConnections)
+    }
+
+    @Test func aLongerOneKeepsThemOpen() {
+        var classifier = Classifier()
+        var records: [ConnectionRecord] = []
+        classifier.ingest(flow.packet("S")) { records.append($0) }
+        var longer = ClassifierConfiguration()
+        longer.idleTimeout = 600_000_000
+        classifier.reconfigure(longer)
+        classifier.ingest(other.packet("S", ms: 300_000)) { records.append($0) }
+        #expect(records.isEmpty)
+        classifier.ingest(other.packet("A", ms: 600_001)) { records.append($0) }
+        #expect(records.map(\.key) == [flow.key])
+    }
+}
