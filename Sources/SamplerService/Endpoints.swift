@@ -6,9 +6,10 @@ public enum Endpoints {
     /// What a status client sends.
     public static let statusRequest = Array("status\n".utf8)
 
-    public static func statusServer(path: String, version: String, rules: StatusReport.Rules? = nil,
-                                    conntrack: ConntrackWatch? = nil, keeper: RuleKeeper? = nil) throws(RequestServer.OpenError) -> RequestServer {
-        try RequestServer.unix(path: path, terminators: [[UInt8(ascii: "\n")]]) { _, snapshot in
+    public static func statusServer(path: String, access: RequestServer.SocketAccess = RequestServer.SocketAccess(), version: String,
+                                    rules: StatusReport.Rules? = nil, conntrack: ConntrackWatch? = nil,
+                                    keeper: RuleKeeper? = nil) throws(RequestServer.OpenError) -> RequestServer {
+        try RequestServer.unix(path: path, access: access, terminators: [[UInt8(ascii: "\n")]]) { _, snapshot in
             let taken = snapshot()
             return Array(StatusReport(taken, version: version, rules: rules, conntrack: conntrack?.observe(now: taken.takenAt),
                                       upkeep: keeper?.state).json())

@@ -48,7 +48,10 @@ public struct RulesCheck: Codable, Sendable, Equatable {
 
     /// False when the rules could not be read (no privileges, no iptables) or `--skip-rules`.
     public var checked: Bool
+    /// Why they were not checked, when that leaves status unable to judge them (UNKNOWN).
     public var reason: String?
+    /// Why they were not checked, when something else stands in (the daemon's own check).
+    public var note: String?
     public var families: [Family] = []
     /// How the installed rules differ from what the daemon works with (or, with no
     /// daemon, from the configuration); empty when they match.
@@ -57,9 +60,10 @@ public struct RulesCheck: Codable, Sendable, Equatable {
     /// missing, another group, labels that do not match); the others are drift.
     public var breaking: [String] = []
 
-    public init(checked: Bool, reason: String? = nil) {
+    public init(checked: Bool, reason: String? = nil, note: String? = nil) {
         self.checked = checked
         self.reason = reason
+        self.note = note
     }
 
     public var anyPresent: Bool { families.contains { $0.present } }
@@ -162,6 +166,8 @@ public struct Health: Codable, Sendable, Equatable {
             // Without root, status cannot read the rules itself: the daemon's last look stands in.
             if !rules.checked, upkeep.present == false {
                 problem(.critical, "the daemon's last check found its rules missing: nothing is sampled (\(upkeep.problem ?? "it reinstalls them"))")
+            } else if !rules.checked, let found = upkeep.problem {
+                problem(.warning, "the daemon's last check of its rules: \(found)")
             }
         }
         // A configuration file that says otherwise than the running daemon: only for the

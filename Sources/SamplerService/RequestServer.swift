@@ -64,12 +64,27 @@ public final class RequestServer: LoopAttachment {
     /// Listens on a Unix stream socket at `path`, readable and writable by the owner and
     /// group only (0660; the directory, made 0750 if missing, narrows it further). A socket
     /// file left by a process that died is replaced; one that still answers is an error.
-    public static func unix(path: String, terminators: [[UInt8]], respond: @escaping Respond) throws(OpenError) -> RequestServer {
+    /// Who may connect to a Unix socket: its mode, and the group it is given (nil: the
+    /// process's). The directory sampler makes for it gets the same group, so that the
+    /// group's members can reach the socket.
+    public struct SocketAccess: Sendable {
+        public var mode: mode_t
+        public var group: gid_t?
+        public init(mode: mode_t = 0o660, group: gid_t? = nil) {
+            self.mode = mode
+            self.group = group
+        }
+    }
+
+    public static func unix(path: String, access permissions: SocketAccess = SocketAccess(), terminators: [[UInt8]],
+                            respond: @escaping Respond) throws(OpenError) -> RequestServer {
         guard let address = UnixSocketAddress(path: path) else {
             throw OpenError(description: "the status socket path is too long (at most \(UnixSocketAddress.maximumPathBytes) bytes): \(path)")
         }
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !directory.isEmpty { mkdir(directory, 0o750) }
+        if !directory.isEmpty, mkdir(directory, 0o750) == 0, let group = permissions.group {
+            _ = chown(directory, uid_t.max, group)
+        }
         if access(path, F_OK) == 0 {
             if connectUnix(path) { throw OpenError(description: "another process answers on \(path): is sampler already running? Stop it, or give this one another status_socket (--status-socket)", inUse: true) }
             unlink(path)
@@ -77,7 +92,9 @@ public final class RequestServer: LoopAttachment {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw OpenError(description: "socket(AF_UNIX): \(Errno.last)") }
         let bound = (try? address.withSockaddr { (address, length) throws(Errno) in try retryOnInterrupt { bind(fd, address, length) } }) != nil
-        guard bound, chmod(path, 0o660) == 0, listen(fd, backlog) == 0 else {
+        // The group before the mode: never a moment with the mode on the wrong group.
+        guard bound, permissions.group.map({ chown(path, uid_t.max, $0) == 0 }) ?? true,
+              chmod(path, permissions.mode) == 0, listen(fd, backlog) == 0 else {
             let text = Errno.last
             close(fd)
             throw OpenError(description: "cannot listen on \(path): \(text)")

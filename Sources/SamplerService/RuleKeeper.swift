@@ -92,6 +92,10 @@ public final class RuleKeeper: Sendable {
         var upkeep = Upkeep(options: options, log: log)
         var lastCheck = wallClock()
         var lastMessages = messages.load(ordering: .relaxed), lastChange = lastCheck, checkedQuiet = true
+        // A first look at once, so that status has the daemon's word from the start.
+        upkeep.check(now: lastCheck)
+        let first = upkeep.state
+        shared.withLock { $0 = first }
         while !stopping.load(ordering: .relaxed) {
             wakeup.wait(timeoutMilliseconds: 250) { stopping.load(ordering: .relaxed) }
             if stopping.load(ordering: .relaxed) { break }

@@ -39,6 +39,10 @@ public struct Settings: Sendable, Equatable {
     public var ringSize = 16384
     /// The Unix socket `sampler status` asks; in systemd's RuntimeDirectory.
     public var statusSocket = "/run/sampler/status.sock"
+    /// Who besides root and the daemon's own user may ask it: the socket's group (empty:
+    /// the daemon's group; the package's unit names `sampler`) and mode.
+    public var statusSocketGroup = ""
+    public var statusSocketMode = "0660"
     /// The Prometheus endpoint, `ADDR:PORT`, or `none`.
     public var metrics = "127.0.0.1:9731"
 
@@ -197,8 +201,41 @@ public struct Settings: Sendable, Equatable {
         return next
     }
 
+    /// Read and write for the owner at least, nothing executable, no special bits.
+    @Sendable static func isValid(socketMode text: String) -> Bool {
+        guard let mode = UInt32(text, radix: 8) else { return false }
+        return mode & 0o600 == 0o600 && mode & 0o7111 == 0 && mode <= 0o666
+    }
+
+    @Sendable static func isValid(groupName text: String) -> Bool {
+        text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+    }
+
+    /// The status socket's mode and group, the group's name looked up now.
+    public func statusSocketAccess() throws(ConfigurationError) -> RequestServer.SocketAccess {
+        var access = RequestServer.SocketAccess(mode: mode_t(statusSocketMode, radix: 8) ?? 0o660)
+        if !statusSocketGroup.isEmpty {
+            guard let gid = groupID(statusSocketGroup) else {
+                throw ConfigurationError(key: "status_socket_group", value: statusSocketGroup,
+                                         allowed: "a group that exists (create it with 'groupadd --system \(statusSocketGroup)'), a group number, or empty",
+                                         location: explicitKeys.location(of: "status_socket_group"))
+            }
+            access.group = gid
+        }
+        return access
+    }
+
     /// The tools for the configured backend.
     public var ruleManager: RuleManager { RuleManager(backend: backend, nftablesTable: nftablesTable) }
+}
+
+/// A group's number, from its name (getgrnam_r, NSS included) or as a number.
+func groupID(_ name: String) -> gid_t? {
+    if let number = gid_t(name) { return number }
+    var group = group(), result: UnsafeMutablePointer<group>? = nil
+    var buffer = [CChar](repeating: 0, count: 16_384)
+    guard getgrnam_r(name, &group, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+    return group.gr_gid
 }
 
 private func isDirectory(_ path: String) -> Bool {

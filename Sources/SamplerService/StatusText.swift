@@ -91,7 +91,7 @@ public enum StatusText {
     }
 
     static func rulesLine(_ rules: RulesCheck) -> String {
-        guard rules.checked else { return "not checked" + (rules.reason.map { " (\($0))" } ?? "") }
+        guard rules.checked else { return "not checked" + ((rules.reason ?? rules.note).map { " (\($0))" } ?? "") }
         let families = rules.families.map { f in
             f.present
                 ? "\(f.family) present (sampling rule \(f.sampledPackets ?? 0) packets, logging rule \(f.loggedPackets ?? 0) packets)"

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import SamplerRules
 import SamplerService
@@ -100,7 +101,16 @@ struct Rules: ParsableCommand {
             do {
                 let removed = try manager.remove(versions: settings.versions)
                 print("\(families): \(removed ? "removed \(manager.place)" : "nothing to remove")")
+                if removed { warnIfADaemonRepairs(settings) }
             } catch { throw Rules.fail(error) }
+        }
+
+        /// A daemon that keeps its rules would put them back: say so, and how to stop sampling.
+        private func warnIfADaemonRepairs(_ settings: Settings) {
+            guard let answer = try? UnixClient.exchange(settings.statusSocket, request: Endpoints.statusRequest),
+                  let report = try? StatusReport.decode(Data(answer)), report.rulesUpkeep?.repair == true else { return }
+            printError("sampler rules: note: sampler run (pid \(report.pid)) is running and reinstalls its rules when they vanish "
+                + "(repair_rules): to stop sampling, stop it (systemctl stop sampler)")
         }
     }
 

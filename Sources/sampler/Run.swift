@@ -64,6 +64,8 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp(setting: "ring_size")) var ringSize: String?
     @Option(help: ArgumentHelp(setting: "location_database")) var locationDatabase: String?
     @Option(help: ArgumentHelp(setting: "status_socket")) var statusSocket: String?
+    @Option(help: ArgumentHelp(setting: "status_socket_group")) var statusSocketGroup: String?
+    @Option(help: ArgumentHelp(setting: "status_socket_mode")) var statusSocketMode: String?
     @Option(help: ArgumentHelp(setting: "metrics")) var metrics: String?
 
     @OptionGroup(title: "ClickHouse") var clickhouse: ClickHouseOptions
@@ -81,7 +83,8 @@ struct Run: ParsableCommand {
         var settings = try configuration.load()
         try applyKeys([("group", group), ("output", output)] + classification.given + [
             ("max_connections", maxConnections), ("receive_buffer", receiveBuffer), ("max_receive_buffer", maxReceiveBuffer),
-            ("shards", shards), ("ring_size", ringSize), ("location_database", locationDatabase), ("status_socket", statusSocket), ("metrics", metrics),
+            ("shards", shards), ("ring_size", ringSize), ("location_database", locationDatabase), ("status_socket", statusSocket),
+            ("status_socket_group", statusSocketGroup), ("status_socket_mode", statusSocketMode), ("metrics", metrics),
         ], to: &settings)
         try clickhouse.apply(to: &settings)
         try target.apply(to: &settings)
@@ -224,9 +227,10 @@ struct Run: ParsableCommand {
     /// The status socket and, unless it is off, the metrics endpoint.
     private func openEndpoints(_ settings: Settings, rules: StatusReport.Rules, conntrack: ConntrackWatch,
                                keeper: RuleKeeper) throws -> [RequestServer] {
-        do {
-            var servers = [try Endpoints.statusServer(path: settings.statusSocket, version: samplerVersion, rules: rules, conntrack: conntrack,
-                                                      keeper: keeper)]
+        let access = try configurationStep { () throws(ConfigurationError) in try settings.statusSocketAccess() }
+        do throws(RequestServer.OpenError) {
+            var servers = [try Endpoints.statusServer(path: settings.statusSocket, access: access, version: samplerVersion, rules: rules,
+                                                      conntrack: conntrack, keeper: keeper)]
             if let address = settings.metricsAddress {
                 servers.append(try Endpoints.metricsServer(address, version: samplerVersion, conntrack: conntrack, keeper: keeper))
                 printError("sampler: metrics on http://\(address)/metrics"

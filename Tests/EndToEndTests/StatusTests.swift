@@ -96,7 +96,8 @@ struct StatusTests {
         defer { lab.close() }
         let config = try configure(lab, group: 5032)
         try lab.run([sampler, "rules", "install", "--config", config], in: lab.server)
-        let run = try lab.spawn([sampler, "run", "--config", config, "--metrics", "none"], in: lab.server, log: "run.log")
+        // The daemon must not put back what this test takes away (NftablesRulesTests has the repairs).
+        let run = try lab.spawn([sampler, "run", "--config", config, "--metrics", "none", "--repair-rules", "false"], in: lab.server, log: "run.log")
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5032") }, "\(lab.read("run.log"))")
         #expect(try status(lab, config).status == 0)
 
@@ -127,6 +128,33 @@ struct StatusTests {
         let left = try status(lab, config)
         #expect(left.status == 2)
         #expect(left.stdout.contains("sampler's rules are still in the kernel (IPv4, IPv6)"), "\(left.stdout)")
+    }
+
+    /// Monitoring without root, as NRPE or an Icinga agent runs: a member of the status
+    /// socket's group (here nogroup, 65534, so that the test creates no group on the host)
+    /// gets the status, judged by the daemon's own check of its rules; anyone else is
+    /// refused by the socket's mode.
+    @Test func aMemberOfTheSocketsGroupGetsTheStatusWithoutRoot() throws {
+        let lab = try Lab(index: 70)
+        defer { lab.close() }
+        let config = try configure(lab, group: 5070)
+        try "\nstatus_socket_group = 65534\n".append(to: config)
+        let run = try lab.spawn([sampler, "run", "--install-rules", "--config", config, "--metrics", "none"], in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5070") }, "\(lab.read("run.log"))")
+        func asUser(gid: Int) throws -> Subprocess.Result {
+            try lab.run(["setpriv", "--reuid=65534", "--regid=\(gid)", "--clear-groups", sampler, "status", "--config", config],
+                        in: lab.server, allowFailure: true)
+        }
+        var member = try asUser(gid: 65534)
+        #expect(lab.wait(seconds: 5) { member = (try? asUser(gid: 65534)) ?? member; return member.status == 0 }, "\(member.stdout)\(member.stderr)")
+        #expect(member.stdout.hasPrefix("SAMPLER OK - group 5070"), "\(member.stdout)")
+        #expect(member.stdout.contains("rules: not checked (not root: the daemon's own check of its rules stands in)"), "\(member.stdout)")
+        #expect(member.stdout.contains("rules upkeep: present"), "\(member.stdout)")
+        let outsider = try asUser(gid: 65533)
+        #expect(outsider.status == 3, "\(outsider.stdout)")
+        #expect(outsider.stdout.contains("Permission denied"), "\(outsider.stdout)")
+        lab.stop(run)
+        #expect(run.wait() == 0)
     }
 
     /// The README's quick path: rules installed by hand with probability 1, a daemon
@@ -203,5 +231,15 @@ struct StatusTests {
         #expect(away.stdout.contains("the daemon runs in another network namespace"), "\(away.stdout)")
         lab.stop(run)
         try lab.run([sampler, "rules", "remove", "--config", config], in: lab.server)
+    }
+}
+
+extension String {
+    /// Appends to a file that exists.
+    func append(to path: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(utf8))
     }
 }
