@@ -19,14 +19,14 @@ public enum ClickHouseStages {
 
         let stages = try client.query("""
             SELECT \(window) AS window, \(group) AS grp, toString(stage), has(tags, 'multiple_syns') OR close = 'shutdown' AS excluded,
-                close = 'reset' AS reset, count()
-            FROM \(source)\(filter([])) GROUP BY window, grp, stage, excluded, reset FORMAT TabSeparated
+                close = 'reset' AS reset, close = 'timeout' AS timeout, count()
+            FROM \(source)\(filter([])) GROUP BY window, grp, stage, excluded, reset, timeout FORMAT TabSeparated
             """)
-        for fields in rows(stages) where fields.count == 6 {
-            guard let start = Int64(fields[0]), let count = Int(fields[5]) else { continue }
+        for fields in rows(stages) where fields.count == 7 {
+            guard let start = Int64(fields[0]), let count = Int(fields[6]) else { continue }
             if fields[3] == "1" { table.addExcluded(count); continue }
             guard let stage = Stage.allCases.first(where: { $0.name == fields[2] }) else { continue }
-            table.add(finalizedSeconds: start, group: fields[1], stage: stage, reset: fields[4] == "1", count: count)
+            table.add(finalizedSeconds: start, group: fields[1], stage: stage, reset: fields[4] == "1", timeout: fields[5] == "1", count: count)
         }
 
         let tags = try client.query("""

@@ -107,7 +107,7 @@ public enum RecordLines {
             case .signature: group = Grouping.signatureGroup(record.signature, stage: stage)
             }
             if record.tags.contains("multiple_syns") || record.close == "shutdown" { table.addExcluded(); return }
-            table.add(finalizedSeconds: seconds, group: group, stage: stage, reset: record.close == "reset")
+            table.add(finalizedSeconds: seconds, group: group, stage: stage, reset: record.close == "reset", timeout: record.close == "timeout")
             if record.tags.contains("reset") {
                 for tag in record.tags { table.addResetTag(finalizedSeconds: seconds, group: group, tag: tag) }
                 table.addResetEvidence(finalizedSeconds: seconds, group: group, evidenced: record.rst_ttl_gap == nil ? 0 : 1,

@@ -1,4 +1,5 @@
 import SamplerClassifier
+import SamplerSinks
 
 /// Which records a report counts: a time range (of the `finalized` time, the one that
 /// places a record in its window) and, as Radar's `asn` and `location` parameters
@@ -35,4 +36,31 @@ public struct ReportFilter: Sendable, Equatable {
         if let country { conditions.append("client_country = '\(country)'") }
         return conditions
     }
+}
+
+/// The times `--since` and `--until` take: RFC 3339 (`2026-11-21T00:00:00Z`), or relative
+/// to now as people say it: `now`, `today` and `yesterday` (midnight UTC), or an age such
+/// as `-90s`, `-15m`, `-1h`, `-2d`, `-1w`.
+public enum ReportTime {
+    public static let allowed = "an RFC 3339 UTC time such as 2026-11-21T00:00:00Z, or now, today, yesterday (midnight UTC), or an age such as -15m, -1h, -2d, -1w"
+
+    /// Seconds since the epoch; nil when `text` is none of the above.
+    public static func seconds(_ text: String, now: Int64) -> Int64? {
+        switch text {
+        case "now": return now
+        case "today": return now - now.modulo(86_400)
+        case "yesterday": return now - now.modulo(86_400) - 86_400
+        default: break
+        }
+        if text.hasPrefix("-"), let unit = text.last, let scale = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800][unit],
+           let amount = Int64(text.dropFirst().dropLast()), amount >= 0, amount <= 100 * 365 * 86_400 / scale {
+            return now - amount * Int64(scale)
+        }
+        return Timestamp.parse(Substring(text)).map { $0 / 1_000_000 }
+    }
+}
+
+private extension Int64 {
+    /// The remainder that is never negative (times before 1970 included).
+    func modulo(_ divisor: Int64) -> Int64 { ((self % divisor) + divisor) % divisor }
 }

@@ -5,20 +5,20 @@ import SamplerSinks
 /// read (docs/clickhouse.md, "Reports for scripts").
 extension StageTable {
     /// The stage view: per window (and group) the connections, each stage's count and
-    /// share, the resets and their tags. `label` names a group (an AS's name).
+    /// share, the resets and their tags, the timeouts. `label` names a group (an AS's name).
     public func stageRows(label: (String) -> String = { $0 }) -> ReportRows {
         var columns = ["window"]
         if grouping != .none { columns.append(grouping.rawValue) }
         if grouping == .asn { columns.append("as_name") }
         columns.append("connections")
-        columns += Stage.allCases.map(\.name) + Stage.allCases.map { $0.name + "_share" } + ["resets", "reset_tags"]
+        columns += Stage.allCases.map(\.name) + Stage.allCases.map { $0.name + "_share" } + ["resets", "reset_tags", "timeouts"]
         let rows = sorted.map { key, row -> [ReportRows.Cell] in
             var cells: [ReportRows.Cell] = [.window(key.window)]
             if grouping != .none { cells.append(groupCell(key.group)) }
             if grouping == .asn { cells.append(.text(Self.name(in: label(key.group), of: key.group))) }
             cells.append(.count(row.total))
             cells += Stage.allCases.map { .count(row.count($0)) } + Stage.allCases.map { .share(row.share($0)) }
-            cells += [.count(row.resets), .counts(Self.largestFirst(row.resetTags))]
+            cells += [.count(row.resets), .counts(Self.largestFirst(row.resetTags)), .count(row.timeouts)]
             return cells
         }
         return ReportRows(columns: columns, rows: rows)

@@ -61,6 +61,8 @@ public struct StageTable: Sendable, Equatable {
         /// Connections at the `later` stage closed by a reset: Radar's later_in_flow (its
         /// later timeouts are no_match).
         public var laterResets = 0
+        /// Connections closed by a timeout (no packet for idle_timeout).
+        public var timeouts = 0
         /// Connections closed by a reset, and each of their other tags.
         public var resets = 0
         public var resetTags: [String: Int] = [:]
@@ -89,6 +91,7 @@ public struct StageTable: Sendable, Equatable {
         mutating func merge(_ other: Row) {
             for i in stages.indices { stages[i] += other.stages[i] }
             laterResets += other.laterResets
+            timeouts += other.timeouts
             resets += other.resets
             for (tag, n) in other.resetTags { resetTags[tag, default: 0] += n }
             evidencedResets += other.evidencedResets
@@ -117,10 +120,11 @@ public struct StageTable: Sendable, Equatable {
 
     /// Counts one connection (`count` of them: ClickHouse answers with counts) in the
     /// window of its finalization time (docs/records.md).
-    public mutating func add(finalizedSeconds: Int64, group: String, stage: Stage, reset: Bool, count: Int = 1) {
+    public mutating func add(finalizedSeconds: Int64, group: String, stage: Stage, reset: Bool, timeout: Bool = false, count: Int = 1) {
         let key = Key(window: window(of: finalizedSeconds), group: group)
         rows[key, default: Row()].stages[Stage.allCases.firstIndex(of: stage)!] += count
         if reset && stage == .later { rows[key, default: Row()].laterResets += count }
+        if timeout { rows[key, default: Row()].timeouts += count }
     }
 
     public mutating func addExcluded(_ count: Int = 1) { excluded += count }
@@ -178,12 +182,13 @@ public struct StageTable: Sendable, Equatable {
         var lines: [String] = []
         var header = pad("window (UTC)", 16, left: true)
         if grouping != .none { header += "  " + pad(grouping.heading, groupWidth, left: true) }
-        header += pad("connections", 13) + stageNames.map { pad($0, 10) }.joined() + pad("resets", 9)
+        header += pad("connections", 13) + stageNames.map { pad($0, 10) }.joined() + pad("resets", 9) + pad("timeouts", 10)
         lines.append(header)
         for (key, row) in sorted {
             var line = pad(Self.windowText(key.window), 16, left: true)
             if grouping != .none { line += "  " + pad(labels[key.group] ?? key.group, groupWidth, left: true) }
             line += pad(String(row.total), 13) + Stage.allCases.map { pad(SummaryTable.percent(row.share($0)), 10) }.joined() + pad(String(row.resets), 9)
+                + pad(String(row.timeouts), 10)
             lines.append(line)
         }
         if rows.isEmpty { lines.append("(no connections)") }

@@ -1,3 +1,4 @@
+import SamplerClassifier
 import SamplerPipeline
 import SamplerRules
 #if canImport(Glibc)
@@ -31,8 +32,30 @@ public struct HealthThresholds: Codable, Sendable, Equatable {
     public var lossRatio = 0.01
     /// Seconds without a logged packet (counted from the start until the first).
     public var idleSeconds = 3600.0
+    /// Optional limits on a stage's share of the current window (`--warning post_psh=5%`).
+    public var stageWarning: [StageLimit] = []
+    public var stageCritical: [StageLimit] = []
 
     public init() {}
+}
+
+/// A limit on one stage's share of the current window, as monitoring plugins take
+/// thresholds: `post_psh=5%` or `post_psh=0.05`.
+public struct StageLimit: Codable, Sendable, Equatable {
+    public var stage: String
+    public var share: Double
+
+    public static let allowed = "STAGE=SHARE, a stage (post_syn, post_ack, post_psh, later, none) and a share in percent or as a fraction: post_psh=5% or post_psh=0.05"
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, Stage.allCases.contains(where: { $0.name == parts[0] }) else { return nil }
+        let percent = parts[1].hasSuffix("%")
+        guard let value = Double(percent ? String(parts[1].dropLast()) : parts[1]), value.isFinite else { return nil }
+        let share = percent ? value / 100 : value
+        guard (0...1).contains(share) else { return nil }
+        (stage, self.share) = (parts[0], share)
+    }
 }
 
 /// The kernel rules as `status` found them.
@@ -226,6 +249,15 @@ public struct Health: Codable, Sendable, Equatable {
             }
             if let failed = shipping.lastFailureAt, failed > (shipping.lastInsertAt ?? "") {
                 problem(.warning, "ClickHouse inserts are failing (\(shipping.lastError ?? "no detail")): \(shipping.spoolRecords) records wait in the spool")
+            }
+        }
+        // The stage limits, on the current window's shares (of the connections it counts).
+        for (state, limits) in [(HealthState.critical, thresholds.stageCritical), (.warning, thresholds.stageWarning)] {
+            for limit in limits {
+                guard let stage = report.currentWindow.stages[limit.stage], report.currentWindow.total > report.currentWindow.excluded,
+                      stage.share > limit.share, !health.problems.contains(where: { $0.hasPrefix("\(limit.stage) is ") }) else { continue }
+                problem(state, "\(limit.stage) is \(percent(stage.share)) of the current window's connections (\(stage.count) of "
+                    + "\(report.currentWindow.total - report.currentWindow.excluded)), above \(percent(limit.share))")
             }
         }
         let idle = report.lastPacketSecondsAgo ?? report.uptimeSeconds

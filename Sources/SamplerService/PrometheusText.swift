@@ -38,6 +38,8 @@ public enum PrometheusText {
             if let present = upkeep.present {
                 page.family("sampler_rules_present", .gauge, "1 when the daemon's last check found its rules complete in the kernel, else 0.")
                 page.sample("sampler_rules_present", present ? 1 : 0)
+                page.family("sampler_rules_changed", .gauge, "1 when the daemon's last check found its rules complete but with other values than its own (changed on purpose).")
+                page.sample("sampler_rules_changed", upkeep.changed ? 1 : 0)
             }
             page.counter("sampler_rules_checks_total", "Times the daemon read its rules back from the kernel.", upkeep.checks)
             page.counter("sampler_rules_repairs_total", "Times the daemon reinstalled its rules after they vanished (a firewall reload).", upkeep.repairs)

@@ -38,6 +38,8 @@ public final class RuleKeeper: Sendable {
         public var lastCheckAt: Microseconds?
         /// At the last check: sampler's rules complete in the kernel (nil before the first).
         public var present: Bool?
+        /// At the last check: complete, but with other values than the daemon's (changed on purpose).
+        public var changed = false
         /// Since when they are missing, while they are (from the last check that saw them).
         public var missingSince: Microseconds?
         public var repairs: UInt64 = 0
@@ -49,7 +51,7 @@ public final class RuleKeeper: Sendable {
         public var problem: String?
 
         public static func == (a: State, b: State) -> Bool {
-            a.repair == b.repair && a.checks == b.checks && a.lastCheckAt == b.lastCheckAt && a.present == b.present
+            a.repair == b.repair && a.checks == b.checks && a.lastCheckAt == b.lastCheckAt && a.present == b.present && a.changed == b.changed
                 && a.missingSince == b.missingSince && a.repairs == b.repairs && a.missingMicroseconds == b.missingMicroseconds
                 && a.lastGap?.start == b.lastGap?.start && a.lastGap?.end == b.lastGap?.end && a.problem == b.problem
         }
@@ -151,6 +153,7 @@ public final class RuleKeeper: Sendable {
                     RuleManager.differences(installed, from: options.parameters, family: "IPv\(version.rawValue)",
                                             labels: options.manager.labels, backend: options.manager.backend, place: options.manager.place)
                 }
+                state.changed = !changed.isEmpty
                 if changed.isEmpty {
                     state.problem = nil
                     logged = nil
@@ -160,6 +163,7 @@ public final class RuleKeeper: Sendable {
                 return
             }
             state.present = false
+            state.changed = false
             if state.missingSince == nil {
                 state.missingSince = lastGoodAt ?? now
                 let what = damaged.map { version, installed in

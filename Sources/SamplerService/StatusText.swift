@@ -37,7 +37,8 @@ public struct StatusOutput: Codable, Sendable {
 /// `sampler status` for people and for monitoring plugins: the first line is
 /// "SAMPLER <STATE> - <summary> | <performance data>", the details follow.
 public enum StatusText {
-    public static func render(health: Health, rules: RulesCheck, daemon: Result<StatusReport, UnixClient.Failure>) -> String {
+    public static func render(health: Health, rules: RulesCheck, daemon: Result<StatusReport, UnixClient.Failure>,
+                              thresholds: HealthThresholds = HealthThresholds()) -> String {
         var lines: [String] = []
         guard case .success(let r) = daemon else {
             lines.append("SAMPLER \(health.state.name) - \(health.problems.first ?? "")")
@@ -51,6 +52,7 @@ public enum StatusText {
         let perf = "messages=\(r.counts[.messages])c lost=\(r.counts[.lost])c overruns=\(r.counts[.overruns])c parse_errors=\(r.counts[.parseErrorsTotal])c "
             + "records=\(r.counts[.records])c open_connections=\(r.openConnections);;;0;\(r.maxConnections)"
             + (r.clickhouse.map { " spool_records=\($0.spoolRecords);;;0 clickhouse_dropped=\($0.droppedRecords)c" } ?? "")
+            + stagePerfdata(r.currentWindow, thresholds)
         lines.append("SAMPLER \(health.state.name) - \(summary) | \(perf)")
         lines.append("sampler \(r.version), pid \(r.pid), up \(duration(r.uptimeSeconds)) (since \(r.startedAt))")
         lines.append("rules: " + rulesLine(rules))
@@ -88,6 +90,24 @@ public enum StatusText {
         if let last = r.lastWindow { lines.append("last window: " + windowLine(last, r.lastInterval)) }
         lines.append(r.lastPacketAt.map { "last packet: \(duration(r.lastPacketSecondsAgo ?? 0)) ago (\($0))" } ?? "last packet: none yet")
         return lines.joined(separator: "\n")
+    }
+
+    /// Each stage's share of the current window in percent, with the limits given:
+    /// ` post_syn=1.25%;;;0;100 ... post_psh=0.00%;5;10;0;100`.
+    static func stagePerfdata(_ window: StatusReport.Window, _ thresholds: HealthThresholds) -> String {
+        func limit(_ limits: [StageLimit], _ stage: String) -> String {
+            limits.last { $0.stage == stage }.map { plainPercent($0.share * 100) } ?? ""
+        }
+        return Stage.allCases.map { stage in
+            let share = window.stages[stage.name]?.share ?? 0
+            return " \(stage.name)=\(plainPercent(share * 100))%;\(limit(thresholds.stageWarning, stage.name));\(limit(thresholds.stageCritical, stage.name));0;100"
+        }.joined()
+    }
+
+    /// Two decimals, without a trailing ".00" only when whole: 12.5 -> "12.50", 5 -> "5".
+    static func plainPercent(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        return hundredths % 100 == 0 ? "\(hundredths / 100)" : "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
     }
 
     static func rulesLine(_ rules: RulesCheck) -> String {

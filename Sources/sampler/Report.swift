@@ -4,6 +4,7 @@ import SamplerClassifier
 import SamplerClickHouse
 import SamplerLocation
 import SamplerReport
+import SamplerRuntime
 import SamplerService
 import SamplerSinks
 import SamplerSystem
@@ -61,7 +62,7 @@ struct Report: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("Records file (JSON lines); - or nothing reads standard input.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Records file (JSON lines); - reads standard input. Nothing: standard input from a pipe, or on a terminal the configured output (/var/lib/sampler/records.jsonl).", valueName: "file"))
     var file: String?
 
     @Flag(help: "Read from ClickHouse instead of a file.")
@@ -89,15 +90,16 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Only connections from clients in this country, ISO 3166 alpha-2 (Radar's location parameter).", valueName: "CC"))
     var country: String?
 
-    @Option(help: ArgumentHelp(setting: "location_database")) var locationDatabase: String?
+    @Option(help: ArgumentHelp("For --by asn: the location database that names the AS numbers the records carry (records keep the client_asn and client_country run and classify gave them; default: location_database, /var/lib/location/database.db).", valueName: "path|none"))
+    var locationDatabase: String?
 
-    @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock.", valueName: "seconds"))
-    var window: Int64 = 900
+    @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock (default: the configuration's window, 900).", valueName: "seconds"))
+    var window: Int64?
 
-    @Option(help: ArgumentHelp("Only connections finalized at or after this time (RFC 3339, e.g. 2026-11-21T00:00:00Z).", valueName: "time"))
+    @Option(help: ArgumentHelp("Only connections finalized at or after this time: RFC 3339 (2026-11-21T00:00:00Z), now, today, yesterday (midnight UTC), or an age (-15m, -1h, -2d, -1w).", valueName: "time"))
     var since: String?
 
-    @Option(help: ArgumentHelp("Only connections finalized before this time.", valueName: "time"))
+    @Option(help: ArgumentHelp("Only connections finalized before this time (as --since).", valueName: "time"))
     var until: String?
 
     @Option(help: ArgumentHelp("Also draw the stage shares over time as an SVG chart into this file.", valueName: "file"))
@@ -105,13 +107,15 @@ struct Report: ParsableCommand {
 
     func validate() throws {
         // The same range as the window setting of run and classify.
-        if let problem = Setting.named("window")?.problem(with: String(window)) { throw ValidationError("--window \(window): \(problem.allowed).") }
+        if let window, let problem = Setting.named("window")?.problem(with: String(window)) {
+            throw ValidationError("--window \(window): \(problem.allowed).")
+        }
         if let ttlMargin, let problem = Setting.named("ttl_margin")?.problem(with: ttlMargin) {
             throw ValidationError("--ttl-margin \(ttlMargin): \(problem.allowed).")
         }
         for (flag, value) in [("--since", since), ("--until", until)] {
-            if let value, Self.seconds(value) == nil {
-                throw ValidationError("\(flag) '\(value)' is not an RFC 3339 UTC time such as 2026-11-21T00:00:00Z.")
+            if let value, ReportTime.seconds(value, now: Self.now) == nil {
+                throw ValidationError("\(flag) '\(value)' is not \(ReportTime.allowed).")
             }
         }
         if clickhouse && file != nil { throw ValidationError("give a file or --clickhouse, not both.") }
@@ -122,23 +126,22 @@ struct Report: ParsableCommand {
         if format == .radar && by == .signature {
             throw ValidationError("--by signature is a view of its own; leave out --format radar (Radar publishes stages only).")
         }
-        if !clickhouse && server.clickhouseUrl == nil && (file ?? "-") == "-" && isatty(STDIN_FILENO) != 0 {
-            throw ValidationError("give a records file, - to read standard input from a pipe, or --clickhouse.")
+        if !clickhouse && server.clickhouseUrl == nil && file == "-" && isatty(STDIN_FILENO) != 0 {
+            throw ValidationError("- reads standard input, which is a terminal: pipe records in, or give a records file.")
         }
     }
 
-    static func seconds(_ text: String) -> Int64? {
-        guard let time = Timestamp.parse(Substring(text)) else { return nil }
-        return time / 1_000_000
-    }
+    /// One moment for --since and --until, so that "-1h" and "now" agree.
+    static let now = wallClock() / 1_000_000
 
     func run() throws {
-        let filter = ReportFilter(since: since.flatMap(Self.seconds), until: until.flatMap(Self.seconds), asn: asn,
+        let filter = ReportFilter(since: since.flatMap { ReportTime.seconds($0, now: Self.now) },
+                                  until: until.flatMap { ReportTime.seconds($0, now: Self.now) }, asn: asn,
                                   country: country.flatMap { CountryCode($0) })
         var badLines = false
         var settings = try configuration.load()
         try applyKeys([("location_database", locationDatabase), ("ttl_margin", ttlMargin)], to: &settings)
-        var table = StageTable(windowSeconds: window, grouping: by, ttlMargin: settings.ttlMargin)
+        var table = StageTable(windowSeconds: window ?? Int64(settings.window), grouping: by, ttlMargin: settings.ttlMargin)
         if clickhouse || server.clickhouseUrl != nil {
             try applyKeys(server.given, to: &settings)
             guard !settings.clickhouseURL.isEmpty else {
@@ -155,7 +158,13 @@ struct Report: ParsableCommand {
                 throw ExitStatus.unavailable.exit
             }
         } else {
-            let path = file ?? "-"
+            // Nothing on a terminal: the records this host's daemon writes.
+            let path = file ?? (isatty(STDIN_FILENO) != 0 ? settings.output : "-")
+            if file == nil && path == "-" && isatty(STDIN_FILENO) != 0 {
+                printError("sampler report: give a records file, pipe records in, or --clickhouse (the configured output is standard output)")
+                throw ExitStatus.usage.exit
+            }
+            if file == nil && path != "-" { printError("sampler report: reading \(path) (the configured output; give a file, or pipe records in, for others)") }
             let fd: Int32
             do { fd = path == "-" ? STDIN_FILENO : try Descriptor.open(path, O_RDONLY).rawValue } catch {
                 printError("sampler report: cannot read \(path): \(error)")

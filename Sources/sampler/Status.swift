@@ -26,7 +26,9 @@ struct Status: ParsableCommand {
             rules changed since the daemon started; the configuration sets a rule key to \
             another value than the daemon uses; \
             records were dropped while the output could not be written; ClickHouse inserts \
-            fail or its spool overflowed; no packet for --warn-idle seconds. \
+            fail or its spool overflowed; no packet for --warn-idle seconds; a stage's share \
+            of the current window above a --warning limit (--critical: CRITICAL). The \
+            performance data has each stage's share of the current window in percent. \
             UNKNOWN: the daemon runs in another network namespace; the socket may not be \
             used (run as root), the rules cannot be read \
             (run as root, or pass --skip-rules), or a bad option.
@@ -47,6 +49,12 @@ struct Status: ParsableCommand {
 
     @Option(help: ArgumentHelp("WARNING when no packet came for this many seconds.", valueName: "seconds"))
     var warnIdle: Double = HealthThresholds().idleSeconds
+
+    @Option(name: .customLong("warning"), help: ArgumentHelp("WARNING when a stage's share of the current window is above a limit: post_psh=5% (repeat for several stages).", valueName: "stage=share"))
+    var stageWarning: [String] = []
+
+    @Option(name: .customLong("critical"), help: ArgumentHelp("CRITICAL when a stage's share of the current window is above a limit, as --warning.", valueName: "stage=share"))
+    var stageCritical: [String] = []
 
     @Flag(help: "Do not read the kernel's rules (for an unprivileged monitoring user).")
     var skipRules = false
@@ -72,6 +80,15 @@ struct Status: ParsableCommand {
         var thresholds = HealthThresholds()
         thresholds.lossRatio = warnLoss
         thresholds.idleSeconds = warnIdle
+        for (flag, texts) in [("--warning", stageWarning), ("--critical", stageCritical)] {
+            for text in texts {
+                guard let limit = StageLimit(text) else {
+                    print("SAMPLER UNKNOWN - \(flag) '\(text)' is not \(StageLimit.allowed)")
+                    throw ExitCode(HealthState.unknown.rawValue)
+                }
+                if flag == "--warning" { thresholds.stageWarning.append(limit) } else { thresholds.stageCritical.append(limit) }
+            }
+        }
 
         let daemon = ask(settings.statusSocket)
         // The daemon is judged against itself: the kernel's rules against the ones it
@@ -103,7 +120,7 @@ struct Status: ParsableCommand {
         if json {
             print(StatusOutput(health: health, socket: settings.statusSocket, rules: rules, daemon: daemon).json())
         } else {
-            print(StatusText.render(health: health, rules: rules, daemon: daemon))
+            print(StatusText.render(health: health, rules: rules, daemon: daemon, thresholds: thresholds))
         }
         throw ExitCode(health.state.rawValue)
     }

@@ -82,6 +82,12 @@ struct StatusTests {
         #expect(connections.count == 5 && connections.reduce(0, +) == 12, "\(scrape.stdout)")
         #expect(scrape.stdout.contains("\nsampler_records_written_total 12\n"))
         #expect(scrape.stdout.contains("\nsampler_nflog_group 5031\n"))
+        // Every metric the shipped alerting rules use is on the page.
+        let names = Set(scrape.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            .map { String($0.prefix { $0 != "{" && $0 != " " }) })
+        let used = try AlertRulesTests.metricsUsed()
+        #expect(used.count >= 10 && used.isSubset(of: names), "missing from the page: \(used.subtracting(names).sorted())")
+        #expect(scrape.stdout.contains("\nsampler_rules_present 1\n") && scrape.stdout.contains("\nsampler_rules_changed 0\n"), "\(scrape.stdout)")
 
         lab.stop(run)
         #expect(run.wait() == 0, "\(lab.read("run.log"))")

@@ -55,13 +55,28 @@ import Testing
         #expect(Set(byHost.rows.keys.map(\.group)) == ["here"])
     }
 
+    @Test func timeoutsAreCountedBesideResets() throws {
+        let (table, _) = try table("""
+            {"first_seen":"2026-11-21T20:00:01.000000Z","src":"192.0.2.1","dport":443,"stage":"post_syn","close":"timeout","tags":["timeout"]}
+            {"first_seen":"2026-11-21T20:00:02.000000Z","src":"192.0.2.2","dport":443,"stage":"post_psh","close":"timeout","tags":["timeout"]}
+            {"first_seen":"2026-11-21T20:00:03.000000Z","src":"192.0.2.3","dport":443,"stage":"post_ack","close":"reset","tags":["reset"]}
+
+            """)
+        let row = try #require(table.sorted.first?.row)
+        #expect(row.timeouts == 2 && row.resets == 1 && row.total == 3)
+        #expect(table.render().split(separator: "\n")[0].hasSuffix("resets  timeouts"))
+        #expect(table.render().split(separator: "\n")[1].hasSuffix("       1         2"))
+        let rows = table.stageRows()
+        #expect(rows.columns.last == "timeouts")
+    }
+
     @Test func theTableReads() throws {
         let (table, _) = try table(Self.lines, by: .port)
         #expect(table.render() == """
-            window (UTC)      port  connections  post_syn  post_ack  post_psh     later      none   resets
-            2026-11-21 20:00  443             1    100.0%      0.0%      0.0%      0.0%      0.0%        1
-            2026-11-21 20:15  80              1      0.0%      0.0%      0.0%      0.0%    100.0%        0
-            2026-11-21 20:15  443             1      0.0%    100.0%      0.0%      0.0%      0.0%        1
+            window (UTC)      port  connections  post_syn  post_ack  post_psh     later      none   resets  timeouts
+            2026-11-21 20:00  443             1    100.0%      0.0%      0.0%      0.0%      0.0%        1         0
+            2026-11-21 20:15  80              1      0.0%      0.0%      0.0%      0.0%    100.0%        0         0
+            2026-11-21 20:15  443             1      0.0%    100.0%      0.0%      0.0%      0.0%        1         0
             3 connections; 2 left out (multiple SYNs, or still open at shutdown)
 
             tags of the connections closed by a reset:
@@ -79,5 +94,27 @@ import Testing
         #expect(svg.contains("<title>2026-11-21 20:00 UTC, post_syn: 100.0% (1 of 1)</title>"))
         #expect(svg.contains(">3 connections, 2 left out (multiple SYNs, or still open at shutdown); "))
         #expect(StageChart.svg(StageTable(windowSeconds: 900, grouping: .none, ttlMargin: 2)).contains(">no connections</text>"))
+    }
+}
+
+@Suite struct ReportTimeTests {
+    let now: Int64 = 1_795_297_425  // 2026-11-21T21:43:45Z
+
+    @Test func relativeTimesAreAsPeopleSayThem() {
+        #expect(ReportTime.seconds("now", now: now) == now)
+        #expect(ReportTime.seconds("-90s", now: now) == now - 90)
+        #expect(ReportTime.seconds("-15m", now: now) == now - 900)
+        #expect(ReportTime.seconds("-1h", now: now) == now - 3600)
+        #expect(ReportTime.seconds("-2d", now: now) == now - 172_800)
+        #expect(ReportTime.seconds("-1w", now: now) == now - 604_800)
+        #expect(ReportTime.seconds("today", now: now) == 1_795_219_200)  // date -d 2026-11-21T00:00:00Z +%s
+        #expect(ReportTime.seconds("yesterday", now: now) == 1_795_132_800)
+        #expect(ReportTime.seconds("2026-11-21T00:00:00Z", now: now) == 1_795_219_200)
+    }
+
+    @Test func otherTextIsNotATime() {
+        for text in ["", "-", "-h", "1h", "-1y", "-1.5h", "--1h", "-99999999999999w", "tomorrow", "2026-11-21"] {
+            #expect(ReportTime.seconds(text, now: now) == nil, "\(text)")
+        }
     }
 }

@@ -81,11 +81,34 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         let health = Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: HealthThresholds())
         let text = StatusText.render(health: health, rules: rules, daemon: .success(report))
         let lines = text.split(separator: "\n")
-        #expect(lines[0] == "SAMPLER OK - group 5, 200 messages, 2 lost, 2 open connections, last packet 2.0 s ago | messages=200c lost=2c overruns=0c parse_errors=1c records=10c open_connections=2;;;0;100")
+        #expect(lines[0] == "SAMPLER OK - group 5, 200 messages, 2 lost, 2 open connections, last packet 2.0 s ago | messages=200c lost=2c overruns=0c parse_errors=1c records=10c open_connections=2;;;0;100"
+            + " post_syn=40%;;;0;100 post_ack=10%;;;0;100 post_psh=30%;;;0;100 later=0%;;;0;100 none=20%;;;0;100")
         #expect(text.contains("rules: IPv4 present (sampling rule 12 packets, logging rule 200 packets), as the daemon expects"))
         #expect(text.contains("post_syn 4 (40.00%), post_ack 1 (10.00%), post_psh 3 (30.00%), later 0 (0.00%), none 2 (20.00%)"))
         #expect(text.contains("parse errors: tcp_truncated 1"))
         #expect(StatusText.duration(3725) == "1h 2m 5s")
+    }
+
+    /// `--warning post_psh=25%`, `--critical post_syn=0.5`: the current window's shares
+    /// against them, in the verdict and in the perfdata's warn and crit fields.
+    @Test func stageLimitsJudgeTheCurrentWindow() throws {
+        let report = StatusReport(sampleSnapshot(), version: "9.9", pid: 42)
+        var rules = RulesCheck(checked: true)
+        rules.families = [.init(family: "IPv4", present: true, sampledPackets: 12, loggedPackets: 200)]
+        var thresholds = HealthThresholds()
+        thresholds.stageWarning = [try #require(StageLimit("post_psh=25%")), try #require(StageLimit("post_syn=0.3"))]
+        thresholds.stageCritical = [try #require(StageLimit("post_syn=50%"))]
+        let warned = Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: thresholds)
+        #expect(warned.state == .warning)
+        #expect(warned.problems == ["post_psh is 30.00% of the current window's connections (3 of 10), above 25.00%",
+                                    "post_syn is 40.00% of the current window's connections (4 of 10), above 30.00%"])
+        thresholds.stageCritical = [try #require(StageLimit("post_syn=0.35"))]
+        let critical = Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: thresholds)
+        #expect(critical.state == .critical)
+        #expect(critical.problems.filter { $0.hasPrefix("post_syn") }.count == 1, "once, at the worse level: \(critical.problems)")
+        let text = StatusText.render(health: critical, rules: rules, daemon: .success(report), thresholds: thresholds)
+        #expect(text.contains(" post_syn=40%;30;35;0;100 ") && text.contains(" post_psh=30%;25;;0;100 "), "\(text)")
+        for bad in ["post_psh", "post_psh=", "stage=5%", "post_psh=150%", "post_psh=-1", "post_psh=x%"] { #expect(StageLimit(bad) == nil, "\(bad)") }
     }
 }
 
