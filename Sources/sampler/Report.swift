@@ -46,7 +46,9 @@ struct Report: ParsableCommand {
             API answers (result.summary_0, result.serie_0, meta.dateRange; docs/clickhouse.md).
 
             With --svg FILE it also draws a stacked column chart of the stage shares over \
-            time (all groups together), one colour per stage.
+            time, one colour per stage, the count of connections under each column and a \
+            legend that says what each stage means; with --by, one panel per group (the \
+            6 largest) on one time axis.
 
             Examples:
               sampler report /var/lib/sampler/records.jsonl --svg stages.svg
@@ -204,7 +206,7 @@ struct Report: ParsableCommand {
         }
         print(output, terminator: "")
         if let svg {
-            let text = StageChart.svg(table)
+            let text = StageChart.svg(table, label: label)
             guard FileManager.default.createFile(atPath: svg, contents: Data(text.utf8)) else {
                 printError("sampler report: cannot write \(svg)")
                 throw ExitStatus.cannotCreate.exit

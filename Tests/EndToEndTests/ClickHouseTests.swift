@@ -288,7 +288,9 @@ struct ClickHouseTests {
         }
         let radar = try lab.run([sampler, "report", lab.file("known.jsonl").path, "--format", "radar"], in: lab.server)
         #expect(radar.stdout.contains("2026-11-20 10:00           10     20.0%     10.0%      0.0%           0.0%     70.0%"), "\(radar.stdout)")
-        let report = try lab.run([sampler, "report", lab.file("known.jsonl").path, "--by", "port", "--svg", lab.file("stages.svg").path], in: lab.server)
+        let report = try lab.run([sampler, "report", lab.file("known.jsonl").path, "--by", "port", "--svg", lab.file("ports.svg").path], in: lab.server)
+        #expect(lab.read("ports.svg").contains("<g id=\"panel-2\" class=\"panel\">"), "one panel per port")
+        try lab.run([sampler, "report", lab.file("known.jsonl").path, "--svg", lab.file("stages.svg").path], in: lab.server)
         #expect(report.stdout.contains("2026-11-20 10:00  443             8     25.0%     12.5%      0.0%      0.0%     62.5%        3"), "\(report.stdout)")
         #expect(report.stdout.contains("14 connections; 1 left out (multiple SYNs, or still open at shutdown)"), "\(report.stdout)")
         #expect(report.stdout.contains("2026-11-20 10:00  443   reset 3: single_rst 2, single_rstack 1, ttl_mismatch 1"), "\(report.stdout)")

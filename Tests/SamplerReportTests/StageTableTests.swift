@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import SamplerClassifier
 import Testing
 @testable import SamplerReport
@@ -85,6 +88,37 @@ import Testing
 
             """)
         #expect(StageTable(windowSeconds: 900, grouping: .none, ttlMargin: 2).render().contains("(no connections)"))
+    }
+
+    /// `--by country --svg`: a panel per country, largest first, each named with its
+    /// count, the count under each column, and a legend that says what the stages mean.
+    @Test func aGroupedChartDrawsOnePanelPerGroup() throws {
+        var lines = ""
+        for (country, n) in [("DE", 3), ("BR", 5), ("US", 1)] {
+            for i in 0..<n {
+                lines += #"{"first_seen":"2026-11-21T20:0\#(i):00.000000Z","src":"192.0.2.\#(i)","dport":443,"stage":"\#(i == 0 ? "post_psh" : "none")","client_country":"\#(country)","tags":[]}"# + "\n"
+            }
+        }
+        let (byCountry, _) = try table(lines, by: .country)
+        let svg = StageChart.svg(byCountry)
+        #expect(XMLParser(data: Data(svg.utf8)).parse())
+        let titles = svg.split(separator: "\n").filter { $0.contains("class=\"panel-title\"") }
+        #expect(titles.count == 3)
+        #expect(titles[0].contains(">BR <tspan") && titles[0].contains("5 connections") && titles[1].contains(">DE ") && titles[2].contains(">US "), "\(titles)")
+        #expect(svg.contains("by country") && svg.contains("after the first data packet") && svg.contains("no reset or timeout"))
+        #expect(svg.contains("<g id=\"series-post_psh-1\" class=\"series\""))
+        #expect(svg.contains("<title>2026-11-21 20:00 UTC, BR, post_psh: 20.0% (1 of 5)</title>"), "\(svg)")
+        // Each column's count below it (one window, 20:00, per country here).
+        let counts = svg.components(separatedBy: "<g class=\"counts\"").dropFirst().map { $0.prefix(200) }
+        #expect(counts.count == 3 && counts[0].contains(">5</text>") && counts[1].contains(">3</text>") && counts[2].contains(">1</text>"), "\(counts)")
+
+        // More groups than panels: the rest are counted in the subtitle.
+        var many = ""
+        for i in 0..<8 { many += #"{"first_seen":"2026-11-21T20:00:00.000000Z","src":"192.0.2.1","dport":\#(1000 + i),"stage":"none","tags":[]}"# + "\n" }
+        let (ports, _) = try table(many, by: .port)
+        let chart = StageChart.svg(ports)
+        #expect(chart.contains("the 6 largest of 8 groups (2 connections in the others)"), "\(chart)")
+        #expect(chart.split(separator: "\n").filter { $0.contains("class=\"panel-title\"") }.count == 6)
     }
 
     @Test func theChartHasOneSeriesPerStageAndSaysWhenThereIsNothing() throws {
