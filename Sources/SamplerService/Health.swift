@@ -7,7 +7,7 @@ import SamplerSinks
 #endif
 
 /// A verdict in the monitoring-plugin convention: the exit status of `sampler status`.
-public enum HealthState: Int32, Codable, Sendable, Comparable {
+public enum HealthState: Int32, Codable, Sendable, Comparable, CaseIterable {
     case ok = 0, warning = 1, critical = 2, unknown = 3
 
     public var name: String {
@@ -210,8 +210,9 @@ public struct Health: Codable, Sendable, Equatable {
         for (key, configured, used) in keys where settings.explicitKeys.contains(key) && configured != used {
             if key == "label" && ConnLabels().same(configured, used) { continue }
             if key == "probability" && abs(settings.rules.probability - running.probability) <= 1e-9 { continue }
-            problem(.warning, "the configuration sets \(key) = \(configured) but the running daemon uses \(used): to apply the file, "
-                + "restart sampler (with --install-rules, or after 'sampler rules install'); or change the file")
+            // Both ways, neither first: the daemon's value may be the deliberate one.
+            problem(.warning, "the configuration sets \(key) = \(configured) but the running daemon uses \(used): either set \(key) = \(used) "
+                + "in the file, to keep what runs, or restart sampler (after 'sampler rules install', or with --install-rules) to apply the file")
         }
         if let failure = report.writeFailure {
             problem(.critical, "cannot write records to \(report.output): \(failure); they wait in memory (up to \(RecordFile.maximumBuffered >> 20) MiB, "

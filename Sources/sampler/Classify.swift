@@ -38,12 +38,16 @@ struct Classify: ParsableCommand {
             could not take yet. Batches are named after the capture and the options, so \
             loading the same capture again does not count it twice (docs/clickhouse.md).
 
-            Exit status: 0 done; 1 the file is damaged (complete records written first); \
-            64 bad arguments; 65 the capture is of a link type sampler does not read; 66 the file cannot be opened; 69 the spool is in use; 73 the \
-            spool cannot be created; 74 the records cannot be written to standard output \
-            (a full disk behind it, say; a reader that went away, as `| head` does, is not \
-            an error); 75 records are left in the spool because ClickHouse did not take \
-            them (run the command again later); 78 a bad ClickHouse setting.
+            \(ExitStatus.help("done", [
+                .failure: "the file is damaged (complete records written first)",
+                .dataError: "the capture is of a link type sampler does not read",
+                .noInput: "the file cannot be opened",
+                .unavailable: "the spool is in use",
+                .cannotCreate: "the spool cannot be created",
+                .ioError: "the records cannot be written to standard output (a full disk behind it, say; a reader that went away, as `| head` does, is not an error)",
+                .temporaryFailure: "records are left in the spool because ClickHouse did not take them (run the command again later)",
+                .configuration: "a bad ClickHouse setting",
+            ]))
             """
     )
 

@@ -5,6 +5,7 @@ import SamplerService
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with the configuration file.",
+        discussion: ExitStatus.overview,
         subcommands: [Check.self, Template.self]
     )
 
@@ -16,6 +17,8 @@ struct Config: ParsableCommand {
                 file sets nothing until a line is uncommented: sampler status then compares with \
                 the running daemon only what was set. It is systemd/sampler.conf in the source \
                 (a test keeps the two equal): sampler config template > systemd/sampler.conf.
+
+                \(ExitStatus.help("printed", [:]))
                 """
         )
 
@@ -29,7 +32,9 @@ struct Config: ParsableCommand {
                 Reads FILE (default: \(Settings.defaultPath); the built-in defaults when it does \
                 not exist), checks every key and value, and prints every setting in the file's \
                 format. An unknown key or a bad value is an error naming the line, the key, the \
-                value and what is allowed (exit status 78).
+                value and what is allowed.
+
+                \(ExitStatus.help("the file is good", [.configuration: "the file cannot be read, or has an unknown key or a bad value"]))
                 """
         )
 

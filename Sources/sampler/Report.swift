@@ -58,9 +58,13 @@ struct Report: ParsableCommand {
               sampler report records.jsonl --by signature --as csv
               sampler report records.jsonl --format radar --as json
 
-            Exit status: 0 done; 1 some lines were not records (the table counts the rest); \
-            64 bad arguments; 66 the file cannot be opened; 69 ClickHouse cannot be reached \
-            or refused the query; 73 the SVG cannot be written; 78 a bad ClickHouse setting.
+            \(ExitStatus.help("done", [
+                .failure: "some lines were not records (the table counts the rest)",
+                .noInput: "the file cannot be opened",
+                .unavailable: "ClickHouse cannot be reached or refused the query",
+                .cannotCreate: "the SVG cannot be written",
+                .configuration: "a bad ClickHouse setting",
+            ]))
             """
     )
 

@@ -50,9 +50,18 @@ struct Rules: ParsableCommand {
             own, `table inet sampler`. Either way installing again replaces them and removing \
             leaves every other rule as it was. sampler refuses to install one backend's rules \
             while the other's are there (every packet would be logged twice).
+
+            \(ExitStatus.overview)
             """,
         subcommands: [Install.self, Remove.self, Check.self, Show.self]
     )
+
+    /// Why a rules command exits 2.
+    static let toolsFailed = "iptables or nft could not run, or refused (no privileges, a missing tool or kernel module, the other backend's rules)"
+
+    static func exitStatuses(_ zero: String) -> String {
+        ExitStatus.help(zero, [.rulesFailed: toolsFailed, .configuration: "a bad value, in the configuration file or a flag"])
+    }
 
     static func fail(_ error: RulesError) -> ExitCode {
         printError("sampler rules: \(error)")
@@ -61,7 +70,8 @@ struct Rules: ParsableCommand {
 
     struct Install: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Install the rules (or replace sampler's rules that are there).")
+            abstract: "Install the rules (or replace sampler's rules that are there).",
+            discussion: Rules.exitStatuses("installed (or printed, with --dry-run)"))
         @OptionGroup var options: RuleOptions
         @Flag(help: "Print the rules and commands; change nothing.") var dryRun = false
 
@@ -80,7 +90,8 @@ struct Rules: ParsableCommand {
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove sampler's rules (the jump and the SAMPLER chain, or the nftables table), nothing else.")
+            abstract: "Remove sampler's rules (the jump and the SAMPLER chain, or the nftables table), nothing else.",
+            discussion: Rules.exitStatuses("removed, or nothing to remove"))
         @OptionGroup var target: TargetOptions
         @OptionGroup var configuration: ConfigOption
         @Flag(help: "Say what would be removed; change nothing.") var dryRun = false
@@ -116,7 +127,12 @@ struct Rules: ParsableCommand {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check that the rules are installed as given; exit 1 and say what differs if not.")
+            abstract: "Check that the rules are installed as given; exit 1 and say what differs if not.",
+            discussion: ExitStatus.help("installed as given", [
+                .failure: "they differ, or are missing (each difference is printed)",
+                .rulesFailed: Rules.toolsFailed,
+                .configuration: "a bad value, in the configuration file or a flag",
+            ]))
         @OptionGroup var options: RuleOptions
 
         func run() throws {
@@ -137,7 +153,8 @@ struct Rules: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the rules in the kernel, with their counters and how they differ from the options (or, when none are installed, the rules the options would install).")
+            abstract: "Print the rules in the kernel, with their counters and how they differ from the options (or, when none are installed, the rules the options would install).",
+            discussion: Rules.exitStatuses("printed"))
         @OptionGroup var options: RuleOptions
 
         func run() throws {

@@ -47,10 +47,13 @@ struct Run: ParsableCommand {
             to /24 and /48 first unless --clickhouse-client-addresses says otherwise \
             (docs/clickhouse.md).
 
-            Exit status: 0 stopped by a signal; 1 a runtime failure; 64 bad arguments; \
-            69 the group, the status socket, the metrics port or the spool is taken by \
-            another process; 73 the output, the status socket or the spool cannot be created; 77 no \
-            permission (CAP_NET_ADMIN); 78 a bad setting, in the configuration file or a flag.
+            \(ExitStatus.help("stopped by a signal", [
+                .failure: "a runtime failure",
+                .unavailable: "the group, the status socket, the metrics port or the spool is taken by another process",
+                .cannotCreate: "the output, the status socket or the spool cannot be created",
+                .noPermission: "no permission (CAP_NET_ADMIN)",
+                .configuration: "a bad setting, in the configuration file or a flag",
+            ]))
             """
     )
 

@@ -12,6 +12,8 @@ struct Sampler: ParsableCommand {
 
             Offline: `sampler classify capture.pcap` reads a pcap or pcapng file (NFLOG, \
             Ethernet, Linux cooked or raw IP) and writes one JSON line per connection.
+
+            \(ExitStatus.overview)
             """,
         version: samplerVersion,
         subcommands: [Run.self, Status.self, Rules.self, Classify.self, Report.self, Config.self]

@@ -35,6 +35,8 @@ struct Status: ParsableCommand {
 
             When the daemon is not running, status still answers (CRITICAL) and says \
             whether sampler's rules are left in the kernel.
+
+            Exit status, as monitoring plugins have it: \(HealthState.allCases.map { "\($0.rawValue) \($0.name)" }.joined(separator: "; ")).
             """
     )
 
