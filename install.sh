@@ -63,6 +63,7 @@ config=/etc/sampler/sampler.conf
 say() { echo "install.sh: $*"; }
 fail() { echo "install.sh: $*" >&2; exit 1; }
 apt() { DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # systemd is the init system here (sd_booted(3)'s test).
 systemd_runs() { [ -d /run/systemd/system ]; }
@@ -82,7 +83,7 @@ build_deb() {
   To build here: put Swift 6.3 on PATH (export PATH=/opt/swift/usr/bin:\$PATH)"
   local needed=(libmnl-dev libnetfilter-log-dev libloc-dev dpkg-dev binutils) missing=() p
   for p in "${needed[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    installed "$p" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing what the build needs: ${missing[*]}"
@@ -110,10 +111,13 @@ do_install() {
   say "installing $(basename "$deb") (apt-get install; it fetches the Debian packages it depends on)"
   # --reinstall: the same version again after a rebuild still replaces the files.
   # confold/confdef: an edited sampler.conf stays; the new one goes to .dpkg-dist.
-  # libloc-database, which the package only recommends, is named: the client AS and
-  # country come from it, and no other recommendation is wanted.
+  # libloc-database, which the package only recommends, is named when it is missing (and
+  # only then: --reinstall would fetch it again): the client AS and country come from it,
+  # and no other recommendation is wanted.
+  local extra=()
+  installed libloc-database || extra+=(libloc-database)
   apt install -y --reinstall --allow-downgrades --no-install-recommends \
-      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$tmp/$(basename "$deb")" libloc-database \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$tmp/$(basename "$deb")" "${extra[@]}" \
     || fail "apt-get could not install $deb (the output above says why)"
   [ -e "$config.dpkg-dist" ] && say "kept your $config; the new defaults are in $config.dpkg-dist (compare: diff $config $config.dpkg-dist)"
   sampler config check "$config" >/dev/null \
@@ -124,7 +128,8 @@ do_install() {
     systemctl is-active --quiet sampler.service \
       || fail "sampler.service is not running: journalctl -u sampler.service says why"
     say "sampler.service is enabled and running"
-    sleep 2
+    # Until the daemon has bound its group and its socket, status would say it is not running.
+    for _ in $(seq 50); do [ -S /run/sampler/status.sock ] && break; sleep 0.2; done
     sampler status --config "$config" || true
   else
     say "systemd is not running here (a container?), so there is no service to start"

@@ -256,7 +256,7 @@ extension Setting {
 
         // ClickHouse (docs/clickhouse.md).
         .value("clickhouse_url", \.clickhouseURL,
-               "ClickHouse's HTTP interface, http://HOST[:PORT][/PATH]; several, separated by commas, are tried in order, the first that answers taking each request (run, classify: also insert the records there)",
+               "ClickHouse's HTTP interface, http://HOST[:PORT][/PATH]; several, separated by commas, are tried in order, the first that answers taking each request",
                allowed: "http://HOST[:PORT][/PATH] (or several, separated by commas), or empty for off", valueName: "url", defaultNote: "off"),
         .value("clickhouse_database", \.clickhouseDatabase, "ClickHouse database",
                allowed: "a plain name: letters, digits and _", valueName: "name", check: ClickHouseTarget.isIdentifier),
