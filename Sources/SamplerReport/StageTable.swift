@@ -81,8 +81,9 @@ public struct StageTable: Sendable, Equatable {
 
         public func share(_ count: Int) -> Double { total == 0 ? 0 : Double(count) / Double(total) }
 
-        /// Radar's shares: post_syn, post_ack, post_psh (resets and timeouts),
-        /// later_in_flow (resets only) and no_match (the rest).
+        /// Radar's shares: post_syn, post_ack and post_psh (resets and timeouts: a
+        /// connection has a stage only when it ended so), later_in_flow (the later stage's
+        /// resets only) and no_match (stage none, and the later stage's timeouts).
         public var radar: [(name: String, share: Double)] {
             [("post_syn", share(.postSYN)), ("post_ack", share(.postACK)), ("post_psh", share(.postPSH)),
              ("later_in_flow", share(laterResets)), ("no_match", share(count(.none) + count(.later) - laterResets))]

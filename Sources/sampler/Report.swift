@@ -102,10 +102,11 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock (default: the configuration's window, 900).", valueName: "seconds"))
     var window: Int64?
 
-    @Option(help: ArgumentHelp("Only connections finalized at or after this time: RFC 3339 (2026-11-21T00:00:00Z), now, today, yesterday (midnight UTC), or an age (-15m, -1h, -2d, -1w).", valueName: "time"))
+    // Unconditional: the next word is the value even when it begins with '-' (-1h).
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only connections finalized at or after this time: RFC 3339 (2026-11-21T00:00:00Z), now, today, yesterday (midnight UTC), or an age (-15m, -1h, -2d, -1w).", valueName: "time"))
     var since: String?
 
-    @Option(help: ArgumentHelp("Only connections finalized before this time (as --since).", valueName: "time"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only connections finalized before this time (as --since).", valueName: "time"))
     var until: String?
 
     @Option(help: ArgumentHelp("Also draw the stage shares over time as an SVG chart into this file.", valueName: "file"))

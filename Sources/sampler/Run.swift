@@ -110,14 +110,14 @@ struct Run: ParsableCommand {
         let rules = settings.ruleManager
         let conntrack = ConntrackWatch(windowLength: settings.live.pipeline.window, now: wallClock())
         let conntrackAtStart = Conntrack.read()
-        let working = effectiveRules(rules, settings)
+        let (working, kept) = effectiveRules(rules, settings)
         // The rules this daemon works with are kept in the kernel: read back every few
         // seconds and reinstalled when a firewall reload removed them. Rules that were
         // not there at the start are nobody's to repair; they are only watched.
         let keeper: RuleKeeper
         do {
             keeper = try RuleKeeper(options: RuleKeeper.Options(
-                manager: rules, parameters: working.parameters, versions: settings.versions,
+                manager: rules, parameters: working.parameters, versions: kept,
                 interval: Microseconds(settings.rulesCheckInterval * 1_000_000),
                 repair: settings.repairRules && working.source != "configured")) { printError("sampler: \($0)") }
         } catch {
@@ -212,8 +212,12 @@ struct Run: ParsableCommand {
     /// options than the configuration's is what the operator meant), else the
     /// configuration's. The group is always the one this daemon reads: rules that log
     /// elsewhere feed it nothing, which status must call CRITICAL, and the log says at once.
-    private func effectiveRules(_ manager: RuleManager, _ settings: Settings) -> StatusReport.Rules {
-        if installRules { return StatusReport.Rules(settings.rules, source: "installed", manager: manager) }
+    ///
+    /// Also the IP versions whose rules the daemon keeps (`RuleKeeper`): those it installs,
+    /// or those it found (rules installed for IPv4 only are not "missing" for IPv6).
+    private func effectiveRules(_ manager: RuleManager, _ settings: Settings) -> (StatusReport.Rules, versions: [IPVersion]) {
+        if installRules { return (StatusReport.Rules(settings.rules, source: "installed", manager: manager), settings.versions) }
+        let present = settings.versions.filter { (try? manager.installed(version: $0))?.isComplete == true }
         for version in settings.versions {
             guard var found = try? manager.parameters(version: version) else { continue }
             if found.group != settings.rules.group {
@@ -222,9 +226,9 @@ struct Run: ParsableCommand {
                     + "('sampler rules install --group \(settings.rules.group)', or run with --install-rules), or run with --group \(found.group)")
                 found.group = settings.rules.group
             }
-            return StatusReport.Rules(found, source: "found", manager: manager)
+            return (StatusReport.Rules(found, source: "found", manager: manager), present.isEmpty ? [version] : present)
         }
-        return StatusReport.Rules(settings.rules, source: "configured", manager: manager)
+        return (StatusReport.Rules(settings.rules, source: "configured", manager: manager), settings.versions)
     }
 
     /// The status socket and, unless it is off, the metrics endpoint.

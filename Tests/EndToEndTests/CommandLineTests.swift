@@ -22,6 +22,36 @@ import Testing
         #expect(result.stdout.contains("--nflog-group 9 "))  // the file
     }
 
+    /// `sampler report` with no file, typed at a terminal (script(1) gives it one): the
+    /// records this host's daemon writes, the configured output, in the configured window;
+    /// relative times select from now.
+    @Test(.enabled(if: Subprocess.find("script") != nil, "needs script(1), from util-linux"))
+    func reportAtATerminalReadsTheConfiguredOutput() throws {
+        let records = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-cli-\(getpid())-records.jsonl").path
+        defer { unlink(records) }
+        var now = Date()
+        let stamp = ISO8601DateFormatter().string(from: now.addingTimeInterval(-600)).replacingOccurrences(of: "Z", with: ".000000Z")
+        now = now.addingTimeInterval(-3 * 86_400)
+        let old = ISO8601DateFormatter().string(from: now).replacingOccurrences(of: "Z", with: ".000000Z")
+        try """
+            {"first_seen":"\(stamp)","finalized":"\(stamp)","src":"192.0.2.1","dport":443,"stage":"post_syn","close":"timeout","tags":["timeout"]}
+            {"first_seen":"\(old)","finalized":"\(old)","src":"192.0.2.2","dport":443,"stage":"none","close":"fin","tags":[]}
+
+            """.write(toFile: records, atomically: true, encoding: .utf8)
+        let file = try write("output = \(records)\nwindow = 60\n")
+        defer { unlink(file) }
+        let typed = try Subprocess.run(["script", "-qec", "\(sampler) report --config \(file) --since -1d", "/dev/null"])
+        #expect(typed.status == 0, "\(typed.stdout)")
+        #expect(typed.stdout.contains("reading \(records) (the configured output"), "\(typed.stdout)")
+        #expect(typed.stdout.contains("1 connection"), "the one of the last day only: \(typed.stdout)")
+        #expect(typed.stdout.contains("resets  timeouts"), "\(typed.stdout)")
+        let all = try Subprocess.run([sampler, "report", "--config", file, records, "--as", "json"])
+        #expect(all.stdout.contains("\"connections\":2"), "\(all.stdout)")
+        #expect(all.stdout.contains("\"window_seconds\":60"), "the configured window: \(all.stdout)")
+        let bad = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "last week"])
+        #expect(bad.status == 64 && bad.stderr.contains("or an age such as -15m"), "\(bad.stderr)")
+    }
+
     @Test func configCheckPrintsTheEffectiveConfiguration() throws {
         let file = try write("window = 60\n")
         defer { unlink(file) }

@@ -217,7 +217,7 @@ struct StatusTests {
         try (String(contentsOfFile: config, encoding: .utf8) + "\nprobability = 0.5\n").write(toFile: edited, atomically: true, encoding: .utf8)
         let drift = try status(lab, edited)
         #expect(drift.status == 1, "\(drift.stdout)")
-        #expect(drift.stdout.contains("the configuration sets probability = 0.5 but the running daemon uses 1.0: to apply the file, restart sampler"),
+        #expect(drift.stdout.contains("the configuration sets probability = 0.5 but the running daemon uses 1.0: either set probability = 1.0 in the file, to keep what runs, or restart sampler"),
                 "\(drift.stdout)")
 
         // A daemon that reads another group than the kernel's rules log to samples
