@@ -226,9 +226,15 @@ public struct RuleManager: Sendable {
     /// every sampled packet would be logged twice.
     public func differences(from parameters: RuleParameters, version: IPVersion) throws(RulesError) -> [RuleDifference] {
         let family = "IPv\(version.rawValue)"
-        return Self.differences(try installed(version: version), from: parameters, family: family, labels: labels, backend: backend,
-                                place: place)
-            + (try otherBackendRules(versions: [version])).map { .breaking("\(family): \($0); with both, every sampled packet is logged twice") }
+        let state = try installed(version: version)
+        let others = try otherBackendRules(versions: [version])
+        if !state.isPresent, let other = others.first {
+            // Not missing: in the other backend's tools. Say which flag finds them.
+            return [.breaking("\(family): no rules in \(place), but \(other.lowercasedFirst)"
+                + " (to check those: --backend \(backend == .nftables ? "auto" : "nftables"), or backend in the configuration)")]
+        }
+        return Self.differences(state, from: parameters, family: family, labels: labels, backend: backend, place: place)
+            + others.map { .breaking("\(family): \($0); with both, every sampled packet is logged twice") }
     }
 
     public static func differences(_ state: Installed, from parameters: RuleParameters, family: String, labels: ConnLabels,
@@ -304,6 +310,11 @@ public struct RuleManager: Sendable {
         }
     }
 
+    /// What `remove` says when this backend has nothing but the other has sampler's rules.
+    public func otherBackendHint(versions: [IPVersion]) -> String? {
+        (try? otherBackendRules(versions: versions))?.first.map { "nothing of this backend's, but \($0.lowercasedFirst)" }
+    }
+
     /// The table as nft prints it, in nftables' own syntax with its counters (`rules show`);
     /// nil when there is none.
     public func nftablesText() throws(RulesError) -> String? {
@@ -359,3 +370,8 @@ public struct RuleManager: Sendable {
     }
 }
 
+
+extension String {
+    /// "Sampler's ..." as the middle of a sentence: the first letter in lower case.
+    var lowercasedFirst: String { prefix(1).lowercased() + dropFirst() }
+}

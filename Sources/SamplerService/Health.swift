@@ -90,6 +90,12 @@ public struct RulesCheck: Codable, Sendable, Equatable {
     }
 
     public var anyPresent: Bool { families.contains { $0.present } }
+    /// The other backend's sampler rules, found beside (or instead of) these.
+    public var otherBackend: [String] = []
+    /// The backend the rules were read with, for the advice (`rules remove --backend ...`).
+    public var backend: String?
+    /// nftables counts both IP versions in one table, so the families share counters.
+    public var sharedCounters = false
 
     public static func skipped(_ reason: String) -> RulesCheck { RulesCheck(checked: false, reason: reason) }
 
@@ -98,6 +104,9 @@ public struct RulesCheck: Codable, Sendable, Equatable {
     public static func read(_ settings: Settings, expected: RuleParameters? = nil) -> RulesCheck {
         let manager = settings.ruleManager
         var check = RulesCheck(checked: true)
+        check.backend = settings.backend.rawValue
+        check.sharedCounters = settings.backend == .nftables
+        check.otherBackend = (try? manager.otherBackendRules(versions: settings.versions)) ?? []
         for version in settings.versions {
             do {
                 let state = try manager.installed(version: version)
@@ -150,9 +159,10 @@ public struct Health: Codable, Sendable, Equatable {
         case .failure(.notRunning(let text)):
             problem(.critical, "sampler is not running (\(text))")
             if rules.checked {
+                let remove = "sampler rules remove" + (rules.backend.map { $0 == "auto" ? "" : " --backend \($0)" } ?? "")
                 health.problems.append(rules.anyPresent
-                    ? "sampler's rules are still in the kernel (\(rules.families.filter(\.present).map(\.family).joined(separator: ", "))): start sampler, or remove them with 'sampler rules remove'"
-                    : "no sampler rules are left in the kernel")
+                    ? "sampler's rules are still in the kernel (\(rules.families.filter(\.present).map(\.family).joined(separator: ", "))): start sampler, or remove them with '\(remove)'"
+                    : rules.otherBackend.first.map { "\($0)" } ?? "no sampler rules are left in the kernel")
             }
             return health
         case .failure(.permissionDenied(let text)):

@@ -57,10 +57,11 @@ struct Rules: ParsableCommand {
     )
 
     /// Why a rules command exits 2.
-    static let toolsFailed = "iptables or nft could not run, or refused (no privileges, a missing tool or kernel module, the other backend's rules)"
+    static let toolsFailed = "iptables or nft could not run, or refused (no privileges, a missing tool or kernel module)"
 
-    static func exitStatuses(_ zero: String) -> String {
-        ExitStatus.help(zero, [.rulesFailed: toolsFailed, .configuration: "a bad value, in the configuration file or a flag"])
+    static func exitStatuses(_ zero: String, refusal: Bool = false) -> String {
+        ExitStatus.help(zero, [.rulesFailed: toolsFailed + (refusal ? "; or the other backend's rules are installed" : ""),
+                               .configuration: "a bad value, in the configuration file or a flag"])
     }
 
     static func fail(_ error: RulesError) -> ExitCode {
@@ -71,7 +72,7 @@ struct Rules: ParsableCommand {
     struct Install: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Install the rules (or replace sampler's rules that are there).",
-            discussion: Rules.exitStatuses("installed (or printed, with --dry-run)"))
+            discussion: Rules.exitStatuses("installed (or printed, with --dry-run)", refusal: true))
         @OptionGroup var options: RuleOptions
         @Flag(help: "Print the rules and commands; change nothing.") var dryRun = false
 
@@ -111,7 +112,7 @@ struct Rules: ParsableCommand {
             }
             do {
                 let removed = try manager.remove(versions: settings.versions)
-                print("\(families): \(removed ? "removed \(manager.place)" : "nothing to remove")")
+                print("\(families): \(removed ? "removed \(manager.place)" : manager.otherBackendHint(versions: settings.versions) ?? "nothing to remove")")
                 if removed { warnIfADaemonRepairs(settings) }
             } catch { throw Rules.fail(error) }
         }
@@ -165,6 +166,7 @@ struct Rules: ParsableCommand {
                 let text: String?
                 do { text = try manager.nftablesText() } catch { throw Rules.fail(error) }
                 guard let text else {
+                    if let hint = manager.otherBackendHint(versions: settings.versions) { print("# \(hint)") }
                     print("# not installed; 'sampler rules install' with these options would install:")
                     print(manager.installText(settings.rules, versions: settings.versions))
                     return
@@ -179,6 +181,7 @@ struct Rules: ParsableCommand {
                 // No privileges (or no tool) is an error, not "not installed".
                 do { found = try manager.installed(version: version) } catch { throw Rules.fail(error) }
                 guard found.chainExists else {
+                    if let hint = manager.otherBackendHint(versions: [version]) { print("# IPv\(version.rawValue): \(hint)") }
                     print("# IPv\(version.rawValue): not installed; 'sampler rules install' with these options would install:")
                     print(RuleSet.restoreFile(settings.rules, version: version))
                     continue

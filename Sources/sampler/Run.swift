@@ -75,6 +75,9 @@ struct Run: ParsableCommand {
 
     @Flag(help: "Install the rules before reading and remove them on exit (without systemd).")
     var installRules = false
+    @Option(help: ArgumentHelp(setting: "probability")) var probability: String?
+    @Option(help: ArgumentHelp(setting: "label")) var label: String?
+    @Option(help: ArgumentHelp(setting: "prefix")) var prefix: String?
     @OptionGroup(title: "Rules") var target: TargetOptions
     @Option(help: ArgumentHelp(setting: "repair_rules")) var repairRules: String?
     @Option(help: ArgumentHelp(setting: "rules_check_interval")) var rulesCheckInterval: String?
@@ -91,7 +94,8 @@ struct Run: ParsableCommand {
         ], to: &settings)
         try clickhouse.apply(to: &settings)
         try target.apply(to: &settings)
-        try applyKeys([("repair_rules", repairRules), ("rules_check_interval", rulesCheckInterval)], to: &settings)
+        try applyKeys([("repair_rules", repairRules), ("rules_check_interval", rulesCheckInterval),
+                       ("probability", probability), ("label", label), ("prefix", prefix)], to: &settings)
         try configurationStep { () throws(ConfigurationError) in try settings.validate() }
         return settings
     }

@@ -89,6 +89,18 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(StatusText.duration(3725) == "1h 2m 5s")
     }
 
+    /// One nftables table counts both IP versions together: one pair of counters, said once.
+    @Test func nftablesCountersAreSaidOnceForBothVersions() {
+        var rules = RulesCheck(checked: true)
+        rules.sharedCounters = true
+        rules.families = [.init(family: "IPv4", present: true, sampledPackets: 8, loggedPackets: 31),
+                          .init(family: "IPv6", present: true, sampledPackets: 8, loggedPackets: 31)]
+        #expect(StatusText.rulesLine(rules) == "IPv4 and IPv6 present in one nftables table (sampling rule 8 packets, logging rule 31 packets, "
+            + "both versions together), as the daemon expects")
+        rules.sharedCounters = false
+        #expect(StatusText.rulesLine(rules).hasPrefix("IPv4 present (sampling rule 8 packets, logging rule 31 packets); IPv6 present"))
+    }
+
     /// `--warning post_psh=25%`, `--critical post_syn=0.5`: the current window's shares
     /// against them, in the verdict and in the perfdata's warn and crit fields.
     @Test func stageLimitsJudgeTheCurrentWindow() throws {
