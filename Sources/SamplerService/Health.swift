@@ -166,7 +166,11 @@ public struct Health: Codable, Sendable, Equatable {
             }
             return health
         case .failure(.permissionDenied(let text)):
-            problem(.unknown, "cannot ask the daemon (\(text)): run as root or as a member of the socket's group")
+            // The socket's group, or its directory's when the directory keeps us out (sampler
+            // gives both the same group).
+            let directory = String(settings.statusSocket[..<(settings.statusSocket.lastIndex(of: "/") ?? settings.statusSocket.endIndex)])
+            let group = (groupName(of: settings.statusSocket) ?? groupName(of: directory)).map { " (\($0))" } ?? ""
+            problem(.unknown, "cannot ask the daemon (\(text)): run as root or as a member of the socket's group\(group)")
             return health
         case .failure(.failed(let text)):
             problem(.critical, "the daemon did not answer (\(text))")

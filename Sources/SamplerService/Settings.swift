@@ -229,6 +229,16 @@ public struct Settings: Sendable, Equatable {
     public var ruleManager: RuleManager { RuleManager(backend: backend, nftablesTable: nftablesTable) }
 }
 
+/// The name (or number) of the group that owns `path`; nil when it cannot be read.
+public func groupName(of path: String) -> String? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    var group = group(), result: UnsafeMutablePointer<group>? = nil
+    var buffer = [CChar](repeating: 0, count: 16_384)
+    guard getgrgid_r(info.st_gid, &group, &buffer, buffer.count, &result) == 0, result != nil else { return String(info.st_gid) }
+    return String(cString: group.gr_name)
+}
+
 /// A group's number, from its name (getgrnam_r, NSS included) or as a number.
 func groupID(_ name: String) -> gid_t? {
     if let number = gid_t(name) { return number }

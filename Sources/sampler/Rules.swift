@@ -94,12 +94,15 @@ struct Rules: ParsableCommand {
             abstract: "Remove sampler's rules (the jump and the SAMPLER chain, or the nftables table), nothing else.",
             discussion: Rules.exitStatuses("removed, or nothing to remove"))
         @OptionGroup var target: TargetOptions
+        @Option(help: ArgumentHelp("The running daemon's status socket, asked whether it would put the rules back (default: status_socket).", valueName: "path"))
+        var statusSocket: String?
         @OptionGroup var configuration: ConfigOption
         @Flag(help: "Say what would be removed; change nothing.") var dryRun = false
 
         func run() throws {
             var settings = try configuration.load()
             try target.apply(to: &settings)
+            try applyKeys([("status_socket", statusSocket)], to: &settings)
             try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
             let manager = settings.ruleManager
             let families = settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ")

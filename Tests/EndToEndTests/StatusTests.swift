@@ -159,6 +159,11 @@ struct StatusTests {
         let outsider = try asUser(gid: 65533)
         #expect(outsider.status == 3, "\(outsider.stdout)")
         #expect(outsider.stdout.contains("Permission denied"), "\(outsider.stdout)")
+        #expect(outsider.stdout.contains("a member of the socket's group (nogroup)"), "\(outsider.stdout)")
+        // Removing the rules of a daemon that repairs them: said, with how to stop sampling.
+        let removed = try lab.run([sampler, "rules", "remove", "--config", "/dev/null", "--family", "4",
+                                   "--status-socket", lab.file("run/status.sock").path], in: lab.server)
+        #expect(removed.stderr.contains("is running and reinstalls its rules when they vanish"), "\(removed.stderr)")
         lab.stop(run)
         #expect(run.wait() == 0)
     }
