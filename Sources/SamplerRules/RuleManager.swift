@@ -225,9 +225,13 @@ public struct RuleManager: Sendable {
     /// compare by bit. The other backend's rules beside these are a breaking difference:
     /// every sampled packet would be logged twice.
     public func differences(from parameters: RuleParameters, version: IPVersion) throws(RulesError) -> [RuleDifference] {
+        differences(try installed(version: version), others: try otherBackendRules(versions: [version]), from: parameters, version: version)
+    }
+
+    /// The same from what was read already (`installed`, `otherBackendRules`), so that a
+    /// caller that also wants the state and the counters reads the kernel once.
+    public func differences(_ state: Installed, others: [String], from parameters: RuleParameters, version: IPVersion) -> [RuleDifference] {
         let family = "IPv\(version.rawValue)"
-        let state = try installed(version: version)
-        let others = try otherBackendRules(versions: [version])
         if !state.isPresent, let other = others.first {
             // Not missing: in the other backend's tools. Say which flag finds them.
             return [.breaking("\(family): no rules in \(place), but \(other.lowercasedFirst)"
@@ -300,7 +304,12 @@ public struct RuleManager: Sendable {
     /// The sampling rule's and the logging rule's counters: nft lists them with the rules,
     /// iptables with `-L -v`.
     public func counters(version: IPVersion) throws(RulesError) -> [RuleCounter] {
-        if backend == .nftables { return try installed(version: version).counters }
+        try counters(of: installed(version: version), version: version)
+    }
+
+    /// The counters of a state already read: nftables lists them with it, iptables needs a `-L -v`.
+    public func counters(of state: Installed, version: IPVersion) throws(RulesError) -> [RuleCounter] {
+        if backend == .nftables { return state.counters }
         let listing = try iptables(version, ["-L", RuleSet.chain, "-v", "-x", "-n"])
         guard listing.status == 0 else { return [] }
         return listing.stdout.split(separator: "\n").dropFirst(2).compactMap { line in

@@ -106,17 +106,20 @@ public struct RulesCheck: Codable, Sendable, Equatable {
         var check = RulesCheck(checked: true)
         check.backend = settings.backend.rawValue
         check.sharedCounters = settings.backend == .nftables
-        check.otherBackend = (try? manager.otherBackendRules(versions: settings.versions)) ?? []
         for version in settings.versions {
             do {
+                // Each read once: the state, the other backend's rules, and (iptables only)
+                // the counters; the differences come from them.
                 let state = try manager.installed(version: version)
-                let present = state.chainExists || state.jumps > 0
-                let counters = present ? (try? manager.counters(version: version)) ?? [] : []
+                let others = try manager.otherBackendRules(versions: [version])
+                check.otherBackend += others.filter { !check.otherBackend.contains($0) }
+                let present = state.isPresent
+                let counters = present ? (try? manager.counters(of: state, version: version)) ?? [] : []
                 check.families.append(Family(
                     family: "IPv\(version.rawValue)", present: present,
                     sampledPackets: counters.count > 0 ? counters[0].packets : nil,
                     loggedPackets: counters.count > 1 ? counters[1].packets : nil))
-                let differences = try manager.differences(from: expected ?? settings.rules, version: version)
+                let differences = manager.differences(state, others: others, from: expected ?? settings.rules, version: version)
                 check.differences += differences.map(\.text)
                 check.breaking += differences.filter(\.breaksSampling).map(\.text)
             } catch {
