@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SamplerRuntime", targets: ["SamplerRuntime"]),
         .library(name: "SamplerLocation", targets: ["SamplerLocation"]),
         .library(name: "SamplerClickHouse", targets: ["SamplerClickHouse"]),
+        .library(name: "SamplerReport", targets: ["SamplerReport"]),
         // Replayable NFLOG input for the benchmarks package (and the tests).
         .library(name: "SamplerTestSupport", targets: ["SamplerTestSupport"]),
     ],
@@ -114,7 +115,7 @@ let package = Package(
             dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks"],
             swiftSettings: lifetimes
         ),
-        .testTarget(name: "SamplerReportTests", dependencies: ["SamplerReport", "SamplerClassifier"], swiftSettings: lifetimes),
+        .testTarget(name: "SamplerReportTests", dependencies: ["SamplerReport", "SamplerClassifier", "SamplerSinks", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerSubprocess"], swiftSettings: lifetimes),
     ]
 )

@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "SamplerPipeline", package: sampler),
                 .product(name: "SamplerClickHouse", package: sampler),
                 .product(name: "SamplerLocation", package: sampler),
+                .product(name: "SamplerReport", package: sampler),
                 .product(name: "SamplerTestSupport", package: sampler),
             ],
             path: "Benchmarks/SamplerBenchmarks",

@@ -21,7 +21,10 @@ func fuzzRecords(_ bytes: [UInt8]) {
         var lines = 0
         for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             if !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { lines += 1 }
-            reader.consume(line, into: &table)
+            line.withUnsafeBufferPointer { line in
+                precondition(reader.readersAgree(on: line, grouping: grouping), "the scanner and the decoder read a line differently")
+                reader.consume(line, into: &table)
+            }
         }
         precondition(reader.outcome.records + reader.outcome.badLines == lines, "a line was neither a record nor a bad line")
         precondition(table.whole.total + table.excluded <= reader.outcome.records)

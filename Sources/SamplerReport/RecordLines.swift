@@ -12,6 +12,7 @@ public enum RecordLines {
         public var firstBadLine: Int?
     }
 
+    /// A line as Foundation's decoder reads it: for the lines the scanner leaves to it.
     private struct Line: Decodable {
         var first_seen: String
         var last_seen: String?
@@ -31,38 +32,56 @@ public enum RecordLines {
         var client_asn: UInt32?
         var client_country: String?
 
-        /// Fields a record cannot hold out of these ranges: a line with one is not a record
-        /// (a port of -1, 1e40 packets), whatever wrote it.
-        var isInRange: Bool {
-            let ports = 0...65535
-            return ports.contains(dport) && sport.map(ports.contains) != false
-                && family.map { $0 == 4 || $0 == 6 } != false
-                && packets.map { (1...Connection.capacity).contains($0) } != false
-                && rst_ipid_gap.map { (0...32768).contains($0) } != false
-                && rst_ttl_gap.map { (0...255).contains($0) } != false
-                && client_country.map { CountryCode($0) != nil } != false
+        /// The same fields as the scanner gives them; nil when the line is not a record.
+        var counted: CountedRecord? {
+            // Records from before `finalized` existed (sampler 0.1) are placed by their
+            // last packet, the nearest time they carry.
+            guard let finalized = Timestamp.parse(Substring(finalized ?? last_seen ?? first_seen)),
+                  let stage = Stage.allCases.first(where: { $0.name == stage }) else { return nil }
+            var record = CountedRecord(finalized: finalized, source: src, sourcePort: sport, destinationPort: dport, family: family,
+                                       packets: packets, stage: stage, close: CloseReason.allCases.first { $0.name == close },
+                                       signature: signature.flatMap { Signature(name: $0) }, ipIDGap: rst_ipid_gap, ttlGap: rst_ttl_gap,
+                                       host: host, clientASN: client_asn)
+            for name in tags {
+                if let tag = Tags(name: name) { record.tags.insert(tag) } else { record.otherTags.append(name) }
+            }
+            if let client_country {
+                guard let code = CountryCode(client_country) else { return nil }
+                record.clientCountry = code
+            }
+            return record.isInRange ? record : nil
         }
     }
 
-    /// Reads every line from `fd` until end of file, in 1 MiB chunks. `host` fills the
-    /// host column for `--by host` (records in a file carry none). A read error ends the
-    /// reading with what was counted so far in `table`.
+    /// Reads every line from `fd` until end of file, in blocks of 1 MiB or more (a block
+    /// grows to hold a longer line). `host` fills the host column for `--by host` (records
+    /// in a file carry none). A read error ends the reading with what was counted so far
+    /// in `table`. One thread: two, each on half of a file, took as long on this project's
+    /// machine (docs/benchmarks.md).
     public static func read(fd: Int32, into table: inout StageTable, host: String, filter: ReportFilter) throws(Errno) -> Outcome {
         var reader = Reader(host: host, filter: filter)
-        var pending: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        var kept = 0  // bytes of an unfinished line at the start of `block`
         while true {
-            let n = try Descriptor(rawValue: fd).read(into: &chunk)
+            if kept == block.count { block += [UInt8](repeating: 0, count: block.count) }
+            let n = try Descriptor(rawValue: fd).read(into: &block, at: kept)
             if n == 0 { break }
-            pending += chunk[0..<n]
-            var start = 0
-            while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                reader.consume(pending[start..<newline], into: &table)
-                start = newline + 1
+            let end = kept + n
+            kept = block.withUnsafeMutableBufferPointer { buffer in
+                var start = 0
+                let base = buffer.baseAddress!
+                while let found = memchr(base + start, Int32(UInt8(ascii: "\n")), end - start) {
+                    let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    reader.consume(UnsafeBufferPointer(rebasing: buffer[start..<newline]), into: &table)
+                    start = newline + 1
+                }
+                if start > 0 && start < end {
+                    buffer.baseAddress!.update(from: buffer.baseAddress! + start, count: end - start)
+                }
+                return end - start
             }
-            pending.removeFirst(start)
         }
-        if !pending.isEmpty { reader.consume(pending[...], into: &table) }
+        if kept > 0 { block.withUnsafeBufferPointer { reader.consume(UnsafeBufferPointer(rebasing: $0[..<kept]), into: &table) } }
         return reader.outcome
     }
 
@@ -73,45 +92,77 @@ public enum RecordLines {
         let filter: ReportFilter
         private var lineNumber = 0
         private let decoder = JSONDecoder()
+        // Made once, not per line.
+        private static let tagNames = Tags.all.map(\.name)
+        private static let signatureNames = Signature.allCases.map(\.name)
 
         public init(host: String, filter: ReportFilter) {
             self.host = host
             self.filter = filter
         }
 
-        /// One line, without its newline.
-        public mutating func consume(_ line: ArraySlice<UInt8>, into table: inout StageTable) {
+        /// One line, without its newline: read by the scanner, or when it cannot by
+        /// Foundation's decoder.
+        public mutating func consume(_ line: UnsafeBufferPointer<UInt8>, into table: inout StageTable) {
             lineNumber += 1
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
-            // Records from before `finalized` existed (sampler 0.1) are placed by their
-            // last packet, the nearest time they carry.
-            guard let record = try? decoder.decode(Line.self, from: Data(line)), record.isInRange,
-                  let finalized = Timestamp.parse(Substring(record.finalized ?? record.last_seen ?? record.first_seen)),
-                  let stage = Stage.allCases.first(where: { $0.name == record.stage }) else {
+            let grouping = table.grouping
+            guard let record = RecordScanner.scan(line, wantsSource: grouping == .network, wantsHost: grouping == .host)
+                    ?? (try? decoder.decode(Line.self, from: Data(buffer: line)))?.counted else {
                 outcome.badLines += 1
                 if outcome.firstBadLine == nil { outcome.firstBadLine = lineNumber }
                 return
             }
             outcome.records += 1
-            let seconds = finalized / 1_000_000 - (finalized % 1_000_000 < 0 ? 1 : 0)
-            let country = record.client_country.flatMap { CountryCode($0) }
-            guard filter.admits(finalizedSeconds: seconds, asn: record.client_asn, country: country) else { return }
+            count(record, into: &table)
+        }
+
+        /// Whether the scanner reads `line` as Foundation's decoder does: it declines it
+        /// or gives the same fields. For the tests and the fuzzer (Fuzz/Targets).
+        public func readersAgree(on line: UnsafeBufferPointer<UInt8>, grouping: Grouping) -> Bool {
+            guard let scanned = RecordScanner.scan(line, wantsSource: grouping == .network, wantsHost: grouping == .host) else { return true }
+            guard var decoded = (try? decoder.decode(Line.self, from: Data(buffer: line)))?.counted else { return false }
+            if grouping != .network { decoded.source = "" }
+            if grouping != .host { decoded.host = nil }
+            return scanned == decoded
+        }
+
+        /// Whether the scanner reads `line` itself (without the decoder).
+        public static func scans(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+            RecordScanner.scan(line, wantsSource: true, wantsHost: true) != nil
+        }
+
+        private func count(_ record: CountedRecord, into table: inout StageTable) {
+            let seconds = record.finalized / 1_000_000 - (record.finalized % 1_000_000 < 0 ? 1 : 0)
+            guard filter.admits(finalizedSeconds: seconds, asn: record.clientASN, country: record.clientCountry) else { return }
+            if record.tags.contains(.multipleSyns) || record.close == .shutdown { table.addExcluded(); return }
             let group: String
             switch table.grouping {
             case .none: group = ""
-            case .port: group = String(record.dport)
-            case .network: group = StageTable.network(of: record.src)
+            case .port: group = String(record.destinationPort)
+            case .network: group = StageTable.network(of: record.source)
             case .host: group = record.host ?? host
-            case .asn: group = record.client_asn.map(String.init) ?? Grouping.unknown
-            case .country: group = country?.description ?? Grouping.unknown
-            case .signature: group = Grouping.signatureGroup(record.signature, stage: stage)
+            case .asn: group = record.clientASN.map(String.init) ?? Grouping.unknown
+            case .country: group = record.clientCountry?.description ?? Grouping.unknown
+            case .signature:
+                group = record.stage == .none ? Stage.none.name : record.signature.map { Self.signatureNames[Int($0.rawValue)] } ?? Grouping.unknown
             }
-            if record.tags.contains("multiple_syns") || record.close == "shutdown" { table.addExcluded(); return }
-            table.add(finalizedSeconds: seconds, group: group, stage: stage, reset: record.close == "reset", timeout: record.close == "timeout")
-            if record.tags.contains("reset") {
-                for tag in record.tags { table.addResetTag(finalizedSeconds: seconds, group: group, tag: tag) }
-                table.addResetEvidence(finalizedSeconds: seconds, group: group, evidenced: record.rst_ttl_gap == nil ? 0 : 1,
-                                       ipIDGap: (record.rst_ipid_gap ?? 0) > 1 ? 1 : 0, ttlGap: (record.rst_ttl_gap ?? 0) > table.ttlMargin ? 1 : 0)
+            let ttlMargin = table.ttlMargin
+            table.withRow(finalizedSeconds: seconds, group: group) { row in
+                row.stages[Int(record.stage.rawValue)] += 1
+                if record.close == .reset && record.stage == .later { row.laterResets += 1 }
+                if record.close == .timeout { row.timeouts += 1 }
+                guard record.tags.contains(.reset) else { return }
+                row.resets += 1
+                var bits = record.tags.subtracting(.reset).rawValue
+                while bits != 0 {
+                    row.resetTags[Self.tagNames[bits.trailingZeroBitCount], default: 0] += 1
+                    bits &= bits - 1
+                }
+                for name in record.otherTags { row.resetTags[name, default: 0] += 1 }
+                if record.ttlGap != nil { row.evidencedResets += 1 }
+                if (record.ipIDGap ?? 0) > 1 { row.ipIDGapResets += 1 }
+                if (record.ttlGap ?? 0) > ttlMargin { row.ttlGapResets += 1 }
             }
         }
     }

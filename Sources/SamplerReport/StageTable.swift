@@ -75,7 +75,7 @@ public struct StageTable: Sendable, Equatable {
 
         public var total: Int { stages.reduce(0, +) }
 
-        public func count(_ stage: Stage) -> Int { stages[Stage.allCases.firstIndex(of: stage)!] }
+        public func count(_ stage: Stage) -> Int { stages[Int(stage.rawValue)] }
 
         public func share(_ stage: Stage) -> Double { share(count(stage)) }
 
@@ -123,12 +123,17 @@ public struct StageTable: Sendable, Equatable {
     /// window of its finalization time (docs/records.md).
     public mutating func add(finalizedSeconds: Int64, group: String, stage: Stage, reset: Bool, timeout: Bool = false, count: Int = 1) {
         let key = Key(window: window(of: finalizedSeconds), group: group)
-        rows[key, default: Row()].stages[Stage.allCases.firstIndex(of: stage)!] += count
+        rows[key, default: Row()].stages[Int(stage.rawValue)] += count
         if reset && stage == .later { rows[key, default: Row()].laterResets += count }
         if timeout { rows[key, default: Row()].timeouts += count }
     }
 
     public mutating func addExcluded(_ count: Int = 1) { excluded += count }
+
+    /// Updates the row of a window and group in place (one look-up), making it if new.
+    mutating func withRow(finalizedSeconds: Int64, group: String, _ update: (inout Row) -> Void) {
+        update(&rows[Key(window: window(of: finalizedSeconds), group: group), default: Row()])
+    }
 
     /// Counts the evidence of connections closed by a reset: `evidenced` of them carry it,
     /// `ipIDGap` have an IPv4 IP ID gap above 1, `ttlGap` a TTL gap above `ttlMargin`.

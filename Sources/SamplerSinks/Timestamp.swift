@@ -60,8 +60,12 @@ public enum Timestamp {
     /// Parses what `append` writes ("2024-09-05T12:00:00.123456Z"; the fraction may have
     /// 0 to 6 digits, and a space may stand for the T); nil for anything else.
     public static func parse(_ text: Substring) -> Microseconds? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z") else { return nil }
+        Array(text.utf8).withUnsafeBufferPointer { parse($0) }
+    }
+
+    /// The same over bytes (a field in a records line, read in place).
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Microseconds? {
+        guard bytes.count >= 20, bytes[bytes.count - 1] == UInt8(ascii: "Z") else { return nil }
         func digits(_ range: Range<Int>) -> Int64? {
             var value: Int64 = 0
             for i in range {

@@ -3,6 +3,7 @@ import SamplerClassifier
 import SamplerClickHouse
 import SamplerLocation
 import SamplerPipeline
+import SamplerReport
 import SamplerSinks
 import SamplerTestSupport
 import SamplerWire
@@ -87,6 +88,22 @@ let benchmarks: @Sendable () -> Void = {
             if buffer.count > 60_000 { bytes += buffer.count; buffer.removeAll(keepingCapacity: true) }
         }
         blackHole(bytes)
+    }
+
+    // Report: read one JSON line as the writer writes it (the same records) into a stage
+    // table, as `sampler report` does for each line of a file.
+    let lines: [[UInt8]] = records.map { record in
+        var line: [UInt8] = []
+        JSONLines.append(record, to: &line)
+        return Array(line.dropLast())
+    }
+    Benchmark("report: JSON line into the stage table", configuration: configuration) { benchmark in
+        var table = StageTable(windowSeconds: 300, grouping: .none, ttlMargin: 2)
+        var reader = RecordLines.Reader(host: "bench-host", filter: ReportFilter())
+        for i in benchmark.scaledIterations {
+            lines[i % lines.count].withUnsafeBufferPointer { reader.consume($0, into: &table) }
+        }
+        blackHole(reader.outcome.records)
     }
 
     // Locate: the client AS and country of one address in Debian's location database
