@@ -43,7 +43,7 @@ let package = Package(
         // Connection classification: table, stage and tag rules, finalization, windows.
         .target(name: "SamplerClassifier", dependencies: ["SamplerWire"], swiftSettings: lifetimes),
         // Connection records out: JSON Lines, summary tables, the records file, the sink protocol.
-        .target(name: "SamplerSinks", dependencies: ["SamplerClassifier", "SamplerSystem"], swiftSettings: lifetimes),
+        .target(name: "SamplerSinks", dependencies: ["SamplerClassifier", "SamplerSystem", "SamplerWire"], swiftSettings: lifetimes),
         // The NFLOG socket: bind, configure, receive, in front of the wire parser.
         .target(name: "SamplerCapture", dependencies: ["CNetfilter", "SamplerSystem", "SamplerWire"], swiftSettings: lifetimes),
         // The threaded path: NFLOG reader -> classifier shards -> record writer.
@@ -70,12 +70,19 @@ let package = Package(
         .target(name: "SamplerSubprocess", dependencies: ["SamplerSystem"]),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).
         .target(name: "SamplerRules", dependencies: ["SamplerClassifier", "SamplerSubprocess"], swiftSettings: lifetimes),
-        // Running as a service: settings and configuration file, the live loop (poll,
-        // signals, snapshots), systemd notification, status socket, health, metrics.
+        // The settings: each declared once, the configuration file, its checks and its
+        // rendering. Offline: no live path (scripts/check-structure.py holds it so).
+        .target(
+            name: "SamplerConfiguration",
+            dependencies: ["SamplerSystem", "SamplerRules", "SamplerClickHouse", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            swiftSettings: lifetimes
+        ),
+        // Running as a service: the live loop (poll, signals, snapshots), systemd
+        // notification, status socket, health, metrics.
         .target(
             name: "SamplerService",
             dependencies: ["CLinux", "SamplerSystem", "SamplerRuntime", "SamplerRules", "SamplerPipeline", "SamplerClickHouse",
-                           "SamplerCapture", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+                           "SamplerCapture", "SamplerClassifier", "SamplerConfiguration", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         // The command line: argument parsing, file access, wiring the modules together.
@@ -83,7 +90,7 @@ let package = Package(
             name: "sampler",
             dependencies: [
                 "SamplerSystem", "SamplerRuntime", "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture",
-                "SamplerService", "SamplerClickHouse", "SamplerReport", "SamplerLocation",
+                "SamplerConfiguration", "SamplerService", "SamplerClickHouse", "SamplerReport", "SamplerLocation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: lifetimes
@@ -91,7 +98,7 @@ let package = Package(
         // Helpers shared by the test targets.
         .target(name: "SamplerTestSupport", dependencies: ["SamplerWire"], path: "Tests/SamplerTestSupport", swiftSettings: lifetimes),
         .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
-        .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport"], swiftSettings: lifetimes),
+        .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport", "SamplerWire"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
         .testTarget(
             name: "SamplerLocationTests",
@@ -100,7 +107,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SamplerServiceTests",
-            dependencies: ["SamplerService", "SamplerClickHouse", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire", "SamplerSubprocess"],
+            dependencies: ["SamplerConfiguration", "SamplerService", "SamplerClickHouse", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire",
+                           "SamplerSinks", "SamplerSubprocess", "SamplerSystem"],
             swiftSettings: lifetimes
         ),
         .testTarget(
@@ -109,7 +117,7 @@ let package = Package(
             swiftSettings: lifetimes
         ),
         .testTarget(name: "SamplerRuntimeTests", dependencies: ["SamplerRuntime"]),
-        .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks", "SamplerSystem"], swiftSettings: lifetimes),
+        .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks", "SamplerClassifier", "SamplerSystem", "SamplerWire"], swiftSettings: lifetimes),
         .testTarget(
             name: "SamplerClickHouseTests",
             dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks"],
@@ -124,6 +132,6 @@ let package = Package(
 // because they link against libFuzzer's driver, which only -sanitize=fuzzer provides.
 if Context.environment["SAMPLER_FUZZ"] != nil {
     package.targets.append(.executableTarget(
-        name: "sampler-fuzz", dependencies: ["SamplerClassifier", "SamplerReport", "SamplerService", "SamplerWire"],
+        name: "sampler-fuzz", dependencies: ["SamplerClassifier", "SamplerConfiguration", "SamplerReport", "SamplerService", "SamplerWire"],
         path: "Fuzz/Targets", swiftSettings: lifetimes))
 }

@@ -1,5 +1,6 @@
 import SamplerClassifier
 import SamplerReport
+import SamplerConfiguration
 import SamplerService
 import SamplerWire
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import SamplerConfiguration
 import SamplerPipeline
 
 /// The two ways to ask a running sampler how it is: the status socket (one line in,

@@ -1,3 +1,4 @@
+import SamplerConfiguration
 import SamplerClassifier
 import SamplerPipeline
 import SamplerRules

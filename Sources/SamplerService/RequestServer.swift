@@ -1,3 +1,4 @@
+import SamplerConfiguration
 import SamplerSystem
 import SamplerWire
 #if canImport(Glibc)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SamplerService
+import SamplerConfiguration
 import SamplerSystem
 #if canImport(Glibc)
 import Glibc

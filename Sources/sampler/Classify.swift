@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
+import SamplerConfiguration
 import SamplerClassifier
 import SamplerClickHouse
 import SamplerLocation
-import SamplerService
 import SamplerSinks
 import SamplerSystem
 import SamplerWire

@@ -1,6 +1,6 @@
 import ArgumentParser
+import SamplerConfiguration
 import SamplerClickHouse
-import SamplerService
 #if canImport(Glibc)
 import Glibc
 import SamplerSinks

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SamplerService
+import SamplerConfiguration
 
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
+import SamplerConfiguration
 import SamplerClassifier
 import SamplerClickHouse
 import SamplerLocation
 import SamplerReport
 import SamplerRuntime
-import SamplerService
 import SamplerSinks
 import SamplerSystem
 #if canImport(Glibc)

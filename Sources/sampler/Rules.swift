@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import SamplerConfiguration
 import SamplerRules
 import SamplerService
 

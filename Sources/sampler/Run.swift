@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SamplerConfiguration
 import SamplerCapture
 import SamplerClassifier
 import SamplerPipeline

@@ -1,5 +1,5 @@
 import ArgumentParser
-import SamplerService
+import SamplerConfiguration
 
 extension ArgumentHelp {
     /// The help of the flag that sets configuration key `key`: what the setting's

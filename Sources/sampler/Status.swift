@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SamplerConfiguration
 import SamplerRules
 import SamplerService
 #if canImport(Glibc)

@@ -4,6 +4,7 @@ import SamplerRules
 import SamplerPipeline
 import SamplerClickHouse
 import SamplerSystem
+@testable import SamplerConfiguration
 @testable import SamplerService
 
 @Suite struct ConfigurationTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import SamplerConfiguration
 @testable import SamplerService
 
 @Suite struct ConntrackTests {

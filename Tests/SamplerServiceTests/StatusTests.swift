@@ -5,6 +5,7 @@ import SamplerSubprocess
 import SamplerWire
 import Testing
 import SamplerSinks
+@testable import SamplerConfiguration
 @testable import SamplerService
 
 /// A snapshot with known counts: 200 messages, 2 lost (under 1%), 10 connections in the window.

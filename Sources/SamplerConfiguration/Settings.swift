@@ -1,8 +1,6 @@
-import SamplerCapture
 import SamplerClassifier
 import SamplerClickHouse
 import SamplerSystem
-import SamplerPipeline
 import SamplerRules
 import SamplerWire
 
@@ -115,21 +113,6 @@ public struct Settings: Sendable, Equatable {
         return configuration
     }
 
-    /// The live loop's options.
-    public var live: LiveSampler.Options {
-        var options = LiveSampler.Options(group: rules.group)
-        options.pipeline.classifier = classifier
-        options.pipeline.window = Microseconds(window * 1_000_000)
-        options.pipeline.excludeMultipleSYNs = !includeMultipleSyns
-        options.pipeline.shards = shards == 0 ? Pipeline.defaultShards : shards
-        options.pipeline.ringCapacity = ringSize
-        options.output = output
-        options.pipeline.locationDatabase = locationDatabasePath
-        options.nflog.receiveBufferBytes = receiveBuffer
-        options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
-        return options
-    }
-
     /// The ClickHouse server, database, table and user, with `password`.
     public func clickhouseTarget(password: String) throws(ClickHouseTarget.InvalidTarget) -> ClickHouseTarget {
         try ClickHouseTarget(url: clickhouseURL, database: clickhouseDatabase, table: clickhouseTable, user: clickhouseUser, password: password)
@@ -211,20 +194,6 @@ public struct Settings: Sendable, Equatable {
         text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
     }
 
-    /// The status socket's mode and group, the group's name looked up now.
-    public func statusSocketAccess() throws(ConfigurationError) -> RequestServer.SocketAccess {
-        var access = RequestServer.SocketAccess(mode: mode_t(statusSocketMode, radix: 8) ?? 0o660)
-        if !statusSocketGroup.isEmpty {
-            guard let gid = groupID(statusSocketGroup) else {
-                throw ConfigurationError(key: "status_socket_group", value: statusSocketGroup,
-                                         allowed: "a group that exists (create it with 'groupadd --system \(statusSocketGroup)'), a group number, or empty",
-                                         location: explicitKeys.location(of: "status_socket_group"))
-            }
-            access.group = gid
-        }
-        return access
-    }
-
     /// The tools for the configured backend.
     public var ruleManager: RuleManager { RuleManager(backend: backend, nftablesTable: nftablesTable) }
 }
@@ -240,7 +209,7 @@ public func groupName(of path: String) -> String? {
 }
 
 /// A group's number, from its name (getgrnam_r, NSS included) or as a number.
-func groupID(_ name: String) -> gid_t? {
+public func groupID(_ name: String) -> gid_t? {
     if let number = gid_t(name) { return number }
     var group = group(), result: UnsafeMutablePointer<group>? = nil
     var buffer = [CChar](repeating: 0, count: 16_384)

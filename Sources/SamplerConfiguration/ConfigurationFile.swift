@@ -9,6 +9,13 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
     public var allowed: String
     public var location: String?
 
+    public init(key: String, value: String, allowed: String, location: String? = nil) {
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        self.location = location
+    }
+
     public var description: String {
         let place = location.map { "\($0): " } ?? ""
         if key == "rules" { return place + allowed }

@@ -1,0 +1,40 @@
+import SamplerConfiguration
+import SamplerPipeline
+import SamplerWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the service makes of the settings: the live loop's options and the status
+/// socket's access. Here rather than beside the settings, so that reading a
+/// configuration (`report`, `classify`, `config check`) links nothing of the live path.
+extension Settings {
+    /// The live loop's options.
+    public var live: LiveSampler.Options {
+        var options = LiveSampler.Options(group: rules.group)
+        options.pipeline.classifier = classifier
+        options.pipeline.window = Microseconds(window * 1_000_000)
+        options.pipeline.excludeMultipleSYNs = !includeMultipleSyns
+        options.pipeline.shards = shards == 0 ? Pipeline.defaultShards : shards
+        options.pipeline.ringCapacity = ringSize
+        options.output = output
+        options.pipeline.locationDatabase = locationDatabasePath
+        options.nflog.receiveBufferBytes = receiveBuffer
+        options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
+        return options
+    }
+
+    /// The status socket's mode and group, the group's name looked up now.
+    public func statusSocketAccess() throws(ConfigurationError) -> RequestServer.SocketAccess {
+        var access = RequestServer.SocketAccess(mode: mode_t(statusSocketMode, radix: 8) ?? 0o660)
+        if !statusSocketGroup.isEmpty {
+            guard let gid = groupID(statusSocketGroup) else {
+                throw ConfigurationError(key: "status_socket_group", value: statusSocketGroup,
+                                         allowed: "a group that exists (create it with 'groupadd --system \(statusSocketGroup)'), a group number, or empty",
+                                         location: explicitKeys.location(of: "status_socket_group"))
+            }
+            access.group = gid
+        }
+        return access
+    }
+}
