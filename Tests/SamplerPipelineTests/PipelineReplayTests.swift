@@ -3,6 +3,7 @@ import SamplerClassifier
 import SamplerSinks
 import SamplerTestSupport
 import SamplerWire
+import Synchronization
 import Testing
 @testable import SamplerPipeline
 
@@ -30,6 +31,9 @@ import Testing
     struct Outcome {
         var lines: [String]
         var counters: LiveCounters
+        /// Each window the writer closed, as `describe` was given it, and the log lines.
+        var windows: [WindowSummary]
+        var logged: [String]
     }
 
     func replay(shards: Int, ringCapacity: Int = 16384, startBeforeFeeding: Bool = true) throws -> Outcome {
@@ -41,8 +45,13 @@ import Testing
         options.ringCapacity = ringCapacity
         options.followWallClock = false
         let counters: LiveCounters
+        let windows = Mutex<[WindowSummary]>([]), logged = Mutex<[String]>([])
         do {
-            let pipeline = try Pipeline(options: options, output: try RecordFile(path: path), start: 0, log: { _ in }) { _, _ in "" }
+            let pipeline = try Pipeline(options: options, output: try RecordFile(path: path), start: 0, log: { line in logged.withLock { $0.append(line) } }) {
+                window, _ in
+                windows.withLock { $0.append(window) }
+                return "window \(window.start) \(window.total) \(window.excluded)"
+            }
             if startBeforeFeeding { try pipeline.start() }
             for datagram in Self.datagrams {
                 datagram.withUnsafeBytes { pipeline.dispatch(RawSpan(_unsafeBytes: $0), now: 0) }
@@ -52,7 +61,8 @@ import Testing
             counters = pipeline.counters()
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        return Outcome(lines: text.split(separator: "\n").map { String($0) + "\n" }.sorted(), counters: counters)
+        return Outcome(lines: text.split(separator: "\n").map { String($0) + "\n" }.sorted(), counters: counters,
+                       windows: windows.withLock { $0 }, logged: logged.withLock { $0 })
     }
 
     @Test(arguments: [1, 2, 4])
@@ -68,6 +78,13 @@ import Testing
         #expect(outcome.counters.outcomes.total + outcome.counters.outcomes.excluded == 1300)
         #expect(outcome.counters.outcomes.excluded == outcome.counters.outcomes.count(CloseReason.shutdown))
         #expect(outcome.counters.outcomes.excluded > 0)
+        // Every record is in one window line: the windows the writer describes, in time
+        // order, add up to all of them, and each description is what was logged.
+        #expect(outcome.windows.count > 1)
+        #expect(outcome.windows.map { $0.total + $0.excluded }.reduce(0, +) == 1300)
+        #expect(zip(outcome.windows, outcome.windows.dropFirst()).allSatisfy { $0.start < $1.start })
+        let described = outcome.windows.map { "window \($0.start) \($0.total) \($0.excluded)" }
+        #expect(outcome.logged.filter { $0.hasPrefix("window ") } == described, "\(outcome.logged)")
     }
 
     /// A full ring drops the newest summary and counts it; what was queued is classified.

@@ -58,6 +58,24 @@ import Testing
         #expect(Set(byHost.rows.keys.map(\.group)) == ["here"])
     }
 
+    /// A record counts in the window of its `finalized` time, not its first or last packet
+    /// (a timeout finalized two minutes after its SYN is in the next window); one without
+    /// `finalized` (sampler 0.1) by its last packet, then its first.
+    @Test func aRecordCountsInTheWindowOfItsFinalizedTime() throws {
+        let (table, outcome) = try table("""
+            {"first_seen":"2026-11-21T20:14:00.000000Z","last_seen":"2026-11-21T20:14:00.000000Z","finalized":"2026-11-21T20:16:00.000000Z","src":"192.0.2.1","dport":443,"stage":"post_syn","close":"timeout","tags":["timeout"]}
+            {"first_seen":"2026-11-21T20:14:00.000000Z","last_seen":"2026-11-21T20:15:00.000000Z","src":"192.0.2.2","dport":443,"stage":"none","close":"fin","tags":["fin"]}
+            {"first_seen":"2026-11-21T20:14:59.000000Z","src":"192.0.2.3","dport":443,"stage":"none","close":"fin","tags":["fin"]}
+            {"first_seen":"2026-11-21T20:16:00.000000Z","finalized":"not a time","src":"192.0.2.4","dport":443,"stage":"none","tags":[]}
+
+            """)
+        #expect(outcome.records == 3 && outcome.badLines == 1 && outcome.firstBadLine == 4)
+        let rows = table.sorted
+        #expect(rows.map(\.key.window) == [1_795_291_200, 1_795_292_100])  // 20:00 and 20:15
+        #expect(rows[0].row.total == 1 && rows[0].row.share(.none) == 1)
+        #expect(rows[1].row.total == 2 && rows[1].row.timeouts == 1 && rows[1].row.count(.postSYN) == 1)
+    }
+
     @Test func timeoutsAreCountedBesideResets() throws {
         let (table, _) = try table("""
             {"first_seen":"2026-11-21T20:00:01.000000Z","src":"192.0.2.1","dport":443,"stage":"post_syn","close":"timeout","tags":["timeout"]}

@@ -122,7 +122,10 @@ import SamplerSystem
     @Test func validationNamesTheKey() {
         var settings = Settings()
         settings.rules.probability = 0
-        #expect(throws: ConfigurationError.self) { try settings.validate() }
+        #expect { try settings.validate() } throws: { error in
+            let error = error as? ConfigurationError
+            return error?.key == "probability" && error?.value == "0.0" && error?.allowed == RuleParameters.Allowed.probability
+        }
         settings = Settings()
         settings.output = "/nonexistent-dir/records.jsonl"
         #expect { try settings.validate() } throws: { "\($0)".contains("/nonexistent-dir does not exist") }
