@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Views over borrowed bytes (RawSpan inside ~Escapable structs) need lifetime annotations.
-let lifetimes: [SwiftSetting] = [.enableExperimentalFeature("Lifetimes")]
+// MemberImportVisibility: a file sees the members of what it imports only, so that a command
+// cannot reach the live path through an import in another file of its target.
+let lifetimes: [SwiftSetting] = [.enableExperimentalFeature("Lifetimes"), .enableUpcomingFeature("MemberImportVisibility")]
 
 let package = Package(
     name: "sampler",
@@ -108,7 +110,7 @@ let package = Package(
         .testTarget(
             name: "SamplerServiceTests",
             dependencies: ["SamplerConfiguration", "SamplerService", "SamplerClickHouse", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire",
-                           "SamplerSinks", "SamplerSubprocess", "SamplerSystem"],
+                           "SamplerCapture", "SamplerSinks", "SamplerSubprocess", "SamplerSystem"],
             swiftSettings: lifetimes
         ),
         .testTarget(
@@ -120,7 +122,7 @@ let package = Package(
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks", "SamplerClassifier", "SamplerSystem", "SamplerWire"], swiftSettings: lifetimes),
         .testTarget(
             name: "SamplerClickHouseTests",
-            dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks"],
+            dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         .testTarget(name: "SamplerReportTests", dependencies: ["SamplerReport", "SamplerClassifier", "SamplerSinks", "SamplerTestSupport"], swiftSettings: lifetimes),

@@ -1,3 +1,4 @@
+import Foundation
 import SamplerClassifier
 import SamplerReport
 import SamplerConfiguration
@@ -83,7 +84,7 @@ func fuzzClassifier(_ bytes: [UInt8]) {
     // A small table: a big one would cost its allocation on every run. Four connections
     // still fill it now and then, so eviction is exercised too.
     var configuration = ClassifierConfiguration()
-    configuration.maximumOpenConnections = 4
+    configuration.maxConnections = 4
     var classifier = Classifier(configuration: configuration, expectedConnections: 4, hasher: ConnectionHasher(seed: (1, 2, 3, 4, 5, 6)))
     var records: [ConnectionRecord] = []
     for packet in packets.sorted(by: { $0.time < $1.time }) { classifier.ingest(packet) { records.append($0) } }

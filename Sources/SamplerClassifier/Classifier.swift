@@ -18,7 +18,7 @@ public struct ClassifierCounters: Sendable, Equatable {
 /// from the packets (and `advance(to:)`), never from a clock read here, so the same input
 /// gives the same output. Records are handed to `emit` as connections are finalized.
 ///
-/// Memory is bounded by `maximumOpenConnections`: when the table is full, a new SYN
+/// Memory is bounded by `maxConnections`: when the table is full, a new SYN
 /// finalizes the connection idle longest (the oldest last packet) as it would have been at
 /// its deadline, tagged `evicted`, and takes its place. Every sampled connection gets a
 /// record; none is refused.
@@ -45,7 +45,7 @@ public struct Classifier {
     public init(configuration: ClassifierConfiguration = ClassifierConfiguration(), expectedConnections: Int = 1024,
                 hasher: ConnectionHasher = .random()) {
         self.configuration = configuration
-        let capacity = max(1, configuration.maximumOpenConnections)
+        let capacity = max(1, configuration.maxConnections)
         table = ConnectionTable(capacity: capacity, expected: expectedConnections, hasher: hasher)
         idle = DeadlineHeap(reservingCapacity: min(max(expectedConnections, 16), capacity))
         closing = DeadlineHeap(reservingCapacity: 1024)
@@ -60,7 +60,7 @@ public struct Classifier {
     /// already running keeps its deadline, new ones take the new grace.
     public mutating func reconfigure(_ new: ClassifierConfiguration) {
         var kept = new
-        kept.maximumOpenConnections = configuration.maximumOpenConnections
+        kept.maxConnections = configuration.maxConnections
         configuration = kept
         var rebuilt = DeadlineHeap(reservingCapacity: max(16, table.count))
         for slot in table.occupiedSlots {

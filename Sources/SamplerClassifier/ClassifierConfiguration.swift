@@ -16,7 +16,7 @@ public struct ClassifierConfiguration: Sendable {
     public var ipIDWindow = 256
     /// Most open connections held at once; a SYN beyond it evicts the connection idle
     /// longest (tag `evicted`, counted).
-    public var maximumOpenConnections = 1 << 20
+    public var maxConnections = 1 << 20
 
     public init() {}
 }

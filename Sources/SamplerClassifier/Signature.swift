@@ -1,3 +1,4 @@
+import SamplerWire
 /// The tampering signatures of "Global, Passive Detection of Connection Tampering"
 /// (Sundara Raman et al., ACM SIGCOMM 2023): the client's packets before the event and the
 /// RSTs (or the silence) after it, finer than the stage (docs/classification.md,

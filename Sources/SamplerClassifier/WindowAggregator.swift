@@ -72,7 +72,7 @@ public struct WindowSummary: Sendable, Equatable {
 /// `lateRecords`.
 public struct WindowAggregator {
     public let length: Microseconds
-    public let excludeMultipleSYNs: Bool
+    public let includeMultipleSyns: Bool
     public let lateness: Microseconds
     /// The newest window, and the one before it while it waits for late records.
     public private(set) var current: WindowSummary?
@@ -82,10 +82,10 @@ public struct WindowAggregator {
     /// host no later record comes to close them): a record of one of those is late.
     private var handedOutUntil: Microseconds = .min
 
-    public init(length: Microseconds = 15 * 60 * 1_000_000, excludeMultipleSYNs: Bool = true, lateness: Microseconds = 0) {
+    public init(length: Microseconds = 15 * 60 * 1_000_000, includeMultipleSyns: Bool = false, lateness: Microseconds = 0) {
         precondition(length > 0, "window length must be positive")
         self.length = length
-        self.excludeMultipleSYNs = excludeMultipleSYNs
+        self.includeMultipleSyns = includeMultipleSyns
         self.lateness = max(0, lateness)
     }
 
@@ -104,7 +104,7 @@ public struct WindowAggregator {
             lateRecords += 1
             start = handedOutUntil
             current = WindowSummary(start: start, length: length)
-            Self.count(record, in: &current!, excludeMultipleSYNs: excludeMultipleSYNs)
+            Self.count(record, in: &current!, includeMultipleSyns: includeMultipleSyns)
             return
         }
         if current == nil { current = WindowSummary(start: start, length: length) }
@@ -118,23 +118,23 @@ public struct WindowAggregator {
             }
         }
         if start == current!.start {
-            Self.count(record, in: &current!, excludeMultipleSYNs: excludeMultipleSYNs)
+            Self.count(record, in: &current!, includeMultipleSyns: includeMultipleSyns)
         } else if previous != nil && start >= previous!.start {
-            Self.count(record, in: &previous!, excludeMultipleSYNs: excludeMultipleSYNs)
+            Self.count(record, in: &previous!, includeMultipleSyns: includeMultipleSyns)
         } else {
             lateRecords += 1
             if previous != nil {
-                Self.count(record, in: &previous!, excludeMultipleSYNs: excludeMultipleSYNs)
+                Self.count(record, in: &previous!, includeMultipleSyns: includeMultipleSyns)
             } else {
-                Self.count(record, in: &current!, excludeMultipleSYNs: excludeMultipleSYNs)
+                Self.count(record, in: &current!, includeMultipleSyns: includeMultipleSyns)
             }
         }
     }
 
     // Static, so that counting into a window never copies the aggregator (whose copy
     // would share the window's arrays and make every count copy them).
-    private static func count(_ record: ConnectionRecord, in window: inout WindowSummary, excludeMultipleSYNs: Bool) {
-        if excludeMultipleSYNs && record.tags.contains(.multipleSyns) {
+    private static func count(_ record: ConnectionRecord, in window: inout WindowSummary, includeMultipleSyns: Bool) {
+        if !includeMultipleSyns && record.tags.contains(.multipleSyns) {
             window.excluded += 1
         } else {
             window.add(record)

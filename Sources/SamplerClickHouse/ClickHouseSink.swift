@@ -1,3 +1,4 @@
+import Synchronization
 import SamplerClassifier
 import SamplerRuntime
 import SamplerSinks
@@ -21,7 +22,7 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
         public var batchRecords = 10_000
         public var flushInterval: Microseconds = 60_000_000
         public var spoolDirectory: String
-        public var spoolLimitBytes = 256 << 20
+        public var spoolMaxBytes = 256 << 20
         /// How batches are named: from the clock (live), or derived from the input, so
         /// that loading the same capture twice gives the same batches.
         public var batchIDs = BatchIDs.clock
@@ -61,7 +62,7 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
     public init(options: Options, log: @escaping @Sendable (String) -> Void) throws(Spool.SpoolError) {
         self.options = options
         self.log = log
-        spool = try Spool(directory: options.spoolDirectory, limitBytes: options.spoolLimitBytes)
+        spool = try Spool(directory: options.spoolDirectory, limitBytes: options.spoolMaxBytes)
         do {
             shipper = try Shipper(spool: spool, client: ClickHouseClient(target: options.target, timeoutSeconds: options.requestTimeoutSeconds), log: log)
         } catch {
@@ -112,7 +113,7 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
         status.spoolBatches = depth.batches
         status.spoolRecords = depth.records
         status.spoolBytes = depth.bytes
-        status.spoolLimitBytes = options.spoolLimitBytes
+        status.spoolMaxBytes = options.spoolMaxBytes
         status.droppedRecords = depth.droppedRecords
         shipper.counters.withLock { c in
             status.insertedRecords = c.insertedRecords
@@ -146,7 +147,7 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
         do {
             let dropped = try spool.add(id: batchID, records: rows, body: batch)
             if dropped > 0 {
-                log("the spool reached its limit (\(options.spoolLimitBytes) bytes): dropped the oldest \(dropped) records")
+                log("the spool reached its limit (\(options.spoolMaxBytes) bytes): dropped the oldest \(dropped) records")
             }
         } catch {
             shipper.counters.withLock { $0.spoolWriteErrors += 1 }

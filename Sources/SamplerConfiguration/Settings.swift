@@ -109,9 +109,12 @@ public struct Settings: Sendable, Equatable {
         // The rules log the first `packets` of a connection: the classifier finalizes it at
         // that many (close `cap`), not at a cap of its own.
         configuration.packetCap = rules.packets
-        configuration.maximumOpenConnections = maxConnections
+        configuration.maxConnections = maxConnections
         return configuration
     }
+
+    /// `window` in microseconds, as the aggregators take it.
+    public var windowLength: Microseconds { Microseconds(window * 1_000_000) }
 
     /// The ClickHouse server, database, table and user, with `password`.
     public func clickhouseTarget(password: String) throws(ClickHouseTarget.InvalidTarget) -> ClickHouseTarget {
@@ -143,7 +146,7 @@ public struct Settings: Sendable, Equatable {
             spoolDirectory: spoolDirectory)
         options.batchRecords = clickhouseBatchSize
         options.flushInterval = Microseconds(clickhouseFlushInterval * 1_000_000)
-        options.spoolLimitBytes = spoolMaxBytes
+        options.spoolMaxBytes = spoolMaxBytes
         return options
     }
 

@@ -48,7 +48,7 @@ final class ClassifierShard: @unchecked Sendable {
         output = SPSCRing(capacity: outputCapacity)
         // The table is sized for its maximum up front (address space, not resident
         // memory until used), so that it never rehashes or grows under a flood.
-        classifier = Classifier(configuration: configuration, expectedConnections: configuration.maximumOpenConnections)
+        classifier = Classifier(configuration: configuration, expectedConnections: configuration.maxConnections)
         self.followWallClock = followWallClock
         self.writerWakeup = writerWakeup
     }

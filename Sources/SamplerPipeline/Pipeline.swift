@@ -30,14 +30,14 @@ public final class Pipeline: @unchecked Sendable {
         /// the writer, and keeps at least one.
         public var shards = Pipeline.defaultShards
         /// Packet summaries queued per shard (168 bytes each).
-        public var ringCapacity = 16384
+        public var ringSize = 16384
         /// Records queued per shard for the writer.
         public var recordRingCapacity = 4096
-        /// The whole classifier's configuration; `maximumOpenConnections` is split
+        /// The whole classifier's configuration; `maxConnections` is split
         /// evenly between the shards.
         public var classifier = ClassifierConfiguration()
         public var window: Microseconds = 15 * 60 * 1_000_000
-        public var excludeMultipleSYNs = true
+        public var includeMultipleSyns = false
         /// Live: idle shards move their clock with the wall clock, so that timeouts fire
         /// without traffic. Off for replays, which then give exactly the records one
         /// classifier would.
@@ -77,9 +77,9 @@ public final class Pipeline: @unchecked Sendable {
         precondition(options.shards >= 1, "a pipeline needs a shard")
         self.options = options
         var perShard = options.classifier
-        perShard.maximumOpenConnections = max(1, options.classifier.maximumOpenConnections / options.shards)
+        perShard.maxConnections = max(1, options.classifier.maxConnections / options.shards)
         var made: [ClassifierShard] = []
-        let aggregator = WindowAggregator(length: options.window, excludeMultipleSYNs: options.excludeMultipleSYNs,
+        let aggregator = WindowAggregator(length: options.window, includeMultipleSyns: options.includeMultipleSyns,
                                           lateness: options.shards > 1 ? 5_000_000 : 0)
         // The writer's description of a window needs the reader's counters: read them
         // through a box filled in once the pipeline exists.
@@ -89,7 +89,7 @@ public final class Pipeline: @unchecked Sendable {
             describe(window, box.pipeline?.counters() ?? LiveCounters())
         }
         for i in 0..<options.shards {
-            made.append(try ClassifierShard(index: i, classifier: perShard, inputCapacity: options.ringCapacity,
+            made.append(try ClassifierShard(index: i, classifier: perShard, inputCapacity: options.ringSize,
                                         outputCapacity: options.recordRingCapacity, followWallClock: options.followWallClock,
                                         writerWakeup: writer.wakeup))
         }
@@ -215,7 +215,7 @@ public final class Pipeline: @unchecked Sendable {
     public func shardStates() -> [ShardState] {
         shards.map { shard in
             ShardState(openConnections: shard.openConnections.load(ordering: .relaxed),
-                       maximumOpenConnections: max(1, options.classifier.maximumOpenConnections / options.shards),
+                       maxConnections: max(1, options.classifier.maxConnections / options.shards),
                        packetsQueued: shard.input.count, packetRingCapacity: shard.input.capacity,
                        recordsQueued: shard.output.count, recordRingCapacity: shard.output.capacity)
         }
@@ -228,7 +228,7 @@ public final class Pipeline: @unchecked Sendable {
 /// One shard's occupancy, for status and metrics.
 public struct ShardState: Sendable, Equatable {
     public var openConnections: Int
-    public var maximumOpenConnections: Int
+    public var maxConnections: Int
     public var packetsQueued: Int
     public var packetRingCapacity: Int
     public var recordsQueued: Int

@@ -1,3 +1,4 @@
+import Foundation
 import SamplerSubprocess
 /// One way the kernel's rules differ from what was expected. A breaking difference means
 /// sampling does not work as the daemon reads it (a rule or the jump is missing, another

@@ -184,7 +184,7 @@ public final class LiveSampler {
             startedAt: startedAt, takenAt: now, group: options.nflog.group, output: options.output,
             receiveBufferBytes: receiveBufferBytes, maximumReceiveBufferBytes: options.nflog.maximumReceiveBufferBytes,
             counters: counters, openConnections: shards.reduce(0) { $0 + $1.openConnections },
-            maximumOpenConnections: options.pipeline.classifier.maximumOpenConnections,
+            maxConnections: options.pipeline.classifier.maxConnections,
             currentWindow: current, lastWindow: last,
             currentInterval: IntervalCounters(start: atIntervalStart.start, from: atIntervalStart.counters, to: counters),
             lastInterval: lastInterval, shards: shards, shipping: sink?.status())

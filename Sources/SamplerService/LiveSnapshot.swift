@@ -15,7 +15,7 @@ public struct LiveSnapshot: Sendable {
     /// Everything counted since the start.
     public var counters: LiveCounters
     public var openConnections: Int
-    public var maximumOpenConnections: Int
+    public var maxConnections: Int
     /// Connections finalized in the clock's current window, and in the last window that
     /// had any (its `start` says which).
     public var currentWindow: WindowSummary

@@ -1,3 +1,4 @@
+import SamplerSinks
 import Foundation
 import SamplerClassifier
 import SamplerPipeline
@@ -49,7 +50,7 @@ public enum PrometheusText {
         page.family("sampler_open_connections", .gauge, "Connections open in the classifier now.")
         page.sample("sampler_open_connections", Double(s.openConnections))
         page.family("sampler_open_connections_limit", .gauge, "Most connections held open at once (max_connections).")
-        page.sample("sampler_open_connections_limit", Double(s.maximumOpenConnections))
+        page.sample("sampler_open_connections_limit", Double(s.maxConnections))
         if let conntrack {
             page.family("sampler_conntrack_entries", .gauge, "Entries in conntrack's table in sampler's network namespace (nf_conntrack_count).")
             page.sample("sampler_conntrack_entries", Double(conntrack.entries))
@@ -90,7 +91,7 @@ public enum PrometheusText {
             page.family("sampler_clickhouse_spool_bytes", .gauge, "Bytes of the ClickHouse spool.")
             page.sample("sampler_clickhouse_spool_bytes", Double(shipping.spoolBytes))
             page.family("sampler_clickhouse_spool_limit_bytes", .gauge, "Most bytes the spool may hold (spool_max_bytes).")
-            page.sample("sampler_clickhouse_spool_limit_bytes", Double(shipping.spoolLimitBytes))
+            page.sample("sampler_clickhouse_spool_limit_bytes", Double(shipping.spoolMaxBytes))
             page.counter("sampler_clickhouse_dropped_records_total", "Records dropped from a full spool, or that could not be written to it.", shipping.droppedRecords)
             page.counter("sampler_clickhouse_spool_write_errors_total", "Batches the spool's disk refused (kept in memory, retried).", shipping.spoolWriteErrors)
             page.counter("sampler_clickhouse_inserted_records_total", "Records ClickHouse accepted.", shipping.insertedRecords)

@@ -1,3 +1,5 @@
+import SamplerRules
+import SamplerCapture
 import SamplerConfiguration
 import SamplerPipeline
 import SamplerWire
@@ -13,10 +15,10 @@ extension Settings {
     public var live: LiveSampler.Options {
         var options = LiveSampler.Options(group: rules.group)
         options.pipeline.classifier = classifier
-        options.pipeline.window = Microseconds(window * 1_000_000)
-        options.pipeline.excludeMultipleSYNs = !includeMultipleSyns
+        options.pipeline.window = windowLength
+        options.pipeline.includeMultipleSyns = includeMultipleSyns
         options.pipeline.shards = shards == 0 ? Pipeline.defaultShards : shards
-        options.pipeline.ringCapacity = ringSize
+        options.pipeline.ringSize = ringSize
         options.output = output
         options.pipeline.locationDatabase = locationDatabasePath
         options.nflog.receiveBufferBytes = receiveBuffer

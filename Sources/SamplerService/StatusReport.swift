@@ -1,3 +1,4 @@
+import SystemPackage
 import Foundation
 import SamplerClassifier
 import SamplerPipeline
@@ -98,11 +99,11 @@ public struct StatusReport: Codable, Sendable, Equatable {
             writeFailure = c.writeFailure?.description
             outputBytesWaiting = c.outputBytesWaiting
             shards = snapshot.shards.map {
-                Shard(openConnections: $0.openConnections, maxConnections: $0.maximumOpenConnections, packetsQueued: $0.packetsQueued,
+                Shard(openConnections: $0.openConnections, maxConnections: $0.maxConnections, packetsQueued: $0.packetsQueued,
                       packetRingCapacity: $0.packetRingCapacity, recordsQueued: $0.recordsQueued, recordRingCapacity: $0.recordRingCapacity)
             }
             openConnections = snapshot.openConnections
-            maxConnections = snapshot.maximumOpenConnections
+            maxConnections = snapshot.maxConnections
             lastPacketAt = c.lastPacketTime.map(Timestamp.string)
             lastPacketSecondsAgo = c.lastPacketTime.map { StatusReport.seconds(snapshot.takenAt - $0) }
             currentWindow = Window(snapshot.currentWindow)
@@ -120,7 +121,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var spoolBatches: Int
         public var spoolRecords: Int
         public var spoolBytes: Int
-        public var spoolLimitBytes: Int
+        public var spoolLimitBytes: Int  // "spool_limit_bytes" in status (the setting spool_max_bytes)
         public var droppedRecords: UInt64
         public var spoolWriteErrors: UInt64
         public var insertedRecords: UInt64
@@ -296,7 +297,7 @@ extension StatusReport.Shipping {
         spoolBatches = s.spoolBatches
         spoolRecords = s.spoolRecords
         spoolBytes = s.spoolBytes
-        spoolLimitBytes = s.spoolLimitBytes
+        spoolLimitBytes = s.spoolMaxBytes
         droppedRecords = s.droppedRecords
         spoolWriteErrors = s.spoolWriteErrors
         insertedRecords = s.insertedRecords

@@ -1,3 +1,4 @@
+import SamplerPipeline
 import SamplerClassifier
 import SamplerSinks
 import Foundation

@@ -20,7 +20,7 @@ public struct ShippingStatus: Sendable, Equatable {
     public var spoolBatches = 0
     public var spoolRecords = 0
     public var spoolBytes = 0
-    public var spoolLimitBytes = 0
+    public var spoolMaxBytes = 0
     /// Records dropped from the spool, oldest first, because it was full, or because a
     /// batch could not be written to it.
     public var droppedRecords: UInt64 = 0

@@ -99,7 +99,7 @@ struct Classify: ParsableCommand {
         try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
         var configuration = settings.classifier
         // Offline there is no flood to bound: hold every connection the capture has.
-        configuration.maximumOpenConnections = ClassifierConfiguration().maximumOpenConnections
+        configuration.maxConnections = ClassifierConfiguration().maxConnections
         let filter = ServerFilter(prefix: server.flatMap(ServerFilter.parsePrefix), port: port)
 
         // A regular file is mapped; standard input or a pipe is read in pieces.
@@ -121,7 +121,7 @@ struct Classify: ParsableCommand {
         let sink = try openClickHouseSink(settings, command: "classify", batchIDs: .derived(seed: seed),
                                           environment: ProcessInfo.processInfo.environment)
         let out = RecordFile()  // standard output
-        var aggregator = WindowAggregator(length: settings.live.pipeline.window, excludeMultipleSYNs: !settings.includeMultipleSyns)
+        var aggregator = WindowAggregator(length: settings.windowLength, includeMultipleSyns: settings.includeMultipleSyns)
         var windows: [WindowSummary] = []
         let writeRecords = format == .json
         let locator = settings.locationDatabasePath.map { ClientLocator(path: $0) { printError("sampler classify: \($0)") } }

@@ -1,3 +1,4 @@
+import SamplerSubprocess
 import Foundation
 import Testing
 

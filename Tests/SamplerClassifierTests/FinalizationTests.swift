@@ -90,7 +90,7 @@ import SamplerWire
 
     @Test func aFullTableEvictsTheConnectionIdleLongest() {
         var configuration = ClassifierConfiguration()
-        configuration.maximumOpenConnections = 2
+        configuration.maxConnections = 2
         var classifier = Classifier(configuration: configuration)
         var records: [ConnectionRecord] = []
         let a = flow.with(sourcePort: 1), b = flow.with(sourcePort: 2), c = flow.with(sourcePort: 3), d = flow.with(sourcePort: 4)
@@ -205,7 +205,7 @@ import SamplerWire
         #expect(records.map(\.key) == [flow.key, other.key], "in deadline order")
         #expect(records.map { $0.finalizedAt - flow.packet("S").time } == [1_000_000, 1_900_000], "at the new deadlines, from each last packet")
         #expect(classifier.configuration.idleTimeout == 1_000_000)
-        #expect(classifier.configuration.maximumOpenConnections == ClassifierConfiguration().maximumOpenConnections)
+        #expect(classifier.configuration.maxConnections == ClassifierConfiguration().maxConnections)
     }
 
     @Test func aLongerOneKeepsThemOpen() {

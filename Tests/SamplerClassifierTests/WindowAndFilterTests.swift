@@ -43,7 +43,7 @@ import SamplerWire
     }
 
     @Test func multipleSYNsCanBeCounted() {
-        var aggregator = WindowAggregator(length: 60_000_000, excludeMultipleSYNs: false)
+        var aggregator = WindowAggregator(length: 60_000_000, includeMultipleSyns: true)
         aggregator.add(record("S S", port: 1, finalizedAt: 0)) { _ in }
         var windows: [WindowSummary] = []
         aggregator.flush { windows.append($0) }

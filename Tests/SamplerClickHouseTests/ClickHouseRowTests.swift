@@ -1,3 +1,4 @@
+import SamplerWire
 import Foundation
 import SamplerClassifier
 import SamplerSinks

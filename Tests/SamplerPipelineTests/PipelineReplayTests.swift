@@ -36,13 +36,13 @@ import Testing
         var logged: [String]
     }
 
-    func replay(shards: Int, ringCapacity: Int = 16384, startBeforeFeeding: Bool = true) throws -> Outcome {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-pipeline-\(getpid())-\(shards)-\(ringCapacity).jsonl").path
+    func replay(shards: Int, ringSize: Int = 16384, startBeforeFeeding: Bool = true) throws -> Outcome {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-pipeline-\(getpid())-\(shards)-\(ringSize).jsonl").path
         unlink(path)
         defer { unlink(path) }
         var options = Pipeline.Options()
         options.shards = shards
-        options.ringCapacity = ringCapacity
+        options.ringSize = ringSize
         options.followWallClock = false
         let counters: LiveCounters
         let windows = Mutex<[WindowSummary]>([]), logged = Mutex<[String]>([])
@@ -89,7 +89,7 @@ import Testing
 
     /// A full ring drops the newest summary and counts it; what was queued is classified.
     @Test func aFullRingDropsTheNewestAndCountsThem() throws {
-        let outcome = try replay(shards: 1, ringCapacity: 64, startBeforeFeeding: false)
+        let outcome = try replay(shards: 1, ringSize: 64, startBeforeFeeding: false)
         #expect(outcome.counters[.ringDrops] == UInt64(Self.frames.count - 64))
         #expect(outcome.counters[.packets] == 64)
         // The first 64 packets are the fixture's first copy: its 13 connections, whole.

@@ -1,3 +1,5 @@
+import SamplerClassifier
+import SamplerCapture
 import Foundation
 import Testing
 import SamplerRules

@@ -1,3 +1,4 @@
+import SamplerRules
 import Foundation
 import SamplerClassifier
 @testable import SamplerPipeline
@@ -38,7 +39,7 @@ func sampleSnapshot(lost: UInt64 = 2, evicted: UInt64 = 0, lastPacketAgo: Micros
     interval.start = window.start
     return LiveSnapshot(startedAt: start, takenAt: now, group: 5, output: "/var/lib/sampler/records.jsonl",
                         receiveBufferBytes: 4 << 20, maximumReceiveBufferBytes: 64 << 20, counters: counters,
-                        openConnections: 2, maximumOpenConnections: 100, currentWindow: window, lastWindow: nil,
+                        openConnections: 2, maxConnections: 100, currentWindow: window, lastWindow: nil,
                         currentInterval: interval, lastInterval: nil, shipping: shipping)
 }
 
@@ -49,7 +50,7 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
     s.spoolBatches = 1
     s.spoolRecords = 2
     s.spoolBytes = 900
-    s.spoolLimitBytes = 1 << 20
+    s.spoolMaxBytes = 1 << 20
     s.droppedRecords = dropped
     s.insertedRecords = 8
     s.insertedBatches = 2

@@ -147,7 +147,7 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations {
                 var options = Pipeline.Options()
                 options.shards = shards
-                options.ringCapacity = 65_536
+                options.ringSize = 65_536
                 options.recordRingCapacity = 16_384
                 options.followWallClock = false
                 let pipeline = try Pipeline(options: options, output: try RecordFile(path: "/dev/null"), start: 0,
@@ -172,7 +172,7 @@ final class ClassifierAtScale {
 
     init(open: Int) {
         var configuration = ClassifierConfiguration()
-        configuration.maximumOpenConnections = 1 << 20
+        configuration.maxConnections = 1 << 20
         classifier = Classifier(configuration: configuration, expectedConnections: open)
         flows = SyntheticFlows(openConnections: open)
     }
