@@ -13,11 +13,16 @@ public struct NflogConfiguration: Sendable {
     public var queueThreshold: UInt32 = 128
     /// NFULA_CFG_TIMEOUT: how long the kernel holds a batch that is not full, in 1/100 s.
     public var flushTimeoutHundredths: UInt32 = 5
-    /// The socket's receive buffer (SO_RCVBUFFORCE), and how far ENOBUFS may grow it.
-    public var receiveBufferBytes = 4 << 20
-    public var maximumReceiveBufferBytes = 64 << 20
+    /// The socket's receive buffer (SO_RCVBUFFORCE), and how far ENOBUFS may grow it: the
+    /// settings receive_buffer and max_receive_buffer, whose defaults are there.
+    public var receiveBufferBytes: Int
+    public var maximumReceiveBufferBytes: Int
 
-    public init(group: UInt16) { self.group = group }
+    public init(group: UInt16, receiveBufferBytes: Int, maximumReceiveBufferBytes: Int) {
+        self.group = group
+        self.receiveBufferBytes = receiveBufferBytes
+        self.maximumReceiveBufferBytes = maximumReceiveBufferBytes
+    }
 
     /// The receive buffer that one datagram always fits in.
     public var datagramBufferBytes: Int { Int(batchBytes) + 4096 }

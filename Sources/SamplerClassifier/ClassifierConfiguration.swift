@@ -1,6 +1,7 @@
 import SamplerWire
 
-/// The knobs of classification, with the defaults of the reference rules.
+/// The knobs of classification, with the defaults of the reference rules: declared here
+/// once, and `Settings` (SamplerConfiguration) takes its defaults from them.
 public struct ClassifierConfiguration: Sendable {
     /// A connection with no packet for this long, and no RST or FIN, closes as `timeout`.
     public var idleTimeout: Microseconds = 120_000_000
@@ -16,7 +17,9 @@ public struct ClassifierConfiguration: Sendable {
     public var ipIDWindow = 256
     /// Most open connections held at once; a SYN beyond it evicts the connection idle
     /// longest (tag `evicted`, counted).
-    public var maxConnections = 1 << 20
+    /// 65,536 is hours of a busy server's sample at the default probability;
+    /// docs/benchmarks.md has the memory per connection.
+    public var maxConnections = 1 << 16
 
     public init() {}
 }

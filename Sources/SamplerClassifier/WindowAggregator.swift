@@ -82,7 +82,10 @@ public struct WindowAggregator {
     /// host no later record comes to close them): a record of one of those is late.
     private var handedOutUntil: Microseconds = .min
 
-    public init(length: Microseconds = 15 * 60 * 1_000_000, includeMultipleSyns: Bool = false, lateness: Microseconds = 0) {
+    /// The window's default length, 15 minutes (the `window` setting's default).
+    public static let defaultLength: Microseconds = 15 * 60 * 1_000_000
+
+    public init(length: Microseconds = defaultLength, includeMultipleSyns: Bool = false, lateness: Microseconds = 0) {
         precondition(length > 0, "window length must be positive")
         self.length = length
         self.includeMultipleSyns = includeMultipleSyns

@@ -19,10 +19,15 @@ public final class ClickHouseSink: RecordSink, @unchecked Sendable {
     public struct Options: Sendable {
         public var target: ClickHouseTarget
         public var row: ClickHouseRow.Context
-        public var batchRecords = 10_000
-        public var flushInterval: Microseconds = 60_000_000
+        public var batchRecords = defaultBatchRecords
+        public var flushInterval = defaultFlushInterval
         public var spoolDirectory: String
-        public var spoolMaxBytes = 256 << 20
+        public var spoolMaxBytes = defaultSpoolMaxBytes
+        /// The defaults of the settings clickhouse_batch_size, clickhouse_flush_interval
+        /// and spool_max_bytes.
+        public static let defaultBatchRecords = 10_000
+        public static let defaultFlushInterval: Microseconds = 60_000_000
+        public static let defaultSpoolMaxBytes = 256 << 20
         /// How batches are named: from the clock (live), or derived from the input, so
         /// that loading the same capture twice gives the same batches.
         public var batchIDs = BatchIDs.clock

@@ -29,8 +29,11 @@ public struct ClickHouseTarget: Sendable, Equatable {
     }
 
     /// `url` is one server's URL, or several separated by commas.
-    public init(url: String, database: String = "sampler", table: String = "connections",
-                user: String = "default", password: String = "") throws(InvalidTarget) {
+    /// The defaults of the settings clickhouse_database, clickhouse_table and clickhouse_user.
+    public static let defaultDatabase = "sampler", defaultTable = "connections", defaultUser = "default"
+
+    public init(url: String, database: String = defaultDatabase, table: String = defaultTable,
+                user: String = defaultUser, password: String = "") throws(InvalidTarget) {
         var servers: [Server] = []
         for part in url.split(separator: ",", omittingEmptySubsequences: false) {
             let text = part.trimmingCharacters(in: " ")

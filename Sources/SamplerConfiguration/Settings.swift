@@ -18,16 +18,17 @@ public struct Settings: Sendable, Equatable {
     /// `run` puts its rules back when a firewall reload removed them (docs/rules.md).
     public var repairRules = true
     public var rulesCheckInterval = 5.0
-    public var output = "/var/lib/sampler/records.jsonl"
-    public var idleTimeout = 120.0
-    public var grace = 1.0
-    public var ttlMargin = 2
-    public var window = 900.0
+    public var output = Self.stateDirectory + "/records.jsonl"
+    // The classifier's and the windows' defaults are theirs (ClassifierConfiguration,
+    // WindowAggregator): declared there once.
+    public var idleTimeout = Self.seconds(ClassifierConfiguration().idleTimeout)
+    public var grace = Self.seconds(ClassifierConfiguration().gracePeriod)
+    public var ttlMargin = ClassifierConfiguration().ttlMargin
+    public var window = Self.seconds(WindowAggregator.defaultLength)
     public var includeMultipleSyns = false
     /// Open connections held at once by `run` (split between the shards, each table
-    /// preallocated). 65,536 is hours of a busy server's sample at the default
-    /// probability; docs/benchmarks.md has the memory per connection.
-    public var maxConnections = 1 << 16
+    /// preallocated).
+    public var maxConnections = ClassifierConfiguration().maxConnections
     public var receiveBuffer = 4 << 20
     public var maxReceiveBuffer = 64 << 20
     /// Classifier threads; 0 picks what fits the machine (cores minus the reader and
@@ -51,27 +52,31 @@ public struct Settings: Sendable, Equatable {
 
     /// ClickHouse (docs/clickhouse.md): off while the URL is empty.
     public var clickhouseURL = ""
-    public var clickhouseDatabase = "sampler"
-    public var clickhouseTable = "connections"
-    public var clickhouseUser = "default"
+    public var clickhouseDatabase = ClickHouseTarget.defaultDatabase
+    public var clickhouseTable = ClickHouseTarget.defaultTable
+    public var clickhouseUser = ClickHouseTarget.defaultUser
     /// A file holding the password (relative: under systemd's $CREDENTIALS_DIRECTORY).
     public var clickhousePasswordFile = ""
     /// Records per insert, and the longest a record waits for its batch to fill.
-    public var clickhouseBatchSize = 10_000
-    public var clickhouseFlushInterval = 60.0
+    public var clickhouseBatchSize = ClickHouseSink.Options.defaultBatchRecords
+    public var clickhouseFlushInterval = Self.seconds(ClickHouseSink.Options.defaultFlushInterval)
     /// Client addresses leave the host truncated to /24 and /48 unless said otherwise.
     public var clickhouseClientAddresses = ClientAddressPolicy.truncate
     /// The host column; empty is the machine's host name.
     public var hostID = ""
     /// Batches waiting for ClickHouse, on disk, and how much of the disk they may take.
-    public var spoolDirectory = "/var/lib/sampler/spool"
-    public var spoolMaxBytes = 256 << 20
+    public var spoolDirectory = Self.stateDirectory + "/spool"
+    public var spoolMaxBytes = ClickHouseSink.Options.defaultSpoolMaxBytes
 
     public init() {}
 
+    private static func seconds(_ time: Microseconds) -> Double { Double(time) / 1_000_000 }
+
     public static let defaultPath = "/etc/sampler/sampler.conf"
     /// `classify`'s spool, apart from the daemon's so that the two never share one.
-    public static let classifySpoolDirectory = "/var/lib/sampler/classify-spool"
+    public static let classifySpoolDirectory = stateDirectory + "/classify-spool"
+    /// sampler's own directory (systemd's StateDirectory): made when a default needs it.
+    public static let stateDirectory = "/var/lib/sampler"
 
     /// Checks every value (each setting's own check, then what settings say of each
     /// other); the error names the key, the value, what is allowed and, for a value from a

@@ -29,14 +29,15 @@ public final class Pipeline: @unchecked Sendable {
         /// Classifier threads. The default leaves one core for the reader and one for
         /// the writer, and keeps at least one.
         public var shards = Pipeline.defaultShards
-        /// Packet summaries queued per shard (168 bytes each).
-        public var ringSize = 16384
+        /// Packet summaries queued per shard (168 bytes each): the ring_size setting, whose
+        /// default is there.
+        public var ringSize: Int
         /// Records queued per shard for the writer.
         public var recordRingCapacity = 4096
         /// The whole classifier's configuration; `maxConnections` is split
         /// evenly between the shards.
         public var classifier = ClassifierConfiguration()
-        public var window: Microseconds = 15 * 60 * 1_000_000
+        public var window = WindowAggregator.defaultLength
         public var includeMultipleSyns = false
         /// Live: idle shards move their clock with the wall clock, so that timeouts fire
         /// without traffic. Off for replays, which then give exactly the records one
@@ -46,7 +47,7 @@ public final class Pipeline: @unchecked Sendable {
         /// for none.
         public var locationDatabase: String?
 
-        public init() {}
+        public init(ringSize: Int) { self.ringSize = ringSize }
     }
 
     public static var defaultShards: Int {

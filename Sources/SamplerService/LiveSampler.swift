@@ -18,10 +18,13 @@ import Glibc
 public final class LiveSampler {
     public struct Options: Sendable {
         public var nflog: NflogConfiguration
-        public var pipeline = Pipeline.Options()
+        public var pipeline: Pipeline.Options
         public var output: String? = nil
 
-        public init(group: UInt16) { nflog = NflogConfiguration(group: group) }
+        public init(nflog: NflogConfiguration, pipeline: Pipeline.Options) {
+            self.nflog = nflog
+            self.pipeline = pipeline
+        }
     }
 
     public let options: Options

@@ -13,16 +13,15 @@ import Glibc
 extension Settings {
     /// The live loop's options.
     public var live: LiveSampler.Options {
-        var options = LiveSampler.Options(group: rules.group)
+        var options = LiveSampler.Options(
+            nflog: NflogConfiguration(group: rules.group, receiveBufferBytes: receiveBuffer, maximumReceiveBufferBytes: maxReceiveBuffer),
+            pipeline: Pipeline.Options(ringSize: ringSize))
         options.pipeline.classifier = classifier
         options.pipeline.window = windowLength
         options.pipeline.includeMultipleSyns = includeMultipleSyns
         options.pipeline.shards = shards == 0 ? Pipeline.defaultShards : shards
-        options.pipeline.ringSize = ringSize
         options.output = output
         options.pipeline.locationDatabase = locationDatabasePath
-        options.nflog.receiveBufferBytes = receiveBuffer
-        options.nflog.maximumReceiveBufferBytes = maxReceiveBuffer
         return options
     }
 

@@ -57,7 +57,7 @@ func openClickHouseSink(_ settings: Settings, command: String, batchIDs: ClickHo
         try settings.clickhouseSink(hostName: hostName(), environment: environment)
     }) else { return nil }
     options.batchIDs = batchIDs
-    if options.spoolDirectory.hasPrefix("/var/lib/sampler/") { mkdir("/var/lib/sampler", 0o750) }
+    if options.spoolDirectory.hasPrefix(Settings.stateDirectory + "/") { mkdir(Settings.stateDirectory, 0o750) }
     do {
         let sink = try ClickHouseSink(options: options) { printError("sampler: \($0)") }
         printError("sampler: records also go to ClickHouse at \(options.target.display) (host \(options.row.host), "

@@ -68,7 +68,7 @@ struct Report: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("Records file (JSON lines); - reads standard input. Nothing: standard input from a pipe, or on a terminal the configured output (/var/lib/sampler/records.jsonl).", valueName: "file"))
+    @Argument(help: ArgumentHelp("Records file (JSON lines); - reads standard input. Nothing: standard input from a pipe, or on a terminal the configured output (\(Settings().output)).", valueName: "file"))
     var file: String?
 
     @Flag(help: "Read from ClickHouse instead of a file.")
@@ -99,7 +99,7 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("For --by asn: the location database that names the AS numbers the records carry (records keep the client_asn and client_country run and classify gave them; default: location_database, /var/lib/location/database.db).", valueName: "path|none"))
     var locationDatabase: String?
 
-    @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock (default: the configuration's window, 900).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock (default: the configuration's window, \(Int(Settings().window))).", valueName: "seconds"))
     var window: Int64?
 
     // Unconditional: the next word is the value even when it begins with '-' (-1h).

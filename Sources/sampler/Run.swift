@@ -105,7 +105,7 @@ struct Run: ParsableCommand {
         let settings = try settings()
         if settings.output == Settings().output {
             // The default's directory is sampler's own: make it if it is not there.
-            mkdir("/var/lib/sampler", 0o750)
+            mkdir(Settings.stateDirectory, 0o750)
         }
         // Say the most useful thing first: without the capability nothing else matters.
         guard hasNetAdminCapability() else {

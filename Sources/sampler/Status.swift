@@ -44,7 +44,7 @@ struct Status: ParsableCommand {
     @Flag(help: "Print one JSON object (state, problems, rules, and the daemon's report) instead of text.")
     var json = false
 
-    @Option(help: ArgumentHelp("The daemon's status socket (default: status_socket, /run/sampler/status.sock).", valueName: "path"))
+    @Option(help: ArgumentHelp("The daemon's status socket (default: status_socket, \(Settings().statusSocket)).", valueName: "path"))
     var statusSocket: String?
 
     @Option(help: ArgumentHelp("WARNING when more than this share of NFLOG messages was lost in the current and last window.", valueName: "ratio"))

@@ -40,9 +40,8 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-pipeline-\(getpid())-\(shards)-\(ringSize).jsonl").path
         unlink(path)
         defer { unlink(path) }
-        var options = Pipeline.Options()
+        var options = Pipeline.Options(ringSize: ringSize)
         options.shards = shards
-        options.ringSize = ringSize
         options.followWallClock = false
         let counters: LiveCounters
         let windows = Mutex<[WindowSummary]>([]), logged = Mutex<[String]>([])
@@ -97,7 +96,7 @@ import Testing
     }
 
     @Test func shardsSplitConnectionsEvenly() throws {
-        var options = Pipeline.Options()
+        var options = Pipeline.Options(ringSize: 16384)
         options.shards = 4
         let pipeline = try Pipeline(options: options, output: try RecordFile(path: "/dev/null"), start: 0, log: { _ in }) { _, _ in "" }
         var perShard = [0, 0, 0, 0]

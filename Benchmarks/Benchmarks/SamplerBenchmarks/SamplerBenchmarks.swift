@@ -145,9 +145,8 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("pipeline: datagrams to records on disk, \(shards) shard\(shards == 1 ? "" : "s") (per 65,536 packets)",
                   configuration: pipelineConfiguration) { benchmark in
             for _ in benchmark.scaledIterations {
-                var options = Pipeline.Options()
+                var options = Pipeline.Options(ringSize: 65_536)
                 options.shards = shards
-                options.ringSize = 65_536
                 options.recordRingCapacity = 16_384
                 options.followWallClock = false
                 let pipeline = try Pipeline(options: options, output: try RecordFile(path: "/dev/null"), start: 0,
