@@ -20,6 +20,9 @@ public struct ClassifierConfiguration: Sendable {
     /// 65,536 is hours of a busy server's sample at the default probability;
     /// docs/benchmarks.md has the memory per connection.
     public var maxConnections = 1 << 16
+    /// `classify`'s table: offline there is no flood to bound, so it holds every
+    /// connection a large capture has open at once.
+    public static let offlineMaxConnections = 1 << 20
 
     public init() {}
 }

@@ -99,7 +99,7 @@ struct Classify: ParsableCommand {
         try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
         var configuration = settings.classifier
         // Offline there is no flood to bound: hold every connection the capture has.
-        configuration.maxConnections = ClassifierConfiguration().maxConnections
+        configuration.maxConnections = ClassifierConfiguration.offlineMaxConnections
         let filter = ServerFilter(prefix: server.flatMap(ServerFilter.parsePrefix), port: port)
 
         // A regular file is mapped; standard input or a pipe is read in pieces.
