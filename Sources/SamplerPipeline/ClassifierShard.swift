@@ -15,7 +15,7 @@ final class ClassifierShard: @unchecked Sendable {
     // @unchecked: `classifier` and the local counters belong to the shard's thread; the
     // rings, atomics and wake-ups are the only things other threads touch.
     /// What a shard counts (the classifier's counters and its waits for the writer).
-    private static let shardCounts: [Counter] = [.packets, .orphans, .opened, .evicted, .finalized, .writerWaits]
+    private static let shardCounts = Counter.published(by: .shard)
 
     let index: Int
     let input: SPSCRing<PacketSummary>

@@ -5,7 +5,8 @@ import SamplerRuntime
 /// shards and the writer each publish the ones they count (`AtomicCounters` indexed by
 /// `rawValue`); `Pipeline.counters()` adds them up into `Counts`, which the window line,
 /// the stop line, `status` (`StatusReport`, keys as the case names in snake_case) and the
-/// metrics read. Adding a counter is a case here, its help, and the line that counts it.
+/// metrics read. Adding a counter is a case here, its help, who counts it, and the line
+/// that counts it (docs/architecture.md walks through one).
 public enum Counter: Int, CaseIterable, Sendable {
     // In the stop line's order: what came, then what was turned away.
     case messages, records, lost, ringDrops, overruns, parseErrorsTotal, orphans, evicted, writeErrors, recordsDropped, tornTails
@@ -33,6 +34,24 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .parseErrorsTotal, .finalized, .lateRecords: nil
         }
     }
+
+    /// The threads that count: each publishes exactly the counters that name it.
+    public enum Publisher: Sendable {
+        case reader, shard, writer
+    }
+
+    /// Who counts it. A switch without a default: a new case does not compile until it
+    /// says, so no counter reads 0 for ever because nobody publishes it.
+    public var publisher: Publisher {
+        switch self {
+        case .datagrams, .bytes, .messages, .lost, .overruns, .ringDrops, .parseErrorsTotal: .reader
+        case .packets, .orphans, .opened, .evicted, .finalized, .writerWaits: .shard
+        case .records, .writeErrors, .recordsDropped, .tornTails, .lateRecords: .writer
+        }
+    }
+
+    /// The counters `publisher` publishes.
+    public static func published(by publisher: Publisher) -> [Counter] { allCases.filter { $0.publisher == publisher } }
 
     /// How the stop line says it ("3 lost in the kernel"); nil for what it leaves out.
     public var stopLine: String? {
@@ -75,6 +94,14 @@ public struct Counts: Sendable, Equatable {
         for i in 0..<Counter.allCases.count { difference.values[i] = values[i] &- earlier.values[i] }
         return difference
     }
+
+    /// NFLOG messages the kernel sent (received, or lost in a sequence gap), and of them
+    /// those the sample lost: in the kernel, or dropped at a full shard ring.
+    public var messagesSent: UInt64 { self[.messages] &+ self[.lost] }
+    public var messagesLost: UInt64 { self[.lost] &+ self[.ringDrops] }
+    /// `messagesLost` as a share of `messagesSent`; 0 when none was sent. The one loss
+    /// ratio: status, the metrics and its verdict use it.
+    public var lossRatio: Double { messagesSent == 0 ? 0 : Double(messagesLost) / Double(messagesSent) }
 
     /// Adds another thread's counts.
     public mutating func add(_ other: Counts) {

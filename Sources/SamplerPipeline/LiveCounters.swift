@@ -39,12 +39,7 @@ public struct IntervalCounters: Sendable, Equatable {
 
     public subscript(_ counter: Counter) -> UInt64 { counts[counter] }
 
-    /// Messages lost (by the kernel, or dropped at a full ring) as a share of those the
-    /// kernel sent.
-    public var lossRatio: Double {
-        let sent = counts[.messages] + counts[.lost]
-        return sent == 0 ? 0 : Double(counts[.lost] + counts[.ringDrops]) / Double(sent)
-    }
+    public var lossRatio: Double { counts.lossRatio }
 }
 
 /// Counts messages lost between NFLOG sequence numbers (NFULNL_CFG_F_SEQ): the kernel

@@ -60,7 +60,7 @@ public final class Pipeline: @unchecked Sendable {
     private var threads: [JoinableThread] = []
 
     /// What the reader counts, published after each datagram.
-    private static let readerCounts: [Counter] = [.datagrams, .bytes, .messages, .lost, .overruns, .ringDrops, .parseErrorsTotal]
+    private static let readerCounts = Counter.published(by: .reader)
     private let readerCounters = AtomicCounters(counting: Counter.self)
     private let readerParseErrors = AtomicCounters(count: WireError.allCases.count)
     private let readerLastPacketTime = Atomic<Int64>(.min)

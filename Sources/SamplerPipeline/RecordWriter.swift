@@ -25,7 +25,7 @@ final class RecordWriter: @unchecked Sendable {
     // thread; other threads touch only `wakeup`, `reopenRequested`, `counters` and
     // `windows`.
     /// What the writer counts.
-    private static let writerCounts: [Counter] = [.records, .writeErrors, .recordsDropped, .tornTails, .lateRecords]
+    private static let writerCounts = Counter.published(by: .writer)
 
     let wakeup: Wakeup
     let reopenRequested = Atomic<Bool>(false)

@@ -85,7 +85,7 @@ public struct ReportRows: Sendable {
     static func readable(_ cell: Cell) -> String {
         switch cell {
         case .window(let seconds): StageTable.windowText(seconds)
-        case .share(let share): share.map(SummaryTable.percent) ?? "-"
+        case .share(let share): share.map { SummaryTable.percent($0) } ?? "-"
         case .percent(let percent): SummaryTable.percent(percent / 100)
         case .counts(let pairs): pairs.map { "\($0.name) \($0.count)" }.joined(separator: ", ")
         case .missing: "-"

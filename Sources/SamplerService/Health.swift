@@ -249,14 +249,14 @@ public struct Health: Codable, Sendable, Equatable {
                     + "be dropped before sampling; \(raise)")
             }
         }
-        let intervals = [report.currentInterval] + (report.lastInterval.map { [$0] } ?? [])
         // Lost in the kernel (sequence gaps) or dropped at a full shard ring: either way
         // a packet the sample should have had.
-        let lost = intervals.reduce(0) { $0 + $1[.lost] + $1[.ringDrops] }, sent = intervals.reduce(0) { $0 + $1[.messages] + $1[.lost] }
-        if sent > 0, Double(lost) / Double(sent) > thresholds.lossRatio {
-            problem(.warning, "lost \(lost) of \(sent) NFLOG messages in the current and last window (more than \(percent(thresholds.lossRatio)))")
+        var both = report.currentInterval.counts
+        if let last = report.lastInterval { both.add(last.counts) }
+        if both.lossRatio > thresholds.lossRatio {
+            problem(.warning, "lost \(both.messagesLost) of \(both.messagesSent) NFLOG messages in the current and last window (more than \(percent(thresholds.lossRatio)))")
         }
-        let evicted = intervals.reduce(0) { $0 + $1[.evicted] }
+        let evicted = both[.evicted]
         if evicted > 0 {
             problem(.warning, "the connection table was full (max_connections \(report.maxConnections)): \(evicted) connections "
                 + "evicted early in the current and last window (their records say 'evicted'); raise max_connections, "
@@ -289,7 +289,5 @@ public struct Health: Codable, Sendable, Equatable {
     }
 }
 
-func percent(_ ratio: Double) -> String {
-    let hundredths = Int((ratio * 10_000).rounded())
-    return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)%"
-}
+/// Status's percentages: two decimals, for thresholds such as 0.5%.
+func percent(_ ratio: Double) -> String { SummaryTable.percent(ratio, decimals: 2) }

@@ -30,10 +30,15 @@ public enum SummaryTable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// A share with one decimal: 0.2308 is "23.1%" (tables, logs, reports).
-    public static func percent(_ share: Double) -> String {
-        let tenths = Int((share * 1000).rounded())
-        return "\(tenths / 10).\(tenths % 10)%"
+    /// A share as a percentage with `decimals` decimals: 0.2308 is "23.1%" (tables, logs,
+    /// reports), and with 2 "23.08%" (status, whose thresholds are finer).
+    public static func percent(_ share: Double, decimals: Int = 1) -> String {
+        var scale = 1
+        for _ in 0..<decimals { scale *= 10 }
+        let units = Int((share * 100 * Double(scale)).rounded())
+        guard decimals > 0 else { return "\(units)%" }
+        let fraction = String(units % scale)
+        return "\(units / scale)." + String(repeating: "0", count: decimals - fraction.count) + fraction + "%"
     }
 
     private static func row(label: String, _ window: WindowSummary) -> String {

@@ -27,6 +27,13 @@ import SamplerWire
         return result!
     }
 
+    /// The one percent formatter: one decimal in tables and reports, two in status.
+    @Test func percentagesRoundAtTheirDecimals() {
+        #expect(SummaryTable.percent(0.2308) == "23.1%" && SummaryTable.percent(1) == "100.0%" && SummaryTable.percent(0) == "0.0%")
+        #expect(SummaryTable.percent(0.005, decimals: 2) == "0.50%" && SummaryTable.percent(0.0001, decimals: 2) == "0.01%")
+        #expect(SummaryTable.percent(0.12345, decimals: 2) == "12.35%" && SummaryTable.percent(0.4, decimals: 0) == "40%")
+    }
+
     @Test func writesTheDocumentedFieldsInOrder() {
         let line = JSONLines.line(record(family: .v4))
         #expect(line == """
