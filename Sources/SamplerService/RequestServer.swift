@@ -90,48 +90,32 @@ public final class RequestServer: LoopAttachment {
             if connectUnix(path) { throw OpenError(description: "another process answers on \(path): is sampler already running? Stop it, or give this one another status_socket (--status-socket)", inUse: true) }
             unlink(path)
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw OpenError(description: "socket(AF_UNIX): \(Errno.last)") }
-        let bound = (try? address.withSockaddr { (address, length) throws(Errno) in try retryOnInterrupt { bind(fd, address, length) } }) != nil
-        // The group before the mode: never a moment with the mode on the wrong group.
-        guard bound, permissions.group.map({ chown(path, uid_t.max, $0) == 0 }) ?? true,
-              chmod(path, permissions.mode) == 0, listen(fd, backlog) == 0 else {
-            let text = Errno.last
-            close(fd)
-            throw OpenError(description: "cannot listen on \(path): \(text)")
+        let socket: Descriptor
+        do { socket = try Descriptor.streamSocket(family: AF_UNIX) } catch { throw OpenError(description: "socket(AF_UNIX): \(error)") }
+        do {
+            try socket.bind(to: address)
+            // The group before the mode: never a moment with the mode on the wrong group.
+            if let group = permissions.group { _ = try retryOnInterrupt { chown(path, uid_t.max, group) } }
+            _ = try retryOnInterrupt { chmod(path, permissions.mode) }
+            try socket.listen(backlog: backlog)
+        } catch {
+            socket.close()
+            throw OpenError(description: "cannot listen on \(path): \(error)")
         }
-        return RequestServer(listener: fd, terminators: terminators, unlinkPath: path, respond: respond)
+        return RequestServer(listener: socket.rawValue, terminators: terminators, unlinkPath: path, respond: respond)
     }
 
     /// Listens on TCP at `address`.
     public static func tcp(_ address: ListenAddress, terminators: [[UInt8]], respond: @escaping Respond) throws(OpenError) -> RequestServer {
-        let family = address.isIPv6 ? AF_INET6 : AF_INET
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw OpenError(description: "socket: \(Errno.last)") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var result: Int32
-        if address.isIPv6 {
-            var sa = sockaddr_in6()
-            sa.sin6_family = sa_family_t(AF_INET6)
-            sa.sin6_port = address.port.bigEndian
-            inet_pton(AF_INET6, address.host, &sa.sin6_addr)
-            result = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-        } else {
-            var sa = sockaddr_in()
-            sa.sin_family = sa_family_t(AF_INET)
-            sa.sin_port = address.port.bigEndian
-            inet_pton(AF_INET, address.host, &sa.sin_addr)
-            result = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard let socketAddress = IPSocketAddress(host: address.host, port: address.port) else {
+            throw OpenError(description: "cannot listen for metrics on \(address): not an address literal (set metrics = none, or another address)")
         }
-        if result == 0 { result = listen(fd, backlog) }
-        guard result == 0 else {
-            let error = Errno.last
-            close(fd)
+        let socket: Descriptor
+        do { socket = try Descriptor.listening(on: socketAddress, backlog: backlog) } catch {
             throw OpenError(description: "cannot listen for metrics on \(address): \(error) (set metrics = none, or another address)",
                             inUse: error == .addressInUse)
         }
-        return RequestServer(listener: fd, terminators: terminators, unlinkPath: nil, respond: respond)
+        return RequestServer(listener: socket.rawValue, terminators: terminators, unlinkPath: nil, respond: respond)
     }
 
     public func addDescriptors(to descriptors: inout [PollDescriptor]) {
