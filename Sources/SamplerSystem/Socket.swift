@@ -13,21 +13,21 @@ public struct IPSocketAddress: Sendable {
     public init?(host: String, port: UInt16) {
         if host.contains(":") {
             var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = port.bigEndian
+            (address.sin6_family, address.sin6_port) = (sa_family_t(AF_INET6), port.bigEndian)
             guard inet_pton(AF_INET6, host, &address.sin6_addr) == 1 else { return nil }
-            withUnsafeMutableBytes(of: &storage) { storage in withUnsafeBytes(of: address) { storage.copyMemory(from: $0) } }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            family = AF_INET6
+            self.init(address, family: AF_INET6)
         } else {
             var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
+            (address.sin_family, address.sin_port) = (sa_family_t(AF_INET), port.bigEndian)
             guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return nil }
-            withUnsafeMutableBytes(of: &storage) { storage in withUnsafeBytes(of: address) { storage.copyMemory(from: $0) } }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            family = AF_INET
+            self.init(address, family: AF_INET)
         }
+    }
+
+    private init<Address>(_ address: Address, family: Int32) {
+        withUnsafeMutableBytes(of: &storage) { storage in withUnsafeBytes(of: address) { storage.copyMemory(from: $0) } }
+        length = socklen_t(MemoryLayout<Address>.size)
+        self.family = family
     }
 
     /// Calls `body` with the address as the socket calls take it.
