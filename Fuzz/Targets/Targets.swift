@@ -22,7 +22,7 @@ func fuzzRecords(_ bytes: [UInt8]) {
         var reader = RecordLines.Reader(host: "fuzz", filter: ReportFilter())
         var lines = 0
         for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            if !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { lines += 1 }
+            if !RecordLines.Reader.isBlank(line) { lines += 1 }
             line.withUnsafeBufferPointer { line in
                 precondition(reader.readersAgree(on: line, grouping: grouping), "the scanner and the decoder read a line differently")
                 reader.consume(line, into: &table)

@@ -105,7 +105,7 @@ public enum RecordLines {
         /// Foundation's decoder.
         public mutating func consume(_ line: UnsafeBufferPointer<UInt8>, into table: inout StageTable) {
             lineNumber += 1
-            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
+            if Self.isBlank(line) { return }
             let grouping = table.grouping
             guard let record = RecordScanner.scan(line, wantsSource: grouping == .network, wantsHost: grouping == .host)
                     ?? (try? decoder.decode(Line.self, from: Data(buffer: line)))?.counted else {
@@ -125,6 +125,12 @@ public enum RecordLines {
             if grouping != .network { decoded.source = "" }
             if grouping != .host { decoded.host = nil }
             return scanned == decoded
+        }
+
+        /// A line of JSON's white space only (none at all, spaces, tabs, a CR): skipped, not
+        /// a bad line.
+        public static func isBlank(_ line: some Collection<UInt8>) -> Bool {
+            line.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
         }
 
         /// Whether the scanner reads `line` itself (without the decoder).

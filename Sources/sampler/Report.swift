@@ -184,7 +184,7 @@ struct Report: ParsableCommand {
                 throw ExitStatus.noInput.exit
             }
             if outcome.badLines > 0 {
-                printError("sampler report: \(path): \(counted(outcome.badLines, "line")) \(outcome.badLines == 1 ? "is" : "are") not "
+                printError("sampler report: \(path == "-" ? "standard input" : path): \(counted(outcome.badLines, "line")) \(outcome.badLines == 1 ? "is" : "are") not "
                     + "a record (not JSON, a field missing or out of range; the first is line \(outcome.firstBadLine ?? 0)); left out")
                 badLines = true
             }

@@ -76,6 +76,14 @@ import Testing
         #expect(rows[1].row.total == 2 && rows[1].row.timeouts == 1 && rows[1].row.count(.postSYN) == 1)
     }
 
+    /// Lines of white space only (none, spaces, tabs, a CR) are skipped, not bad, and
+    /// still numbered.
+    @Test func blankLinesAreSkippedButNumbered() throws {
+        let (table, outcome) = try table("\n \t\r\n\t\nnot a record\n")
+        #expect(outcome.records == 0 && outcome.badLines == 1 && outcome.firstBadLine == 4)
+        #expect(table.rows.isEmpty)
+    }
+
     @Test func timeoutsAreCountedBesideResets() throws {
         let (table, _) = try table("""
             {"first_seen":"2026-11-21T20:00:01.000000Z","src":"192.0.2.1","dport":443,"stage":"post_syn","close":"timeout","tags":["timeout"]}
