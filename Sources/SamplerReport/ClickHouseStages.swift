@@ -9,7 +9,7 @@ public enum ClickHouseStages {
     public static func load(_ client: ClickHouseClient, into table: inout StageTable, filter selection: ReportFilter) throws(ClickHouseError) {
         let target = client.target
         let source = "`\(target.database)`.`\(target.table)` FINAL"
-        let window = "intDiv(toUInt32(finalized), \(table.windowSeconds)) * \(table.windowSeconds)"
+        let window = windowSQL(seconds: table.windowSeconds)
         let conditions = selection.sql
         func filter(_ extra: [String]) -> String {
             let all = conditions + extra
@@ -18,7 +18,7 @@ public enum ClickHouseStages {
         let group = groupExpression(table.grouping)
 
         let stages = try client.query("""
-            SELECT \(window) AS window, \(group) AS grp, toString(stage), has(tags, 'multiple_syns') OR close = 'shutdown' AS excluded,
+            SELECT \(window) AS window, \(group) AS grp, toString(stage), \(Exclusion.excludedSQL) AS excluded,
                 close = 'reset' AS reset, close = 'timeout' AS timeout, count()
             FROM \(source)\(filter([])) GROUP BY window, grp, stage, excluded, reset, timeout FORMAT TabSeparated
             """)
@@ -31,7 +31,7 @@ public enum ClickHouseStages {
 
         let tags = try client.query("""
             SELECT \(window) AS window, \(group) AS grp, tag, count() FROM \(source) ARRAY JOIN tags AS tag
-            \(filter(["has(tags, 'reset')", "NOT has(tags, 'multiple_syns')", "close != 'shutdown'"])) GROUP BY window, grp, tag FORMAT TabSeparated
+            \(filter(["has(tags, 'reset')", Exclusion.countedSQL])) GROUP BY window, grp, tag FORMAT TabSeparated
             """)
         for fields in rows(tags) where fields.count == 4 {
             guard let start = Int64(fields[0]), let count = Int(fields[3]) else { continue }
@@ -41,13 +41,18 @@ public enum ClickHouseStages {
         let evidence = try client.query("""
             SELECT \(window) AS window, \(group) AS grp, countIf(rst_ttl_gap IS NOT NULL), countIf(ifNull(rst_ipid_gap, 0) > 1),
                 countIf(ifNull(rst_ttl_gap, 0) > \(table.ttlMargin))
-            FROM \(source)\(filter(["has(tags, 'reset')", "NOT has(tags, 'multiple_syns')", "close != 'shutdown'"])) GROUP BY window, grp FORMAT TabSeparated
+            FROM \(source)\(filter(["has(tags, 'reset')", Exclusion.countedSQL])) GROUP BY window, grp FORMAT TabSeparated
             """)
         for fields in rows(evidence) where fields.count == 5 {
             guard let start = Int64(fields[0]), let evidenced = Int(fields[2]), let ipIDGap = Int(fields[3]), let ttlGap = Int(fields[4]) else { continue }
             table.addResetEvidence(finalizedSeconds: start, group: fields[1], evidenced: evidenced, ipIDGap: ipIDGap, ttlGap: ttlGap)
         }
     }
+
+    /// The start of a record's window, in seconds, as `WindowAggregator.windowStart` gives
+    /// it: clock-aligned windows of `seconds` (for 900, what the queries' toStartOfFifteenMinutes
+    /// gives; a test holds the two to each other).
+    static func windowSQL(seconds: Int64) -> String { "intDiv(toUInt32(finalized), \(seconds)) * \(seconds)" }
 
     /// The same grouping as `StageTable`'s for records in a file.
     static func groupExpression(_ grouping: Grouping) -> String {

@@ -141,7 +141,7 @@ public enum RecordLines {
         private func count(_ record: CountedRecord, into table: inout StageTable) {
             let seconds = record.finalized / 1_000_000 - (record.finalized % 1_000_000 < 0 ? 1 : 0)
             guard filter.admits(finalizedSeconds: seconds, asn: record.clientASN, country: record.clientCountry) else { return }
-            if record.tags.contains(.multipleSyns) || record.close == .shutdown { table.addExcluded(); return }
+            if Exclusion.excludes(close: record.close, tags: record.tags) { table.addExcluded(); return }
             let group: String
             switch table.grouping {
             case .none: group = ""
