@@ -115,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SamplerPipelineTests",
-            dependencies: ["SamplerPipeline", "SamplerClassifier", "SamplerSinks", "SamplerWire", "SamplerTestSupport"],
+            dependencies: ["SamplerPipeline", "SamplerClassifier", "SamplerRuntime", "SamplerSinks", "SamplerWire", "SamplerTestSupport"],
             swiftSettings: lifetimes
         ),
         .testTarget(name: "SamplerRuntimeTests", dependencies: ["SamplerRuntime"]),
