@@ -203,7 +203,7 @@ public final class LiveSampler {
     }
 
     /// poll(2) over `descriptors`; fills in what each is ready for.
-    private static func poll(_ descriptors: inout [PollDescriptor], fds: inout [pollfd], timeoutMilliseconds: Int32) throws(RunError) {
+    static func poll(_ descriptors: inout [PollDescriptor], fds: inout [pollfd], timeoutMilliseconds: Int32) throws(RunError) {
         fds.removeAll(keepingCapacity: true)
         for d in descriptors {
             fds.append(pollfd(fd: d.fd, events: Int16((d.wantsInput ? POLLIN : 0) | (d.wantsOutput ? POLLOUT : 0)), revents: 0))
