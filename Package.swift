@@ -98,7 +98,7 @@ let package = Package(
             swiftSettings: lifetimes
         ),
         // Helpers shared by the test targets.
-        .target(name: "SamplerTestSupport", dependencies: ["SamplerWire"], path: "Tests/SamplerTestSupport", swiftSettings: lifetimes),
+        .target(name: "SamplerTestSupport", dependencies: ["SamplerWire", "SamplerClassifier"], path: "Tests/SamplerTestSupport", swiftSettings: lifetimes),
         .testTarget(name: "SamplerWireTests", dependencies: ["SamplerWire", "CNetfilter", "SamplerTestSupport"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerClassifierTests", dependencies: ["SamplerClassifier", "SamplerTestSupport", "SamplerWire"], swiftSettings: lifetimes),
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "SamplerSinksTests", dependencies: ["SamplerSinks", "SamplerClassifier", "SamplerSystem", "SamplerWire"], swiftSettings: lifetimes),
         .testTarget(
             name: "SamplerClickHouseTests",
-            dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
+            dependencies: ["SamplerClickHouse", "SamplerClassifier", "SamplerSinks", "SamplerTestSupport", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         .testTarget(name: "SamplerReportTests", dependencies: ["SamplerReport", "SamplerClassifier", "SamplerSinks", "SamplerTestSupport"], swiftSettings: lifetimes),

@@ -12,13 +12,7 @@ import Testing
 /// windows; and a file that cannot be written (a full disk) counted and said, with the
 /// records kept.
 @Suite struct RecordWriterTests {
-    static let records: [ConnectionRecord] = {
-        var classifier = Classifier()
-        var records: [ConnectionRecord] = []
-        for packet in NflogReplay.packets(of: NflogReplay.distinctFrames(copies: 3)) { classifier.ingest(packet) { records.append($0) } }
-        classifier.finishAll { records.append($0) }
-        return records
-    }()
+    static let records = NflogReplay.records(copies: 3)
 
     /// Two shards whose rings hold the records, alternately, and have finished.
     func shards() throws -> [ClassifierShard] {

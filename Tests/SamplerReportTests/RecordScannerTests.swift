@@ -11,18 +11,11 @@ import Testing
 @Suite struct RecordScannerTests {
     /// Every record of the real NFLOG fixture, copied into distinct connections, as the
     /// JSON writer writes it: IPv4 and IPv6, every stage, resets with their evidence.
-    static let writtenLines: [[UInt8]] = {
-        var classifier = Classifier()
-        var lines: [[UInt8]] = []
-        let emit = { (record: ConnectionRecord) in
-            var line: [UInt8] = []
-            JSONLines.append(record, to: &line)
-            lines.append(Array(line.dropLast()))  // without its newline, as the reader sees it
-        }
-        for packet in NflogReplay.packets(of: NflogReplay.distinctFrames(copies: 4)) { classifier.ingest(packet, emit: emit) }
-        classifier.finishAll(emit: emit)
-        return lines
-    }()
+    static let writtenLines: [[UInt8]] = NflogReplay.records(copies: 4).map { record in
+        var line: [UInt8] = []
+        JSONLines.append(record, to: &line)
+        return Array(line.dropLast())  // without its newline, as the reader sees it
+    }
 
     func agree(_ line: [UInt8], _ grouping: Grouping) -> Bool {
         let reader = RecordLines.Reader(host: "here", filter: ReportFilter())
