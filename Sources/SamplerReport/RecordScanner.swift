@@ -81,42 +81,13 @@ struct RecordScanner {
     }
 
     /// The fields a report reads, by their names in docs/records.md.
-    /// In the order the JSON writer writes them, so that the field after the last one
-    /// found is tried first; `dst`, `syn`, `flags` and `payload_bytes` are only skipped.
-    private enum Field: Int, CaseIterable {
-        case firstSeen, lastSeen, finalized, family, src, sport, dst, dport, packets, close, stage, tags
-        case signature, rstIPIDGap, rstTTLGap, syn, flags, payloadBytes, clientASN, clientCountry, host
-
-        var name: StaticString {
-            switch self {
-            case .firstSeen: "first_seen"
-            case .lastSeen: "last_seen"
-            case .finalized: "finalized"
-            case .family: "family"
-            case .src: "src"
-            case .sport: "sport"
-            case .dst: "dst"
-            case .dport: "dport"
-            case .packets: "packets"
-            case .stage: "stage"
-            case .close: "close"
-            case .tags: "tags"
-            case .signature: "signature"
-            case .rstIPIDGap: "rst_ipid_gap"
-            case .rstTTLGap: "rst_ttl_gap"
-            case .syn: "syn"
-            case .flags: "flags"
-            case .payloadBytes: "payload_bytes"
-            case .host: "host"
-            case .clientASN: "client_asn"
-            case .clientCountry: "client_country"
-            }
-        }
-
-        /// Those a line must have (the rest may be missing or null).
-        static let required: [Field] = [.firstSeen, .src, .dport, .stage, .tags]
-        static let requiredBits = required.reduce(UInt32(0)) { $0 | 1 << $1.rawValue }
-    }
+    /// The record's fields (`RecordField`, in the writer's order, so that the field after
+    /// the last one found is tried first); `dst`, `syn`, `flags` and `payload_bytes` are
+    /// only skipped.
+    private typealias Field = RecordField
+    /// The fields a line must have (the rest may be missing or null).
+    private static let required: [Field] = [.firstSeen, .src, .dport, .stage, .tags]
+    private static let requiredBits = required.reduce(UInt32(0)) { $0 | 1 << $1.rawValue }
 
     private mutating func record(wantsSource: Bool, wantsHost: Bool) -> CountedRecord? {
         var record = CountedRecord()
@@ -136,7 +107,7 @@ struct RecordScanner {
             guard seen & bit == 0 else { return nil }
             seen |= bit
             last = field.rawValue
-            if Field.requiredBits & bit == 0, takeNull() { continue }
+            if Self.requiredBits & bit == 0, takeNull() { continue }
             switch field {
             case .dst, .syn, .flags, .payloadBytes: guard skipValue(depth: 1) else { return nil }
             case .firstSeen: guard let text = string() else { return nil }; times.first = text
@@ -175,7 +146,7 @@ struct RecordScanner {
         } while take(UInt8(ascii: ","))
         guard take(UInt8(ascii: "}")) else { return nil }
         skipSpace()
-        guard at == line.count, seen & Field.requiredBits == Field.requiredBits, record.isInRange,
+        guard at == line.count, seen & Self.requiredBits == Self.requiredBits, record.isInRange,
               let time = times.finalized ?? times.last ?? times.first,
               let finalized = Timestamp.parse(UnsafeBufferPointer(rebasing: line[time])) else { return nil }
         record.finalized = finalized

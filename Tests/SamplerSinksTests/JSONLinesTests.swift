@@ -46,6 +46,54 @@ import SamplerWire
             """)
     }
 
+    /// The top-level keys of a JSON object line, in order (nested objects' keys left out).
+    static func topLevelKeys(_ line: String) -> [String] {
+        var keys: [String] = [], depth = 0, inString = false, current = "", afterString = false
+        for character in line {
+            if inString {
+                if character == "\"" { inString = false; afterString = true } else { current.append(character) }
+                continue
+            }
+            switch character {
+            case "\"": inString = true; current = ""; afterString = false
+            case ":": if depth == 1 && afterString { keys.append(current) }; afterString = false
+            case "{", "[": depth += 1; afterString = false
+            case "}", "]": depth -= 1; afterString = false
+            default: afterString = false
+            }
+        }
+        return keys
+    }
+
+    /// The writer writes `RecordField.line`, in its order: every field, the optional ones
+    /// when they are there.
+    @Test func writesTheDeclaredFieldsInTheirOrder() {
+        var located = record(family: .v4)
+        located.client = Location(asn: 3320, country: CountryCode("DE"))
+        #expect(located.signature != nil && located.resetEvidence?.ipIDGap != nil, "every optional field")
+        #expect(Self.topLevelKeys(JSONLines.line(located)) == RecordField.line.map { "\($0.name)" })
+        let plain = JSONLines.line(record(family: .v6))
+        #expect(Self.topLevelKeys(plain) == RecordField.line.filter { $0 != .rstIPIDGap && $0 != .clientASN && $0 != .clientCountry }.map { "\($0.name)" })
+    }
+
+    /// docs/records.md's table and docs/clickhouse/schema.sql's columns name the declared
+    /// fields: the table each, in order; the schema each, `syn` as its parts.
+    @Test func theDocsAndTheSchemaNameTheDeclaredFields() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let records = try String(contentsOf: root.appendingPathComponent("docs/records.md"), encoding: .utf8)
+        let section = records.components(separatedBy: "## Connection records")[1].components(separatedBy: "\n### ")[0]
+        let documented = section.split(separator: "\n").filter { $0.hasPrefix("| `") }.flatMap { row in
+            row.split(separator: "|")[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`")) }
+        }
+        #expect(documented == RecordField.line.map { "\($0.name)" })
+        let schema = try String(contentsOf: root.appendingPathComponent("docs/clickhouse/schema.sql"), encoding: .utf8)
+        let columns = Set(schema.split(separator: "\n").compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).first.map(String.init) })
+        for field in RecordField.allCases {
+            let names = field == .syn ? ["syn_ttl", "syn_ipid", "syn_window", "syn_options"] : ["\(field.name)"]
+            for name in names { #expect(columns.contains(name), "\(name) is not a column of schema.sql") }
+        }
+    }
+
     /// The client's AS and country go last, each only when known.
     @Test func writesTheClientsASAndCountryWhenKnown() throws {
         var located = record(family: .v6)
