@@ -61,7 +61,7 @@ public enum ClickHouseRow {
         out.put(#","src":""#)
         switch context.clientAddresses {
         case .keep: key.source.write(family: key.family, to: &out)
-        case .truncate: key.source.masked(toPrefix: key.family == .v4 ? 24 : 48, family: key.family).write(family: key.family, to: &out)
+        case .truncate: key.source.masked(toPrefix: key.family.clientNetworkPrefix, family: key.family).write(family: key.family, to: &out)
         case .drop: break
         }
         JSONLines.writeFromSourcePortToSignature(record, to: &out)

@@ -172,7 +172,7 @@ public struct StageTable: Sendable, Equatable {
     public static func network(of source: String) -> String {
         guard let address = IPAddress(parsing: Substring(source)) else { return source }
         let family: IPFamily = source.contains(":") ? .v6 : .v4
-        return address.masked(toPrefix: family == .v4 ? 24 : 48, family: family).text(family: family) + (family == .v4 ? "/24" : "/48")
+        return address.masked(toPrefix: family.clientNetworkPrefix, family: family).text(family: family) + "/\(family.clientNetworkPrefix)"
     }
 
     /// The table people read: each row's connections and stage shares, then the reset

@@ -36,4 +36,8 @@ public struct IPAddress: Hashable, Comparable, Sendable {
 public enum IPFamily: UInt8, Sendable, Hashable {
     case v4 = 4
     case v6 = 6
+
+    /// A client's network, as records leave the host truncated to it and `report --by
+    /// network` groups by it: /24 for IPv4, /48 for IPv6.
+    public var clientNetworkPrefix: Int { self == .v4 ? 24 : 48 }
 }
