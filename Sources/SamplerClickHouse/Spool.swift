@@ -123,11 +123,17 @@ public final class Spool: Sendable {
         do { file = Descriptor(rawValue: try retryOnInterrupt { openat(directoryFD, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640) }) } catch {
             throw .write(path: "\(directory)/\(temporary)", error)
         }
-        do {
-            defer { file.close() }
+        do throws(Errno) {
             var written = 0
-            try file.writeAll(body, written: &written)
-            _ = try retryOnInterrupt { fsync(file.rawValue) }
+            do throws(Errno) {
+                try file.writeAll(body, written: &written)
+                _ = try retryOnInterrupt { fsync(file.rawValue) }
+            } catch {
+                file.close()
+                throw error
+            }
+            // A batch is durable only if its close succeeds too.
+            if let error = file.close() { throw error }
         } catch {
             unlinkat(directoryFD, temporary, 0)
             throw .write(path: "\(directory)/\(batch.fileName)", error)

@@ -84,7 +84,8 @@ public final class RecordFile {
         flush()
         guard let path else { return }
         let fresh = try Self.open(path)
-        close(fd)
+        // What the old file failed to keep (a late write error) counts as a failed write.
+        if Descriptor(rawValue: fd).close() != nil { writeErrors += 1 }
         fd = fresh
         try cutTornTail()
     }

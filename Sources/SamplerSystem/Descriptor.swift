@@ -15,7 +15,11 @@ public struct Descriptor: RawRepresentable, Hashable, Sendable {
         Descriptor(rawValue: try retryOnInterrupt { Glibc.open(path, flags | O_CLOEXEC, permissions) })
     }
 
-    public func close() { _ = Glibc.close(rawValue) }
+    /// close(2), once (never retried: after EINTR the descriptor is gone on Linux). A
+    /// failure is returned, not swallowed: on a file just written it can be the write's own
+    /// error arriving late (NFS, a full disk), which the caller may need to say.
+    @discardableResult
+    public func close() -> Errno? { Glibc.close(rawValue) == 0 ? nil : .last }
 
     /// One read(2) into `bytes[offset...]`: the bytes read, 0 at end of file.
     public func read(into bytes: inout [UInt8], at offset: Int = 0) throws(Errno) -> Int {
