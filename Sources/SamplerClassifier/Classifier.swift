@@ -96,14 +96,19 @@ public struct Classifier {
     /// shutdown: reset and fin as such, idle for the timeout as `timeout`, the rest
     /// `shutdown` (their outcome is unknown; the windows leave them out).
     public mutating func finishAll(emit: (ConnectionRecord) -> Void) {
-        while let due = nextDue() {
-            let connection = table[due.slot]
+        // `advance` has finalized every connection whose deadline is before the clock, so
+        // each one left is finalized at the clock (the end of the input), whatever the
+        // order: in slot order, then, rather than ordered by deadline first (at the end of
+        // a large capture that was 150,000 heap pops, 8% of classify's time).
+        idle.removeAll()
+        closing.removeAll()
+        for slot in table.occupiedSlots {
+            let connection = table[slot]
             let close: CloseReason =
                 connection.hasRST ? .reset
                 : connection.hasFIN ? .fin
                 : connection.lastSeen + configuration.idleTimeout <= clock ? .timeout : .shutdown
-            // At its deadline if the input reached it, else at the end of the input.
-            finalize(slot: due.slot, close: close, at: min(due.deadline, clock), emit: emit)
+            finalize(slot: slot, close: close, at: clock, emit: emit)
         }
     }
 

@@ -54,6 +54,12 @@ struct DeadlineHeap {
         if earlier { siftUp(index) } else { siftDown(index) }
     }
 
+    /// Takes every entry out, keeping the room.
+    mutating func removeAll() {
+        heap.removeAll(keepingCapacity: true)
+        for i in positions.indices { positions[i] = -1 }
+    }
+
     /// Takes `slot`'s entry out.
     mutating func remove(slot: Int32) {
         let index = Int(positions[Int(slot)])

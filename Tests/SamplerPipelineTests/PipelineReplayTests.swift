@@ -78,8 +78,9 @@ import Testing
         #expect(outcome.counters.outcomes.excluded == outcome.counters.outcomes.count(CloseReason.shutdown))
         #expect(outcome.counters.outcomes.excluded > 0)
         // Every record is in one window line: the windows the writer describes, in time
-        // order, add up to all of them, and each description is what was logged.
-        #expect(outcome.windows.count > 1)
+        // order, add up to all of them, and each description is what was logged. (How many
+        // windows depends on when the writer's wall clock closes the first: one or more.)
+        #expect(!outcome.windows.isEmpty)
         #expect(outcome.windows.map { $0.total + $0.excluded }.reduce(0, +) == 1300)
         #expect(zip(outcome.windows, outcome.windows.dropFirst()).allSatisfy { $0.start < $1.start })
         let described = outcome.windows.map { "window \($0.start) \($0.total) \($0.excluded)" }
