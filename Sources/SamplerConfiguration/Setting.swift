@@ -180,7 +180,7 @@ extension Setting {
         // The rules (docs/rules.md).
         .value("probability", \.rules.probability, "Chance that a new inbound TCP connection is sampled",
                allowed: RuleParameters.Allowed.probability, valueName: "p", check: RuleParameters.isValid(probability:)),
-        Setting(key: "label", summary: "Conntrack label bit (0-127), or a name from \(ConnLabels.defaultPath)",
+        Setting(key: "label", summary: "Conntrack label that marks a sampled connection: its bit, or its name",
                 allowed: RuleParameters.Allowed.label, valueName: "bit|name", defaultNote: nil,
                 read: { text, settings in settings.rules.label = text; return true },
                 write: { $0.rules.label },
@@ -272,7 +272,7 @@ extension Setting {
         .seconds("clickhouse_flush_interval", \.clickhouseFlushInterval, "Longest a record waits for its batch, in seconds",
                  allowed: "seconds, 0.1 to 3600", check: { $0 >= 0.1 && $0 <= 3600 }),
         .choice("clickhouse_client_addresses", \.clickhouseClientAddresses,
-                "Client addresses sent to ClickHouse: truncate (to /24 and /48), drop, or keep", allowed: "truncate (to /24 and /48), drop or keep"),
+                "What of the client's address goes to ClickHouse", allowed: "truncate (to /24 and /48), drop or keep"),
         .value("host_id", \.hostID, "The host column, so that many hosts share a table",
                allowed: "at most 253 letters, digits, '.', '-', '_' or ':' (empty: the host name)", valueName: "id",
                defaultNote: "the host name", check: { $0.isEmpty || ClickHouseRow.isHostID($0) }),
