@@ -53,17 +53,31 @@ public enum RecordLines {
         }
     }
 
+    /// The longest line read: a record's line is at most `JSONLines.maximumLineLength`
+    /// (1.5 KiB), so a longer one is another tool's with much more in it; beyond this it
+    /// is a bad line, skipped to its end without being held, so that memory stays bounded
+    /// whatever the file holds.
+    public static let maximumLineBytes = 16 << 20
+
     /// Reads every line from `fd` until end of file, in blocks of 1 MiB or more (a block
-    /// grows to hold a longer line). `host` fills the host column for `--by host` (records
-    /// in a file carry none). A read error ends the reading with what was counted so far
-    /// in `table`. One thread: two, each on half of a file, took as long on this project's
-    /// machine (docs/benchmarks.md).
+    /// grows to hold a longer line, up to `maximumLineBytes`). `host` fills the host
+    /// column for `--by host` (records in a file carry none). A read error ends the
+    /// reading with what was counted so far in `table`. One thread: two, each on half of
+    /// a file, took as long on this project's machine (docs/benchmarks.md).
     public static func read(fd: Int32, into table: inout StageTable, host: String, filter: ReportFilter) throws(Errno) -> Outcome {
         var reader = Reader(host: host, filter: filter)
         var block = [UInt8](repeating: 0, count: 1 << 20)
         var kept = 0  // bytes of an unfinished line at the start of `block`
+        var skipping = false  // in a line too long to hold, until its newline
         while true {
-            if kept == block.count { block += [UInt8](repeating: 0, count: block.count) }
+            if kept == block.count {
+                if block.count * 2 <= maximumLineBytes {
+                    block += [UInt8](repeating: 0, count: block.count)
+                } else {
+                    reader.countTooLong()
+                    (kept, skipping) = (0, true)
+                }
+            }
             let n = try Descriptor(rawValue: fd).read(into: &block, at: kept)
             if n == 0 { break }
             let end = kept + n
@@ -72,16 +86,17 @@ public enum RecordLines {
                 let base = buffer.baseAddress!
                 while let found = memchr(base + start, Int32(UInt8(ascii: "\n")), end - start) {
                     let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                    reader.consume(UnsafeBufferPointer(rebasing: buffer[start..<newline]), into: &table)
+                    if skipping { skipping = false } else { reader.consume(UnsafeBufferPointer(rebasing: buffer[start..<newline]), into: &table) }
                     start = newline + 1
                 }
+                if skipping { return 0 }
                 if start > 0 && start < end {
                     buffer.baseAddress!.update(from: buffer.baseAddress! + start, count: end - start)
                 }
                 return end - start
             }
         }
-        if kept > 0 { block.withUnsafeBufferPointer { reader.consume(UnsafeBufferPointer(rebasing: $0[..<kept]), into: &table) } }
+        if kept > 0 && !skipping { block.withUnsafeBufferPointer { reader.consume(UnsafeBufferPointer(rebasing: $0[..<kept]), into: &table) } }
         return reader.outcome
     }
 
@@ -99,6 +114,13 @@ public enum RecordLines {
         public init(host: String, filter: ReportFilter) {
             self.host = host
             self.filter = filter
+        }
+
+        /// A line longer than `maximumLineBytes`: a bad line, numbered like any other.
+        mutating func countTooLong() {
+            lineNumber += 1
+            outcome.badLines += 1
+            if outcome.firstBadLine == nil { outcome.firstBadLine = lineNumber }
         }
 
         /// One line, without its newline: read by the scanner, or when it cannot by

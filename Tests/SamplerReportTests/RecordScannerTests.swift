@@ -81,6 +81,22 @@ import Testing
         }
     }
 
+    /// A line longer than any record can be (`maximumLineBytes`) is one bad line, skipped
+    /// to its end without being held; the lines around it are read.
+    @Test func aLineTooLongToHoldIsOneBadLine() throws {
+        let line = String(decoding: Self.writtenLines[0], as: UTF8.self)
+        let text = line + "\n" + String(repeating: "y", count: RecordLines.maximumLineBytes + 5) + "\n" + line + "\n"
+        var table = StageTable(windowSeconds: 900, grouping: .none, ttlMargin: 2)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-scanner-long-\(getpid()).jsonl").path
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        defer { unlink(path) }
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let outcome = try RecordLines.read(fd: fd, into: &table, host: "here", filter: ReportFilter())
+        #expect(outcome.records == 2 && outcome.badLines == 1 && outcome.firstBadLine == 2)
+    }
+
     /// Whole files: a line across the 1 MiB block boundary, a line longer than a block,
     /// and a last line without its newline are each one record.
     @Test func linesAcrossBlocksAreReadWhole() throws {
