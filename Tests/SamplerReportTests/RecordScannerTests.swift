@@ -81,19 +81,23 @@ import Testing
         }
     }
 
-    /// A line longer than any record can be (`maximumLineBytes`) is one bad line, skipped
-    /// to its end without being held; the lines around it are read.
-    @Test func aLineTooLongToHoldIsOneBadLine() throws {
-        let line = String(decoding: Self.writtenLines[0], as: UTF8.self)
-        let text = line + "\n" + String(repeating: "y", count: RecordLines.maximumLineBytes + 5) + "\n" + line + "\n"
+    /// What `RecordLines.read` makes of `text` as a file (`name` keeps parallel tests apart).
+    func readFile(_ text: String, name: String) throws -> RecordLines.Outcome {
         var table = StageTable(windowSeconds: 900, grouping: .none, ttlMargin: 2)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-scanner-long-\(getpid()).jsonl").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-scanner-\(name)-\(getpid()).jsonl").path
         try text.write(toFile: path, atomically: false, encoding: .utf8)
         defer { unlink(path) }
         let fd = open(path, O_RDONLY)
         try #require(fd >= 0)
         defer { close(fd) }
-        let outcome = try RecordLines.read(fd: fd, into: &table, host: "here", filter: ReportFilter())
+        return try RecordLines.read(fd: fd, into: &table, host: "here", filter: ReportFilter())
+    }
+
+    /// A line longer than any record can be (`maximumLineBytes`) is one bad line, skipped
+    /// to its end without being held; the lines around it are read.
+    @Test func aLineTooLongToHoldIsOneBadLine() throws {
+        let line = String(decoding: Self.writtenLines[0], as: UTF8.self)
+        let outcome = try readFile(line + "\n" + String(repeating: "y", count: RecordLines.maximumLineBytes + 5) + "\n" + line + "\n", name: "long")
         #expect(outcome.records == 2 && outcome.badLines == 1 && outcome.firstBadLine == 2)
     }
 
@@ -106,15 +110,7 @@ import Testing
         var text = ""
         while text.utf8.count < (1 << 20) + 5000 { text += line + "\n" }
         let count = text.split(separator: "\n").count
-        text += long + "\n" + line
-        var table = StageTable(windowSeconds: 900, grouping: .none, ttlMargin: 2)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-scanner-\(getpid()).jsonl").path
-        try text.write(toFile: path, atomically: false, encoding: .utf8)
-        defer { unlink(path) }
-        let fd = open(path, O_RDONLY)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        let outcome = try RecordLines.read(fd: fd, into: &table, host: "here", filter: ReportFilter())
+        let outcome = try readFile(text + long + "\n" + line, name: "blocks")
         #expect(outcome.badLines == 0)
         #expect(outcome.records == count + 2)
     }
