@@ -92,7 +92,8 @@ public struct Classifier {
         }
     }
 
-    /// Finalizes every open connection, at the end of the input or at shutdown: reset and fin as such, idle for the timeout as `timeout`, the rest
+    /// Finalizes every open connection, at the end of the input or at shutdown: reset and
+    /// fin as such, idle for the timeout as `timeout`, the rest
     /// `shutdown` (their outcome is unknown; the windows leave them out).
     public mutating func finishAll(emit: (ConnectionRecord) -> Void) {
         // `advance` has finalized every connection whose deadline is before the clock, so

@@ -107,9 +107,6 @@ public enum RecordLines {
         let filter: ReportFilter
         private var lineNumber = 0
         private let decoder = JSONDecoder()
-        // Made once, not per line.
-        private static let tagNames = Tags.all.map(\.name)
-        private static let signatureNames = Signature.allCases.map(\.name)
 
         public init(host: String, filter: ReportFilter) {
             self.host = host
@@ -172,8 +169,7 @@ public enum RecordLines {
             case .host: group = record.host ?? host
             case .asn: group = record.clientASN.map(String.init) ?? Grouping.unknown
             case .country: group = record.clientCountry?.description ?? Grouping.unknown
-            case .signature:
-                group = record.stage == .none ? Stage.none.name : record.signature.map { Self.signatureNames[Int($0.rawValue)] } ?? Grouping.unknown
+            case .signature: group = Grouping.signatureGroup(record.signature, stage: record.stage)
             }
             let ttlMargin = table.ttlMargin
             table.withRow(finalizedSeconds: seconds, group: group) { row in
@@ -184,7 +180,7 @@ public enum RecordLines {
                 row.resets += 1
                 var bits = record.tags.subtracting(.reset).rawValue
                 while bits != 0 {
-                    row.resetTags[Self.tagNames[bits.trailingZeroBitCount], default: 0] += 1
+                    row.resetTags[Tags.all[bits.trailingZeroBitCount].name, default: 0] += 1
                     bits &= bits - 1
                 }
                 for name in record.otherTags { row.resetTags[name, default: 0] += 1 }

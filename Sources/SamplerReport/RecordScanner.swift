@@ -80,7 +80,6 @@ struct RecordScanner {
         names = Self.names
     }
 
-    /// The fields a report reads, by their names in docs/records.md.
     /// The record's fields (`RecordField`, in the writer's order, so that the field after
     /// the last one found is tried first); `dst`, `syn`, `flags` and `payload_bytes` are
     /// only skipped.
@@ -357,16 +356,23 @@ private struct NameTable<Value: Sendable>: Sendable {
         let entry = packed[i]
         guard entry.count == end - start else { return false }
         let (low, high) = Self.pack(line, start, end)
-        guard entry.low == low, entry.high == high else { return false }
-        guard entry.count > 16 else { return true }
+        return entry.low == low && entry.high == high && tailMatches(i, start, in: line)
+    }
+
+    /// Whether the bytes of name `i` past its first 16 are those at `start + 16` (a name's
+    /// first 16 are in its packed words; only signatures are longer).
+    private func tailMatches(_ i: Int, _ start: Int, in line: UnsafeBufferPointer<UInt8>) -> Bool {
         let name = names[i].utf8Start
-        for j in 16..<entry.count where line[start + j] != name[j] { return false }
+        for j in min(16, packed[i].count)..<packed[i].count where line[start + j] != name[j] { return false }
         return true
     }
 
-    /// The value named `line[text]`; nil when it is none.
+    /// The value named `line[text]`; nil when it is none. The text is packed once, then
+    /// compared with each name.
     func value(of text: Range<Int>, in line: UnsafeBufferPointer<UInt8>) -> Value? {
-        packed.indices.first { matches($0, text.lowerBound, text.upperBound, in: line) }.map { values[$0] }
+        let (low, high) = Self.pack(line, text.lowerBound, text.upperBound)
+        for i in packed.indices where packed[i] == (low, high, text.count) && tailMatches(i, text.lowerBound, in: line) { return values[i] }
+        return nil
     }
 
     /// When name `i` followed by a quote starts at `start`: its value and length.

@@ -26,10 +26,13 @@ public enum Grouping: String, Sendable, CaseIterable {
     /// the signature of a record written before records carried one.
     public static let unknown = "unknown"
 
-    /// The signature group of a connection: its signature, `none` at stage none.
-    public static func signatureGroup(_ signature: String?, stage: Stage) -> String {
-        stage == .none ? Stage.none.name : signature.flatMap { Signature(name: $0)?.name } ?? unknown
+    /// The signature group of a connection: its signature, `none` at stage none (names
+    /// made once: the report asks for each record).
+    public static func signatureGroup(_ signature: Signature?, stage: Stage) -> String {
+        stage == .none ? noneGroup : signature.map { signatureNames[Int($0.rawValue)] } ?? unknown
     }
+    private static let signatureNames = Signature.allCases.map(\.name)
+    private static let noneGroup = Stage.none.name
 }
 
 /// What `sampler report` prints: the stage shares as sampler counts them, or as

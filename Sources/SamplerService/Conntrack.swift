@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SamplerClassifier
 
 /// conntrack's own view of its table, read from procfs in the daemon's network
 /// namespace. Rule 1 sees only the connections conntrack accepted: when its table is full
@@ -90,7 +91,7 @@ public final class ConntrackWatch: Sendable {
     /// (nil without conntrack).
     public func observe(now: Int64) -> (reading: Conntrack, newLosses: UInt64)? {
         guard let reading = Conntrack.read(proc: proc) else { return nil }
-        let start = now - ((now % windowLength) + windowLength) % windowLength
+        let start = WindowAggregator.windowStart(of: now, length: windowLength)
         let baseline = baselines.withLock { b -> Conntrack in
             if start != b.windowStart {
                 b.last = b.current ?? reading

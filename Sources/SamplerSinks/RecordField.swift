@@ -38,15 +38,6 @@ public enum RecordField: Int, CaseIterable, Sendable {
         }
     }
 
-    /// Present only on some records: the signature (not at stage none), the reset's gaps,
-    /// the client's AS and country (when the database knows them).
-    public var isOptional: Bool {
-        switch self {
-        case .signature, .rstIPIDGap, .rstTTLGap, .clientASN, .clientCountry, .host: true
-        default: false
-        }
-    }
-
     /// The fields of a JSON line, in order.
     public static let line = allCases.filter { $0 != .host }
 }

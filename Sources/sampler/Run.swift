@@ -113,7 +113,7 @@ struct Run: ParsableCommand {
             throw ExitStatus.noPermission.exit
         }
         let rules = settings.ruleManager
-        let conntrack = ConntrackWatch(windowLength: settings.live.pipeline.window, now: wallClock())
+        let conntrack = ConntrackWatch(windowLength: settings.windowLength, now: wallClock())
         let conntrackAtStart = Conntrack.read()
         let (working, kept) = effectiveRules(rules, settings)
         // The rules this daemon works with are kept in the kernel: read back every few
