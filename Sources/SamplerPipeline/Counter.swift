@@ -1,4 +1,5 @@
 import SamplerRuntime
+import SamplerSinks
 
 /// Every count the live path keeps, declared once: what it counts, its Prometheus metric,
 /// and, for what the sample lost, how the log's stop line names it. The reader, the
@@ -10,7 +11,9 @@ import SamplerRuntime
 public enum Counter: Int, CaseIterable, Sendable {
     // In the stop line's order: what came, then what was turned away.
     case messages, records, lost, ringDrops, overruns, parseErrorsTotal, orphans, evicted, writeErrors, recordsDropped, tornTails
+    case clickhouseDroppedRecords
     case datagrams, bytes, packets, opened, finalized, writerWaits, lateRecords
+    case clickhouseInsertedRecords, clickhouseInsertedBatches, clickhouseInsertFailures, clickhouseSpoolWriteErrors
 
     /// The Prometheus counter and its help; nil for counts only `status` shows.
     public var metric: (name: String, help: String)? {
@@ -26,18 +29,24 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .evicted: ("sampler_connections_evicted_total", "Connections finalized early (tag evicted) to make room for a new SYN in a full table.")
         case .records: ("sampler_records_written_total", "Records written to the output.")
         case .writeErrors: ("sampler_record_write_errors_total", "Writes of records to the output that failed (what they held is kept and retried).")
-        case .recordsDropped: ("sampler_records_dropped_total", "Records dropped, whole, while the output could not be written and the writer held its maximum.")
+        case .recordsDropped: ("sampler_records_dropped_total", "Records dropped, whole, because the output could not be written: past the writer's maximum, or still waiting when sampler stopped.")
         case .tornTails: ("sampler_records_torn_tails_cut_total", "Times the records file ended in the middle of a record when opened (a crash during a write) and was cut back to its last whole line.")
         case .ringDrops: ("sampler_ring_dropped_packets_total", "Packets dropped because their shard's ring was full.")
+        case .clickhouseDroppedRecords: ("sampler_clickhouse_dropped_records_total", "Records dropped from a full spool, or that could not be written to it.")
+        case .clickhouseInsertedRecords: ("sampler_clickhouse_inserted_records_total", "Records ClickHouse accepted.")
+        case .clickhouseInsertedBatches: ("sampler_clickhouse_inserted_batches_total", "Batches ClickHouse accepted.")
+        case .clickhouseInsertFailures: ("sampler_clickhouse_insert_failures_total", "Inserts that failed (each retry counts).")
+        case .clickhouseSpoolWriteErrors: ("sampler_clickhouse_spool_write_errors_total", "Batches the spool's disk refused (kept in memory, retried).")
         case .writerWaits: ("sampler_writer_waits_total", "Times a shard waited because the writer's ring was full.")
         // By reason in sampler_parse_errors_total; finalized and late only in status.
         case .parseErrorsTotal, .finalized, .lateRecords: nil
         }
     }
 
-    /// The threads that count: each publishes exactly the counters that name it.
+    /// The threads that count: each publishes exactly the counters that name it. The
+    /// ClickHouse sink counts under its own lock; `Counts.add(_:)` reads its status.
     public enum Publisher: Sendable {
-        case reader, shard, writer
+        case reader, shard, writer, clickhouse
     }
 
     /// Who counts it. A switch without a default: a new case does not compile until it
@@ -47,6 +56,20 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .datagrams, .bytes, .messages, .lost, .overruns, .ringDrops, .parseErrorsTotal: .reader
         case .packets, .orphans, .opened, .evicted, .finalized, .writerWaits: .shard
         case .records, .writeErrors, .recordsDropped, .tornTails, .lateRecords: .writer
+        case .clickhouseDroppedRecords, .clickhouseInsertedRecords, .clickhouseInsertedBatches, .clickhouseInsertFailures,
+             .clickhouseSpoolWriteErrors: .clickhouse
+        }
+    }
+
+    /// A ClickHouse count in the sink's status; nil for the others.
+    func count(in shipping: ShippingStatus) -> UInt64? {
+        switch self {
+        case .clickhouseDroppedRecords: shipping.droppedRecords
+        case .clickhouseInsertedRecords: shipping.insertedRecords
+        case .clickhouseInsertedBatches: shipping.insertedBatches
+        case .clickhouseInsertFailures: shipping.failures
+        case .clickhouseSpoolWriteErrors: shipping.spoolWriteErrors
+        default: nil
         }
     }
 
@@ -67,7 +90,9 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .writeErrors: "write errors"
         case .recordsDropped: "records dropped (output not writable)"
         case .tornTails: "torn records cut (a crash during a write)"
-        case .datagrams, .bytes, .packets, .opened, .finalized, .writerWaits, .lateRecords: nil
+        case .clickhouseDroppedRecords: "records dropped from the ClickHouse spool"
+        case .datagrams, .bytes, .packets, .opened, .finalized, .writerWaits, .lateRecords, .clickhouseInsertedRecords,
+             .clickhouseInsertedBatches, .clickhouseInsertFailures, .clickhouseSpoolWriteErrors: nil
         }
     }
 }
@@ -106,6 +131,11 @@ public struct Counts: Sendable, Equatable {
     /// Adds another thread's counts.
     public mutating func add(_ other: Counts) {
         for i in 0..<Counter.allCases.count { values[i] &+= other.values[i] }
+    }
+
+    /// Takes the ClickHouse sink's counts from its status.
+    public mutating func add(_ shipping: ShippingStatus) {
+        for counter in Counter.published(by: .clickhouse) { self[counter] &+= counter.count(in: shipping) ?? 0 }
     }
 
     public static func == (a: Counts, b: Counts) -> Bool {

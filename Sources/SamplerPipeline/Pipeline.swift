@@ -72,11 +72,14 @@ public final class Pipeline: @unchecked Sendable {
     private var touched: [Bool]
     private let shardMask: Int?
     private let shardHasher = ConnectionHasher.random()
+    /// The writer's second destination, whose counts `counters()` reads from its status.
+    private let sink: (any RecordSink)?
 
     public init(options: Options, output: RecordFile, sink: (any RecordSink)? = nil, start: Microseconds,
                 log: @escaping @Sendable (String) -> Void, describe: @escaping @Sendable (WindowSummary, LiveCounters) -> String) throws(Errno) {
         precondition(options.shards >= 1, "a pipeline needs a shard")
         self.options = options
+        self.sink = sink
         var perShard = options.classifier
         perShard.maxConnections = max(1, options.classifier.maxConnections / options.shards)
         var made: [ClassifierShard] = []
@@ -202,6 +205,7 @@ public final class Pipeline: @unchecked Sendable {
         c.counts = readerCounters.counts()
         for shard in shards { c.counts.add(shard.counters.counts()) }
         c.counts.add(writer.counters.counts())
+        if let sink { c.counts.add(sink.status()) }
         let last = readerLastPacketTime.load(ordering: .relaxed)
         c.lastPacketTime = last == .min || last == 0 ? nil : last
         for error in WireError.allCases { c.parseErrors.add(error, readerParseErrors.load(Int(error.rawValue))) }

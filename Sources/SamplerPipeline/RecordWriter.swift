@@ -100,6 +100,11 @@ final class RecordWriter: @unchecked Sendable {
         }
         aggregator.flush { window in emit(window) }
         flush(now: wallClock())
+        let lost = file.finish()
+        if lost > 0 {
+            log("stopping: \(lost) records that waited for \(file.name) could not be written (\(file.failure?.description ?? "")) and are lost; "
+                + "\(file.recordsDropped) dropped in all")
+        }
         sink?.finish()
         publish(now: wallClock())
     }
@@ -131,7 +136,7 @@ final class RecordWriter: @unchecked Sendable {
         if now - lastFailureLog >= 10_000_000 {
             lastFailureLog = now
             failureLogged = true
-            log("cannot write records to \(file.name): \(failure); \(file.buffer.count) bytes wait "
+            log("cannot write records to \(file.name): \(failure); \(file.bytesWaiting) bytes wait "
                 + "(at most \(RecordFile.maximumBuffered)), \(file.recordsDropped) records dropped so far")
         }
     }
@@ -151,7 +156,7 @@ final class RecordWriter: @unchecked Sendable {
         counts[.lateRecords] = aggregator.lateRecords
         counters.publish(counts, Self.writerCounts)
         writeFailure.store(file.failure?.rawValue ?? 0, ordering: .relaxed)
-        bytesWaiting.store(UInt64(file.buffer.count), ordering: .relaxed)
+        bytesWaiting.store(UInt64(file.bytesWaiting), ordering: .relaxed)
         let published = PublishedWindows(current: aggregator.current, previous: aggregator.previous, lastEmitted: lastEmitted, outcomes: outcomes)
         windows.withLock { $0 = published }
     }

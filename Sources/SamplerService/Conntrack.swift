@@ -4,8 +4,11 @@ import SamplerClassifier
 
 /// conntrack's own view of its table, read from procfs in the daemon's network
 /// namespace. Rule 1 sees only the connections conntrack accepted: when its table is full
-/// the kernel drops new connections ("nf_conntrack: table full, dropping packet"), and
-/// early drops and failed inserts take others out, so they never reach the sample.
+/// the kernel drops new connections ("nf_conntrack: table full, dropping packet") and
+/// fails some inserts, so they never reach the sample. To make room it first evicts
+/// entries not yet answered (early drop): those were tracked, and perhaps sampled, but
+/// their later packets start a new entry without the label, so a sampled one's record
+/// ends early.
 ///
 /// procfs rather than ctnetlink (libnetfilter_conntrack): the same counters, per
 /// namespace, in two small text files, with no socket and no library to link.
@@ -61,9 +64,18 @@ public struct Conntrack: Codable, Sendable, Equatable {
     /// The table's fill, 0 to 1.
     public var fill: Double { maximum == 0 ? 0 : Double(entries) / Double(maximum) }
 
-    /// Connections conntrack turned away or took out since `earlier`.
+    /// New connections conntrack turned away since `earlier`: never sampled.
     public func lost(since earlier: Conntrack) -> UInt64 {
-        (drops &- earlier.drops) &+ (earlyDrops &- earlier.earlyDrops) &+ (insertFailures &- earlier.insertFailures)
+        (drops &- earlier.drops) &+ (insertFailures &- earlier.insertFailures)
+    }
+
+    /// Entries conntrack evicted to make room since `earlier` (early drops).
+    public func evicted(since earlier: Conntrack) -> UInt64 { earlyDrops &- earlier.earlyDrops }
+
+    /// Where the limit can be raised, for messages: the sysctl is one for the whole
+    /// host, set from its initial namespace.
+    public var raiseAdvice: String {
+        "raise \(Self.maximumSysctl), which is host-wide (sysctl -w \(Self.maximumSysctl)=\(maximum * 2) in the host's own namespace)"
     }
 }
 
@@ -77,6 +89,8 @@ public final class ConntrackWatch: Sendable {
         var current: Conntrack?
         var last: Conntrack?
     }
+    /// The table now, and its counts since the last window began.
+    public typealias Observation = (reading: Conntrack, newLosses: UInt64, newEvictions: UInt64)
     private let windowLength: Int64
     private let proc: String
     private let baselines = Mutex(Baselines())
@@ -87,9 +101,9 @@ public final class ConntrackWatch: Sendable {
         _ = observe(now: now)
     }
 
-    /// The table now, and the connections conntrack lost since the last window began
-    /// (nil without conntrack).
-    public func observe(now: Int64) -> (reading: Conntrack, newLosses: UInt64)? {
+    /// The table now, and the connections conntrack lost and evicted since the last window
+    /// began (nil without conntrack).
+    public func observe(now: Int64) -> Observation? {
         guard let reading = Conntrack.read(proc: proc) else { return nil }
         let start = WindowAggregator.windowStart(of: now, length: windowLength)
         let baseline = baselines.withLock { b -> Conntrack in
@@ -100,6 +114,6 @@ public final class ConntrackWatch: Sendable {
             }
             return b.last ?? reading
         }
-        return (reading, reading.lost(since: baseline))
+        return (reading, reading.lost(since: baseline), reading.evicted(since: baseline))
     }
 }

@@ -234,19 +234,23 @@ public struct Health: Codable, Sendable, Equatable {
         }
         if let failure = report.writeFailure {
             problem(.critical, "cannot write records to \(report.output): \(failure); they wait in memory (up to \(RecordFile.maximumBuffered >> 20) MiB, "
-                + "then new records are dropped: \(report.counts[.recordsDropped]) so far): free space there, or point 'output' elsewhere and restart")
+                + "then new records are dropped: \(report.counts[.recordsDropped]) so far): free space there, and they are written at once; "
+                + "stopping or restarting sampler before that loses them")
         } else if report.counts[.recordsDropped] > 0 {
             problem(.warning, "\(report.counts[.recordsDropped]) records were dropped since the start while \(report.output) could not be written "
                 + "(writing works again)")
         }
         if let table = report.conntrack {
-            let raise = "raise \(Conntrack.maximumSysctl) (sysctl -w \(Conntrack.maximumSysctl)=\(table.maximum * 2))"
             if let lost = report.conntrackNewLosses, lost > 0 {
                 problem(.warning, "conntrack dropped or could not track \(lost) connections in the current and last window: they are not in "
-                    + "the sample (table \(table.entries) of \(table.maximum)); \(raise)")
+                    + "the sample (table \(table.entries) of \(table.maximum)); \(table.raiseAdvice)")
+            } else if let evicted = report.conntrackNewEvictions, evicted > 0 {
+                problem(.warning, "conntrack evicted \(evicted) connections not yet answered to make room in the current and last window "
+                    + "(early_drop): a sampled one among them is logged no further, so its record ends early, as a timeout "
+                    + "(table \(table.entries) of \(table.maximum)); \(table.raiseAdvice)")
             } else if table.fill >= Self.conntrackNearlyFull {
                 problem(.warning, "conntrack's table is \(percent(table.fill)) full (\(table.entries) of \(table.maximum)): new connections will "
-                    + "be dropped before sampling; \(raise)")
+                    + "be dropped before sampling; \(table.raiseAdvice)")
             }
         }
         // Lost in the kernel (sequence gaps) or dropped at a full shard ring: either way
@@ -263,8 +267,9 @@ public struct Health: Codable, Sendable, Equatable {
                 + "lower idle_timeout, or sample less (probability)")
         }
         if let shipping = report.clickhouse {
-            if shipping.droppedRecords > 0 {
-                problem(.warning, "the ClickHouse spool overflowed: \(shipping.droppedRecords) records dropped since the start (spool_max_bytes \(shipping.spoolLimitBytes))")
+            if report.counts[.clickhouseDroppedRecords] > 0 {
+                problem(.warning, "the ClickHouse spool overflowed: \(report.counts[.clickhouseDroppedRecords]) records dropped since the start "
+                    + "(spool_max_bytes \(shipping.spoolLimitBytes))")
             }
             if let failed = shipping.lastFailureAt, failed > (shipping.lastInsertAt ?? "") {
                 problem(.warning, "ClickHouse inserts are failing (\(shipping.lastError ?? "no detail")): \(shipping.spoolRecords) records wait in the spool")

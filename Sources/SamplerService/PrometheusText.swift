@@ -23,7 +23,7 @@ public enum PrometheusText {
 
         // Every count that has a metric, as `Counter` declares it.
         for counter in Counter.allCases {
-            guard let metric = counter.metric else { continue }
+            guard let metric = counter.metric, counter.publisher != .clickhouse || s.shipping != nil else { continue }
             page.counter(metric.name, metric.help, c[counter])
         }
         page.family("sampler_nflog_receive_buffer_bytes", .gauge, "The socket's receive buffer size.")
@@ -92,11 +92,6 @@ public enum PrometheusText {
             page.sample("sampler_clickhouse_spool_bytes", Double(shipping.spoolBytes))
             page.family("sampler_clickhouse_spool_limit_bytes", .gauge, "Most bytes the spool may hold (spool_max_bytes).")
             page.sample("sampler_clickhouse_spool_limit_bytes", Double(shipping.spoolMaxBytes))
-            page.counter("sampler_clickhouse_dropped_records_total", "Records dropped from a full spool, or that could not be written to it.", shipping.droppedRecords)
-            page.counter("sampler_clickhouse_spool_write_errors_total", "Batches the spool's disk refused (kept in memory, retried).", shipping.spoolWriteErrors)
-            page.counter("sampler_clickhouse_inserted_records_total", "Records ClickHouse accepted.", shipping.insertedRecords)
-            page.counter("sampler_clickhouse_inserted_batches_total", "Batches ClickHouse accepted.", shipping.insertedBatches)
-            page.counter("sampler_clickhouse_insert_failures_total", "Inserts that failed (each retry counts).", shipping.failures)
             if let last = shipping.lastInsertAt {
                 page.family("sampler_clickhouse_last_insert_timestamp_seconds", .gauge, "When ClickHouse last accepted a batch, in seconds since the Unix epoch.")
                 page.sample("sampler_clickhouse_last_insert_timestamp_seconds", seconds(last))

@@ -22,7 +22,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
     }
 
     public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
-                conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, upkeep: RuleKeeper.State? = nil, pid: Int32 = getpid()) {
+                conntrack: ConntrackWatch.Observation? = nil, upkeep: RuleKeeper.State? = nil, pid: Int32 = getpid()) {
         fields = Fields(snapshot, version: version, rules: rules, conntrack: conntrack, upkeep: upkeep, pid: pid)
         counts = snapshot.counters.counts
     }
@@ -52,10 +52,12 @@ public struct StatusReport: Codable, Sendable, Equatable {
         /// The daemon's network namespace ("net:[4026531840]"): its rules are that
         /// namespace's.
         public var networkNamespace: String?
-        /// conntrack's table in the daemon's namespace, and the connections it dropped or
-        /// could not track since the last window began: they never reached the sample.
+        /// conntrack's table in the daemon's namespace, the connections it dropped or
+        /// could not track since the last window began (they never reached the sample),
+        /// and the entries it evicted to make room then (a sampled one ends early).
         public var conntrack: Conntrack?
         public var conntrackNewLosses: UInt64?
+        public var conntrackNewEvictions: UInt64?
         public var output: String
         public var receiveBufferBytes: Int
         public var maxReceiveBufferBytes: Int
@@ -80,7 +82,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var clickhouse: Shipping?
 
         public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
-                    conntrack: (reading: Conntrack, newLosses: UInt64)? = nil, upkeep: RuleKeeper.State? = nil, pid: Int32 = getpid()) {
+                    conntrack: ConntrackWatch.Observation? = nil, upkeep: RuleKeeper.State? = nil, pid: Int32 = getpid()) {
             let c = snapshot.counters
             self.version = version
             self.pid = pid
@@ -92,6 +94,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
             networkNamespace = StatusReport.currentNetworkNamespace()
             self.conntrack = conntrack?.reading
             conntrackNewLosses = conntrack?.newLosses
+            conntrackNewEvictions = conntrack?.newEvictions
             output = snapshot.output ?? "-"
             receiveBufferBytes = snapshot.receiveBufferBytes
             maxReceiveBufferBytes = snapshot.maximumReceiveBufferBytes
@@ -122,11 +125,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var spoolRecords: Int
         public var spoolBytes: Int
         public var spoolLimitBytes: Int  // "spool_limit_bytes" in status (the setting spool_max_bytes)
-        public var droppedRecords: UInt64
-        public var spoolWriteErrors: UInt64
-        public var insertedRecords: UInt64
-        public var insertedBatches: UInt64
-        public var failures: UInt64
+        // Its counts are `Counter`s, beside the others (clickhouse_inserted_records, ...).
         /// RFC 3339 times (they sort as text).
         public var lastInsertAt: String?
         public var lastFailureAt: String?
@@ -298,11 +297,6 @@ extension StatusReport.Shipping {
         spoolRecords = s.spoolRecords
         spoolBytes = s.spoolBytes
         spoolLimitBytes = s.spoolMaxBytes
-        droppedRecords = s.droppedRecords
-        spoolWriteErrors = s.spoolWriteErrors
-        insertedRecords = s.insertedRecords
-        insertedBatches = s.insertedBatches
-        failures = s.failures
         lastInsertAt = s.lastInsertAt.map(Timestamp.string)
         lastFailureAt = s.lastFailureAt.map(Timestamp.string)
         lastError = s.lastError

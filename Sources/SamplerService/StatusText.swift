@@ -52,7 +52,7 @@ public enum StatusText {
             : health.problems.joined(separator: "; ")
         let perf = "messages=\(r.counts[.messages])c lost=\(r.counts[.lost])c overruns=\(r.counts[.overruns])c parse_errors=\(r.counts[.parseErrorsTotal])c "
             + "records=\(r.counts[.records])c open_connections=\(r.openConnections);;;0;\(r.maxConnections)"
-            + (r.clickhouse.map { " spool_records=\($0.spoolRecords);;;0 clickhouse_dropped=\($0.droppedRecords)c" } ?? "")
+            + (r.clickhouse.map { " spool_records=\($0.spoolRecords);;;0 clickhouse_dropped=\(r.counts[.clickhouseDroppedRecords])c" } ?? "")
             + stagePerfdata(r.currentWindow, thresholds)
         lines.append("SAMPLER \(health.state.name) - \(summary) | \(perf)")
         lines.append("sampler \(r.version), pid \(r.pid), up \(duration(r.uptimeSeconds)) (since \(r.startedAt))")
@@ -82,9 +82,9 @@ public enum StatusText {
             + "\(n[.evicted]) evicted (table full), \(n[.finalized]) finalized, \(n[.records]) records to \(r.output)"
         lines.append(connections + waiting + "; \(n[.orphans]) orphan packets")
         if let c = r.clickhouse {
-            lines.append("clickhouse: \(c.destination); \(c.insertedRecords) records in \(batches(Int(c.insertedBatches))) inserted, "
+            lines.append("clickhouse: \(c.destination); \(n[.clickhouseInsertedRecords]) records in \(batches(Int(n[.clickhouseInsertedBatches]))) inserted, "
                 + "last \(c.lastInsertAt ?? "never"); spool \(c.spoolRecords) records in \(batches(c.spoolBatches)), "
-                + "\(c.spoolBytes)/\(c.spoolLimitBytes) bytes; \(c.droppedRecords) dropped; \(c.failures) failed inserts"
+                + "\(c.spoolBytes)/\(c.spoolLimitBytes) bytes; \(n[.clickhouseDroppedRecords]) dropped; \(n[.clickhouseInsertFailures]) failed inserts"
                 + (c.lastError.map { " (last: \($0) at \(c.lastFailureAt ?? "?"))" } ?? ""))
         }
         lines.append("current window: " + windowLine(r.currentWindow, r.currentInterval))

@@ -18,13 +18,21 @@ public final class RecordFile {
 
     public let path: String?
     private var fd: Int32
-    /// Bytes waiting to be written: whole lines, except that the first may be the rest of
-    /// a line a failed write left half written (it goes first when writing works again,
-    /// so no line is ever torn).
+    /// Whole lines waiting to be written. A failed write may have stopped inside the
+    /// first: its first `headBytesWritten` bytes are in the file, the rest goes first when
+    /// writing works again, so that no line is ever torn.
     public private(set) var buffer: [UInt8] = []
+    /// The records (lines) in `buffer`: what is lost if writing never works again.
+    public private(set) var recordsWaiting = 0
+    /// Bytes of the first waiting line that are in the file already, which `finish` and
+    /// `reopen` cut off again when the rest cannot follow them there.
+    private var headBytesWritten = 0
+    /// Bytes waiting to be written.
+    public var bytesWaiting: Int { buffer.count - headBytesWritten }
     /// Write calls that failed.
     public private(set) var writeErrors: UInt64 = 0
-    /// Whole records not kept because writes failed and `maximumBuffered` bytes waited.
+    /// Whole records not kept because writes failed: while `maximumBuffered` bytes waited,
+    /// and those still waiting at `finish`.
     public private(set) var recordsDropped: UInt64 = 0
     /// Why the last write failed, while writing fails; nil once a write succeeds.
     public private(set) var failure: Errno?
@@ -60,7 +68,7 @@ public final class RecordFile {
     }
 
     deinit {
-        flush()
+        finish()
         if path != nil { close(fd) }
     }
 
@@ -80,14 +88,46 @@ public final class RecordFile {
     }
 
     /// Opens the path again (after a rotation); keeps the old descriptor if it fails.
+    /// What waits goes to the new file; a line the old one holds half of is cut there and
+    /// written whole to the new one.
     public func reopen() throws(OpenError) {
         flush()
         guard let path else { return }
         let fresh = try Self.open(path)
+        if headBytesWritten > 0 {
+            cutHalfWrittenHead()
+            headBytesWritten = 0
+        }
         // What the old file failed to keep (a late write error) counts as a failed write.
         if Descriptor(rawValue: fd).close() != nil { writeErrors += 1 }
         fd = fresh
         try cutTornTail()
+    }
+
+    /// The last try, when the records stop (sampler stops, or classify ends): writes what
+    /// waits; what still cannot be written is dropped and counted, and the half of a line
+    /// a failed write left in the file is cut, so that the file ends in a whole record.
+    /// Returns the records dropped now. Appending after it starts afresh.
+    @discardableResult
+    public func finish() -> Int {
+        flush()
+        let dropped = recordsWaiting
+        guard dropped > 0 else { return 0 }
+        if headBytesWritten > 0 { cutHalfWrittenHead() }
+        recordsDropped += UInt64(dropped)
+        buffer.removeAll(keepingCapacity: true)
+        recordsWaiting = 0
+        headBytesWritten = 0
+        return dropped
+    }
+
+    /// Cuts the half line a failed write left at the end of the file. Only a regular file
+    /// opened for reading too can be cut; elsewhere (a pipe, a device) the half stays.
+    private func cutHalfWrittenHead() {
+        guard path != nil, fcntl(fd, F_GETFL) & O_ACCMODE == O_RDWR else { return }
+        let file = Descriptor(rawValue: fd)
+        guard let size = try? file.size(), size >= Int64(headBytesWritten) else { return }
+        if (try? file.truncate(to: size - Int64(headBytesWritten))) == nil { writeErrors += 1 }
     }
 
     /// A file that does not end in a newline was torn in the middle of a record: cut it
@@ -120,8 +160,9 @@ public final class RecordFile {
             + "cut the last \(lastCut) bytes back to its last whole line, so that new records start a line of their own"
     }
 
-    /// Adds one record's line (`body` appends it), unless `maximumBuffered` bytes already
-    /// wait for a failing output: then the record is dropped whole and counted.
+    /// Adds one record's line (`body` appends it, newline included), unless
+    /// `maximumBuffered` bytes already wait for a failing output: then the record is
+    /// dropped whole and counted.
     @discardableResult
     public func append(_ body: (inout [UInt8]) -> Void) -> Bool {
         guard buffer.count < Self.maximumBuffered else {
@@ -129,14 +170,15 @@ public final class RecordFile {
             return false
         }
         body(&buffer)
+        recordsWaiting += 1
         return true
     }
 
     /// Writes the buffer out, through short writes. What a failed write leaves stays
-    /// buffered, to be written first on the next try.
+    /// buffered, to be written on the next try from where it stopped.
     public func flush() {
-        guard !buffer.isEmpty else { return }
-        var written = 0
+        guard buffer.count > headBytesWritten else { return }
+        var written = headBytesWritten
         do {
             try Descriptor(rawValue: fd).writeAll(buffer, written: &written)
             failure = nil
@@ -146,8 +188,30 @@ public final class RecordFile {
         }
         if written == buffer.count {
             buffer.removeAll(keepingCapacity: true)
-        } else if written > 0 {
-            buffer.removeFirst(written)
+            recordsWaiting = 0
+            headBytesWritten = 0
+        } else {
+            keepUnwritten(after: written)
         }
+    }
+
+    /// After a write that stopped `written` bytes into the buffer: the lines it finished
+    /// go, and of the line it stopped inside, the part in the file is remembered.
+    private func keepUnwritten(after written: Int) {
+        let (finished, end) = buffer.withUnsafeBytes { bytes in
+            var lines = 0, end = 0
+            while end < written, let newline = memchr(bytes.baseAddress! + end, 0x0A, written - end) {
+                lines += 1
+                end = bytes.baseAddress!.distance(to: UnsafeRawPointer(newline)) + 1
+            }
+            return (lines, end)
+        }
+        guard finished > 0 else {
+            headBytesWritten = written
+            return
+        }
+        recordsWaiting -= finished
+        buffer.removeFirst(end)
+        headBytesWritten = written - end
     }
 }

@@ -145,10 +145,14 @@ struct Classify: ParsableCommand {
         sink?.finish()
         aggregator.flush { windows.append($0) }
         let table = SummaryTable.render(windows: windows, parseErrors: result.parseErrors, counters: result.counters)
-        if format == .table { out.append { $0.append(contentsOf: table.utf8) } }
-        out.flush()
-        if let failure = out.failure, failure != .brokenPipe {
-            printError("sampler classify: cannot write the records to standard output: \(failure)"
+        out.finish()
+        var failure = out.failure
+        if format == .table {
+            var written = 0
+            do throws(Errno) { try Descriptor(rawValue: STDOUT_FILENO).writeAll(Array(table.utf8), written: &written) } catch { failure = error }
+        }
+        if let failure, failure != .brokenPipe {
+            printError("sampler classify: cannot write the \(format == .table ? "table" : "records") to standard output: \(failure)"
                 + (out.recordsDropped > 0 ? "; \(out.recordsDropped) records dropped" : ""))
             throw ExitStatus.ioError.exit
         }

@@ -5,12 +5,13 @@ import SamplerCapture
 import SamplerClassifier
 import SamplerPipeline
 import SamplerRules
+import SamplerRuntime
 import SamplerService
+import SamplerSinks
+import SamplerSystem
 import SamplerWire
 #if canImport(Glibc)
 import Glibc
-import SamplerRuntime
-import SamplerSinks
 #endif
 
 struct Run: ParsableCommand {
@@ -52,6 +53,7 @@ struct Run: ParsableCommand {
                 .failure: "a runtime failure",
                 .unavailable: "the group, the status socket, the metrics port or the spool is taken by another process",
                 .cannotCreate: "the output, the status socket or the spool cannot be created",
+                .ioError: "records were dropped because the output could not be written (a full disk, say)",
                 .noPermission: "no permission (CAP_NET_ADMIN)",
                 .configuration: "a bad setting, in the configuration file or a flag",
             ]))
@@ -201,15 +203,26 @@ struct Run: ParsableCommand {
         let c = sampler.counters
         // Everything turned away anywhere on the way, so that the last line of the log
         // says whether the sample is whole.
-        let counted = Counter.allCases.compactMap { counter in counter.stopLine.map { "\(c[counter]) \($0)" } }
+        let counted = Counter.allCases.filter { $0.publisher != .clickhouse || sink != nil }.compactMap { counter in
+            counter.stopLine.map { "\(c[counter]) \($0)" }
+        }
         let upkeep = keeper.state
         let repairs = upkeep.repairs > 0 || upkeep.missingSince != nil
             ? ", rules reinstalled \(upkeep.repairs) time\(upkeep.repairs == 1 ? "" : "s") after they vanished (\(Double(upkeep.missingMicroseconds / 100_000) / 10) s without them"
                 + (upkeep.missingSince != nil ? ", and missing at the stop" : "") + ")"
             : ""
         printError("sampler: stopped; " + counted.joined(separator: ", ") + repairs
-            + (Conntrack.read().flatMap { now in conntrackAtStart.map { now.lost(since: $0) } }.map {
-                ", \($0) new connections conntrack dropped or could not track (never sampled)" } ?? ""))
+            + (Conntrack.read().flatMap { now in conntrackAtStart.map { (now.lost(since: $0), now.evicted(since: $0)) } }.map {
+                ", \($0.0) new connections conntrack dropped or could not track (never sampled), "
+                    + "\($0.1) conntrack evicted to make room (sampled ones among them end early)" } ?? ""))
+        // A reader that went away (`--output - | head`) is the user's choice, as with
+        // classify; any other loss of records is a failure of the run, for systemd too.
+        let readerLeft = (options.output ?? "-") == "-" && c.writeFailure == .brokenPipe
+        if c[.recordsDropped] > 0 && !readerLeft {
+            printError("sampler run: \(c[.recordsDropped]) records were dropped because \(options.output ?? "standard output") could not be written"
+                + (c.writeFailure.map { " (\($0))" } ?? "") + ": the sample is not whole; free space there, or choose another 'output'")
+            throw ExitStatus.ioError.exit
+        }
     }
 
     /// The rules this daemon works with, for `status` to judge the kernel by: the ones

@@ -143,3 +143,13 @@ final class ClickHouseServer {
         for statement in try Self.statements("schema.sql") { try query(statement.sql) }
     }
 }
+
+/// How shipping goes, from `sampler status --json`: the daemon's `clickhouse` object (the
+/// spool, the last insert) with its ClickHouse counts (`clickhouse_inserted_records`, ...),
+/// which status keeps beside the other counts.
+func shippingState(_ status: [String: Any]) -> [String: Any] {
+    guard let daemon = status["daemon"] as? [String: Any] else { return [:] }
+    var state = daemon["clickhouse"] as? [String: Any] ?? [:]
+    for (key, value) in daemon where key.hasPrefix("clickhouse_") { state[key] = value }
+    return state
+}

@@ -45,7 +45,7 @@ struct ClusterTests {
     func shipping(_ host: Host) -> [String: Any] {
         guard let result = try? host.lab.run([sampler, "status", "--json", "--config", host.config, "--skip-rules"], in: host.lab.server, allowFailure: true),
               let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else { return [:] }
-        return (object["daemon"] as? [String: Any])?["clickhouse"] as? [String: Any] ?? [:]
+        return shippingState(object)
     }
 
     /// Connections from the host's own clients: SYNs that hping3's kernel resets (post_syn
@@ -123,7 +123,7 @@ struct ClusterTests {
         for host in hosts {
             #expect(host.lab.wait(seconds: 60) {
                 let state = shipping(host)
-                return state["spool_records"] as? Int == 0 && (state["inserted_records"] as? Int ?? 0) > 0
+                return state["spool_records"] as? Int == 0 && (state["clickhouse_inserted_records"] as? Int ?? 0) > 0
             }, "\(host.id): \(shipping(host))")
         }
         for (host, run) in zip(hosts, runs) {

@@ -20,20 +20,30 @@ struct OutputFailureTests {
         return (result.status, object["problems"] as? [String] ?? [], object["daemon"] as? [String: Any] ?? [:])
     }
 
-    @Test func aFullDiskIsCriticalAndLosesNothingOnceSpaceReturns() throws {
-        let lab = try Lab(index: 35)
+    /// sampler writing its records to a tmpfs of 64 KiB, with rules that sample every
+    /// connection: the disk, the records file and the run. `closeSmallDisk` cleans up.
+    func runOnASmallDisk(_ lab: Lab, group: Int) throws -> (disk: URL, output: URL, run: Subprocess.Child) {
         let disk = lab.file("disk")
         try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
         try lab.run(["mount", "-t", "tmpfs", "-o", "size=64k", "sampler-test", disk.path])
-        defer {
-            _ = try? lab.run(["umount", disk.path], allowFailure: true)
-            lab.close()
-        }
-        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--probability", "1", "--group", "5035", "--family", "4"], in: lab.server)
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--probability", "1", "--group", "\(group)", "--family", "4"], in: lab.server)
         let output = disk.appendingPathComponent("records.jsonl")
-        let run = try lab.spawn([sampler, "run", "--config", "/dev/null", "--group", "5035", "--output", output.path, "--idle-timeout", "1",
+        let run = try lab.spawn([sampler, "run", "--config", "/dev/null", "--group", "\(group)", "--output", output.path, "--idle-timeout", "1",
                                  "--status-socket", lab.file("status.sock").path, "--metrics", "none"], in: lab.server, log: "run.log")
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") }, "\(lab.read("run.log"))")
+        return (disk, output, run)
+    }
+
+    func closeSmallDisk(_ lab: Lab) {
+        // Lazily: sampler may still hold the file if the test failed before stopping it.
+        _ = try? lab.run(["umount", "-l", lab.file("disk").path], allowFailure: true)
+        lab.close()
+    }
+
+    @Test func aFullDiskIsCriticalAndLosesNothingOnceSpaceReturns() throws {
+        let lab = try Lab(index: 35)
+        defer { closeSmallDisk(lab) }
+        let (disk, output, run) = try runOnASmallDisk(lab, group: 5035)
 
         // 3,000 connections (hping3 counts its source port up), about 1 MB of records:
         // the 64 KiB disk fills after a couple of hundred.
@@ -67,6 +77,42 @@ struct OutputFailureTests {
         #expect(lines.count == 3000)
         let stop = lab.read("run.log")
         #expect(stop.contains("0 records dropped"), "\(stop)")
+    }
+
+    /// Stopped while the disk is still full: what waited in memory cannot be kept, so it
+    /// is counted as dropped in the stop line, the exit status says the sample is not
+    /// whole, and the file still ends in a whole record.
+    @Test func aStopWhileTheDiskIsFullCountsWhatIsLost() throws {
+        let lab = try Lab(index: 45)
+        defer { closeSmallDisk(lab) }
+        let (_, output, run) = try runOnASmallDisk(lab, group: 5045)
+        try lab.run(["hping3", "-q", "-S", "-p", "9", "-s", "20000", "-i", "u300", "-c", "1500", lab.serverV4], in: lab.client, allowFailure: true)
+        // Every connection finalized (1 s idle), most of them waiting for the full disk.
+        #expect(lab.wait(seconds: 20) { lab.read("run.log").contains("No space left on device") }, "\(lab.read("run.log"))")
+        usleep(2_500_000)
+        lab.stop(run)
+        let log = lab.read("run.log")
+        #expect(run.wait() == 74, "\(log)")
+
+        let stop = try #require(log.split(separator: "\n").first { $0.hasPrefix("sampler: stopped;") }, "\(log)")
+        // "sampler: stopped; 1500 messages, 1500 records, ...": each count by its name.
+        var counts: [String: Int] = [:]
+        for part in stop.dropFirst("sampler: stopped; ".count).split(separator: ", ") {
+            let words = part.split(separator: " ", maxSplits: 1)
+            if words.count == 2, let n = Int(words[0]) { counts[String(words[1])] = n }
+        }
+        let records = try #require(counts["records"], "\(stop)")
+        let dropped = try #require(counts["records dropped (output not writable)"], "\(stop)")
+        #expect(records == 1500, "\(stop)")
+        #expect(dropped > 0, "\(stop)")
+        #expect(log.contains("records that waited for \(output.path) could not be written (No space left on device) and are lost"), "\(log)")
+        #expect(log.contains("sampler run: \(dropped) records were dropped because \(output.path) could not be written"), "\(log)")
+
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        #expect(text.hasSuffix("\n"), "the file ends in a whole record")
+        let lines = text.split(separator: "\n")
+        #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil }, "every line is a whole record")
+        #expect(lines.count + dropped == records, "each record is in the file or counted as dropped: \(lines.count) + \(dropped)")
     }
 
     @Test func aClosedStandardOutputStopsRunCleanly() throws {

@@ -24,6 +24,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: root) }
         let reading = try #require(Conntrack.read(proc: root.path))
         #expect(reading == Conntrack(entries: 5, maximum: 262_144, drops: 0x2f, earlyDrops: 4, insertFailures: 2))
+        // Dropped and not inserted are lost; early drops are evicted, apart.
+        #expect(reading.lost(since: Conntrack(entries: 0, maximum: 0)) == 0x2f + 2)
+        #expect(reading.evicted(since: Conntrack(entries: 0, maximum: 0, earlyDrops: 1)) == 3)
         #expect(Conntrack.read(proc: "/nonexistent") == nil)
     }
 
@@ -54,7 +57,12 @@ import Testing
         #expect(judge(report).state == .ok)
         report.conntrack = Conntrack(entries: 95, maximum: 100)
         #expect(judge(report).problems.first?.hasPrefix("conntrack's table is 95.00% full (95 of 100)") == true)
-        #expect(judge(report).problems.first?.contains("sysctl -w net.netfilter.nf_conntrack_max=200") == true)
+        #expect(judge(report).problems.first?.contains("host-wide (sysctl -w net.netfilter.nf_conntrack_max=200 in the host's own namespace)") == true)
+        // Early drops were tracked (and perhaps sampled): they are not "never sampled".
+        report.conntrackNewEvictions = 3
+        #expect(judge(report).state == .warning)
+        #expect(judge(report).problems.first?.hasPrefix("conntrack evicted 3 connections not yet answered") == true)
+        #expect(judge(report).problems.first?.contains("not in the sample") == false)
         report.conntrackNewLosses = 12
         #expect(judge(report).state == .warning)
         #expect(judge(report).problems.first?.hasPrefix("conntrack dropped or could not track 12 connections") == true)

@@ -26,6 +26,7 @@ func sampleSnapshot(lost: UInt64 = 2, evicted: UInt64 = 0, lastPacketAgo: Micros
     counters[.evicted] = evicted
     counters[.finalized] = 10
     counters.lastPacketTime = lastPacketAgo.map { now - $0 }
+    if let shipping { counters.counts.add(shipping) }  // as the pipeline does
     var window = WindowSummary(start: 1_794_999_600_000_000, length: 900_000_000)
     window.total = 10
     window.stageCounts = [4, 1, 3, 0, 2]

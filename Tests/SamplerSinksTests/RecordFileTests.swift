@@ -78,6 +78,68 @@ import Testing
         #expect(!file.append { $0.append(contentsOf: line) })
         #expect(file.recordsDropped == 2)
         #expect(file.buffer.count == kept * line.count, "only whole lines wait")
+        #expect(file.recordsWaiting == kept)
+        // The end: what still cannot be written is dropped and counted, not forgotten.
+        #expect(file.finish() == kept)
+        #expect(file.recordsDropped == UInt64(2 + kept))
+        #expect(file.bytesWaiting == 0 && file.recordsWaiting == 0)
+    }
+
+    /// A disk that fills in the middle of a write takes half a line: the rest goes first
+    /// when space returns; if it never does, `finish` cuts the half off, so that the file
+    /// ends in a whole record, and counts the lines that did not make it. A rotation
+    /// while half a line is out moves the whole line to the new file.
+    @Test(.enabled(if: getuid() == 0, "mounts a small tmpfs: run as root (CI does)"))
+    func aDiskThatFillsInTheMiddleOfALineLeavesOnlyWholeLines() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-halfline-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try #require(mount("sampler-test", directory.path, "tmpfs", 0, "size=64k") == 0, "mount: \(errno)")
+        defer {
+            umount(directory.path)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let path = directory.appendingPathComponent("records.jsonl").path
+        let file = try RecordFile(path: path)
+        // Lines of 10,000 bytes, numbered: 64 KiB holds six and a half of them.
+        func line(_ n: Int) -> [UInt8] { Array("\(n) ".utf8) + Array(repeating: UInt8(ascii: "x"), count: 9_998 - "\(n)".utf8.count) + [0x0A] }
+        for n in 0..<10 { file.append { $0.append(contentsOf: line(n)) } }
+        file.flush()
+        #expect(file.failure == .noSpace)
+        let full = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(full.count % 10_000 != 0, "the disk filled inside a line (\(full.count) bytes)")
+        let whole = full.count / 10_000
+        #expect(file.recordsWaiting == 10 - whole)
+        #expect(file.bytesWaiting == 10 * 10_000 - full.count)
+
+        // logrotate moves the file away while the disk is still full: the half line is cut
+        // from the old file, and the whole line goes to the new one once space returns.
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        try file.reopen()
+        #expect(file.failure == .noSpace && file.recordsWaiting == 10 - whole)
+        try #require(mount("sampler-test", directory.path, "tmpfs", UInt(MS_REMOUNT), "size=1m") == 0, "remount: \(errno)")
+        file.flush()
+        #expect(file.failure == nil && file.recordsWaiting == 0)
+        let old = try String(contentsOfFile: path + ".1", encoding: .utf8)
+        let new = try String(contentsOfFile: path, encoding: .utf8)
+        // (Compared as a Bool, so that a failure does not print 100 kB.)
+        let oldHoldsTheFirst = old == (0..<whole).map { String(decoding: line($0), as: UTF8.self) }.joined()
+        let newHoldsTheRest = new == (whole..<10).map { String(decoding: line($0), as: UTF8.self) }.joined()
+        #expect(oldHoldsTheFirst, "the old file: \(old.utf8.count) bytes, \(whole) whole lines expected")
+        #expect(newHoldsTheRest, "the new file: \(new.utf8.count) bytes, \(10 - whole) whole lines expected")
+
+        // The disk fills again, and sampler stops before space returns.
+        try #require(mount("sampler-test", directory.path, "tmpfs", UInt(MS_REMOUNT), "size=\(200 << 10)") == 0, "remount: \(errno)")
+        for n in 10..<30 { file.append { $0.append(contentsOf: line(n)) } }
+        file.flush()
+        #expect(file.failure == .noSpace)
+        let lost = file.finish()
+        let after = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = after.split(separator: "\n", omittingEmptySubsequences: false)
+        let endsWhole = after.hasSuffix("\n")
+        #expect(endsWhole, "no half line is left at the end (\(after.utf8.count) bytes)")
+        #expect(lines.dropLast().allSatisfy { $0.utf8.count == 9_999 })
+        #expect(lines.count - 1 + lost == 20 + 10 - whole, "every line is either in the file or counted as dropped")
+        #expect(lost > 0 && file.recordsDropped == UInt64(lost))
     }
 
     @Test func aMissingDirectoryIsAClearError() {
