@@ -64,7 +64,9 @@ public final class Spool: Sendable {
     /// sent: a batch is written whole or not at all, so only a disk fault or a hand leaves
     /// one so, and ClickHouse would refuse it.
     public let damaged: [String]
-    private let directoryFD: Int32
+    /// The directory, open for the *at calls and the lock; closed when the spool goes.
+    private let directoryOwner: OwnedDescriptor
+    private var directoryFD: Int32 { directoryOwner.descriptor.rawValue }
     private let state: Mutex<State>
 
     /// Opens (creating, mode 0750) and locks `directory`, deletes half-written batches
@@ -73,13 +75,13 @@ public final class Spool: Sendable {
         self.directory = directory
         self.limitBytes = limitBytes
         if mkdir(directory, 0o750) != 0 && Errno.last != .fileExists { throw .create(path: directory, .last) }
-        let fd: Int32
-        do { fd = try Descriptor.open(directory, O_RDONLY | O_DIRECTORY).rawValue } catch { throw .create(path: directory, error) }
+        let owner: OwnedDescriptor
+        do { owner = OwnedDescriptor(try Descriptor.open(directory, O_RDONLY | O_DIRECTORY)) } catch { throw .create(path: directory, error) }
+        let fd = owner.descriptor.rawValue
         do { _ = try retryOnInterrupt { flock(fd, LOCK_EX | LOCK_NB) } } catch {
-            close(fd)
-            throw error == .wouldBlock ? .inUse(path: directory) : .create(path: directory, error)
+            throw error == .wouldBlock ? .inUse(path: directory) : .create(path: directory, error)  // the owner closes it
         }
-        directoryFD = fd
+        directoryOwner = owner
         var found = State(), damaged: [String] = []
         for name in Self.list(fd) {
             if name.hasPrefix(".") && name.hasSuffix(".tmp") {
@@ -103,7 +105,6 @@ public final class Spool: Sendable {
         state = Mutex(found)
     }
 
-    deinit { close(directoryFD) }
 
     /// An id for a new batch from the clock: increasing, also across restarts.
     public func nextID(now: UInt64) -> UInt64 {

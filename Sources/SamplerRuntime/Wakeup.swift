@@ -10,15 +10,14 @@ import Glibc
 /// pipeline makes no system call per batch. A wake-up that races with falling asleep is
 /// caught by the sleeper's re-check, and at worst by the wait's timeout.
 public final class Wakeup: Sendable {
-    private let fd: Int32
+    private let owner: OwnedDescriptor
+    private var fd: Int32 { owner.descriptor.rawValue }
     private let sleeping = Atomic<Bool>(false)
 
     /// Fails only when the process is out of descriptors or memory (EMFILE, ENOMEM).
     public init() throws(Errno) {
-        fd = try retryOnInterrupt { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
+        owner = OwnedDescriptor(Descriptor(rawValue: try retryOnInterrupt { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }))
     }
-
-    deinit { close(fd) }
 
     /// Wakes the sleeper, if it sleeps (from any thread).
     public func signal() {

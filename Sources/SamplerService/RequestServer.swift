@@ -21,7 +21,8 @@ import Glibc
 public final class RequestServer: LoopAttachment {
     public typealias Respond = (_ request: [UInt8], _ snapshot: () -> LiveSnapshot) -> [UInt8]
 
-    private let listener: Int32
+    private let listenerOwner: OwnedDescriptor
+    private var listener: Int32 { listenerOwner.descriptor.rawValue }
     /// Any of these ends a request; the search looks only at what the last read added.
     private let terminators: [[UInt8]]
     private let respond: Respond
@@ -49,16 +50,17 @@ public final class RequestServer: LoopAttachment {
         public var inUse = false
     }
 
-    private init(listener: Int32, terminators: [[UInt8]], unlinkPath: String?, respond: @escaping Respond) {
-        self.listener = listener
+    private init(listener: Descriptor, terminators: [[UInt8]], unlinkPath: String?, respond: @escaping Respond) {
+        listenerOwner = OwnedDescriptor(listener)
         self.terminators = terminators
         self.unlinkPath = unlinkPath
         self.respond = respond
     }
 
     deinit {
+        // The clients are values in an Array (see OwnedDescriptor); the listener's owner
+        // closes it after this.
         for client in clients { close(client.fd) }
-        close(listener)
         if let unlinkPath { unlink(unlinkPath) }
     }
 
@@ -102,7 +104,7 @@ public final class RequestServer: LoopAttachment {
             socket.close()
             throw OpenError(description: "cannot listen on \(path): \(error)")
         }
-        return RequestServer(listener: socket.rawValue, terminators: terminators, unlinkPath: path, respond: respond)
+        return RequestServer(listener: socket, terminators: terminators, unlinkPath: path, respond: respond)
     }
 
     /// Listens on TCP at `address`.
@@ -115,7 +117,7 @@ public final class RequestServer: LoopAttachment {
             throw OpenError(description: "cannot listen for metrics on \(address): \(error) (set metrics = none, or another address)",
                             inUse: error == .addressInUse)
         }
-        return RequestServer(listener: socket.rawValue, terminators: terminators, unlinkPath: nil, respond: respond)
+        return RequestServer(listener: socket, terminators: terminators, unlinkPath: nil, respond: respond)
     }
 
     public func addDescriptors(to descriptors: inout [PollDescriptor]) {

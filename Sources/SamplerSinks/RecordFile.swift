@@ -17,7 +17,10 @@ public final class RecordFile {
     }
 
     public let path: String?
-    private var fd: Int32
+    /// The output's descriptor, closed once: standard output is a duplicate of it, so
+    /// that the file is always this object's own.
+    private var owner: OwnedDescriptor
+    private var fd: Descriptor { owner.descriptor }
     /// Whole lines waiting to be written. A failed write may have stopped inside the
     /// first: its first `headBytesWritten` bytes are in the file, the rest goes first when
     /// writing works again, so that no line is ever torn.
@@ -54,22 +57,25 @@ public final class RecordFile {
             self.init()
             return
         }
-        self.init(path: file, fd: try Self.open(file))
+        self.init(path: file, descriptor: try Self.open(file))
         try cutTornTail()
     }
 
     /// Standard output, which is open already.
-    public convenience init() { self.init(path: nil, fd: STDOUT_FILENO) }
+    public convenience init() {
+        // Out of descriptors, the only reason a dup fails: write to 1 itself.
+        let duplicate = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0)
+        self.init(path: nil, descriptor: Descriptor(rawValue: duplicate >= 0 ? duplicate : STDOUT_FILENO))
+    }
 
-    private init(path: String?, fd: Int32) {
+    private init(path: String?, descriptor: Descriptor) {
         self.path = path
-        self.fd = fd
+        owner = OwnedDescriptor(descriptor)
         buffer.reserveCapacity(1 << 17)
     }
 
     deinit {
-        finish()
-        if path != nil { close(fd) }
+        finish()  // the owner closes the descriptor after
     }
 
     /// Where the records go, for messages.
@@ -77,11 +83,11 @@ public final class RecordFile {
 
     /// Opened for reading too, so that a torn tail can be found (appends go to the end
     /// whatever the offset).
-    private static func open(_ path: String) throws(OpenError) -> Int32 {
-        do { return try Descriptor.open(path, O_RDWR | O_APPEND | O_CREAT, permissions: 0o640).rawValue } catch {
+    private static func open(_ path: String) throws(OpenError) -> Descriptor {
+        do { return try Descriptor.open(path, O_RDWR | O_APPEND | O_CREAT, permissions: 0o640) } catch {
             // A file this process may write but not read: append without the check.
             if error == .permissionDenied, let fd = try? Descriptor.open(path, O_WRONLY | O_APPEND | O_CREAT, permissions: 0o640) {
-                return fd.rawValue
+                return fd
             }
             throw OpenError(path: path, error: error)
         }
@@ -99,8 +105,7 @@ public final class RecordFile {
             headBytesWritten = 0
         }
         // What the old file failed to keep (a late write error) counts as a failed write.
-        if Descriptor(rawValue: fd).close() != nil { writeErrors += 1 }
-        fd = fresh
+        if owner.replace(with: fresh) != nil { writeErrors += 1 }
         try cutTornTail()
     }
 
@@ -124,8 +129,8 @@ public final class RecordFile {
     /// Cuts the half line a failed write left at the end of the file. Only a regular file
     /// opened for reading too can be cut; elsewhere (a pipe, a device) the half stays.
     private func cutHalfWrittenHead() {
-        guard path != nil, fcntl(fd, F_GETFL) & O_ACCMODE == O_RDWR else { return }
-        let file = Descriptor(rawValue: fd)
+        guard path != nil, fcntl(fd.rawValue, F_GETFL) & O_ACCMODE == O_RDWR else { return }
+        let file = fd
         guard let size = try? file.size(), size >= Int64(headBytesWritten) else { return }
         if (try? file.truncate(to: size - Int64(headBytesWritten))) == nil { writeErrors += 1 }
     }
@@ -138,9 +143,9 @@ public final class RecordFile {
         lastCut = 0
         guard let path else { return }
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0,
-              fcntl(fd, F_GETFL) & O_ACCMODE == O_RDWR else { return }
-        let file = Descriptor(rawValue: fd)
+        guard fstat(fd.rawValue, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0,
+              fcntl(fd.rawValue, F_GETFL) & O_ACCMODE == O_RDWR else { return }
+        let file = fd
         do {
             let whole = try file.endOfLastWholeLine()
             let size = Int64(info.st_size)
@@ -180,7 +185,7 @@ public final class RecordFile {
         guard buffer.count > headBytesWritten else { return }
         var written = headBytesWritten
         do {
-            try Descriptor(rawValue: fd).writeAll(buffer, written: &written)
+            try fd.writeAll(buffer, written: &written)
             failure = nil
         } catch {
             writeErrors += 1

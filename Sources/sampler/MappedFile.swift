@@ -67,7 +67,8 @@ final class CaptureStream {
     static let pieceBytes = 1 << 20
 
     let path: String
-    private let fd: Int32
+    /// The stream, closed once (standard input is a duplicate, so it is always our own).
+    private let owner: OwnedDescriptor
     /// Bytes read and not yet consumed.
     private(set) var pending: [UInt8] = []
     /// The stream offset of `pending`'s first byte (for error offsets).
@@ -76,13 +77,14 @@ final class CaptureStream {
 
     init(path: String) throws(MappedFile.OpenError) {
         self.path = path
-        do { fd = path == "-" ? STDIN_FILENO : try Descriptor.open(path, O_RDONLY).rawValue } catch {
+        do {
+            owner = OwnedDescriptor(path == "-" ? Descriptor(rawValue: try retryOnInterrupt { fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) })
+                                                : try Descriptor.open(path, O_RDONLY))
+        } catch {
             throw MappedFile.OpenError(path: path, error: error)
         }
         pending.reserveCapacity(2 * Self.pieceBytes)
     }
-
-    deinit { if path != "-" { close(fd) } }
 
     private var scratch = [UInt8](repeating: 0, count: CaptureStream.pieceBytes)
 
@@ -90,7 +92,7 @@ final class CaptureStream {
     /// at a time); sets `ended` at the end of the stream.
     func fill() throws(MappedFile.OpenError) {
         let n: Int
-        do { n = try Descriptor(rawValue: fd).read(into: &scratch) } catch {
+        do { n = try owner.descriptor.read(into: &scratch) } catch {
             throw MappedFile.OpenError(path: path, error: error)
         }
         if n == 0 { ended = true }

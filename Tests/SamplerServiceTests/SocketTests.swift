@@ -37,3 +37,51 @@ import Testing
         #expect(try first.acceptConnection() == nil, "would block: nil, not an error")
     }
 }
+
+/// Checked through pipes: the owner holds a write end, and the read end says whether it
+/// is still open (EAGAIN) or closed (end of file), whatever other tests running in
+/// parallel do with descriptor numbers.
+@Suite struct OwnedDescriptorTests {
+    /// A pipe: its read end (non-blocking) and its write end.
+    func pipeEnds() throws -> (read: Descriptor, write: Descriptor) {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        _ = fcntl(ends[0], F_SETFL, O_NONBLOCK)
+        return (Descriptor(rawValue: ends[0]), Descriptor(rawValue: ends[1]))
+    }
+
+    func writeEndIsOpen(_ read: Descriptor) -> Bool {
+        var byte: [UInt8] = [0]
+        return (try? read.read(into: &byte)) == nil  // EAGAIN: a writer is there; 0: none
+    }
+
+    @Test func closesOnceAndSaysWhetherItFailed() throws {
+        let ends = try pipeEnds()
+        defer { ends.read.close() }
+        let owner = OwnedDescriptor(ends.write)
+        #expect(writeEndIsOpen(ends.read))
+        #expect(owner.close() == nil)
+        #expect(!writeEndIsOpen(ends.read), "closed by close()")
+    }
+
+    @Test func anOwnerThatGoesAwayCloses() throws {
+        let ends = try pipeEnds()
+        defer { ends.read.close() }
+        do {
+            let owner = OwnedDescriptor(ends.write)
+            #expect(writeEndIsOpen(ends.read) && owner.descriptor == ends.write)
+        }
+        #expect(!writeEndIsOpen(ends.read), "closed by deinit")
+    }
+
+    @Test func replacingClosesTheOldOne() throws {
+        let old = try pipeEnds(), fresh = try pipeEnds()
+        defer { old.read.close(); fresh.read.close() }
+        var owner = OwnedDescriptor(old.write)
+        #expect(owner.replace(with: fresh.write) == nil)
+        #expect(!writeEndIsOpen(old.read), "the old one is closed")
+        #expect(writeEndIsOpen(fresh.read), "the new one is owned, and open")
+        #expect(owner.close() == nil)
+        #expect(!writeEndIsOpen(fresh.read))
+    }
+}
