@@ -43,6 +43,21 @@ public enum Counter: Int, CaseIterable, Sendable {
         }
     }
 
+    /// Its label in `sampler status`'s perfdata (a monitoring plugin's graphs), nil for
+    /// those left out. Shorter than the JSON's names where plugins have graphed them so
+    /// since the first release (`parse_errors`, the sum the JSON calls `parse_errors_total`).
+    public var perfdata: String? {
+        switch self {
+        case .messages: "messages"
+        case .lost: "lost"
+        case .overruns: "overruns"
+        case .parseErrorsTotal: "parse_errors"
+        case .records: "records"
+        case .clickhouseDroppedRecords: "clickhouse_dropped"
+        default: nil
+        }
+    }
+
     /// The threads that count: each publishes exactly the counters that name it. The
     /// ClickHouse sink counts under its own lock; `Counts.add(_:)` reads its status.
     public enum Publisher: Sendable {

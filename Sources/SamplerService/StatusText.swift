@@ -50,9 +50,12 @@ public enum StatusText {
         let summary = health.problems.isEmpty
             ? "group \(r.group), \(r.counts[.messages]) messages, \(r.counts[.lost]) lost, \(r.openConnections) open connections, \(lastPacket)"
             : health.problems.joined(separator: "; ")
-        let perf = "messages=\(r.counts[.messages])c lost=\(r.counts[.lost])c overruns=\(r.counts[.overruns])c parse_errors=\(r.counts[.parseErrorsTotal])c "
-            + "records=\(r.counts[.records])c open_connections=\(r.openConnections);;;0;\(r.maxConnections)"
-            + (r.clickhouse.map { " spool_records=\($0.spoolRecords);;;0 clickhouse_dropped=\(r.counts[.clickhouseDroppedRecords])c" } ?? "")
+        // The counts as `Counter` labels them (`c`: a counter), then the gauges.
+        let counted = Counter.allCases.filter { $0.publisher != .clickhouse || r.clickhouse != nil }.compactMap { counter in
+            counter.perfdata.map { "\($0)=\(r.counts[counter])c" }
+        }
+        let perf = counted.joined(separator: " ") + " open_connections=\(r.openConnections);;;0;\(r.maxConnections)"
+            + (r.clickhouse.map { " spool_records=\($0.spoolRecords);;;0" } ?? "")
             + stagePerfdata(r.currentWindow, thresholds)
         lines.append("SAMPLER \(health.state.name) - \(summary) | \(perf)")
         lines.append("sampler \(r.version), pid \(r.pid), up \(duration(r.uptimeSeconds)) (since \(r.startedAt))")
