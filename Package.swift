@@ -79,12 +79,20 @@ let package = Package(
             dependencies: ["SamplerSystem", "SamplerRules", "SamplerClickHouse", "SamplerClassifier", "SamplerSinks", "SamplerWire"],
             swiftSettings: lifetimes
         ),
-        // Running as a service: the live loop (poll, signals, snapshots), systemd
-        // notification, status socket, health, metrics.
+        // Status and health: the daemon's state as status reports it (JSON and text), the
+        // verdicts, and the client that asks the daemon for it.
+        .target(
+            name: "SamplerStatus",
+            dependencies: ["SamplerSystem", "SamplerRules", "SamplerPipeline", "SamplerClickHouse", "SamplerClassifier",
+                           "SamplerConfiguration", "SamplerSinks", "SamplerWire", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: lifetimes
+        ),
+        // The daemon: the live loop (poll, signals, snapshots), the rules' upkeep, the
+        // status and metrics servers, the metrics page, systemd notification.
         .target(
             name: "SamplerService",
             dependencies: ["CLinux", "SamplerSystem", "SamplerRuntime", "SamplerRules", "SamplerPipeline", "SamplerClickHouse",
-                           "SamplerCapture", "SamplerClassifier", "SamplerConfiguration", "SamplerSinks", "SamplerWire"],
+                           "SamplerCapture", "SamplerClassifier", "SamplerConfiguration", "SamplerSinks", "SamplerStatus", "SamplerWire"],
             swiftSettings: lifetimes
         ),
         // The command line: argument parsing, file access, wiring the modules together.
@@ -92,7 +100,7 @@ let package = Package(
             name: "sampler",
             dependencies: [
                 "SamplerSystem", "SamplerRuntime", "SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerRules", "SamplerPipeline", "SamplerCapture",
-                "SamplerConfiguration", "SamplerService", "SamplerClickHouse", "SamplerReport", "SamplerLocation",
+                "SamplerConfiguration", "SamplerService", "SamplerStatus", "SamplerClickHouse", "SamplerReport", "SamplerLocation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: lifetimes
@@ -109,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SamplerServiceTests",
-            dependencies: ["SamplerConfiguration", "SamplerService", "SamplerClickHouse", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire",
+            dependencies: ["SamplerConfiguration", "SamplerService", "SamplerStatus", "SamplerClickHouse", "SamplerRules", "SamplerPipeline", "SamplerClassifier", "SamplerWire",
                            "SamplerCapture", "SamplerSinks", "SamplerSubprocess", "SamplerSystem"],
             swiftSettings: lifetimes
         ),

@@ -18,7 +18,7 @@ import sys
 
 OFFLINE = ["SamplerWire", "SamplerClassifier", "SamplerSinks", "SamplerClickHouse", "SamplerReport",
            "SamplerConfiguration", "SamplerLocation", "SamplerRules", "SamplerSystem", "SamplerRuntime"]
-LIVE = ["SamplerCapture", "SamplerPipeline", "SamplerService", "CNetfilter"]
+LIVE = ["SamplerCapture", "SamplerPipeline", "SamplerStatus", "SamplerService", "CNetfilter"]
 OFFLINE_COMMANDS = ["Report", "Classify", "Config", "ClassifierOptions", "SettingOptions", "ClickHouseOptions"]
 # Modules of the toolchain and the system, importable by any target.
 SYSTEM = {"Foundation", "FoundationXML", "FoundationEssentials", "Glibc", "Darwin", "Dispatch", "Synchronization",

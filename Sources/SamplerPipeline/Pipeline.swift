@@ -230,8 +230,8 @@ public final class Pipeline: @unchecked Sendable {
     public var windows: PublishedWindows { writer.windows.withLock { $0 } }
 }
 
-/// One shard's occupancy, for status and metrics.
-public struct ShardState: Sendable, Equatable {
+/// One shard's occupancy, for status (as its JSON) and metrics.
+public struct ShardState: Codable, Sendable, Equatable {
     public var openConnections: Int
     public var maxConnections: Int
     public var packetsQueued: Int

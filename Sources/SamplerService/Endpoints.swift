@@ -1,12 +1,10 @@
+import SamplerStatus
 import SamplerConfiguration
 import SamplerPipeline
 
 /// The two ways to ask a running sampler how it is: the status socket (one line in,
 /// the JSON report out) and the Prometheus endpoint (HTTP GET /metrics).
 public enum Endpoints {
-    /// What a status client sends.
-    public static let statusRequest = Array("status\n".utf8)
-
     public static func statusServer(path: String, access: RequestServer.SocketAccess = RequestServer.SocketAccess(), version: String,
                                     rules: StatusReport.Rules? = nil, conntrack: ConntrackWatch? = nil,
                                     keeper: RuleKeeper? = nil) throws(RequestServer.OpenError) -> RequestServer {

@@ -1,4 +1,5 @@
 import CLinux
+import SamplerStatus
 import SamplerCapture
 import SamplerPipeline
 import SamplerRuntime

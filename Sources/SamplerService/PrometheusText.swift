@@ -1,3 +1,4 @@
+import SamplerStatus
 import SamplerSinks
 import Foundation
 import SamplerClassifier
@@ -11,7 +12,7 @@ import SamplerWire
 public enum PrometheusText {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public static func render(_ s: LiveSnapshot, version: String, conntrack: Conntrack? = nil, upkeep: RuleKeeper.State? = nil) -> String {
+    public static func render(_ s: LiveSnapshot, version: String, conntrack: Conntrack? = nil, upkeep: RuleUpkeep? = nil) -> String {
         var page = Page()
         let c = s.counters
         page.family("sampler_build_info", .gauge, "sampler's version; always 1.")

@@ -1,3 +1,4 @@
+import SamplerStatus
 import SamplerConfiguration
 import SamplerSystem
 import SamplerWire

@@ -1,3 +1,4 @@
+import SamplerStatus
 import SamplerRules
 import SamplerRuntime
 import SamplerSystem
@@ -32,30 +33,7 @@ public final class RuleKeeper: Sendable {
     }
 
     /// What the keeper found, for `status` and the metrics.
-    public struct State: Sendable, Equatable {
-        public var repair: Bool
-        public var checks: UInt64 = 0
-        public var lastCheckAt: Microseconds?
-        /// At the last check: sampler's rules complete in the kernel (nil before the first).
-        public var present: Bool?
-        /// At the last check: complete, but with other values than the daemon's (changed on purpose).
-        public var changed = false
-        /// Since when they are missing, while they are (from the last check that saw them).
-        public var missingSince: Microseconds?
-        public var repairs: UInt64 = 0
-        /// The time without rules, added up over every gap that ended.
-        public var missingMicroseconds: Microseconds = 0
-        public var lastGap: (start: Microseconds, end: Microseconds)?
-        /// Why the last check was not fine: the rules changed on purpose, cannot be read,
-        /// cannot be reinstalled; nil when it was.
-        public var problem: String?
-
-        public static func == (a: State, b: State) -> Bool {
-            a.repair == b.repair && a.checks == b.checks && a.lastCheckAt == b.lastCheckAt && a.present == b.present && a.changed == b.changed
-                && a.missingSince == b.missingSince && a.repairs == b.repairs && a.missingMicroseconds == b.missingMicroseconds
-                && a.lastGap?.start == b.lastGap?.start && a.lastGap?.end == b.lastGap?.end && a.problem == b.problem
-        }
-    }
+    public typealias State = RuleUpkeep
 
     public let options: Options
     private let log: @Sendable (String) -> Void

@@ -2,7 +2,7 @@ import Foundation
 import ArgumentParser
 import SamplerConfiguration
 import SamplerRules
-import SamplerService
+import SamplerStatus
 
 /// The options that describe the rules, shared by every `rules` subcommand. Unset, they
 /// keep the configuration's values.
@@ -123,7 +123,7 @@ struct Rules: ParsableCommand {
 
         /// A daemon that keeps its rules would put them back: say so, and how to stop sampling.
         private func warnIfADaemonRepairs(_ settings: Settings) {
-            guard let answer = try? UnixClient.exchange(settings.statusSocket, request: Endpoints.statusRequest),
+            guard let answer = try? UnixClient.exchange(settings.statusSocket, request: StatusReport.request),
                   let report = try? StatusReport.decode(Data(answer)), report.rulesUpkeep?.repair == true else { return }
             printError("sampler rules: note: sampler run (pid \(report.pid)) is running and reinstalls its rules when they vanish "
                 + "(repair_rules): to stop sampling, stop it (systemctl stop sampler)")

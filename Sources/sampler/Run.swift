@@ -7,6 +7,7 @@ import SamplerPipeline
 import SamplerRules
 import SamplerRuntime
 import SamplerService
+import SamplerStatus
 import SamplerSinks
 import SamplerSystem
 import SamplerWire

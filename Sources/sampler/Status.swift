@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SamplerConfiguration
 import SamplerRules
-import SamplerService
+import SamplerStatus
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -130,7 +130,7 @@ struct Status: ParsableCommand {
 
     private func ask(_ path: String) -> Result<StatusReport, UnixClient.Failure> {
         do {
-            let answer = try UnixClient.exchange(path, request: Endpoints.statusRequest)
+            let answer = try UnixClient.exchange(path, request: StatusReport.request)
             do { return .success(try StatusReport.decode(Data(answer))) } catch {
                 return .failure(.failed("\(path): the answer is not a status report (is the daemon another version?)"))
             }

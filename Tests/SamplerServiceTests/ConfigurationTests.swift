@@ -8,6 +8,7 @@ import SamplerClickHouse
 import SamplerSystem
 @testable import SamplerConfiguration
 @testable import SamplerService
+@testable import SamplerStatus
 
 @Suite struct ConfigurationTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import SamplerConfiguration
 @testable import SamplerService
+@testable import SamplerStatus
 
 @Suite struct ConntrackTests {
     /// A procfs of our own: the two sysctls and the per-CPU table, as the kernel writes them.

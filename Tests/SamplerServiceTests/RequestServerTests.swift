@@ -3,6 +3,7 @@ import SamplerSystem
 import SamplerWire
 import Testing
 @testable import SamplerService
+@testable import SamplerStatus
 
 /// The status and metrics servers' bounds, driven pass by pass as the live loop drives
 /// them: silent clients cannot keep a real one from its answer, a request has its time and

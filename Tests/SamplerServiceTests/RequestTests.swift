@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SamplerService
+@testable import SamplerStatus
 
 /// The metrics endpoint's answers and the request framing of both servers, below the
 /// live loop (HostileClientTests drives them through sockets).
@@ -51,6 +52,6 @@ import Testing
         }
         #expect(RequestServer.ends(Array("GET / HTTP/1.1\n\n".utf8), from: 0, terminators: Endpoints.httpTerminators))
         #expect(!RequestServer.ends(Array("GET / HTTP/1.1\r\nHost: x\r\n".utf8), from: 0, terminators: Endpoints.httpTerminators))
-        #expect(RequestServer.ends(Endpoints.statusRequest, from: 0, terminators: [[UInt8(ascii: "\n")]]))
+        #expect(RequestServer.ends(StatusReport.request, from: 0, terminators: [[UInt8(ascii: "\n")]]))
     }
 }

@@ -1,3 +1,4 @@
+@testable import SamplerStatus
 import SamplerRules
 import Foundation
 import SamplerClassifier

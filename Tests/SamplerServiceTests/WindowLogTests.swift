@@ -1,6 +1,7 @@
 import SamplerClassifier
 import SamplerPipeline
 @testable import SamplerService
+@testable import SamplerStatus
 import Testing
 
 @Suite struct WindowLogTests {

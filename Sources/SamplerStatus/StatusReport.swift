@@ -22,7 +22,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
     }
 
     public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
-                conntrack: ConntrackWatch.Observation? = nil, upkeep: RuleKeeper.State? = nil, pid: Int32 = getpid()) {
+                conntrack: ConntrackWatch.Observation? = nil, upkeep: RuleUpkeep? = nil, pid: Int32 = getpid()) {
         fields = Fields(snapshot, version: version, rules: rules, conntrack: conntrack, upkeep: upkeep, pid: pid)
         counts = snapshot.counters.counts
     }
@@ -67,7 +67,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         /// Bytes of those records that wait in memory, not yet in the output.
         public var outputBytesWaiting: UInt64
         /// Each classifier shard: its table and its two rings.
-        public var shards: [Shard]
+        public var shards: [ShardState]
         public var openConnections: Int
         public var maxConnections: Int
         public var lastPacketAt: String?
@@ -82,7 +82,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var clickhouse: Shipping?
 
         public init(_ snapshot: LiveSnapshot, version: String, rules: Rules? = nil,
-                    conntrack: ConntrackWatch.Observation? = nil, upkeep: RuleKeeper.State? = nil, pid: Int32 = getpid()) {
+                    conntrack: ConntrackWatch.Observation? = nil, upkeep: RuleUpkeep? = nil, pid: Int32 = getpid()) {
             let c = snapshot.counters
             self.version = version
             self.pid = pid
@@ -101,10 +101,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
             parseErrors = Dictionary(uniqueKeysWithValues: WireError.allCases.map { ($0.name, c.parseErrors[$0]) })
             writeFailure = c.writeFailure?.description
             outputBytesWaiting = c.outputBytesWaiting
-            shards = snapshot.shards.map {
-                Shard(openConnections: $0.openConnections, maxConnections: $0.maxConnections, packetsQueued: $0.packetsQueued,
-                      packetRingCapacity: $0.packetRingCapacity, recordsQueued: $0.recordsQueued, recordRingCapacity: $0.recordRingCapacity)
-            }
+            shards = snapshot.shards
             openConnections = snapshot.openConnections
             maxConnections = snapshot.maxConnections
             lastPacketAt = c.lastPacketTime.map(Timestamp.string)
@@ -141,15 +138,6 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var stages: [String: StageCount]
         public var tags: [String: Int]
         public var close: [String: Int]
-    }
-
-    public struct Shard: Codable, Sendable, Equatable {
-        public var openConnections: Int
-        public var maxConnections: Int
-        public var packetsQueued: Int
-        public var packetRingCapacity: Int
-        public var recordsQueued: Int
-        public var recordRingCapacity: Int
     }
 
     public struct StageCount: Codable, Sendable, Equatable {
@@ -241,7 +229,7 @@ extension StatusReport {
         public var lastGapEnd: String?
         public var problem: String?
 
-        init(_ s: RuleKeeper.State) {
+        init(_ s: RuleUpkeep) {
             repair = s.repair
             checks = s.checks
             lastCheckAt = s.lastCheckAt.map(Timestamp.string)
@@ -261,6 +249,9 @@ extension StatusReport {
     }
 
     static func seconds(_ microseconds: Microseconds) -> Double { Double(microseconds) / 1_000_000 }
+
+    /// What a client sends the status socket to get one (the answer: `json()`, a line).
+    public static let request = Array("status\n".utf8)
 
     /// The JSON the daemon sends (keys in snake_case, sorted, so the text is stable).
     public func json(pretty: Bool = false) -> Data {

@@ -27,30 +27,15 @@ public struct LiveSnapshot: Sendable {
     public var shards: [ShardState] = []
     /// The ClickHouse sink's spool and inserts, when there is one.
     public var shipping: ShippingStatus? = nil
-}
 
-/// Something else the live loop waits on between batches: the status socket, the
-/// metrics endpoint. Called on the loop's thread, so it may read the loop's state.
-public protocol LoopAttachment: AnyObject {
-    /// Appends the descriptors to wait on during this pass.
-    func addDescriptors(to descriptors: inout [PollDescriptor])
-    /// Handles what poll reported for the descriptors it added, in the same order.
-    func handle(_ polled: ArraySlice<PollDescriptor>, now: Microseconds, snapshot: () -> LiveSnapshot)
-}
-
-/// One entry of poll(2)'s array, without the C type in the interface.
-public struct PollDescriptor: Sendable {
-    public var fd: Int32
-    public var wantsInput: Bool
-    public var wantsOutput: Bool
-    /// Set by poll: readable (or a new connection), writable, or hung up / failed.
-    public internal(set) var readable = false
-    public internal(set) var writable = false
-    public internal(set) var failed = false
-
-    public init(fd: Int32, input: Bool = true, output: Bool = false) {
-        self.fd = fd
-        wantsInput = input
-        wantsOutput = output
+    public init(startedAt: Microseconds, takenAt: Microseconds, group: UInt16, output: String?, receiveBufferBytes: Int,
+                maximumReceiveBufferBytes: Int, counters: LiveCounters, openConnections: Int, maxConnections: Int,
+                currentWindow: WindowSummary, lastWindow: WindowSummary?, currentInterval: IntervalCounters,
+                lastInterval: IntervalCounters?, shards: [ShardState] = [], shipping: ShippingStatus? = nil) {
+        (self.startedAt, self.takenAt, self.group, self.output) = (startedAt, takenAt, group, output)
+        (self.receiveBufferBytes, self.maximumReceiveBufferBytes) = (receiveBufferBytes, maximumReceiveBufferBytes)
+        (self.counters, self.openConnections, self.maxConnections) = (counters, openConnections, maxConnections)
+        (self.currentWindow, self.lastWindow, self.currentInterval, self.lastInterval) = (currentWindow, lastWindow, currentInterval, lastInterval)
+        (self.shards, self.shipping) = (shards, shipping)
     }
 }
