@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SamplerClassifier
+import SamplerSinks
 @testable import SamplerPipeline
 
 @Suite struct SequenceTrackerTests {
@@ -22,6 +23,21 @@ import SamplerClassifier
 }
 
 @Suite struct CountsTests {
+    /// Each counter is published by exactly one of the lists the threads publish: none
+    /// reads 0 for ever, none is added up twice.
+    @Test func thePublishersListsPartitionTheCounters() {
+        let lists = [Counter.Publisher.reader, .shard, .writer, .clickhouse].map(Counter.published(by:))
+        let all = lists.flatMap { $0 }
+        #expect(all.count == Counter.allCases.count && Set(all.map(\.rawValue)).count == all.count)
+        // The ClickHouse sink's are read from its status, and only those.
+        var shipping = ShippingStatus()
+        (shipping.droppedRecords, shipping.insertedRecords, shipping.insertedBatches, shipping.failures, shipping.spoolWriteErrors) = (1, 2, 3, 4, 5)
+        var counts = Counts()
+        counts.add(shipping)
+        #expect(Counter.allCases.filter { counts[$0] > 0 } == Counter.published(by: .clickhouse))
+        #expect(counts[.clickhouseDroppedRecords] == 1 && counts[.clickhouseInsertFailures] == 4 && counts[.clickhouseSpoolWriteErrors] == 5)
+    }
+
     @Test func everyCounterHasRoomAndItsOwnSlot() {
         #expect(Counter.allCases.count <= Counts.capacity, "raise Counts.capacity (and its InlineArray) for the new counter")
         var counts = Counts()
