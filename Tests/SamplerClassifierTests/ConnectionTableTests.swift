@@ -45,6 +45,20 @@ import Testing
         for key in keys.prefix(1000) { #expect(table.find(key, hash: table.hash(key)) != nil) }
     }
 
+    /// A port walk under many secrets, not one: a hash that keeps the walk's pattern under
+    /// a few secrets in a hundred (as one that mixed the ports in once did) fails here.
+    @Test func aPortWalkSpreadsUnderEverySecret() {
+        // 5,000 keys in 16,384 buckets: random homes give a longest run of about 19.
+        let keys = (0..<5_000).map { i in key(0xC000_0201, port: UInt16(1024 + i)) }
+        var rng = SplitMix64(state: 11)
+        var worst = 0
+        for _ in 0..<300 {
+            let hasher = ConnectionHasher(seed: (rng.next(), rng.next(), rng.next(), rng.next(), rng.next(), rng.next()))
+            worst = max(worst, table(keys, hasher: hasher, capacity: 8_192).longestProbe)
+        }
+        #expect(worst < 40, "longest probe \(worst) over 300 secrets")
+    }
+
     /// The flood-resistance argument, both ways: keys an attacker chose to collide under
     /// one secret do collide in a table with that secret (so the test would notice a hash
     /// that ignored it), and are spread in a table with any other secret, which is what a
