@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "SamplerRulesTests", dependencies: ["SamplerRules"]),
         .testTarget(
             name: "SamplerLocationTests",
-            dependencies: ["SamplerLocation", "SamplerClassifier", "SamplerSystem", "SamplerWire", "SamplerSubprocess"],
+            dependencies: ["SamplerLocation", "SamplerClassifier", "SamplerSystem", "SamplerWire", "SamplerSubprocess", "SamplerTestSupport"],
             swiftSettings: lifetimes
         ),
         .testTarget(

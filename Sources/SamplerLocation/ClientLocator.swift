@@ -4,12 +4,13 @@ import SamplerWire
 
 /// Fills in a record's `client` (AS number and country) from the location database at
 /// `path`, for the thread that writes records (one lookup per connection, never per
-/// packet). Without a database (a missing file, a bad one) it says so once through `log`
+/// packet, and one per client block while `LocationCache` holds it). Without a database (a missing file, a bad one) it says so once through `log`
 /// and the records go out without the fields; `reopen` (on SIGHUP, after `location
 /// update`) tries again, and a replaced file is picked up there.
 public final class ClientLocator {
     public let path: String
     private var database: LocationDatabase?
+    private var cache = LocationCache()
     private let log: (String) -> Void
     /// What goes without the database, for the message that says it is missing.
     private let without: String
@@ -29,7 +30,7 @@ public final class ClientLocator {
 
     public func locate(_ record: inout ConnectionRecord) {
         guard let database else { return }
-        record.client = database.lookup(record.key.source, family: record.key.family)
+        record.client = cache.location(of: record.key.source, family: record.key.family, in: database)
     }
 
     /// Opens the file again: what `location update` wrote replaces what was open.
@@ -40,6 +41,7 @@ public final class ClientLocator {
             let fresh = try LocationDatabase(path: path)
             if announce { log("location database \(path) reopened (built \(fresh.builtText))") }
             database = fresh
+            cache = LocationCache()  // its answers were the old file's
         } catch {
             // The old database, if there was one, keeps serving: a failed reload loses nothing.
             log(database == nil ? "\(error); \(without)"

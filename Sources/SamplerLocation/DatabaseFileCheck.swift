@@ -22,8 +22,21 @@ enum DatabaseFileCheck {
     /// Bytes read: up to the end of the last section's length.
     static let fieldsSize = firstSectionField + sectionCount * 8
 
-    /// Reads the header from the start of `file` and leaves the file at its start again.
-    static func check(_ file: UnsafeMutablePointer<FILE>, path: String) throws(LocationDatabaseError) {
+    /// Where a section of the file is, from its header.
+    struct Section {
+        var offset: Int
+        var length: Int
+    }
+
+    /// The sections, in the header's order.
+    enum SectionName: Int {
+        case autonomousSystems, networks, networkTree, countries, stringPool
+    }
+
+    /// Reads the header from the start of `file` and leaves the file at its start again;
+    /// the sections, each inside the file.
+    @discardableResult
+    static func check(_ file: UnsafeMutablePointer<FILE>, path: String) throws(LocationDatabaseError) -> [Section] {
         var status = stat()
         guard fstat(fileno(file), &status) == 0 else { throw .unreadable(path: path, .last) }
         if (status.st_mode & S_IFMT) == S_IFDIR { throw .unreadable(path: path, .isDirectory) }
@@ -40,13 +53,19 @@ enum DatabaseFileCheck {
 
         let fileSize = UInt64(status.st_size)
         var needed = headerSize
+        var sections: [Section] = []
         if count == fieldsSize {
             for section in 0..<sectionCount {
                 let at = firstSectionField + section * 8
-                needed = max(needed, UInt64(bigEndian32(fields, at)) + UInt64(bigEndian32(fields, at + 4)))
+                let (offset, length) = (bigEndian32(fields, at), bigEndian32(fields, at + 4))
+                needed = max(needed, UInt64(offset) + UInt64(length))
+                sections.append(Section(offset: Int(offset), length: Int(length)))
             }
         }
-        guard fileSize >= needed else { throw .truncated(path: path, fileSize: Int64(status.st_size), neededSize: needed) }
+        guard fileSize >= needed, sections.count == sectionCount else {
+            throw .truncated(path: path, fileSize: Int64(status.st_size), neededSize: needed)
+        }
+        return sections
     }
 
     private static func bigEndian32(_ bytes: [UInt8], _ at: Int) -> UInt32 {

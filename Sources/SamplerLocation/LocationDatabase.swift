@@ -9,17 +9,19 @@ import Synchronization
 import Glibc
 #endif
 
-/// The IPFire location database (libloc), open for lookups: AS number and country of an
-/// address, and AS names.
+/// The IPFire location database, open for lookups: AS number and country of an address
+/// (`NetworkTree`, our own walk over the mapped file, which says what decided each
+/// answer), and AS names and the header's facts (libloc).
 ///
 /// A class, not a noncopyable struct: the daemon reopens the database on SIGHUP by making
 /// a new one and swapping a reference, while a connection being finalized may still be
 /// looking something up in the old one. With a class the old database lives until its
-/// last user lets go, and `deinit` (loc_database_unref, loc_unref) frees it exactly once.
+/// last user lets go, and `deinit` (munmap, loc_database_unref, loc_unref) frees it
+/// exactly once.
 ///
-/// `@unchecked Sendable` because every libloc call goes through `access`: libloc's
-/// reference counts are plain ints (every lookup takes and drops a reference to the
-/// context), so two threads in one database at once would corrupt them.
+/// `@unchecked Sendable`: lookups only read the mapping, from any thread; every libloc
+/// call goes through `access`, because libloc's reference counts are plain ints, so two
+/// threads in one database at once would corrupt them.
 public final class LocationDatabase: @unchecked Sendable {
     public let path: String
     /// When the database was built, in seconds since the epoch (UTC).
@@ -33,6 +35,9 @@ public final class LocationDatabase: @unchecked Sendable {
     private let context: OpaquePointer  // struct loc_ctx*
     private let database: OpaquePointer  // struct loc_database*
     private let access = Mutex(())
+    /// The whole file, mapped read-only, and the tree over it.
+    private let mapping: UnsafeRawBufferPointer
+    private let tree: NetworkTree
 
     public init(path: String) throws(LocationDatabaseError) {
         guard let file = fopen(path, "re") else {
@@ -42,10 +47,23 @@ public final class LocationDatabase: @unchecked Sendable {
         // libloc maps the file through a descriptor of its own (it dups ours), so the
         // FILE is done with once the database is open.
         defer { fclose(file) }
-        try DatabaseFileCheck.check(file, path: path)
+        let sections = try DatabaseFileCheck.check(file, path: path)
+        var status = stat()
+        guard fstat(fileno(file), &status) == 0 else { throw .unreadable(path: path, .last) }
+        guard let base = mmap(nil, Int(status.st_size), PROT_READ, MAP_SHARED, fileno(file), 0), base != MAP_FAILED else {
+            throw .unreadable(path: path, .last)
+        }
+        let mapping = UnsafeRawBufferPointer(start: base, count: Int(status.st_size))
+        func section(_ name: DatabaseFileCheck.SectionName) -> UnsafeRawBufferPointer {
+            let s = sections[name.rawValue]
+            return UnsafeRawBufferPointer(rebasing: mapping[s.offset..<(s.offset + s.length)])
+        }
 
         var context: OpaquePointer?
-        guard loc_new(&context) == 0, let context else { throw .libraryFailed(path: path, .last) }
+        guard loc_new(&context) == 0, let context else {
+            munmap(base, mapping.count)
+            throw .libraryFailed(path: path, .last)
+        }
         // libloc writes its own errors to standard error; ours say the same with what to
         // do. LOC_LOG (libloc's variable) still turns them on.
         if getenv("LOC_LOG") == nil { loc_set_log_priority(context, 0) }
@@ -54,8 +72,11 @@ public final class LocationDatabase: @unchecked Sendable {
         guard loc_database_new(context, &database, file) == 0, let database else {
             let code = errno
             loc_unref(context)
+            munmap(base, mapping.count)
             throw .libraryFailed(path: path, Errno(rawValue: code))
         }
+        self.mapping = mapping
+        tree = NetworkTree(nodes: section(.networkTree), networks: section(.networks))
         self.path = path
         self.context = context
         self.database = database
@@ -68,17 +89,26 @@ public final class LocationDatabase: @unchecked Sendable {
     deinit {
         loc_database_unref(database)
         loc_unref(context)
+        munmap(UnsafeMutableRawPointer(mutating: mapping.baseAddress), mapping.count)
     }
 
     /// The AS number and country of the network that holds `address`; `.unknown` for an
-    /// address in no network (private, reserved, unrouted). Allocates nothing on Swift's
-    /// side; libloc allocates and frees one network object.
-    public func lookup(_ address: IPAddress, family: IPFamily) -> Location {
+    /// address in no network (private, reserved, unrouted). Allocates nothing.
+    public func lookup(_ address: IPAddress, family: IPFamily) -> Location { find(address, family: family).location }
+
+    /// The answer and the leading bits of the address that decided it: every address
+    /// that shares them has the same answer (`LocationCache`).
+    func find(_ address: IPAddress, family: IPFamily) -> NetworkTree.Found {
+        let (high, low) = Self.libraryWords(address, family: family)
+        return tree.lookup(high: high, low: low)
+    }
+
+    /// The answer of libloc's own lookup: the tests hold the tree to it, and the
+    /// benchmarks measure against it.
+    public func libraryLookup(_ address: IPAddress, family: IPFamily) -> Location {
         var key = Self.libraryAddress(address, family: family)
         return access.withLock { _ in
             var network: OpaquePointer?
-            // Non-zero with errno 0 means "no network holds it"; other errors (a damaged
-            // tree) give no answer either.
             guard loc_database_lookup(database, &key, &network) == 0, let network else { return .unknown }
             defer { loc_network_unref(network) }
             let asn = loc_network_get_asn(network)
@@ -101,11 +131,14 @@ public final class LocationDatabase: @unchecked Sendable {
         }
     }
 
-    /// The address as libloc takes it: an in6_addr, IPv4 mapped to ::ffff:a.b.c.d (the
-    /// database keeps IPv4 networks there).
+    /// The address as the database keeps it, as two words: IPv4 mapped to ::ffff:a.b.c.d.
+    static func libraryWords(_ address: IPAddress, family: IPFamily) -> (high: UInt64, low: UInt64) {
+        family == .v4 ? (0, 0xffff_0000_0000 | UInt64(address.v4)) : (address.high, address.low)
+    }
+
+    /// The address as libloc takes it: an in6_addr of `libraryWords`.
     static func libraryAddress(_ address: IPAddress, family: IPFamily) -> in6_addr {
-        let high = family == .v4 ? 0 : address.high
-        let low = family == .v4 ? 0xffff_0000_0000 | UInt64(address.v4) : address.low
+        let (high, low) = libraryWords(address, family: family)
         var key = in6_addr()
         withUnsafeMutableBytes(of: &key) { bytes in
             bytes.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)

@@ -107,15 +107,48 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // Locate: the client AS and country of one address in Debian's location database
-    // (libloc-database), as the writer does once per record. Random IPv4 addresses, so
-    // that the lookups walk the whole tree, not a cached path.
+    // (libloc-database), as the writer does once per record: libloc's own lookup, sampler's
+    // walk of the tree, and the walk behind the cache of client blocks. 10^6 random public
+    // IPv4 addresses (no 0/8, 10/8, 127/8 or 224/3), each looked up once in turn across the
+    // samples, so that the walks go through the whole tree and the cache rarely has the
+    // block; then clients from 10,000 /24s, as a server's clients repeat, where it has.
     if let database = try? LocationDatabase(path: "/usr/share/libloc-location/location.db") {
         var random = SplitMix64(state: 7)
-        let addresses = (0..<4096).map { _ in IPAddress(v4: UInt32(truncatingIfNeeded: random.next())) }
-        Benchmark("locate: client AS and country of an address (libloc)", configuration: configuration) { benchmark in
-            var found = 0
-            for i in benchmark.scaledIterations where database.lookup(addresses[i & 4095], family: .v4).asn != nil { found += 1 }
-            blackHole(found)
+        let addresses: [IPAddress] = (0..<1_000_000).map { _ in
+            while true {
+                let a = UInt32(truncatingIfNeeded: random.next()), first = a >> 24
+                if first != 0 && first != 10 && first != 127 && first < 224 { return IPAddress(v4: a) }
+            }
+        }
+        let repeating = (0..<1_000_000).map { i in
+            IPAddress(v4: addresses[Int(random.next() % 10_000)].v4 & 0xffff_ff00 | UInt32(i & 0xff))
+        }
+        // Where each benchmark is in its list, and its cache: kept across the samples, as
+        // the writer keeps one cache for every record.
+        final class Walk: @unchecked Sendable {
+            let addresses: [IPAddress]
+            var next = 0
+            var cache = LocationCache()
+            init(_ addresses: [IPAddress]) { self.addresses = addresses }
+            func address() -> IPAddress {
+                next = next == addresses.count - 1 ? 0 : next + 1
+                return addresses[next]
+            }
+        }
+        let cases: [(String, [IPAddress], (Walk) -> Location)] = [
+            ("an address's AS and country, libloc", addresses, { database.libraryLookup($0.address(), family: .v4) }),
+            ("an address's AS and country, the tree", addresses, { database.lookup($0.address(), family: .v4) }),
+            ("an address's AS and country, the tree and the cache", addresses, { $0.cache.location(of: $0.address(), family: .v4, in: database) }),
+            ("clients of 10,000 /24s, the tree", repeating, { database.lookup($0.address(), family: .v4) }),
+            ("clients of 10,000 /24s, the tree and the cache", repeating, { $0.cache.location(of: $0.address(), family: .v4, in: database) }),
+        ]
+        for (name, list, locate) in cases {
+            let walk = Walk(list)
+            Benchmark("locate: \(name)", configuration: configuration) { benchmark in
+                var found = 0
+                for _ in benchmark.scaledIterations where locate(walk).asn != nil { found += 1 }
+                blackHole(found)
+            }
         }
     }
 
