@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # The live benchmark (docs/benchmarks.md): new TCP connections offered through the real
 # kernel at increasing rates, with the sampling rules at probability 1, consumed in turn
-# by sampler, by ulogd2 (NFLOG input, JSON output) and by tcpdump -i nflog:G. For each
-# consumer and rate it prints what the kernel logged (the logging rule's counter), what
-# the consumer received, what was lost, and the consumer's CPU time per packet.
+# by sampler (records to /dev/null, and to a file), by ulogd2 (NFLOG input, JSON output to
+# a file) and by tcpdump -i nflog:G (to /dev/null, and to a file). For each consumer and
+# rate it prints what the kernel logged (the logging rule's counter), what the consumer
+# received, what was lost, and the consumer's CPU time per packet.
 #
 #   scripts/bench-live.sh [PACKETS_PER_RATE]      (as root; default 50000)
 #   scripts/bench-live.sh memory                  resident memory per open connection
 #
+#   RATES="trafgen" CONSUMERS="sampler-file tcpdump-file" scripts/bench-live.sh 400000
+#                                                 some rates and consumers only
+#   SAMPLER=/path/to/sampler scripts/bench-live.sh  another build (before and after)
+#
 # It works inside two network namespaces of its own (removed on exit) and never touches
-# the host's firewall. Rates are hping3 intervals: u100 (~10k/s), u20, u10, flood.
+# the host's firewall or its global settings (trafgen runs with --no-sock-mem and
+# --notouch-irq). Rates are hping3 intervals, u100 (~10k/s), u20, u10 and flood (every
+# packet a new connection from a random source), then trafgen: PACKETS_PER_RATE SYNs from
+# random sources and ports, as fast as one core sends them (~200k/s here). sampler uses
+# the location database if there is one (as it does by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +26,17 @@ mode=rates
 if [ "${1:-}" = memory ]; then mode=memory; shift; fi
 count=${1:-50000}
 [ "$(id -u)" -eq 0 ] || { echo "bench-live.sh: needs root (namespaces, iptables)" >&2; exit 1; }
-for tool in hping3 ulogd tcpdump ip iptables python3; do
-  command -v "$tool" >/dev/null || { echo "bench-live.sh: $tool missing: apt-get install -y hping3 ulogd2 ulogd2-json tcpdump iproute2 iptables python3" >&2; exit 1; }
+for tool in hping3 trafgen ulogd tcpdump ip iptables python3; do
+  command -v "$tool" >/dev/null || { echo "bench-live.sh: $tool missing: apt-get install -y hping3 netsniff-ng ulogd2 ulogd2-json tcpdump iproute2 iptables python3" >&2; exit 1; }
 done
-swift build -c release >/dev/null
-sampler=$(swift build -c release --show-bin-path)/sampler
+rates=${RATES:-u100 u20 u10 flood trafgen}
+consumers=${CONSUMERS:-sampler sampler-file ulogd2 tcpdump tcpdump-file}
+if [ -n "${SAMPLER:-}" ]; then
+  sampler=$SAMPLER  # another build, for a before and after
+else
+  swift build -c release >/dev/null
+  sampler=$(swift build -c release --show-bin-path)/sampler
+fi
 
 ns=splive$$
 client=${ns}c server=${ns}s group=5099
@@ -55,10 +70,23 @@ in_server "$sampler" rules install --probability 1 --group "$group" --family 4 >
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
 logged() { in_server iptables -w -t mangle -L SAMPLER -v -x -n 2>/dev/null | awk 'NR == 4 { print $1 }'; }
 
+# trafgen's packet: Ethernet to the server's veth, IPv4 and TCP SYN from a random source
+# address, port and sequence number to port 9, checksums computed per packet.
+mac() { ip -n "$1" -o link show "$1" | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2 | sed 's/:/, 0x/g; s/^/0x/'; }
+cat >"$dir/syn.cfg" <<EOF
+{
+  $(mac "$server"), $(mac "$client"), 0x08, 0x00,
+  0x45, 0x00, const16(40), drnd(2), 0x40, 0x00, 64, 6, csumip(14, 33), drnd(4), 10, 251, 0, 2,
+  drnd(2), const16(9), drnd(4), const32(0), 0x50, 0x02, const16(65535), csumtcp(14, 34), const16(0),
+}
+EOF
+
 start_consumer() {
   case "$1" in
-    sampler)
-      ip netns exec "$server" "$sampler" run --group "$group" --output /dev/null --status-socket "$dir/status.sock" \
+    sampler|sampler-file)
+      local output=/dev/null; [ "$1" = sampler-file ] && output=$dir/records.jsonl
+      rm -f "$dir/records.jsonl"
+      ip netns exec "$server" "$sampler" run --group "$group" --output "$output" --status-socket "$dir/status.sock" \
         --metrics none --idle-timeout 1 >"$dir/sampler.log" 2>&1 &
       consumer_pid=$!
       for _ in $(seq 100); do grep -q "reading NFLOG" "$dir/sampler.log" && break; sleep 0.05; done ;;
@@ -86,8 +114,9 @@ EOF
       ip netns exec "$server" ulogd -c "$dir/ulogd.conf" &
       consumer_pid=$!
       sleep 1 ;;
-    tcpdump)
-      ip netns exec "$server" tcpdump -q -B 4096 -i "nflog:$group" -w /dev/null 2>"$dir/tcpdump.log" &
+    tcpdump|tcpdump-file)
+      local output=/dev/null; [ "$1" = tcpdump-file ] && output=$dir/nflog.pcap
+      ip netns exec "$server" tcpdump -q -B 4096 -i "nflog:$group" -w "$output" 2>"$dir/tcpdump.log" &
       consumer_pid=$!
       sleep 1 ;;
   esac
@@ -97,7 +126,7 @@ EOF
 # waits for the consumer to finish writing).
 stop_consumer() {
   case "$1" in
-    sampler)
+    sampler|sampler-file)
       local json
       json=$(in_server "$sampler" status --json --status-socket "$dir/status.sock" --skip-rules) || true
       read -r received lost < <(python3 -c 'import json,sys; d=json.load(sys.stdin)["daemon"]; print(d["messages"], d["lost"] + d["ring_drops"])' <<<"$json")
@@ -105,7 +134,7 @@ stop_consumer() {
     ulogd2)
       kill -TERM "$consumer_pid"; wait "$consumer_pid" || true
       received=$(wc -l <"$dir/ulogd.json"); lost=- ;;
-    tcpdump)
+    tcpdump|tcpdump-file)
       kill -INT "$consumer_pid"; wait "$consumer_pid" || true
       received=$(awk '/packets captured/ { print $1 }' "$dir/tcpdump.log"); lost=- ;;
   esac
@@ -143,15 +172,17 @@ fi
 
 printf '| consumer | interval | offered (connections/s) | kernel logged | received | lost (gaps + ring drops) | not received | CPU per packet |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
-for interval in u100 u20 u10 flood; do
-  for consumer in sampler ulogd2 tcpdump; do
+for interval in $rates; do
+  for consumer in $consumers; do
     sleep 3  # the previous run's conntrack entries expire
     in_server iptables -w -t mangle -Z SAMPLER 2>/dev/null
     start_consumer "$consumer"
     before=$(cpu_ns "$consumer_pid")
     rate_args=(-i "$interval"); [ "$interval" = flood ] && rate_args=(--flood)
     t0=$(date +%s.%N)
-    if [ "$interval" = flood ]; then
+    if [ "$interval" = trafgen ]; then
+      ip netns exec "$client" trafgen --no-sock-mem --notouch-irq -P 1 -n "$count" --dev "$client" --conf "$dir/syn.cfg" >/dev/null 2>&1 || true
+    elif [ "$interval" = flood ]; then
       # --flood ignores -c: let it run for 2 seconds.
       ip netns exec "$client" timeout -s INT 2 \
         hping3 -q -S -p 9 --rand-source --flood 10.251.0.2 >/dev/null 2>&1 || true
