@@ -72,7 +72,7 @@ extension StageTable {
     public func jsonDocument(view: String, rows: ReportRows) -> String {
         var fields = [("view", JSONText.string(view)), ("window_seconds", String(windowSeconds)),
                       ("grouping", JSONText.string(grouping.rawValue)), ("connections", String(whole.total)),
-                      ("excluded", String(excluded))]
+                      ("excluded", String(excluded)), ("lines_not_records", String(linesNotRecords))]
         if grouping == .signature { fields.append(("ttl_margin", String(ttlMargin))) }
         fields.append(("rows", rows.jsonArray()))
         return "{" + fields.map { JSONText.string($0.0) + ":" + $0.1 }.joined(separator: ",\n") + "}\n"
@@ -109,7 +109,7 @@ extension StageTable {
         let range = starts.isEmpty ? "[]"
             : "[{\"startTime\":\(JSONText.string(JSONText.time(starts.min()!))),\"endTime\":\(JSONText.string(JSONText.time(starts.max()! + windowSeconds)))}]"
         let meta = "{\"dateRange\":\(range),\"aggInterval\":\(JSONText.string(Self.aggregationInterval(windowSeconds))),"
-            + "\"normalization\":\"PERCENTAGE\",\"connections\":\(whole.total),\"excluded\":\(excluded)}"
+            + "\"normalization\":\"PERCENTAGE\",\"connections\":\(whole.total),\"excluded\":\(excluded),\"lines_not_records\":\(linesNotRecords)}"
         result.append(("meta", meta))
         let body = result.map { JSONText.string($0.0) + ":" + $0.1 }.joined(separator: ",\n")
         return "{\"success\":true,\"errors\":[],\"result\":{\n" + body + "}}\n"

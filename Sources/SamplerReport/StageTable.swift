@@ -110,6 +110,9 @@ public struct StageTable: Sendable, Equatable {
     public let ttlMargin: Int
     public private(set) var rows: [Key: Row] = [:]
     /// Connections left out because they had several SYNs.
+    /// Lines of the input that were not records (counted by the reader, left out), for
+    /// the JSON documents: a script sees there what the table could not hold.
+    public var linesNotRecords = 0
     public private(set) var excluded = 0
 
     public init(windowSeconds: Int64, grouping: Grouping, ttlMargin: Int) {

@@ -183,6 +183,7 @@ struct Report: ParsableCommand {
                 printError("sampler report: cannot read \(path): \(error)")
                 throw ExitStatus.noInput.exit
             }
+            table.linesNotRecords = outcome.badLines
             if outcome.badLines > 0 {
                 printError("sampler report: \(path == "-" ? "standard input" : path): \(counted(outcome.badLines, "line")) \(outcome.badLines == 1 ? "is" : "are") not "
                     + "a record (not JSON, a field missing or out of range; the first is line \(outcome.firstBadLine ?? 0)); left out")

@@ -48,6 +48,17 @@ import Testing
         let all = try Subprocess.run([sampler, "report", "--config", file, records, "--as", "json"])
         #expect(all.stdout.contains("\"connections\":2"), "\(all.stdout)")
         #expect(all.stdout.contains("\"window_seconds\":60"), "the configured window: \(all.stdout)")
+        #expect(all.stdout.contains("\"lines_not_records\":0"), "\(all.stdout)")
+        // A line that is not a record: said on standard error, exit status 1, and counted
+        // in the JSON a script reads, in both views.
+        let broken = records + ".broken"
+        defer { unlink(broken) }
+        try (String(contentsOfFile: records, encoding: .utf8) + "{\"first_seen\":\n").write(toFile: broken, atomically: true, encoding: .utf8)
+        for view in [[], ["--format", "radar"]] {
+            let partial = try Subprocess.run([sampler, "report", "--config", file, broken, "--as", "json"] + view)
+            #expect(partial.status == 1 && partial.stderr.contains("1 line is not a record"), "\(partial.stderr)")
+            #expect(partial.stdout.contains("\"lines_not_records\":1") && partial.stdout.contains("\"connections\":2"), "\(partial.stdout)")
+        }
         let bad = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "last week"])
         #expect(bad.status == 64 && bad.stderr.contains("or an age such as -15m"), "\(bad.stderr)")
     }
