@@ -27,7 +27,8 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .orphans: ("sampler_orphan_packets_total", "Packets that were not a SYN, for a connection not open.")
         case .opened: ("sampler_connections_opened_total", "Connections opened by a SYN.")
         case .evicted: ("sampler_connections_evicted_total", "Connections finalized early (tag evicted) to make room for a new SYN in a full table.")
-        case .records: ("sampler_records_written_total", "Records written to the output.")
+        // The name is older than the drops: it counts every record made.
+        case .records: ("sampler_records_written_total", "Records made of finalized connections and handed to the output; those it could not take are in sampler_records_dropped_total.")
         case .writeErrors: ("sampler_record_write_errors_total", "Writes of records to the output that failed (what they held is kept and retried).")
         case .recordsDropped: ("sampler_records_dropped_total", "Records dropped, whole, because the output could not be written: past the writer's maximum, or still waiting when sampler stopped.")
         case .tornTails: ("sampler_records_torn_tails_cut_total", "Times the records file ended in the middle of a record when opened (a crash during a write) and was cut back to its last whole line.")

@@ -244,7 +244,7 @@ public struct RuleManager: Sendable {
 
     public static func differences(_ state: Installed, from parameters: RuleParameters, family: String, labels: ConnLabels,
                             backend: Backend = .auto, place: String = "chain \(RuleSet.table)/\(RuleSet.chain)") -> [RuleDifference] {
-        let install = backend == .nftables ? "sampler rules install --backend nftables" : "sampler rules install"
+        let install = parameters.installCommand(backend: backend == .nftables ? "nftables" : nil)
         guard state.chainExists else {
             return [.breaking("\(family): \(place) is missing: run '\(install)'")]
                 + (state.jumps > 0 ? [.breaking("\(family): \(RuleSet.hook) jumps to a missing chain")] : [])

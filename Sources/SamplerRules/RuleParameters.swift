@@ -15,6 +15,22 @@ public struct RuleParameters: Sendable, Equatable {
 
     public init() {}
 
+    /// The `sampler rules install` that installs these rules: a flag for each value that
+    /// is not the default, so that advice to run it puts back what was there.
+    public func installCommand(backend: String? = nil) -> String {
+        let defaults = RuleParameters()
+        var words = ["sampler rules install"]
+        if let backend { words.append("--backend \(backend)") }
+        if group != defaults.group { words.append("--group \(group)") }
+        if probability != defaults.probability {
+            words.append("--probability " + (probability == probability.rounded() ? String(Int(probability)) : "\(probability)"))
+        }
+        if label != defaults.label { words.append("--label \(label)") }
+        if packets != defaults.packets { words.append("--packets \(packets)") }
+        if prefix != defaults.prefix { words.append("--prefix \(prefix)") }
+        return words.joined(separator: " ")
+    }
+
     /// What each value may be, in words (the configuration's errors and docs use these).
     public enum Allowed {
         public static let probability = "a number at least 1/2^31 (4.7e-10, the kernel's step) and at most 1"

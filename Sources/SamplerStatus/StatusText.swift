@@ -62,8 +62,10 @@ public enum StatusText {
         lines.append("rules: " + rulesLine(rules))
         if let u = r.rulesUpkeep {
             let state = u.present.map { $0 ? "present" : "missing" + (u.missingSince.map { " since \($0)" } ?? "") } ?? "not checked yet"
-            lines.append("rules upkeep: \(state) at the last of \(u.checks) checks (\(u.lastCheckAt ?? "none yet")); "
-                + "\(u.repairs) repair\(u.repairs == 1 ? "" : "s"), \(duration(u.missingSeconds)) without them"
+            let checks = SamplerSinks.counted(Int(clamping: u.checks), "check")
+            let repairs = SamplerSinks.counted(Int(clamping: u.repairs), "repair")
+            lines.append("rules upkeep: \(state) at the last of \(checks) (\(u.lastCheckAt ?? "none yet")); "
+                + "\(repairs), \(duration(u.missingSeconds)) without them"
                 + (u.lastGapEnd.map { ", last gap \(u.lastGapStart ?? "?") to \($0)" } ?? "")
                 + (u.repair ? "" : "; repair off") + (u.problem.map { "; \($0)" } ?? ""))
         }

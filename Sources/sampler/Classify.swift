@@ -40,7 +40,7 @@ struct Classify: ParsableCommand {
 
             \(ExitStatus.help("done", [
                 .failure: "the file is damaged (complete records written first)",
-                .dataError: "the capture is of a link type sampler does not read",
+                .dataError: "the file is not a capture sampler reads (not pcap or pcapng, another format version, or a link type it does not read)",
                 .noInput: "the file cannot be opened",
                 .unavailable: "the spool is in use",
                 .cannotCreate: "the spool cannot be created",
@@ -168,7 +168,10 @@ struct Classify: ParsableCommand {
         if format == .json && !quiet && !readNothing { printError(table) }
         if let error = result.fileError {
             printError("sampler classify: \(file): \(error)")
-            throw ExitStatus.failure.exit
+            // No capture at all is input in no format sampler reads; one that breaks off
+            // after its header is damaged.
+            let notACapture = readNothing && (error.reason == .notACapture || error.reason == .unsupportedVersion)
+            throw (notACapture ? ExitStatus.dataError : ExitStatus.failure).exit
         }
         if let status = sink?.status(), status.spoolRecords > 0 {
             printError("sampler classify: \(status.spoolRecords) records are not in ClickHouse yet; they wait in \(settings.spoolDirectory) "

@@ -29,7 +29,8 @@ struct Run: ParsableCommand {
             restart), and reopens the output file (for logrotate) and the location \
             database (after `location update`); SIGINT or SIGTERM stop \
             reading, write every open connection (close "shutdown", or reset/fin when it has \
-            one), and exit 0.
+            one), log a last line of totals (everything turned away on the way), and exit 0, \
+            or 74 if records were dropped because the output could not be written.
 
             Needs CAP_NET_ADMIN (root). The rules are separate: install them first with \
             `sampler rules install` (same --group), or pass --install-rules to have run \
@@ -212,18 +213,20 @@ struct Run: ParsableCommand {
             ? ", rules reinstalled \(upkeep.repairs) time\(upkeep.repairs == 1 ? "" : "s") after they vanished (\(Double(upkeep.missingMicroseconds / 100_000) / 10) s without them"
                 + (upkeep.missingSince != nil ? ", and missing at the stop" : "") + ")"
             : ""
+        // A reader that went away (`--output - | head`) is the user's choice, as with
+        // classify; any other loss of records is a failure of the run, for systemd too.
+        // Said before the stop line, which stays the log's last.
+        let readerLeft = (options.output ?? "-") == "-" && c.writeFailure == .brokenPipe
+        let recordsLost = c[.recordsDropped] > 0 && !readerLeft
+        if recordsLost {
+            printError("sampler run: \(c[.recordsDropped]) records were dropped because \(options.output ?? "standard output") could not be written"
+                + (c.writeFailure.map { " (\($0))" } ?? "") + ": the sample is not whole; free space there, or choose another 'output'")
+        }
         printError("sampler: stopped; " + counted.joined(separator: ", ") + repairs
             + (Conntrack.read().flatMap { now in conntrackAtStart.map { (now.lost(since: $0), now.evicted(since: $0)) } }.map {
                 ", \($0.0) new connections conntrack dropped or could not track (never sampled), "
                     + "\($0.1) conntrack evicted to make room (sampled ones among them end early)" } ?? ""))
-        // A reader that went away (`--output - | head`) is the user's choice, as with
-        // classify; any other loss of records is a failure of the run, for systemd too.
-        let readerLeft = (options.output ?? "-") == "-" && c.writeFailure == .brokenPipe
-        if c[.recordsDropped] > 0 && !readerLeft {
-            printError("sampler run: \(c[.recordsDropped]) records were dropped because \(options.output ?? "standard output") could not be written"
-                + (c.writeFailure.map { " (\($0))" } ?? "") + ": the sample is not whole; free space there, or choose another 'output'")
-            throw ExitStatus.ioError.exit
-        }
+        if recordsLost { throw ExitStatus.ioError.exit }
     }
 
     /// The rules this daemon works with, for `status` to judge the kernel by: the ones

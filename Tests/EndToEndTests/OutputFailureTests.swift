@@ -95,6 +95,7 @@ struct OutputFailureTests {
         #expect(run.wait() == 74, "\(log)")
 
         let stop = try #require(log.split(separator: "\n").first { $0.hasPrefix("sampler: stopped;") }, "\(log)")
+        #expect(log.split(separator: "\n").last == stop, "the stop line is the log's last: \(log)")
         // "sampler: stopped; 1500 messages, 1500 records, ...": each count by its name.
         var counts: [String: Int] = [:]
         for part in stop.dropFirst("sampler: stopped; ".count).split(separator: ", ") {

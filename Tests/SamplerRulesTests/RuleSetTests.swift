@@ -78,6 +78,19 @@ import Testing
         #expect(differences.map(\.text) == ["IPv4: the sampling rule sets label other but the logging rule matches 7"])
         #expect(differences.allSatisfy { $0.breaksSampling })
     }
+
+    /// Missing rules are put back as they were: the advice names every value that is not
+    /// the default, so that running it does not install group 5 at 1/10,000 instead.
+    @Test func theAdviceForMissingRulesInstallsTheseRules() {
+        var parameters = RuleParameters()
+        #expect(RuleManager.differences(RuleManager.Installed(), from: parameters, family: "IPv4", labels: labels).map(\.text)
+                == ["IPv4: chain mangle/SAMPLER is missing: run 'sampler rules install'"])
+        (parameters.group, parameters.probability, parameters.packets) = (4777, 1, 5)
+        #expect(RuleManager.differences(RuleManager.Installed(), from: parameters, family: "IPv4", labels: labels, backend: .nftables).map(\.text)
+                == ["IPv4: chain mangle/SAMPLER is missing: run 'sampler rules install --backend nftables --group 4777 --probability 1 --packets 5'"])
+        parameters.probability = 0.25
+        #expect(parameters.installCommand() == "sampler rules install --group 4777 --probability 0.25 --packets 5")
+    }
 }
 
 @Suite struct ProbabilityTests {
