@@ -68,7 +68,9 @@ struct FloodTests {
         let run = try lab.spawn([sampler, "run", "--install-rules", "--config", config], in: lab.server, log: "run.log")
         try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5034") && lab.read("server.log").contains("ready") },
                      "\(lab.read("run.log"))")
-        let flood = ["trafgen", "-o", lab.client, "-i", lab.file("syn.trafgen").path, "-q"]
+        // --no-sock-mem and --notouch-irq: trafgen would otherwise raise the host's socket
+        // memory limits and move its interrupts, which a test must not touch.
+        let flood = ["trafgen", "--no-sock-mem", "--notouch-irq", "-o", lab.client, "-i", lab.file("syn.trafgen").path, "-q"]
 
         // First wave: far more SYNs than the table holds (65,536).
         try lab.run(flood + ["-n", "200000"], in: lab.client)
@@ -99,14 +101,18 @@ struct FloodTests {
         func logged(_ json: [String: Any]) -> Int {
             ((json["rules"] as? [String: Any])?["families"] as? [[String: Any]] ?? []).reduce(0) { $0 + ($1["logged_packets"] as? Int ?? 0) }
         }
+        var counts = ""
         func caughtUp() -> Bool {
             guard let now = try? status(lab, config) else { return false }
             let messages = now.daemon["messages"] as? Int ?? 0
             let seen = messages + (now.daemon["lost"] as? Int ?? 0)
             let classified = (now.daemon["packets"] as? Int ?? 0) + (now.daemon["ring_drops"] as? Int ?? 0)
+                + (now.daemon["parse_errors_total"] as? Int ?? 0)
+            counts = "messages \(messages), lost \(now.daemon["lost"] ?? 0), kernel logged \(logged(now.json)), packets \(now.daemon["packets"] ?? 0), "
+                + "ring drops \(now.daemon["ring_drops"] ?? 0), parse errors \(now.daemon["parse_errors"] ?? 0), overruns \(now.daemon["overruns"] ?? 0)"
             return seen >= logged(now.json) && classified >= messages
         }
-        #expect(lab.wait(seconds: 60, for: caughtUp), "\(lab.read("run.log"))")
+        #expect(lab.wait(seconds: 60, for: caughtUp), "\(counts)\n\(lab.read("run.log"))")
         let after = try status(lab, config)
         let rss = residentKiB(run.pid)
         let daemon = after.daemon
