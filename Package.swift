@@ -134,7 +134,7 @@ let package = Package(
             swiftSettings: lifetimes
         ),
         .testTarget(name: "SamplerReportTests", dependencies: ["SamplerReport", "SamplerClassifier", "SamplerSinks", "SamplerTestSupport"], swiftSettings: lifetimes),
-        .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerSubprocess"], swiftSettings: lifetimes),
+        .testTarget(name: "EndToEndTests", dependencies: ["sampler", "SamplerClassifier", "SamplerSinks", "SamplerSubprocess", "SamplerWire"], swiftSettings: lifetimes),
     ]
 )
 

@@ -1,10 +1,10 @@
 import SamplerWire
 
-/// Classifies a capture: the offline path of `sampler classify`, over a whole file held
-/// in memory (`run`) or a stream read in pieces (`read` each piece, then `finish`). One
-/// parser and one classifier, the same as the live path.
-public struct CaptureClassification {
-    public var counters = ClassifierCounters()
+/// Reads a capture's records into the packet summaries that the server filter accepts,
+/// and counts what it cannot read: the first stage of `sampler classify`, apart from the
+/// classifier so that the two can run on two threads. A whole file held in memory is
+/// read by `readAll`; a stream read in pieces by `read` on each piece.
+public struct CaptureReader {
     public var parseErrors = WireErrorCounts()
     /// Packets the server filter left out.
     public var filteredOut: UInt64 = 0
@@ -13,20 +13,19 @@ public struct CaptureClassification {
     /// The first link type met that sampler does not read, if any.
     public var unsupportedLinkType: UInt32?
 
-    private var classifier: Classifier
     private let filter: ServerFilter
     private var lastTime: Microseconds = 0
 
-    public init(filter: ServerFilter = ServerFilter(), configuration: ClassifierConfiguration = ClassifierConfiguration()) {
-        classifier = Classifier(configuration: configuration)
+    public init(filter: ServerFilter = ServerFilter()) {
         self.filter = filter
     }
 
-    /// Classifies the records `file` holds, the TCP packets the filter accepts. With
-    /// `more` (a stream not at its end), a record cut short at the end of the piece is
-    /// left for the next one; otherwise it is the file's error. Returns false once the
-    /// file has an error (`fileError`): nothing after it can be read.
-    public mutating func read(_ file: inout CaptureFile, more: Bool, emit: (ConnectionRecord) -> Void) -> Bool {
+    /// Hands `deliver` each TCP packet of the records `file` holds that the filter
+    /// accepts, in file order. With `more` (a stream not at its end), a record cut short
+    /// at the end of the piece is left for the next one; otherwise it is the file's
+    /// error. Returns false once the file has an error (`fileError`): nothing after it
+    /// can be read.
+    public mutating func read(_ file: inout CaptureFile, more: Bool, deliver: (PacketSummary) -> Void) -> Bool {
         do throws(CaptureFileError) {
             while let record = try file.next() {
                 do throws(WireError) {
@@ -36,7 +35,7 @@ public struct CaptureClassification {
                         filteredOut += 1
                         continue
                     }
-                    classifier.ingest(packet, emit: emit)
+                    deliver(packet)
                 } catch {
                     parseErrors.record(error)
                     if error == .unsupportedLinkType && unsupportedLinkType == nil { unsupportedLinkType = record.linkType }
@@ -50,26 +49,38 @@ public struct CaptureClassification {
         return true
     }
 
-    /// At the end of the input, finalizes what is still open (see `Classifier.finishAll`).
-    public mutating func finish(emit: (ConnectionRecord) -> Void) {
-        classifier.finishAll(emit: emit)
-        counters = classifier.counters
+    /// Reads every record of a whole file.
+    public mutating func readAll(_ capture: RawSpan, deliver: (PacketSummary) -> Void) {
+        do throws(CaptureFileError) {
+            var file = try CaptureFile(checking: capture)
+            _ = read(&file, more: false, deliver: deliver)
+        } catch {
+            fileError = error
+        }
     }
+}
 
-    /// Reads every record of a whole file, then finishes.
+/// A capture classified on one thread: what its reader counted and what its classifier
+/// did. `sampler classify` runs the same two stages on threads of their own; tests and
+/// benchmarks use this.
+public struct CaptureClassification {
+    public var reader: CaptureReader
+    public var counters: ClassifierCounters
+
+    public var parseErrors: WireErrorCounts { reader.parseErrors }
+    public var fileError: CaptureFileError? { reader.fileError }
+
+    /// Reads every record of a whole file, then finalizes what is still open at its end
+    /// (see `Classifier.finishAll`).
     public static func run(
         capture: RawSpan, filter: ServerFilter = ServerFilter(),
         configuration: ClassifierConfiguration = ClassifierConfiguration(),
         emit: (ConnectionRecord) -> Void
     ) -> CaptureClassification {
-        var result = CaptureClassification(filter: filter, configuration: configuration)
-        do throws(CaptureFileError) {
-            var file = try CaptureFile(checking: capture)
-            _ = result.read(&file, more: false, emit: emit)
-        } catch {
-            result.fileError = error
-        }
-        result.finish(emit: emit)
-        return result
+        var reader = CaptureReader(filter: filter)
+        var classifier = Classifier(configuration: configuration)
+        reader.readAll(capture) { classifier.ingest($0, emit: emit) }
+        classifier.finishAll(emit: emit)
+        return CaptureClassification(reader: reader, counters: classifier.counters)
     }
 }

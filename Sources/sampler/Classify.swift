@@ -4,6 +4,7 @@ import SamplerConfiguration
 import SamplerClassifier
 import SamplerClickHouse
 import SamplerLocation
+import SamplerRuntime
 import SamplerSinks
 import SamplerSystem
 import SamplerWire
@@ -121,11 +122,15 @@ struct Classify: ParsableCommand {
         let sink = try openClickHouseSink(settings, command: "classify", batchIDs: .derived(seed: seed),
                                           environment: ProcessInfo.processInfo.environment)
         let out = RecordFile()  // standard output
-        var aggregator = WindowAggregator(length: settings.windowLength, includeMultipleSyns: settings.includeMultipleSyns)
-        var windows: [WindowSummary] = []
         let writeRecords = format == .json
         let locator = settings.locationDatabasePath.map { ClientLocator(path: $0) { printError("sampler classify: \($0)") } }
-        let emit = { (finalized: ConnectionRecord) in
+        // Three stages on three threads, each handing the next its output in order: this
+        // one reads and parses the capture, the next classifies, the last locates, writes,
+        // ships and counts the records in windows (docs/benchmarks.md: on two cores, the
+        // wall clock of the three is about that of the classifier alone). The output is
+        // the same byte for byte as on one thread.
+        let windowing = Windowing(aggregator: WindowAggregator(length: settings.windowLength, includeMultipleSyns: settings.includeMultipleSyns))
+        let writer = OrderedWorker<ConnectionRecord, Windowing>(name: "sampler-write", state: windowing) { windowing, finalized in
             var record = finalized
             locator?.locate(&record)
             // A reader that went away (`| head`) ends the writing, not the counting.
@@ -134,17 +139,25 @@ struct Classify: ParsableCommand {
                 if out.buffer.count >= 1 << 16 { out.flush() }
             }
             sink?.add(record)
-            aggregator.add(record) { windows.append($0) }
+            windowing.add(record)
         }
-        let result: CaptureClassification
+        let classifying = OrderedWorker<PacketSummary, Classifier>(name: "sampler-classify", state: Classifier(configuration: configuration)) {
+            $0.ingest($1) { writer.push($0) }
+        }
+        var reader = CaptureReader(filter: filter)
         if let mapped {
-            result = mapped.withBytes { CaptureClassification.run(capture: $0, filter: filter, configuration: configuration, emit: emit) }
+            mapped.withBytes { reader.readAll($0) { classifying.push($0) } }
         } else {
-            result = try classify(stream!, filter: filter, configuration: configuration, emit: emit)
+            try read(stream!, into: &reader) { classifying.push($0) }
         }
+        // A stage's thread has ended before its state comes back: after the join, this
+        // thread finishes the classifier and hands the writer its last records.
+        var classifier = classifying.finish()
+        classifier.finishAll { writer.push($0) }
+        var windows = writer.finish()
         sink?.finish()
-        aggregator.flush { windows.append($0) }
-        let table = SummaryTable.render(windows: windows, parseErrors: result.parseErrors, counters: result.counters)
+        windows.flush()
+        let table = SummaryTable.render(windows: windows.summaries, parseErrors: reader.parseErrors, counters: classifier.counters)
         out.finish()
         var failure = out.failure
         if format == .table {
@@ -156,17 +169,17 @@ struct Classify: ParsableCommand {
                 + (out.recordsDropped > 0 ? "; \(out.recordsDropped) records dropped" : ""))
             throw ExitStatus.ioError.exit
         }
-        let readNothing = result.fileError != nil && result.counters.packets == 0 && result.parseErrors.total == 0
+        let readNothing = reader.fileError != nil && classifier.counters.packets == 0 && reader.parseErrors.total == 0
         // A capture of a link type sampler cannot read: no packet could be, so say so
         // instead of a table of parse errors.
-        if let linkType = result.unsupportedLinkType, result.counters.packets == 0,
-           result.parseErrors[.unsupportedLinkType] == result.parseErrors.total {
+        if let linkType = reader.unsupportedLinkType, classifier.counters.packets == 0,
+           reader.parseErrors[.unsupportedLinkType] == reader.parseErrors.total {
             printError("sampler classify: \(file): link type \(linkType) is not one sampler reads; it reads \(LinkType.supportedText). "
                 + "Capture with tcpdump -i nflog:GROUP, or on an Ethernet interface")
             throw ExitStatus.dataError.exit
         }
         if format == .json && !quiet && !readNothing { printError(table) }
-        if let error = result.fileError {
+        if let error = reader.fileError {
             printError("sampler classify: \(file): \(error)")
             // No capture at all is input in no format sampler reads; one that breaks off
             // after its header is damaged.
@@ -180,17 +193,15 @@ struct Classify: ParsableCommand {
         }
     }
 
-    /// Reads a stream piece by piece into one classification: each piece's whole records
-    /// are classified, the record cut short at its end waits for the next piece.
-    private func classify(_ stream: CaptureStream, filter: ServerFilter, configuration: ClassifierConfiguration,
-                          emit: (ConnectionRecord) -> Void) throws -> CaptureClassification {
-        var result = CaptureClassification(filter: filter, configuration: configuration)
+    /// Reads a stream piece by piece: each piece's whole records are read, the record cut
+    /// short at its end waits for the next piece.
+    private func read(_ stream: CaptureStream, into reader: inout CaptureReader, deliver: (PacketSummary) -> Void) throws {
         var position: CaptureFile.Position?
         while true {
             let more = !stream.ended
             // The records of one piece; nil once the file has an error.
             func read(_ piece: inout CaptureFile) -> Int? {
-                guard result.read(&piece, more: more, emit: emit) else { return nil }
+                guard reader.read(&piece, more: more, deliver: deliver) else { return nil }
                 position = piece.position
                 return piece.consumed
             }
@@ -205,12 +216,12 @@ struct Classify: ParsableCommand {
                 } catch {
                     // The header itself is not all here yet.
                     if more && (error.reason == .truncated || error.reason == .empty) { return 0 }
-                    result.fileError = error
+                    reader.fileError = error
                     return nil
                 }
             }
             guard let consumed else {
-                result.fileError?.offset += stream.base
+                reader.fileError?.offset += stream.base
                 break
             }
             stream.drop(consumed)
@@ -220,8 +231,14 @@ struct Classify: ParsableCommand {
                 throw ExitStatus.ioError.exit
             }
         }
-        result.finish(emit: emit)
-        return result
+    }
+
+    /// The writer stage's own state: the windows its records fall in.
+    private struct Windowing {
+        var aggregator: WindowAggregator
+        var summaries: [WindowSummary] = []
+        mutating func add(_ record: ConnectionRecord) { aggregator.add(record) { summaries.append($0) } }
+        mutating func flush() { aggregator.flush { summaries.append($0) } }
     }
 
     /// Names this load's batches: FNV-1a over the capture's size, its first and last MiB,

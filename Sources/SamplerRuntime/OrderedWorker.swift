@@ -1,0 +1,135 @@
+import SamplerSystem
+import Synchronization
+
+/// A stage of work on a thread of its own: it applies `body` to its state and each
+/// element one producer hands it, in the order handed, never dropping one, and gives the
+/// state back at `finish()`. Offline `classify` reads on one thread, classifies on a
+/// second and writes the records on a third, so that two cores share the work one did
+/// (docs/benchmarks.md).
+///
+/// The elements cross an `SPSCRing`. The producer wakes the worker once per `batch`
+/// elements rather than per element (a wake-up is a fence and, when it sleeps, a system
+/// call), and once more at `finish()`; the worker wakes a producer that waits for room
+/// once per `batch` elements it has taken. Either side that sleeps through a missed
+/// wake-up looks again after a millisecond. A full ring makes the producer wait, never
+/// drop: offline there is no kernel to outrun, only a disk to wait for.
+///
+/// The state lives on the worker's stack while it runs, so `body` reaches it without the
+/// dynamic exclusivity check that a captured variable costs on every element. Where the
+/// system has no thread to give (or no descriptor for a wake-up), `push` runs `body` on
+/// the producer's thread instead: slower, the same result.
+///
+/// `@inlinable` throughout, like `SPSCRing`: unspecialized, every element would be
+/// copied and destroyed through its type's metadata.
+public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable {
+    // @unchecked: the state belongs to the worker thread from `init` until the join in
+    // `finish()`, and to the producer's thread after it (or throughout, inline); the ring
+    // and the flag hand everything else over.
+    @usableFromInline let ring: SPSCRing<Element>
+    @usableFromInline let threaded: Threaded?
+    @usableFromInline let batch: Int
+    @usableFromInline var pushed = 0
+    @usableFromInline let box: StateBox<State>
+    @usableFromInline let body: Body
+    @usableFromInline var thread: JoinableThread?
+
+    /// The stage's closure, carried to its thread: only one thread calls it at a time.
+    @usableFromInline final class Body: @unchecked Sendable {
+        @usableFromInline let apply: (inout State, Element) -> Void
+        @usableFromInline init(_ apply: @escaping (inout State, Element) -> Void) { self.apply = apply }
+    }
+
+    /// What only a threaded worker has: its wake-ups and its flag.
+    @usableFromInline final class Threaded: Sendable {
+        @usableFromInline let wakeup: Wakeup
+        /// Where the producer sleeps while the ring is full.
+        @usableFromInline let room: Wakeup
+        @usableFromInline let done = Atomic<Bool>(false)
+
+        @usableFromInline init(wakeup: Wakeup, room: Wakeup) {
+            self.wakeup = wakeup
+            self.room = room
+        }
+    }
+
+    /// Starts the worker thread, named `name`, with `state`.
+    @inlinable
+    public init(name: String, capacity: Int = 2048, batch: Int = 256, state: State,
+                body: @escaping (inout State, Element) -> Void) {
+        ring = SPSCRing(capacity: capacity)
+        let batch = max(1, min(batch, ring.capacity / 2))
+        self.batch = batch
+        let body = Body(body)
+        self.body = body
+        box = StateBox(state)
+        guard let wakeup = try? Wakeup(), let room = try? Wakeup() else {
+            threaded = nil
+            return
+        }
+        let threaded = Threaded(wakeup: wakeup, room: room)
+        let (ring, box) = (ring, box)
+        thread = try? JoinableThread(name: name) {
+            var state = box.take()
+            while true {
+                // Read `done` before draining: whatever was pushed before it was set is
+                // drained on this pass or an earlier one.
+                let done = threaded.done.load(ordering: .acquiring)
+                if ring.drain(limit: batch, { body.apply(&state, $0) }) > 0 {
+                    threaded.room.signal()
+                    continue
+                }
+                if done { break }
+                threaded.wakeup.wait(timeoutMilliseconds: 1) { ring.count > 0 || threaded.done.load(ordering: .acquiring) }
+            }
+            box.put(state)
+        }
+        self.threaded = thread == nil ? nil : threaded
+    }
+
+    /// Hands `element` to the worker (from the producer's thread only), waiting while the
+    /// ring is full.
+    @inlinable
+    public func push(_ element: Element) {
+        guard let threaded else {
+            box.withState { body.apply(&$0, element) }
+            return
+        }
+        while !ring.push(element) {
+            threaded.wakeup.signal()
+            threaded.room.wait(timeoutMilliseconds: 1) { ring.count < ring.capacity }
+        }
+        pushed &+= 1
+        if pushed % batch == 0 { threaded.wakeup.signal() }
+    }
+
+    /// Waits until the worker has applied `body` to every element pushed, ends its
+    /// thread, and returns the state (from the producer's thread, once).
+    @inlinable
+    public func finish() -> State {
+        stop()
+        return box.take()
+    }
+
+    @inlinable func stop() {
+        guard let threaded, let thread else { return }
+        threaded.done.store(true, ordering: .releasing)
+        threaded.wakeup.signal()
+        thread.join()
+        self.thread = nil
+    }
+
+    deinit { stop() }
+}
+
+/// Carries a stage's state to its thread and back; the thread's start and join order the
+/// two hand-overs, so it needs no lock.
+@usableFromInline final class StateBox<State>: @unchecked Sendable {
+    @usableFromInline var state: State?
+    @usableFromInline init(_ state: State) { self.state = state }
+    @inlinable func take() -> State {
+        defer { state = nil }
+        return state!
+    }
+    @inlinable func put(_ state: State) { self.state = state }
+    @inlinable func withState(_ body: (inout State) -> Void) { body(&state!) }
+}
