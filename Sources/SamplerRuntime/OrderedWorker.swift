@@ -28,7 +28,8 @@ public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable 
     @usableFromInline let ring: SPSCRing<Element>
     @usableFromInline let threaded: Threaded?
     @usableFromInline let batch: Int
-    @usableFromInline var pushed = 0
+    /// Elements pushed (the producer's only; unchecked like the ring's indices).
+    @exclusivity(unchecked) @usableFromInline var pushed = 0
     @usableFromInline let box: StateBox<State>
     @usableFromInline let body: Body
     @usableFromInline var thread: JoinableThread?
