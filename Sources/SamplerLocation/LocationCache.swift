@@ -39,19 +39,70 @@ public struct LocationCache: Sendable {
 
     /// The location of `address`, from the cache or else from `database`.
     public mutating func location(of address: IPAddress, family: IPFamily, in database: LocationDatabase) -> Location {
+        let place = place(of: address, family: family)
+        if let cached = cached(place) { return cached }
+        let found = database.find(address, family: family)
+        keep(found, at: place, family: family)
+        return found.location
+    }
+
+    /// The locations of the first `count` (at most `LocationDatabase.lookupLanes`) of
+    /// `addresses`: those the cache has from it, the rest looked up together
+    /// (`LocationDatabase.lookup(_:count:)`, their walks interleaved).
+    public mutating func locations(of addresses: InlineArray<8, (IPAddress, IPFamily)>, count: Int,
+                                   in database: LocationDatabase) -> InlineArray<8, Location> {
+        var locations = InlineArray<8, Location>(repeating: .unknown)
+        var missing = InlineArray<8, (IPAddress, IPFamily)>(repeating: (IPAddress(v4: 0), .v4))
+        var missingLanes = InlineArray<8, Int>(repeating: 0)
+        var places = InlineArray<8, Place>(repeating: Place(slot: 0, block: 0, tag: 0))
+        var missed = 0
+        for lane in 0..<min(count, LocationDatabase.lookupLanes) {
+            let place = place(of: addresses[lane].0, family: addresses[lane].1)
+            if let cached = cached(place) {
+                locations[lane] = cached
+            } else {
+                (missing[missed], missingLanes[missed], places[missed]) = (addresses[lane], lane, place)
+                missed += 1
+            }
+        }
+        guard missed > 0 else { return locations }
+        let found = database.find(missing, count: missed)
+        for i in 0..<missed {
+            locations[missingLanes[i]] = found[i].location
+            keep(found[i], at: places[i], family: missing[i].1)
+        }
+        return locations
+    }
+
+    /// Where a block's entry goes.
+    private struct Place {
+        var slot: Int
+        var block: UInt64
+        var tag: UInt8
+    }
+
+    private func place(of address: IPAddress, family: IPFamily) -> Place {
         let block = family == .v4 ? UInt64(address.v4) >> (32 - ipv4BlockBits) : address.high >> (64 - ipv6BlockBits)
         let tag: UInt8 = family == .v4 ? 4 : 6
         // A multiplicative hash's high bits: neighbouring blocks land far apart.
         let slot = Int(truncatingIfNeeded: ((block ^ UInt64(tag)) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
-        if entries[slot].block == block && entries[slot].family == tag {
+        return Place(slot: slot, block: block, tag: tag)
+    }
+
+    /// The block's answer if the cache has it (a hit), or nil (a miss); counted either way.
+    private mutating func cached(_ place: Place) -> Location? {
+        if entries[place.slot].block == place.block && entries[place.slot].family == place.tag {
             hits += 1
-            return entries[slot].location
+            return entries[place.slot].location
         }
         misses += 1
-        let found = database.find(address, family: family)
+        return nil
+    }
+
+    /// Keeps a looked-up answer for its block, when no more bits than the block's decided it.
+    private mutating func keep(_ found: NetworkTree.Found, at place: Place, family: IPFamily) {
         let blockBits = family == .v4 ? 96 + ipv4BlockBits : ipv6BlockBits
-        if found.decidingBits <= blockBits { entries[slot] = Entry(block: block, family: tag, location: found.location) }
-        return found.location
+        if found.decidingBits <= blockBits { entries[place.slot] = Entry(block: place.block, family: place.tag, location: found.location) }
     }
 }
 

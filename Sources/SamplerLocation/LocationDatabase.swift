@@ -103,6 +103,26 @@ public final class LocationDatabase: @unchecked Sendable {
         return tree.lookup(high: high, low: low)
     }
 
+    /// Up to `lookupLanes` addresses at a time.
+    public static let lookupLanes = NetworkTree.lanes
+
+    /// The locations of the first `count` (at most `lookupLanes`) of `addresses`, looked
+    /// up together: their walks through the tree are interleaved, so that their memory
+    /// misses overlap (`NetworkTree.lookup(_:count:)`). The answers are `lookup`'s.
+    public func lookup(_ addresses: InlineArray<8, (IPAddress, IPFamily)>, count: Int) -> InlineArray<8, Location> {
+        let found = find(addresses, count: count)
+        var locations = InlineArray<8, Location>(repeating: .unknown)
+        for lane in 0..<min(count, Self.lookupLanes) { locations[lane] = found[lane].location }
+        return locations
+    }
+
+    /// `find` for the first `count` of `addresses` together.
+    func find(_ addresses: InlineArray<8, (IPAddress, IPFamily)>, count: Int) -> InlineArray<8, NetworkTree.Found> {
+        var words = InlineArray<8, (high: UInt64, low: UInt64)>(repeating: (0, 0))
+        for lane in 0..<min(count, Self.lookupLanes) { words[lane] = Self.libraryWords(addresses[lane].0, family: addresses[lane].1) }
+        return tree.lookup(words, count: count)
+    }
+
     /// The answer of libloc's own lookup: the tests hold the tree to it, and the
     /// benchmarks measure against it.
     public func libraryLookup(_ address: IPAddress, family: IPFamily) -> Location {

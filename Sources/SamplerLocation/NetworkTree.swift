@@ -120,24 +120,80 @@ struct NetworkTree: @unchecked Sendable {
 
     /// The network that holds the address (`high`, `low`: its 128 bits, IPv4 mapped).
     func lookup(high: UInt64, low: UInt64) -> Found {
-        let mapped = high == 0 && low >> 32 == 0xffff
-        let step = mapped ? ipv4Table[Int(low >> 16 & 0xffff)] : ipv6Table[Int(high >> 48)]
-        guard step.node != 0 else { return found(step.network, decidingBits: Int(step.decidingBits)) }
-        var node = step.node, deepest = step.network
-        var depth = (mapped ? 96 : 0) + Self.tableBits
-        while depth < 128 {
-            let bit = depth < 64 ? Int(truncatingIfNeeded: high >> (63 - depth)) & 1 : Int(truncatingIfNeeded: low >> (127 - depth)) & 1
-            let next = child(of: node, bit)
-            // The tree ends: decided by the bits read, the last one only if the other
-            // child exists (a network with no smaller ones inside is decided by its prefix).
-            if next == 0 { return found(deepest, decidingBits: depth + (child(of: node, 1 - bit) == 0 ? 0 : 1)) }
-            guard next < nodeCount else { return Found(location: .unknown, decidingBits: 128) }
-            node = next
-            depth += 1
-            let own = network(at: node)
-            if own != Self.none { deepest = own }
+        var walk = Walk(high: high, low: low)
+        if let found = start(&walk) { return found }
+        while true {
+            if let found = step(&walk) { return found }
         }
-        return found(deepest, decidingBits: 128)
+    }
+
+    /// How many walks `lookup(_:count:)` interleaves.
+    static let lanes = 8
+
+    /// The networks of the first `count` addresses of `addresses` (at most `lanes`), their
+    /// walks taken a step each in turn: below the table every step of a walk is most
+    /// likely a memory miss that the next step waits for, and the steps of different
+    /// walks do not wait for each other, so the processor has the misses of several walks
+    /// in flight at once where one walk has one. The answers are `lookup`'s.
+    func lookup(_ addresses: InlineArray<8, (high: UInt64, low: UInt64)>, count: Int) -> InlineArray<8, Found> {
+        var results = InlineArray<8, Found>(repeating: Found(location: .unknown, decidingBits: 0))
+        var walks = InlineArray<8, Walk>(repeating: Walk(high: 0, low: 0))
+        var active: UInt32 = 0
+        for lane in 0..<min(count, Self.lanes) {
+            walks[lane] = Walk(high: addresses[lane].high, low: addresses[lane].low)
+            if let found = start(&walks[lane]) { results[lane] = found } else { active |= 1 << lane }
+        }
+        while active != 0 {
+            var round = active
+            while round != 0 {
+                let lane = round.trailingZeroBitCount
+                round &= round - 1
+                if let found = step(&walks[lane]) {
+                    results[lane] = found
+                    active &= ~(1 << lane)
+                }
+            }
+        }
+        return results
+    }
+
+    /// Where one walk is: the address, the node it is at, the deepest network on the way.
+    private struct Walk {
+        var high: UInt64, low: UInt64
+        var node: UInt32 = 0, deepest: UInt32 = NetworkTree.none
+        var depth = 0
+
+        init(high: UInt64, low: UInt64) { (self.high, self.low) = (high, low) }
+    }
+
+    /// The table's part of a walk: its answer if the tree ends within the table's bits.
+    @inline(__always)
+    private func start(_ walk: inout Walk) -> Found? {
+        let mapped = walk.high == 0 && walk.low >> 32 == 0xffff
+        let step = mapped ? ipv4Table[Int(walk.low >> 16 & 0xffff)] : ipv6Table[Int(walk.high >> 48)]
+        guard step.node != 0 else { return found(step.network, decidingBits: Int(step.decidingBits)) }
+        walk.node = step.node
+        walk.deepest = step.network
+        walk.depth = (mapped ? 96 : 0) + Self.tableBits
+        return nil
+    }
+
+    /// One bit of a walk: its answer if the walk ends here.
+    @inline(__always)
+    private func step(_ walk: inout Walk) -> Found? {
+        let depth = walk.depth
+        guard depth < 128 else { return found(walk.deepest, decidingBits: 128) }
+        let bit = depth < 64 ? Int(truncatingIfNeeded: walk.high >> (63 - depth)) & 1 : Int(truncatingIfNeeded: walk.low >> (127 - depth)) & 1
+        let next = child(of: walk.node, bit)
+        // The tree ends: decided by the bits read, the last one only if the other
+        // child exists (a network with no smaller ones inside is decided by its prefix).
+        if next == 0 { return found(walk.deepest, decidingBits: depth + (child(of: walk.node, 1 - bit) == 0 ? 0 : 1)) }
+        guard next < nodeCount else { return Found(location: .unknown, decidingBits: 128) }
+        walk.node = next
+        walk.depth = depth + 1
+        let own = network(at: next)
+        if own != Self.none { walk.deepest = own }
+        return nil
     }
 
     /// The location of network `index` (country code, two bytes; AS number at 4).

@@ -42,6 +42,8 @@ final class RecordWriter: @unchecked Sendable {
     private var outcomes: WindowSummary
     private var lastEmitted: WindowSummary?
     private var records: UInt64 = 0
+    /// Records taken from the rings and not yet written: at most `lookupLanes`.
+    private var batch: [ConnectionRecord] = []
     private let log: @Sendable (String) -> Void
     private let describe: @Sendable (WindowSummary) -> String
     private var lastPublish: Microseconds = 0
@@ -61,14 +63,19 @@ final class RecordWriter: @unchecked Sendable {
         self.describe = describe
         outcomes = WindowSummary(start: start, length: 0)
         windows = Mutex(PublishedWindows(outcomes: outcomes))
+        batch.reserveCapacity(LocationDatabase.lookupLanes)
     }
 
     func run(shards: [ClassifierShard]) {
         while true {
             var taken = 0
             for shard in shards {
-                taken += shard.output.drain(limit: 4096) { record in write(record) }
+                taken += shard.output.drain(limit: 4096) { record in
+                    batch.append(record)
+                    if batch.count == LocationDatabase.lookupLanes { writeBatch() }
+                }
             }
+            writeBatch()
             if reopenRequested.exchange(false, ordering: .acquiring) {
                 file.flush()
                 do {
@@ -109,10 +116,16 @@ final class RecordWriter: @unchecked Sendable {
         publish(now: wallClock())
     }
 
-    private func write(_ finalized: ConnectionRecord) {
-        var record = finalized
-        // Once per connection, here rather than per packet in the shards.
-        locator?.locate(&record)
+    /// Locates the records taken (once per connection, here rather than per packet in the
+    /// shards; eight together, so that their lookups overlap) and writes them.
+    private func writeBatch() {
+        guard !batch.isEmpty else { return }
+        locator?.locate(&batch)
+        for record in batch { write(record) }
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    private func write(_ record: ConnectionRecord) {
         file.append { JSONLines.append(record, to: &$0) }
         sink?.add(record)
         records += 1

@@ -35,10 +35,18 @@ import Testing
                     networks.flatMap { Array($0.country.utf8) + [0, 0] + word($0.asn) + [0, 0, 0, 0] })
         }
 
+        /// The walk's answer; the same address among others in the interleaved walk must
+        /// get the same one (every test here checks both).
         func lookup(high: UInt64, low: UInt64) -> NetworkTree.Found {
             let (n, w) = bytes()
             return n.withUnsafeBytes { nodes in w.withUnsafeBytes { networks in
-                NetworkTree(nodes: nodes, networks: networks).lookup(high: high, low: low)
+                let tree = NetworkTree(nodes: nodes, networks: networks)
+                let one = tree.lookup(high: high, low: low)
+                var batch = InlineArray<8, (high: UInt64, low: UInt64)>(repeating: (0, 0xffff_0000_0000))
+                batch[0] = (0x2000_0000_0000_0000, 0)
+                batch[3] = (high, low)
+                #expect(tree.lookup(batch, count: 5)[3] == one, "the interleaved walk answers as the walk")
+                return one
             } }
         }
     }

@@ -35,6 +35,26 @@ struct NetworkTreeTests {
         #expect(located > 50_000, "the sample is a test only if the database places much of it (\(located))")
     }
 
+    /// Eight walks interleaved answer as eight walks one after another, with the
+    /// deciding bits, in batches of every size from one to eight.
+    @Test func interleavedWalksAnswerAsOneWalkEach() {
+        let addresses = Self.addresses(count: 100_000, seed: 8)
+        var wrong = 0, index = 0, size = 1
+        while index < addresses.count {
+            let count = min(size, addresses.count - index)
+            var batch = InlineArray<8, (IPAddress, IPFamily)>(repeating: (IPAddress(v4: 0), .v4))
+            for lane in 0..<count { batch[lane] = addresses[index + lane] }
+            let found = database.find(batch, count: count), located = database.lookup(batch, count: count)
+            for lane in 0..<count {
+                let one = database.find(addresses[index + lane].0, family: addresses[index + lane].1)
+                if found[lane] != one || located[lane] != one.location { wrong += 1 }
+            }
+            index += count
+            size = size % LocationDatabase.lookupLanes + 1
+        }
+        #expect(wrong == 0)
+    }
+
     /// Flipping any bit past the deciding ones never changes the answer.
     @Test func anAnswerHoldsForEveryAddressThatSharesItsDecidingBits() {
         var rng = SplitMix64(state: 2)
@@ -57,22 +77,32 @@ struct NetworkTreeTests {
     /// The cache answers as the database does, and answers repeated blocks itself. With
     /// /16 and /32 blocks, which hold many networks each, so that a cache that kept an
     /// answer for a block whatever decided it would answer other parts of it wrongly.
-    @Test(arguments: [(24, 64), (16, 32)])
-    func theCacheAnswersAsTheDatabase(ipv4BlockBits: Int, ipv6BlockBits: Int) {
+    @Test(arguments: [(24, 64, false), (16, 32, false), (24, 64, true), (16, 32, true)])
+    func theCacheAnswersAsTheDatabase(ipv4BlockBits: Int, ipv6BlockBits: Int, batched: Bool) {
         var rng = SplitMix64(state: 4)
         // 4,000 client blocks, 50 connections each, in random order, and a slot count
         // small enough that blocks evict each other.
         let blocks = Self.addresses(count: 4_000, seed: 5)
         var cache = LocationCache(slots: 1_024, ipv4BlockBits: ipv4BlockBits, ipv6BlockBits: ipv6BlockBits)
         var wrong = 0
-        for _ in 0..<200_000 {
+        // Batched: eight at a time, as the live writer asks (blocks repeat within a batch
+        // too, before the first of them is in the cache).
+        var batch = InlineArray<8, (IPAddress, IPFamily)>(repeating: (IPAddress(v4: 0), .v4))
+        for i in 0..<200_000 {
             let (block, family) = blocks[Int(rng.next() % UInt64(blocks.count))]
             // The block's prefix, the rest of the bits random.
             let v4Mask = UInt32.max << (32 - ipv4BlockBits), v6Mask = UInt64.max << (64 - ipv6BlockBits)
             let address = family == .v4
                 ? IPAddress(v4: block.v4 & v4Mask | UInt32(truncatingIfNeeded: rng.next()) & ~v4Mask)
                 : IPAddress(high: block.high & v6Mask | rng.next() & ~v6Mask, low: rng.next())
-            if cache.location(of: address, family: family, in: database) != database.lookup(address, family: family) { wrong += 1 }
+            guard batched else {
+                if cache.location(of: address, family: family, in: database) != database.lookup(address, family: family) { wrong += 1 }
+                continue
+            }
+            batch[i % 8] = (address, family)
+            guard i % 8 == 7 else { continue }
+            let located = cache.locations(of: batch, count: 8, in: database)
+            for lane in 0..<8 where located[lane] != database.lookup(batch[lane].0, family: batch[lane].1) { wrong += 1 }
         }
         #expect(wrong == 0)
         // About a quarter of the blocks fit: up to a quarter of the look-ups are hits.
