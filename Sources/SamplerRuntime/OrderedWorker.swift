@@ -34,10 +34,14 @@ public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable 
     @usableFromInline let body: Body
     @usableFromInline var thread: JoinableThread?
 
-    /// The stage's closure, carried to its thread: only one thread calls it at a time.
+    /// The stage's closures, carried to its thread: only one thread calls them at a time.
     @usableFromInline final class Body: @unchecked Sendable {
         @usableFromInline let apply: (inout State, Element) -> Void
-        @usableFromInline init(_ apply: @escaping (inout State, Element) -> Void) { self.apply = apply }
+        @usableFromInline let idle: ((inout State) -> Void)?
+        @usableFromInline init(_ apply: @escaping (inout State, Element) -> Void, idle: ((inout State) -> Void)?) {
+            self.apply = apply
+            self.idle = idle
+        }
     }
 
     /// What only a threaded worker has: its wake-ups and its flag.
@@ -53,14 +57,16 @@ public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable 
         }
     }
 
-    /// Starts the worker thread, named `name`, with `state`.
+    /// Starts the worker thread, named `name`, with `state`. `idle`, if given, runs on
+    /// the worker each time it finds the ring empty, before it sleeps (at most every
+    /// millisecond while nothing comes): a writer flushes there what waits.
     @inlinable
     public init(name: String, capacity: Int = 2048, batch: Int = 256, state: State,
-                body: @escaping (inout State, Element) -> Void) {
+                body: @escaping (inout State, Element) -> Void, idle: ((inout State) -> Void)? = nil) {
         ring = SPSCRing(capacity: capacity)
         let batch = max(1, min(batch, ring.capacity / 2))
         self.batch = batch
-        let body = Body(body)
+        let body = Body(body, idle: idle)
         self.body = body
         box = StateBox(state)
         guard let wakeup = try? Wakeup(), let room = try? Wakeup() else {
@@ -80,6 +86,7 @@ public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable 
                     continue
                 }
                 if done { break }
+                body.idle?(&state)
                 threaded.wakeup.wait(timeoutMilliseconds: 1) { ring.count > 0 || threaded.done.load(ordering: .acquiring) }
             }
             box.put(state)

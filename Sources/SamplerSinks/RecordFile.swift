@@ -127,9 +127,11 @@ public final class RecordFile {
     }
 
     /// Cuts the half line a failed write left at the end of the file. Only a regular file
-    /// opened for reading too can be cut; elsewhere (a pipe, a device) the half stays.
+    /// can be cut (standard output too, when the shell opened one, as `classify FILE >
+    /// records.jsonl` does); elsewhere (a pipe, a device) the half stays.
     private func cutHalfWrittenHead() {
-        guard path != nil, fcntl(fd.rawValue, F_GETFL) & O_ACCMODE == O_RDWR else { return }
+        var info = stat()
+        guard fstat(fd.rawValue, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return }
         let file = fd
         guard let size = try? file.size(), size >= Int64(headBytesWritten) else { return }
         if (try? file.truncate(to: size - Int64(headBytesWritten))) == nil { writeErrors += 1 }

@@ -17,8 +17,8 @@ public struct CaptureFileError: Error, Equatable, Sendable, CustomStringConverti
         case .empty: "the file is empty: a capture starts with a header (a tcpdump still running has not flushed it yet: stop it first)"
         case .notACapture: "not a pcap or pcapng file (unknown magic number at byte \(offset))"
         case .unsupportedVersion: "unsupported capture format version at byte \(offset)"
-        case .truncated: "file is cut short: the record at byte \(offset) is incomplete"
-        case .badBlockLength: "corrupt block length at byte \(offset)"
+        case .truncated: offset == 0 ? "file is cut short: its header is incomplete" : "file is cut short: the record at byte \(offset) is incomplete"
+        case .badBlockLength: "corrupt record length at byte \(offset)"
         case .unknownInterface: "packet at byte \(offset) names an interface the file never described"
         }
     }

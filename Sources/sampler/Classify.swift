@@ -41,7 +41,7 @@ struct Classify: ParsableCommand {
 
             \(ExitStatus.help("done", [
                 .failure: "the file is damaged (complete records written first)",
-                .dataError: "the file is not a capture sampler reads (not pcap or pcapng, another format version, or a link type it does not read)",
+                .dataError: "the file is not a capture sampler reads (empty, not pcap or pcapng, another format version, or a link type it does not read)",
                 .noInput: "the file cannot be opened",
                 .unavailable: "the spool is in use",
                 .cannotCreate: "the spool cannot be created",
@@ -92,6 +92,10 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
+        // A reader that goes away (`| head`) is EPIPE on the next write, which ends the
+        // writing and not the run (the counts and the summary go on), rather than a death
+        // by SIGPIPE, exit 141, that a `set -o pipefail` script takes for a failure.
+        signal(SIGPIPE, SIG_IGN)
         var settings = Settings()
         try classification.apply(to: &settings)
         try applyKeys([("location_database", locationDatabase)], to: &settings)
@@ -130,17 +134,22 @@ struct Classify: ParsableCommand {
         // wall clock of the three is about that of the classifier alone). The output is
         // the same byte for byte as on one thread.
         let windowing = Windowing(aggregator: WindowAggregator(length: settings.windowLength, includeMultipleSyns: settings.includeMultipleSyns))
-        let writer = OrderedWorker<ConnectionRecord, Windowing>(name: "sampler-write", state: windowing) { windowing, finalized in
+        let writer = OrderedWorker<ConnectionRecord, Windowing>(name: "sampler-write", state: windowing, body: { windowing, finalized in
             var record = finalized
             locator?.locate(&record)
             // A reader that went away (`| head`) ends the writing, not the counting.
             if writeRecords && out.failure != .brokenPipe {
                 out.append { JSONLines.append(record, to: &$0) }
-                if out.buffer.count >= 1 << 16 { out.flush() }
+                if out.buffer.count >= 1 << 16 { windowing.flush(out) }
             }
             sink?.add(record)
             windowing.add(record)
-        }
+        }, idle: { windowing in
+            // Nothing to write for now (the input waits, a stream paused): records that
+            // waited a tenth of a second go out, so that a stream's come out as its
+            // connections end, not 64 KiB later.
+            if !out.buffer.isEmpty && wallClock() - windowing.lastFlush >= 100_000 { windowing.flush(out) }
+        })
         let classifying = OrderedWorker<PacketSummary, Classifier>(name: "sampler-classify", state: Classifier(configuration: configuration)) {
             $0.ingest($1) { writer.push($0) }
         }
@@ -181,9 +190,9 @@ struct Classify: ParsableCommand {
         if format == .json && !quiet && !readNothing { printError(table) }
         if let error = reader.fileError {
             printError("sampler classify: \(file): \(error)")
-            // No capture at all is input in no format sampler reads; one that breaks off
-            // after its header is damaged.
-            let notACapture = readNothing && (error.reason == .notACapture || error.reason == .unsupportedVersion)
+            // No capture at all (an empty file, another format) is input in no format
+            // sampler reads; one that breaks off after its start is damaged.
+            let notACapture = readNothing && [.empty, .notACapture, .unsupportedVersion].contains(error.reason)
             throw (notACapture ? ExitStatus.dataError : ExitStatus.failure).exit
         }
         if let status = sink?.status(), status.spoolRecords > 0 {
@@ -233,12 +242,18 @@ struct Classify: ParsableCommand {
         }
     }
 
-    /// The writer stage's own state: the windows its records fall in.
+    /// The writer stage's own state: the windows its records fall in, and when it last
+    /// wrote what waited.
     private struct Windowing {
         var aggregator: WindowAggregator
         var summaries: [WindowSummary] = []
+        var lastFlush = wallClock()
         mutating func add(_ record: ConnectionRecord) { aggregator.add(record) { summaries.append($0) } }
         mutating func flush() { aggregator.flush { summaries.append($0) } }
+        mutating func flush(_ out: RecordFile) {
+            out.flush()
+            lastFlush = wallClock()
+        }
     }
 
     /// Names this load's batches: FNV-1a over the capture's size, its first and last MiB,

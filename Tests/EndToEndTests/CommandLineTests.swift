@@ -6,6 +6,8 @@ import Testing
 /// overrides, and what it prints on bad input.
 @Suite struct CommandLineTests {
     let sampler = samplerBinary().path
+    /// The repository, for the fixture and scripts/.
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func write(_ text: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-cli-\(getpid())-\(UUID().uuidString).conf").path
@@ -100,7 +102,6 @@ import Testing
     /// docs/records.md shows the summary of the committed fixture with the defaults: it
     /// stays what the command prints.
     @Test func theDocumentedSummaryIsWhatClassifyPrints() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let result = try Subprocess.run([sampler, "classify", root.appendingPathComponent("Tests/Fixtures/real-nflog.pcap").path])
         #expect(result.status == 0)
         let docs = try String(contentsOf: root.appendingPathComponent("docs/records.md"), encoding: .utf8)
@@ -114,7 +115,45 @@ import Testing
         let empty = try write("")
         defer { unlink(empty) }
         let nothing = try Subprocess.run([sampler, "classify", empty])
-        #expect(nothing.status == 1 && nothing.stderr.contains("the file is empty"), "\(nothing.stderr)")
+        #expect(nothing.status == 65 && nothing.stderr.contains("the file is empty"), "\(nothing.stderr)")
+        // A header cut short is a damaged file, and the message says it is the header.
+        let cut = try write("")
+        defer { unlink(cut) }
+        try Data([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0]).write(to: URL(fileURLWithPath: cut))
+        let header = try Subprocess.run([sampler, "classify", cut])
+        #expect(header.status == 1 && header.stderr.contains("its header is incomplete"), "\(header.stderr)")
+    }
+
+    /// A reader that goes away (`| head`) is no error: exit 0, and the summary still
+    /// comes. SIGPIPE is set back to its default for the pipeline (the test runner
+    /// ignores it, and an ignored signal stays ignored across exec), so that a classify
+    /// that did not ignore it would die of it, 141, as it does from a shell.
+    @Test func aReaderThatGoesAwayIsNoError() throws {
+        let capture = try write("")
+        defer { unlink(capture) }
+        let made = try Subprocess.run(["/usr/bin/python3", root.appendingPathComponent("scripts/make-capture.py").path, capture, "20000"])
+        try #require(made.status == 0, "\(made.stderr)")
+        let result = try Subprocess.run(["env", "--default-signal=PIPE", "bash", "-c",
+                                         "set -o pipefail; \(sampler) classify --location-database none \(capture) | head -1 > /dev/null"])
+        #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("post_syn"), "the summary table: \(result.stderr)")
+    }
+
+    /// Records of a stream come out as its connections end, not when 64 KiB of them have
+    /// waited: the fixture's first 8,000 bytes, then a pause in which the connections that
+    /// ended in them must be on standard output already.
+    @Test func aPausedStreamsEndedConnectionsComeOutDuringThePause() throws {
+        let fixture = root.appendingPathComponent("Tests/Fixtures/real-nflog.pcap").path
+        let output = try write("")
+        defer { unlink(output) }
+        let script = "(head -c 8000 \(fixture); sleep 3; tail -c +8001 \(fixture)) | \(sampler) classify --quiet --grace 0.001 --idle-timeout 0.01 --location-database none - > \(output) & "
+            + "sleep 2; wc -l < \(output); wait"
+        let result = try Subprocess.run(["bash", "-c", script])
+        let lines = result.stdout.split(separator: "\n")
+        let duringPause = Int(lines.first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "") ?? -1
+        #expect(duringPause > 0, "records written during the pause: \(result.stdout) \(result.stderr)")
+        let all = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").count
+        #expect(all == 13 && all > duringPause, "\(all) records in all")
     }
 
     /// Every subcommand's --help gives each default once (swift-argument-parser adds

@@ -138,4 +138,30 @@ struct OutputFailureTests {
         #expect(log.contains("standard output was closed"), "\(log)")
         #expect(log.contains("sampler: stopped;"), "\(log)")
     }
+
+    /// `classify` to a full disk through the shell's redirection: exit 74 with the count of
+    /// records dropped, and the half record the last write left is cut, so the file ends
+    /// in a whole line and every record is in it or counted.
+    @Test func classifyToAFullDiskEndsWithAWholeLine() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-fulldisk-\(getpid())-\(UUID().uuidString.prefix(8))")
+        let disk = directory.appendingPathComponent("disk")
+        try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let capture = directory.appendingPathComponent("capture.pcap").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/make-capture.py").path
+        let made = try Subprocess.run(["/usr/bin/python3", script, capture, "3000"])
+        try #require(made.status == 0, "\(made.stderr)")
+        try #require(try Subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "sampler-test", disk.path]).status == 0)
+        defer { _ = try? Subprocess.run(["umount", "-l", disk.path]) }
+        let output = disk.appendingPathComponent("records.jsonl").path
+        let result = try Subprocess.run(["bash", "-c", "\(sampler) classify --quiet --location-database none \(capture) > \(output)"])
+        #expect(result.status == 74, "\(result.stderr)")
+        let dropped = try #require(result.stderr.firstMatch(of: /; (\d+) records dropped/).flatMap { Int($0.1) }, "\(result.stderr)")
+        let text = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(text.last == "\n", "the file ends in a whole record")
+        let lines = text.split(separator: "\n")
+        #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil }, "every line is a whole record")
+        #expect(lines.count + dropped == 3000, "each record is in the file or counted as dropped: \(lines.count) + \(dropped)")
+    }
 }
