@@ -106,15 +106,16 @@ public struct RuleManager: Sendable {
 
     /// Removes sampler's rules of this backend and nothing else: the jump and the chain
     /// of each version, or the whole table (it is sampler's; one table serves both
-    /// versions). Returns false if nothing was there.
+    /// versions). Returns the versions whose rules were there and are gone (all of them
+    /// for the table; none if nothing was there).
     @discardableResult
-    public func remove(versions: [IPVersion]) throws(RulesError) -> Bool {
+    public func remove(versions: [IPVersion]) throws(RulesError) -> [IPVersion] {
         if backend == .nftables {
-            guard try nftablesListing() != nil else { return false }
+            guard try nftablesListing() != nil else { return [] }
             try check(try run(["nft", "-f", "-"], input: NftablesRuleSet.removeFile(table: nftablesTable)), tool: "nft")
-            return true
+            return versions
         }
-        var removed = false
+        var removed: [IPVersion] = []
         for version in versions {
             let state = try installed(version: version)
             for _ in 0..<state.jumps {
@@ -124,7 +125,7 @@ public struct RuleManager: Sendable {
                 try check(try iptables(version, ["-F", RuleSet.chain]), tool: backend.command(for: version))
                 try check(try iptables(version, ["-X", RuleSet.chain]), tool: backend.command(for: version))
             }
-            removed = removed || state.isPresent
+            if state.isPresent { removed.append(version) }
         }
         return removed
     }

@@ -106,7 +106,6 @@ struct Rules: ParsableCommand {
             try applyKeys([("status_socket", statusSocket)], to: &settings)
             try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
             let manager = settings.ruleManager
-            let families = settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ")
             if dryRun {
                 print(settings.backend == .nftables
                     ? "would delete \(manager.place) (it serves both IP versions)"
@@ -116,8 +115,15 @@ struct Rules: ParsableCommand {
             }
             do {
                 let removed = try manager.remove(versions: settings.versions)
-                print("\(families): \(removed ? "removed \(manager.place)" : manager.otherBackendHint(versions: settings.versions) ?? "nothing to remove")")
-                if removed { warnIfADaemonRepairs(settings) }
+                let untouched = settings.versions.filter { !removed.contains($0) }
+                func named(_ versions: [IPVersion]) -> String { versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ") }
+                // Each version as it was: an IPv6 chain that was never installed is not
+                // "removed" beside the IPv4 one that was.
+                if !removed.isEmpty { print("\(named(removed)): removed \(manager.place)") }
+                if !untouched.isEmpty {
+                    print("\(named(untouched)): \(removed.isEmpty ? manager.otherBackendHint(versions: settings.versions) ?? "nothing to remove" : "nothing to remove")")
+                }
+                if !removed.isEmpty { warnIfADaemonRepairs(settings) }
             } catch { throw Rules.fail(error) }
         }
 

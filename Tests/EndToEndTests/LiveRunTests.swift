@@ -215,5 +215,13 @@ struct LiveRunTests {
 
         try lab.run(rules + ["remove", "--config", "/dev/null", "--backend", backend], in: lab.server)
         #expect(try saved() == before)
+
+        // Rules of one family only: remove says what it removed for that one, and that
+        // the other had nothing.
+        try lab.run(rules + ["install", "--config", "/dev/null", "--backend", backend, "--family", "4"], in: lab.server)
+        let removed = try lab.run(rules + ["remove", "--config", "/dev/null", "--backend", backend], in: lab.server).stdout
+        #expect(removed.contains("IPv4: removed chain mangle/SAMPLER") && removed.contains("IPv6: nothing to remove"), "\(removed)")
+        #expect(!removed.contains("IPv4, IPv6: removed"), "\(removed)")
+        #expect(try saved() == before)
     }
 }
