@@ -3,6 +3,7 @@
 # file, in the same run: how close the offline path comes to reading the file at all.
 #
 #   scripts/bench-classify.sh [CONNECTIONS] [RUNS]     (defaults: 500000 connections, 5 runs)
+#   SAMPLER=/path/to/sampler scripts/bench-classify.sh   another build (a before and after), not built here
 #
 # Makes the capture with scripts/make-capture.py (about 3.8 packets a connection; kept in
 # .build/bench between runs), builds the release binary, then times each command RUNS times
@@ -15,8 +16,12 @@ runs=${2:-5}
 capture=.build/bench/capture-$connections.pcap
 mkdir -p .build/bench
 [ -s "$capture" ] || scripts/make-capture.py "$capture" "$connections"
-swift build -c release >/dev/null
-sampler=$(swift build -c release --show-bin-path)/sampler
+if [ -n "${SAMPLER:-}" ]; then
+  sampler=$SAMPLER
+else
+  swift build -c release >/dev/null
+  sampler=$(swift build -c release --show-bin-path)/sampler
+fi
 command -v tcpdump >/dev/null || { echo "bench-classify: tcpdump is missing: apt-get install tcpdump" >&2; exit 1; }
 
 cat "$capture" >/dev/null  # into the page cache
@@ -33,5 +38,5 @@ s=$(printf '%s\n' "${sampler_times[@]}" | median)
 "$sampler" classify "$capture" 2>&1 >/dev/null  # the summary table
 printf 'capture: %s (%s connections, %s bytes)\n' "$capture" "$connections" "$(stat -c %s "$capture")"
 printf 'tcpdump -r FILE -w /dev/null: %.3f s (median of %d)\n' "$t" "$runs"
-printf 'sampler classify FILE > /dev/null: %.3f s (median of %d)\n' "$s" "$runs"
+printf 'sampler classify FILE > /dev/null (%s): %.3f s (median of %d)\n' "$sampler" "$s" "$runs"
 printf 'ratio: %.2fx\n' "$(echo "$s / $t" | bc -l)"

@@ -5,8 +5,10 @@ IPv4, about 3.8 packets each, interleaved in time as a busy server sees them.
 
     scripts/make-capture.py OUT.pcap [CONNECTIONS]    (default 500000: about 1.9 M packets)
 
-The mix: 30% a lone SYN (a scan: timeout, post_syn), 20% SYN, ACK, RST (post_ack),
-20% SYN, ACK, PSH, RST+ACK (post_psh), 30% a whole exchange closed by FIN (none).
+The mix: 30% a lone SYN (a scan, post_syn; open at the end of the file, so `shutdown`
+with the default idle timeout, `timeout` with one shorter than the capture), 20% SYN,
+ACK, RST (post_ack), 20% SYN, ACK, PSH, RST+ACK (post_psh), 30% a whole exchange closed
+by FIN (none).
 Connection i starts 20 us after connection i-1; its packets are 1 ms apart. Standard
 library only; deterministic (a fixed seed), so every run measures the same file.
 """
