@@ -12,15 +12,10 @@ import Testing
 @Suite struct ClassifyStagesTests {
     @Test(arguments: [nil, "0.002"] as [String?])
     func threeThreadsWriteWhatOneThreadWrites(idleTimeout: String?) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-stages-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let capture = directory.appendingPathComponent("capture.pcap").path
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/make-capture.py").path
         // 30,000 connections, 113,830 packets: the rings hold 2,048 each.
-        let made = try Subprocess.run(["/usr/bin/python3", script, capture, "30000"])
-        try #require(made.status == 0, "make-capture.py: \(made.stderr)")
+        let synthetic = try SyntheticCapture(connections: 30_000, name: "stages")
+        defer { synthetic.remove() }
+        let capture = synthetic.path
 
         // A short idle timeout finalizes connections all along the capture (its
         // connections start 20 µs apart), rather than most of them at its end.

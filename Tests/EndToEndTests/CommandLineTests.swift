@@ -129,10 +129,9 @@ import Testing
     /// ignores it, and an ignored signal stays ignored across exec), so that a classify
     /// that did not ignore it would die of it, 141, as it does from a shell.
     @Test func aReaderThatGoesAwayIsNoError() throws {
-        let capture = try write("")
-        defer { unlink(capture) }
-        let made = try Subprocess.run(["/usr/bin/python3", root.appendingPathComponent("scripts/make-capture.py").path, capture, "20000"])
-        try #require(made.status == 0, "\(made.stderr)")
+        let synthetic = try SyntheticCapture(connections: 20_000, name: "pipe")
+        defer { synthetic.remove() }
+        let capture = synthetic.path
         let result = try Subprocess.run(["env", "--default-signal=PIPE", "bash", "-c",
                                          "set -o pipefail; \(sampler) classify --location-database none \(capture) | head -1 > /dev/null"])
         #expect(result.status == 0, "exit \(result.status): \(result.stderr)")

@@ -143,15 +143,10 @@ struct OutputFailureTests {
     /// records dropped, and the half record the last write left is cut, so the file ends
     /// in a whole line and every record is in it or counted.
     @Test func classifyToAFullDiskEndsWithAWholeLine() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sampler-fulldisk-\(getpid())-\(UUID().uuidString.prefix(8))")
-        let disk = directory.appendingPathComponent("disk")
+        let synthetic = try SyntheticCapture(connections: 3000, name: "fulldisk")
+        defer { synthetic.remove() }
+        let capture = synthetic.path, disk = synthetic.directory.appendingPathComponent("disk")
         try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let capture = directory.appendingPathComponent("capture.pcap").path
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/make-capture.py").path
-        let made = try Subprocess.run(["/usr/bin/python3", script, capture, "3000"])
-        try #require(made.status == 0, "\(made.stderr)")
         try #require(try Subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "sampler-test", disk.path]).status == 0)
         defer { _ = try? Subprocess.run(["umount", "-l", disk.path]) }
         let output = disk.appendingPathComponent("records.jsonl").path
