@@ -10,8 +10,9 @@ import Synchronization
 /// The elements cross an `SPSCRing`. The producer wakes the worker once per `batch`
 /// elements rather than per element (a wake-up is a fence and, when it sleeps, a system
 /// call), and once more at `finish()`; the worker wakes a producer that waits for room
-/// once per `batch` elements it has taken. Either side that sleeps through a missed
-/// wake-up looks again after a millisecond. A full ring makes the producer wait, never
+/// once per `batch` elements it has taken. A producer that sleeps through a missed
+/// wake-up looks again after a millisecond; an idle worker after one to 64 (so fewer
+/// than `batch` elements pushed into a quiet ring wait at most that long). A full ring makes the producer wait, never
 /// drop: offline there is no kernel to outrun, only a disk to wait for.
 ///
 /// The state lives on the worker's stack while it runs, so `body` reaches it without the
@@ -58,8 +59,8 @@ public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable 
     }
 
     /// Starts the worker thread, named `name`, with `state`. `idle`, if given, runs on
-    /// the worker each time it finds the ring empty, before it sleeps (at most every
-    /// millisecond while nothing comes): a writer flushes there what waits.
+    /// the worker each time it finds the ring empty, before it sleeps (every 1 to 64 ms
+    /// while nothing comes): a writer flushes there what waits.
     @inlinable
     public init(name: String, capacity: Int = 2048, batch: Int = 256, state: State,
                 body: @escaping (inout State, Element) -> Void, idle: ((inout State) -> Void)? = nil) {
@@ -77,17 +78,23 @@ public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable 
         let (ring, box) = (ring, box)
         thread = try? JoinableThread(name: name) {
             var state = box.take()
+            // How long to sleep with nothing to do: a millisecond, doubling while nothing
+            // comes (a stream that pauses) up to 64, so that an idle worker does not wake
+            // a thousand times a second; the producer's wake-up ends any sleep at once.
+            var sleep: Int32 = 1
             while true {
                 // Read `done` before draining: whatever was pushed before it was set is
                 // drained on this pass or an earlier one.
                 let done = threaded.done.load(ordering: .acquiring)
                 if ring.drain(limit: batch, { body.apply(&state, $0) }) > 0 {
                     threaded.room.signal()
+                    sleep = 1
                     continue
                 }
                 if done { break }
                 body.idle?(&state)
-                threaded.wakeup.wait(timeoutMilliseconds: 1) { ring.count > 0 || threaded.done.load(ordering: .acquiring) }
+                threaded.wakeup.wait(timeoutMilliseconds: sleep) { ring.count > 0 || threaded.done.load(ordering: .acquiring) }
+                sleep = min(sleep * 2, 64)
             }
             box.put(state)
         }
