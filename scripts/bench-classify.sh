@@ -6,14 +6,17 @@
 #   SAMPLER=/path/to/sampler scripts/bench-classify.sh   another build (a before and after), not built here
 #
 # Makes the capture with scripts/make-capture.py (about 3.8 packets a connection; kept in
-# .build/bench between runs), builds the release binary, then times each command RUNS times
-# (wall clock, the file in the page cache after a first read) and prints the medians and
-# their ratio. Records go to /dev/null; the summary table goes to standard error, shown once.
+# .build/bench between runs), builds the release binary (unless SAMPLER names one), then
+# times each command RUNS times (wall clock, the file in the page cache after a first
+# read) and prints the medians and their ratio. Records go to /dev/null; the summary table goes to standard error, shown once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 connections=${1:-500000}
 runs=${2:-5}
 capture=.build/bench/capture-$connections.pcap
+for tool in tcpdump bc; do
+  command -v "$tool" >/dev/null || { echo "bench-classify: $tool is missing: apt-get install $tool" >&2; exit 1; }
+done
 mkdir -p .build/bench
 [ -s "$capture" ] || scripts/make-capture.py "$capture" "$connections"
 if [ -n "${SAMPLER:-}" ]; then
@@ -22,7 +25,6 @@ else
   swift build -c release >/dev/null
   sampler=$(swift build -c release --show-bin-path)/sampler
 fi
-command -v tcpdump >/dev/null || { echo "bench-classify: tcpdump is missing: apt-get install tcpdump" >&2; exit 1; }
 
 cat "$capture" >/dev/null  # into the page cache
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -111,9 +111,11 @@ public struct RuleManager: Sendable {
     @discardableResult
     public func remove(versions: [IPVersion]) throws(RulesError) -> [IPVersion] {
         if backend == .nftables {
-            guard try nftablesListing() != nil else { return [] }
+            guard let listing = try nftablesListing() else { return [] }
             try check(try run(["nft", "-f", "-"], input: NftablesRuleSet.removeFile(table: nftablesTable)), tool: "nft")
-            return versions
+            // The versions it sampled; a table that sampled none is gone all the same.
+            let sampled = versions.filter { listing.installed(version: $0).isPresent }
+            return sampled.isEmpty ? versions : sampled
         }
         var removed: [IPVersion] = []
         for version in versions {

@@ -65,7 +65,8 @@ public enum RuleSet {
         text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." } ? text : "\"\(text)\""
     }
 
-    static func shellQuoted(_ text: String) -> String {
+    /// An argument as a shell takes it back: in double quotes when it holds a space.
+    public static func shellQuoted(_ text: String) -> String {
         text.contains(" ") ? "\"\(text)\"" : text
     }
 }

@@ -121,7 +121,14 @@ public struct CaptureFile: ~Escapable {
     @_lifetime(copy bytes)
     public init(checking bytes: RawSpan) throws(CaptureFileError) {
         self.bytes = bytes
-        guard bytes.byteCount >= 4 else { throw CaptureFileError(reason: bytes.byteCount == 0 ? .empty : .truncated, offset: 0) }
+        guard bytes.byteCount >= 4 else {
+            // Too short for a magic number: a capture cut short only if its bytes begin one.
+            let startsOne = [Magic.pcapngSection, Magic.pcapMicro, Magic.pcapNano].contains { magic in
+                (0..<bytes.byteCount).allSatisfy { bytes.u8($0) == UInt8(truncatingIfNeeded: magic >> (8 * $0)) }
+                    || (0..<bytes.byteCount).allSatisfy { bytes.u8($0) == UInt8(truncatingIfNeeded: magic >> (8 * (3 - $0))) }
+            }
+            throw CaptureFileError(reason: bytes.byteCount == 0 ? .empty : startsOne ? .truncated : .notACapture, offset: 0)
+        }
         let little = bytes.u32(0, .little)
         let big = bytes.u32(0, .big)
         if little == Magic.pcapngSection {

@@ -56,7 +56,7 @@ struct Classify: ParsableCommand {
         case json, table
     }
 
-    @Argument(help: ArgumentHelp("Capture file (pcap or pcapng); - reads standard input, as a stream: memory holds the open connections, not the capture, and records come out as connections end.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Capture file (pcap or pcapng); - reads standard input, as a stream: memory holds the open connections, not the capture, and records come out as connections end by the capture's own clock (a connection's end is known when a later packet, or the end of the input, passes its deadline).", valueName: "file"))
     var file: String
 
     @Option(help: ArgumentHelp("Keep packets sent to this server address or prefix.", valueName: "addr[/prefix]"))
@@ -173,23 +173,25 @@ struct Classify: ParsableCommand {
             var written = 0
             do throws(Errno) { try Descriptor(rawValue: STDOUT_FILENO).writeAll(Array(table.utf8), written: &written) } catch { failure = error }
         }
+        let readNothing = reader.fileError != nil && classifier.counters.packets == 0 && reader.parseErrors.total == 0
         if let failure, failure != .brokenPipe {
+            // The counts were made whatever the disk did: the summary first, the error last.
+            if format == .json && !quiet && !readNothing { printError(table) }
             printError("sampler classify: cannot write the \(format == .table ? "table" : "records") to standard output: \(failure)"
                 + (out.recordsDropped > 0 ? "; \(out.recordsDropped) records dropped" : ""))
             throw ExitStatus.ioError.exit
         }
-        let readNothing = reader.fileError != nil && classifier.counters.packets == 0 && reader.parseErrors.total == 0
         // A capture of a link type sampler cannot read: no packet could be, so say so
         // instead of a table of parse errors.
         if let linkType = reader.unsupportedLinkType, classifier.counters.packets == 0,
            reader.parseErrors[.unsupportedLinkType] == reader.parseErrors.total {
-            printError("sampler classify: \(file): link type \(linkType) is not one sampler reads; it reads \(LinkType.supportedText). "
+            printError("sampler classify: \(inputName): link type \(linkType) is not one sampler reads; it reads \(LinkType.supportedText). "
                 + "Capture with tcpdump -i nflog:GROUP, or on an Ethernet interface")
             throw ExitStatus.dataError.exit
         }
         if format == .json && !quiet && !readNothing { printError(table) }
         if let error = reader.fileError {
-            printError("sampler classify: \(file): \(error)")
+            printError("sampler classify: \(inputName): \(error)")
             // No capture at all (an empty file, another format) is input in no format
             // sampler reads; one that breaks off after its start is damaged.
             let notACapture = readNothing && [.empty, .notACapture, .unsupportedVersion].contains(error.reason)
@@ -241,6 +243,9 @@ struct Classify: ParsableCommand {
             }
         }
     }
+
+    /// The input as messages name it.
+    private var inputName: String { file == "-" ? "standard input" : file }
 
     /// The writer stage's own state: the windows its records fall in, and when it last
     /// wrote what waited.

@@ -107,10 +107,19 @@ struct Rules: ParsableCommand {
             try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
             let manager = settings.ruleManager
             if dryRun {
-                print(settings.backend == .nftables
-                    ? "would delete \(manager.place) (it serves both IP versions)"
-                    : settings.versions.map { "IPv\($0.rawValue): would delete '-t mangle -D \(RuleSet.jumpArguments.joined(separator: " "))' and chain \(RuleSet.chain)" }
-                        .joined(separator: "\n"))
+                // What is there now, version by version, and the commands that would go.
+                do {
+                    for version in settings.versions {
+                        let family = "IPv\(version.rawValue)"
+                        guard try manager.installed(version: version).isPresent else {
+                            print("\(family): nothing to remove")
+                            continue
+                        }
+                        print(settings.backend == .nftables
+                            ? "\(family): would delete \(manager.place) (it serves both IP versions)"
+                            : "\(family): would run \(settings.backend.command(for: version)) -t mangle -D \(RuleSet.jumpArguments.map(RuleSet.shellQuoted).joined(separator: " ")), then delete chain \(RuleSet.chain)")
+                    }
+                } catch { throw Rules.fail(error) }
                 return
             }
             do {

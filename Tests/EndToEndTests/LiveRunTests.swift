@@ -219,6 +219,9 @@ struct LiveRunTests {
         // Rules of one family only: remove says what it removed for that one, and that
         // the other had nothing.
         try lab.run(rules + ["install", "--config", "/dev/null", "--backend", backend, "--family", "4"], in: lab.server)
+        let dry = try lab.run(rules + ["remove", "--config", "/dev/null", "--backend", backend, "--dry-run"], in: lab.server).stdout
+        #expect(dry.contains("IPv4: would run iptables-\(backend) -t mangle -D PREROUTING -m comment --comment \"sampler: ")
+                && dry.contains(" -j SAMPLER, then delete chain SAMPLER") && dry.contains("IPv6: nothing to remove"), "\(dry)")
         let removed = try lab.run(rules + ["remove", "--config", "/dev/null", "--backend", backend], in: lab.server).stdout
         #expect(removed.contains("IPv4: removed chain mangle/SAMPLER") && removed.contains("IPv6: nothing to remove"), "\(removed)")
         #expect(!removed.contains("IPv4, IPv6: removed"), "\(removed)")

@@ -53,6 +53,13 @@ struct NftablesRulesTests {
         #expect(try lab.run(rules + ["remove"] + options, in: lab.server).stdout.contains("removed table inet sampler"))
         #expect(try ruleset(lab) == before)
         #expect(try lab.run(rules + ["remove"] + options, in: lab.server).stdout.contains("nothing to remove"))
+        // A table that samples IPv4 only: remove names IPv4 alone, and so does its dry run.
+        try lab.run(rules + ["install", "--family", "4"] + options, in: lab.server)
+        let dry = try lab.run(rules + ["remove", "--dry-run"] + options, in: lab.server).stdout
+        #expect(dry.contains("IPv4: would delete table inet sampler") && dry.contains("IPv6: nothing to remove"), "\(dry)")
+        let onlyV4 = try lab.run(rules + ["remove"] + options, in: lab.server).stdout
+        #expect(onlyV4.contains("IPv4: removed table inet sampler") && onlyV4.contains("IPv6: nothing to remove"), "\(onlyV4)")
+        #expect(try ruleset(lab) == before)
 
         // The daemon's own install at start and removal at stop.
         let run = try lab.spawn([sampler, "run", "--install-rules", "--group", "5063", "--output", lab.file("r.jsonl").path,

@@ -159,6 +159,13 @@ func readAll(_ file: [UInt8]) throws(CaptureFileError) -> [Result<PacketSummary,
         #expect(throws: CaptureFileError(reason: .empty, offset: 0)) { try readAll([]) }
         #expect("\(CaptureFileError(reason: .empty, offset: 0))".hasPrefix("the file is empty"))
         #expect(throws: CaptureFileError(reason: .truncated, offset: 0)) { try readAll(Array(good.prefix(10))) }
+        // Shorter than a magic number: cut short if the bytes begin one (either byte
+        // order), else no capture at all.
+        #expect(throws: CaptureFileError(reason: .truncated, offset: 0)) { try readAll(Array(good.prefix(2))) }
+        #expect(throws: CaptureFileError(reason: .truncated, offset: 0)) { try readAll([0xa1, 0xb2, 0x3c]) }
+        #expect(throws: CaptureFileError(reason: .truncated, offset: 0)) { try readAll([0x0a]) }
+        #expect(throws: CaptureFileError(reason: .notACapture, offset: 0)) { try readAll(Array("hi".utf8)) }
+        #expect(throws: CaptureFileError(reason: .notACapture, offset: 0)) { try readAll([0x0a, 0x0a]) }
         var pcapng = pcapngFile([.interface(linkType: 1, tsresol: nil), .enhanced(interface: 3, ticks: 0, data: syn)])
         #expect(throws: CaptureFileError(reason: .unknownInterface, offset: 28 + 20)) { try readAll(pcapng) }
         pcapng[pcapng.count - 1] = 0x7f  // trailing length differs from the leading one
