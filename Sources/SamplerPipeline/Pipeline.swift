@@ -29,7 +29,7 @@ public final class Pipeline: @unchecked Sendable {
         /// Classifier threads. The default leaves one core for the reader and one for
         /// the writer, and keeps at least one.
         public var shards = Pipeline.defaultShards
-        /// Packet summaries queued per shard (168 bytes each): the ring_size setting, whose
+        /// Packet summaries queued per shard (120 bytes each): the ring_size setting, whose
         /// default is there.
         public var ringSize: Int
         /// Records queued per shard for the writer.

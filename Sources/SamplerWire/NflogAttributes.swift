@@ -114,13 +114,11 @@ public struct NflogAttributes: ~Escapable {
     public var inDevice: UInt32? { inDeviceOffset == 0 ? nil : bytes.u32(Int(inDeviceOffset)) }
     /// The instance's sequence number (with NFULNL_CFG_F_SEQ): gaps are lost messages.
     public var sequence: UInt32? { sequenceOffset == 0 ? nil : bytes.u32(Int(sequenceOffset)) }
-    /// The logged packet's summary, with the kernel's timestamp (or `fallbackTime`) and
-    /// the message's sequence number. The same for netlink and for pcap NFLOG frames.
+    /// The logged packet's summary, with the kernel's timestamp (or `fallbackTime`). The
+    /// same for netlink and for pcap NFLOG frames.
     public func summary(fallbackTime: Microseconds) throws(WireError) -> PacketSummary {
         guard let payload else { throw .nflogNoPayload }
-        var summary = try PacketSummary(ipPacket: payload, time: timestamp ?? fallbackTime)
-        summary.nflogSequence = sequence
-        return summary
+        return try PacketSummary(ipPacket: payload, time: timestamp ?? fallbackTime)
     }
 
     /// The global sequence number (with NFULNL_CFG_F_SEQ_GLOBAL).

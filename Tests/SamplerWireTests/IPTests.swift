@@ -97,7 +97,6 @@ import Testing
             #expect(summary.ttl == 57)
             #expect(summary.ipID == 0)
             #expect(!summary.dontFragment)
-            #expect(summary.flowLabel == 0x12345)
             #expect(summary.payloadLength == 3)
         }
     }
