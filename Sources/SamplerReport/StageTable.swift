@@ -109,10 +109,10 @@ public struct StageTable: Sendable, Equatable {
     /// The `ttl_margin` setting: a reset's TTL gap above it counts in `ttlGapResets`.
     public let ttlMargin: Int
     public private(set) var rows: [Key: Row] = [:]
-    /// Connections left out because they had several SYNs.
     /// Lines of the input that were not records (counted by the reader, left out), for
     /// the JSON documents: a script sees there what the table could not hold.
     public var linesNotRecords = 0
+    /// Connections left out because they had several SYNs.
     public private(set) var excluded = 0
 
     public init(windowSeconds: Int64, grouping: Grouping, ttlMargin: Int) {

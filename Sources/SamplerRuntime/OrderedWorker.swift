@@ -12,8 +12,9 @@ import Synchronization
 /// call), and once more at `finish()`; the worker wakes a producer that waits for room
 /// once per `batch` elements it has taken. A producer that sleeps through a missed
 /// wake-up looks again after a millisecond; an idle worker after one to 64 (so fewer
-/// than `batch` elements pushed into a quiet ring wait at most that long). A full ring makes the producer wait, never
-/// drop: offline there is no kernel to outrun, only a disk to wait for.
+/// than `batch` elements pushed into a quiet ring wait at most that long). A full ring
+/// makes the producer wait, never drop: offline there is no kernel to outrun, only a
+/// disk to wait for.
 ///
 /// The state lives on the worker's stack while it runs, so `body` reaches it without the
 /// dynamic exclusivity check that a captured variable costs on every element. Where the
@@ -29,8 +30,9 @@ public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable 
     @usableFromInline let ring: SPSCRing<Element>
     @usableFromInline let threaded: Threaded?
     @usableFromInline let batch: Int
-    /// Elements pushed (the producer's only; unchecked like the ring's indices).
-    @exclusivity(unchecked) @usableFromInline var pushed = 0
+    /// Pushes left before the next wake-up (the producer's only; unchecked like the
+    /// ring's indices): a count down rather than a division per push.
+    @exclusivity(unchecked) @usableFromInline var untilWake: Int
     @usableFromInline let box: StateBox<State>
     @usableFromInline let body: Body
     @usableFromInline var thread: JoinableThread?
@@ -67,6 +69,7 @@ public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable 
         ring = SPSCRing(capacity: capacity)
         let batch = max(1, min(batch, ring.capacity / 2))
         self.batch = batch
+        untilWake = batch
         let body = Body(body, idle: idle)
         self.body = body
         box = StateBox(state)
@@ -113,8 +116,11 @@ public final class OrderedWorker<Element: Sendable, State>: @unchecked Sendable 
             threaded.wakeup.signal()
             threaded.room.wait(timeoutMilliseconds: 1) { ring.count < ring.capacity }
         }
-        pushed &+= 1
-        if pushed % batch == 0 { threaded.wakeup.signal() }
+        untilWake -= 1
+        if untilWake == 0 {
+            untilWake = batch
+            threaded.wakeup.signal()
+        }
     }
 
     /// Waits until the worker has applied `body` to every element pushed, ends its

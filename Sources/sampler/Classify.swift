@@ -130,9 +130,9 @@ struct Classify: ParsableCommand {
         let locator = settings.locationDatabasePath.map { ClientLocator(path: $0) { printError("sampler classify: \($0)") } }
         // Three stages on three threads, each handing the next its output in order: this
         // one reads and parses the capture, the next classifies, the last locates, writes,
-        // ships and counts the records in windows (docs/benchmarks.md: on two cores, the
-        // wall clock of the three is about that of the classifier alone). The output is
-        // the same byte for byte as on one thread.
+        // ships and counts the records in windows (docs/benchmarks.md: on two cores the
+        // classifier's thread, the busiest, sets the wall clock). The output is the same
+        // byte for byte as on one thread.
         let windowing = Windowing(aggregator: WindowAggregator(length: settings.windowLength, includeMultipleSyns: settings.includeMultipleSyns))
         let writer = OrderedWorker<ConnectionRecord, Windowing>(name: "sampler-write", state: windowing, body: { windowing, finalized in
             var record = finalized
@@ -140,7 +140,7 @@ struct Classify: ParsableCommand {
             // A reader that went away (`| head`) ends the writing, not the counting.
             if writeRecords && out.failure != .brokenPipe {
                 out.append { JSONLines.append(record, to: &$0) }
-                if out.buffer.count >= 1 << 16 { windowing.flush(out) }
+                if out.buffer.count >= 1 << 16 { windowing.write(out) }
             }
             sink?.add(record)
             windowing.add(record)
@@ -148,7 +148,7 @@ struct Classify: ParsableCommand {
             // Nothing to write for now (the input waits, a stream paused): records that
             // waited a tenth of a second go out, so that a stream's come out as its
             // connections end, not 64 KiB later.
-            if !out.buffer.isEmpty && wallClock() - windowing.lastFlush >= 100_000 { windowing.flush(out) }
+            if !out.buffer.isEmpty && wallClock() - windowing.lastWrite >= 100_000 { windowing.write(out) }
         })
         let classifying = OrderedWorker<PacketSummary, Classifier>(name: "sampler-classify", state: Classifier(configuration: configuration)) {
             $0.ingest($1) { writer.push($0) }
@@ -165,7 +165,7 @@ struct Classify: ParsableCommand {
         classifier.finishAll { writer.push($0) }
         var windows = writer.finish()
         sink?.finish()
-        windows.flush()
+        windows.closeWindows()
         let table = SummaryTable.render(windows: windows.summaries, parseErrors: reader.parseErrors, counters: classifier.counters)
         out.finish()
         var failure = out.failure
@@ -248,16 +248,17 @@ struct Classify: ParsableCommand {
     private var inputName: String { file == "-" ? "standard input" : file }
 
     /// The writer stage's own state: the windows its records fall in, and when it last
-    /// wrote what waited.
+    /// wrote out what waited.
     private struct Windowing {
         var aggregator: WindowAggregator
         var summaries: [WindowSummary] = []
-        var lastFlush = wallClock()
+        var lastWrite = wallClock()
         mutating func add(_ record: ConnectionRecord) { aggregator.add(record) { summaries.append($0) } }
-        mutating func flush() { aggregator.flush { summaries.append($0) } }
-        mutating func flush(_ out: RecordFile) {
+        /// At the end of the input: the windows still open are summed up too.
+        mutating func closeWindows() { aggregator.flush { summaries.append($0) } }
+        mutating func write(_ out: RecordFile) {
             out.flush()
-            lastFlush = wallClock()
+            lastWrite = wallClock()
         }
     }
 

@@ -106,31 +106,32 @@ struct Rules: ParsableCommand {
             try applyKeys([("status_socket", statusSocket)], to: &settings)
             try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
             let manager = settings.ruleManager
-            if dryRun {
-                // What is there now, version by version, and the commands that would go.
-                do {
-                    for version in settings.versions {
-                        let family = "IPv\(version.rawValue)"
-                        guard try manager.installed(version: version).isPresent else {
-                            print("\(family): nothing to remove")
-                            continue
-                        }
-                        print(settings.backend == .nftables
-                            ? "\(family): would delete \(manager.place) (it serves both IP versions)"
-                            : "\(family): would run \(settings.backend.command(for: version)) -t mangle -D \(RuleSet.jumpArguments.map(RuleSet.shellQuoted).joined(separator: " ")), then delete chain \(RuleSet.chain)")
-                    }
-                } catch { throw Rules.fail(error) }
-                return
-            }
+            // Each version as it is (or was): an IPv6 chain that was never installed is not
+            // "removed" beside the IPv4 one that was.
+            func named(_ versions: [IPVersion]) -> String { versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ") }
             do {
+                if dryRun {
+                    var present: [IPVersion] = []
+                    for version in settings.versions where try manager.installed(version: version).isPresent { present.append(version) }
+                    if settings.backend == .nftables {
+                        if !present.isEmpty { print("\(named(present)): would delete \(manager.place), the whole table") }
+                    } else {
+                        for version in present {
+                            print("IPv\(version.rawValue): would run \(settings.backend.command(for: version)) -t mangle -D "
+                                + RuleSet.jumpArguments.map(RuleSet.shellQuoted).joined(separator: " ") + ", then delete chain \(RuleSet.chain)")
+                        }
+                    }
+                    let absent = settings.versions.filter { !present.contains($0) }
+                    if !absent.isEmpty { print("\(named(absent)): nothing to remove") }
+                    return
+                }
                 let removed = try manager.remove(versions: settings.versions)
                 let untouched = settings.versions.filter { !removed.contains($0) }
-                func named(_ versions: [IPVersion]) -> String { versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ") }
-                // Each version as it was: an IPv6 chain that was never installed is not
-                // "removed" beside the IPv4 one that was.
                 if !removed.isEmpty { print("\(named(removed)): removed \(manager.place)") }
                 if !untouched.isEmpty {
-                    print("\(named(untouched)): \(removed.isEmpty ? manager.otherBackendHint(versions: settings.versions) ?? "nothing to remove" : "nothing to remove")")
+                    // Nothing of this backend's at all: perhaps the other backend's rules are there.
+                    let hint = removed.isEmpty ? manager.otherBackendHint(versions: settings.versions) : nil
+                    print("\(named(untouched)): \(hint ?? "nothing to remove")")
                 }
                 if !removed.isEmpty { warnIfADaemonRepairs(settings) }
             } catch { throw Rules.fail(error) }
