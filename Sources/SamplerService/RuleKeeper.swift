@@ -151,7 +151,7 @@ public final class RuleKeeper: Sendable {
                     + (options.repair ? "; reinstalling them" : "; repair_rules is false, so they stay missing"))
             }
             guard options.repair else {
-                report("the rules are missing and repair_rules is false: reinstall them with 'sampler rules install'")
+                report("the rules are missing and repair_rules is false: reinstall them with '\(options.parameters.installCommand(backend: options.manager.backend == .nftables ? "nftables" : nil))'")
                 return
             }
             do {

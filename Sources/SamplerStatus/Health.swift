@@ -258,7 +258,13 @@ public struct Health: Codable, Sendable, Equatable {
         var both = report.currentInterval.counts
         if let last = report.lastInterval { both.add(last.counts) }
         if both.lossRatio > thresholds.lossRatio {
-            problem(.warning, "lost \(both.messagesLost) of \(both.messagesSent) NFLOG messages in the current and last window (more than \(percent(thresholds.lossRatio)))")
+            // Each cause with its remedy: the kernel's losses are the socket buffer's, the
+            // ring drops the classifiers'.
+            var causes: [String] = []
+            if both[.lost] > 0 { causes.append("\(both[.lost]) by the kernel (the socket buffer was full: raise max_receive_buffer)") }
+            if both[.ringDrops] > 0 { causes.append("\(both[.ringDrops]) at the shard rings (the classifiers fell behind: raise ring_size or shards)") }
+            problem(.warning, "lost \(both.messagesLost) of \(both.messagesSent) NFLOG messages in the current and last window (more than "
+                + "\(percent(thresholds.lossRatio))): " + causes.joined(separator: ", ") + "; or sample less (probability)")
         }
         let evicted = both[.evicted]
         if evicted > 0 {

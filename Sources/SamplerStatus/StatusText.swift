@@ -77,7 +77,7 @@ public enum StatusText {
         lines.append("pipeline: \(r.shards.count) shard\(r.shards.count == 1 ? "" : "s"); open connections \(tables); "
             + "packet rings \(rings); record rings \(recordRings); \(r.counts[.ringDrops]) packets dropped at full rings, "
             + "\(r.counts[.writerWaits]) waits for the writer, \(r.counts[.writeErrors]) write errors, \(r.counts[.recordsDropped]) records dropped"
-            + (r.counts[.tornTails] > 0 ? ", \(r.counts[.tornTails]) torn records cut at open (a crash during a write)" : "")
+            + (r.counts[.tornTails] > 0 ? ", \(SamplerSinks.counted(Int(clamping: r.counts[.tornTails]), "torn record")) cut at open (a crash during a write)" : "")
             + (r.writeFailure.map { " (writing fails: \($0))" } ?? ""))
         let errors = r.parseErrors.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         lines.append("parse errors: " + (errors.isEmpty ? "none" : errors.joined(separator: ", ")))
