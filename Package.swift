@@ -42,8 +42,10 @@ let package = Package(
         .systemLibrary(name: "CLibloc", providers: [.apt(["libloc-dev"])]),
         // Wire parsing: netlink, NFLOG, IPv4/IPv6, TCP, pcap/pcapng. Standard library only.
         .target(name: "SamplerWire", swiftSettings: lifetimes),
+        // A cache-line prefetch, the one CPU hint Swift cannot spell. Header only.
+        .systemLibrary(name: "CPrefetch"),
         // Connection classification: table, stage and tag rules, finalization, windows.
-        .target(name: "SamplerClassifier", dependencies: ["SamplerWire"], swiftSettings: lifetimes),
+        .target(name: "SamplerClassifier", dependencies: ["CPrefetch", "SamplerWire"], swiftSettings: lifetimes),
         // Connection records out: JSON Lines, summary tables, the records file, the sink protocol.
         .target(name: "SamplerSinks", dependencies: ["SamplerClassifier", "SamplerSystem", "SamplerWire"], swiftSettings: lifetimes),
         // The NFLOG socket: bind, configure, receive, in front of the wire parser.

@@ -36,6 +36,7 @@ public struct Classifier {
     public private(set) var clock: Microseconds = .min
 
     private var table: ConnectionTable
+    private var lookahead = Lookahead()
     private var idle: DeadlineHeap
     private var closing: DeadlineHeap
 
@@ -82,6 +83,23 @@ public struct Classifier {
         } else {
             counters.orphans += 1
         }
+    }
+
+    /// How many packets ahead of `ingest` a consumer that sees them coming should call
+    /// `prefetch`: each step (the bucket, then the slot) gets half of it, about a
+    /// microsecond of work on other packets for its line to come from memory, soon
+    /// enough that it is still in cache when its packet comes.
+    public static let prefetchDistance = 2 * Lookahead.steps
+
+    /// A hint for the packet `ingest` takes `prefetchDistance` packets later (call it for
+    /// each packet, in order): starts bringing in its index bucket, and the slot of the
+    /// packet half as far ahead, whose bucket it asked for before. Changes nothing the
+    /// classifier decides: a packet out of step only misses its prefetch.
+    @inline(__always)
+    public mutating func prefetch(_ packet: borrowing PacketSummary) {
+        let hash = table.hash(packet.key)
+        table.prefetchBucket(hash: hash)
+        if let earlier = lookahead.replace(with: hash) { table.prefetchSlot(hash: earlier) }
     }
 
     /// Moves the clock to `time` and finalizes every connection whose deadline is before it.
@@ -182,5 +200,23 @@ public struct Classifier {
         table.remove(slot: slot)
         counters.finalized += 1
         emit(record)
+    }
+}
+
+/// The hashes of the last `steps` packets `Classifier.prefetch` saw: a packet's bucket is
+/// asked for when it is seen, its slot `steps` packets later.
+struct Lookahead {
+    static let steps = 4
+    private var hashes = InlineArray<4, UInt64>(repeating: 0)
+    private var seen = 0
+
+    /// Keeps `hash`, and returns the one kept `steps` calls ago, if there was one.
+    @inline(__always)
+    mutating func replace(with hash: UInt64) -> UInt64? {
+        let index = seen & (Self.steps - 1)
+        let earlier = seen >= Self.steps ? hashes[index] : nil
+        hashes[index] = hash
+        seen &+= 1
+        return earlier
     }
 }

@@ -65,7 +65,7 @@ final class ClassifierShard: @unchecked Sendable {
                let new = pendingConfiguration.withLock({ pending in defer { pending = nil }; return pending }) {
                 classifier.reconfigure(new)
             }
-            let taken = input.drain(limit: 4096) { packet in
+            let taken = input.drain(limit: 4096, ahead: Classifier.prefetchDistance, { classifier.prefetch($0) }) { packet in
                 classifier.ingest(packet) { record in emit(record) }
             }
             if taken > 0 {

@@ -96,11 +96,22 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     /// with one release store at the end; returns how many.
     @inlinable @inline(__always)
     public func drain(limit: Int = .max, _ body: (borrowing Element) -> Void) -> Int {
+        drain(limit: limit, ahead: 0, { _ in }, body)  // inlined, the empty look is gone
+    }
+
+    /// `drain`, with a look ahead: `ahead` sees each element `distance` places before
+    /// `body` does (those the batch holds), in order, so that it can ask for what `body`
+    /// will need (a prefetch). The first `distance` are shown to `ahead` first.
+    @inlinable @inline(__always)
+    public func drain(limit: Int = .max, ahead distance: Int, _ ahead: (borrowing Element) -> Void,
+                      _ body: (borrowing Element) -> Void) -> Int {
         let start = consumerHead
         consumerCachedTail = tail.load(ordering: .acquiring)
         let count = min(consumerCachedTail &- start, limit)
         guard count > 0 else { return 0 }
+        for i in 0..<min(distance, count) { ahead((slots + ((start &+ i) & mask)).pointee) }
         for i in 0..<count {
+            if distance > 0 && i + distance < count { ahead((slots + ((start &+ i &+ distance) & mask)).pointee) }
             let slot = slots + ((start &+ i) & mask)
             body(slot.pointee)
             slot.deinitialize(count: 1)

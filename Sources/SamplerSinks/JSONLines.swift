@@ -17,12 +17,13 @@ public enum JSONLines {
 
     public static func write(_ record: borrowing ConnectionRecord, to out: inout TextCursor) {
         let key = record.key
+        var dates = Timestamp.Dates()
         out.put(#"{"first_seen":""#)
-        Timestamp.write(record.firstSeen, to: &out)
+        Timestamp.write(record.firstSeen, to: &out, dates: &dates)
         out.put(#"","last_seen":""#)
-        Timestamp.write(record.lastSeen, to: &out)
+        Timestamp.write(record.lastSeen, to: &out, dates: &dates)
         out.put(#"","finalized":""#)
-        Timestamp.write(record.finalizedAt, to: &out)
+        Timestamp.write(record.finalizedAt, to: &out, dates: &dates)
         out.put(#"","family":"#)
         out.putDecimal(UInt64(key.family.rawValue))
         out.put(#","src":""#)

@@ -23,8 +23,10 @@ public final class RecordFile {
     private var fd: Descriptor { owner.descriptor }
     /// Whole lines waiting to be written. A failed write may have stopped inside the
     /// first: its first `headBytesWritten` bytes are in the file, the rest goes first when
-    /// writing works again, so that no line is ever torn.
-    public private(set) var buffer: [UInt8] = []
+    /// writing works again, so that no line is ever torn. Its run-time exclusivity check
+    /// is off (docs/architecture.md): one thread writes a file, and `append`'s body is
+    /// handed the buffer, never the file.
+    @exclusivity(unchecked) public private(set) var buffer: [UInt8] = []
     /// The records (lines) in `buffer`: what is lost if writing never works again.
     public private(set) var recordsWaiting = 0
     /// Bytes of the first waiting line that are in the file already, which `finish` and

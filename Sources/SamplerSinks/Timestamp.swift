@@ -20,9 +20,32 @@ public enum Timestamp {
         return micros
     }
 
+    /// The civil date of the last day asked for: a record's three times are nearly always
+    /// on one day, and computing the date was a tenth of classify's writing thread.
+    public struct Dates {
+        private var days: Int64 = .min
+        private var date: (year: Int64, month: Int64, day: Int64) = (0, 0, 0)
+
+        public init() {}
+
+        mutating func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+            if days != self.days {
+                self.days = days
+                date = Timestamp.civil(fromDays: days)
+            }
+            return date
+        }
+    }
+
     /// Writes the RFC 3339 form with microseconds.
     public static func write(_ time: Microseconds, to out: inout TextCursor) {
-        let micros = writeDateTime(time, separator: UInt8(ascii: "T"), to: &out)
+        var dates = Dates()
+        write(time, to: &out, dates: &dates)
+    }
+
+    /// The same, taking the date from `dates` when it is the day it holds.
+    public static func write(_ time: Microseconds, to out: inout TextCursor, dates: inout Dates) {
+        let micros = writeDateTime(time, separator: UInt8(ascii: "T"), to: &out, dates: &dates)
         out.put(UInt8(ascii: "."))
         out.putFixed(UInt64(micros), digits: 6)
         out.put(UInt8(ascii: "Z"))
@@ -32,11 +55,17 @@ public enum Timestamp {
     /// microseconds left over.
     @discardableResult
     public static func writeDateTime(_ time: Microseconds, separator: UInt8 = UInt8(ascii: " "), to out: inout TextCursor) -> Int64 {
+        var dates = Dates()
+        return writeDateTime(time, separator: separator, to: &out, dates: &dates)
+    }
+
+    @discardableResult
+    static func writeDateTime(_ time: Microseconds, separator: UInt8, to out: inout TextCursor, dates: inout Dates) -> Int64 {
         let micros = time % 1_000_000 < 0 ? time % 1_000_000 + 1_000_000 : time % 1_000_000
         let seconds = (time - micros) / 1_000_000
         let secondOfDay = seconds % 86_400 < 0 ? seconds % 86_400 + 86_400 : seconds % 86_400
         let days = (seconds - secondOfDay) / 86_400
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = dates.civil(fromDays: days)
         if (0...9999).contains(year) { out.putFixed(UInt64(year), digits: 4) } else { out.putDecimal(year) }
         out.put(UInt8(ascii: "-"))
         out.putFixed(UInt64(month), digits: 2)

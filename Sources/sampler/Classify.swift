@@ -150,7 +150,10 @@ struct Classify: ParsableCommand {
             // connections end, not 64 KiB later.
             if !out.buffer.isEmpty && wallClock() - windowing.lastWrite >= 100_000 { windowing.write(out) }
         })
-        let classifying = OrderedWorker<PacketSummary, Classifier>(name: "sampler-classify", state: Classifier(configuration: configuration)) {
+        let classifying = OrderedWorker<PacketSummary, Classifier>(
+            name: "sampler-classify", state: Classifier(configuration: configuration),
+            ahead: .init(distance: Classifier.prefetchDistance) { $0.prefetch($1) }
+        ) {
             $0.ingest($1) { writer.push($0) }
         }
         var reader = CaptureReader(filter: filter)

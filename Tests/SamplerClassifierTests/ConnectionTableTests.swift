@@ -97,6 +97,10 @@ import Testing
         for _ in 0..<100_000 {
             let k = key(UInt32.random(in: 0..<4000, using: &rng), port: 80)
             let hash = table.hash(k)
+            // Hints for keys in and out of the table, and for any hash: they change nothing.
+            table.prefetchBucket(hash: hash)
+            table.prefetchSlot(hash: hash)
+            table.prefetchSlot(hash: rng.next())
             if let slot = reference[k] {
                 #expect(table.find(k, hash: hash) == slot)
                 if Bool.random(using: &rng) {
@@ -115,5 +119,13 @@ import Testing
         }
         #expect(table.count == reference.count)
         for (k, slot) in reference { #expect(table.find(k, hash: table.hash(k)) == slot) }
+    }
+
+    @Test func theLookaheadGivesBackTheHashOfFourPacketsBefore() {
+        var lookahead = Lookahead()
+        for hash in UInt64(1)...20 {
+            let earlier = lookahead.replace(with: hash)
+            #expect(earlier == (hash > UInt64(Lookahead.steps) ? hash - UInt64(Lookahead.steps) : nil))
+        }
     }
 }

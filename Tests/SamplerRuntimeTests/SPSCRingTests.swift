@@ -22,6 +22,26 @@ import Glibc
         #expect(ring.drain { _ in } == 0)
     }
 
+    @Test(arguments: [1, 3, 8, 20])
+    func theLookAheadSeesEachElementOnceInOrderBeforeTheBody(distance: Int) {
+        let ring = SPSCRing<Int>(capacity: 16)
+        var looked: [Int] = [], taken: [Int] = []
+        var next = 0
+        for batch in [5, 16, 1, 9, 12] {  // across the ring's end, batches shorter and longer than the distance
+            let first = next
+            for _ in 0..<batch { #expect(ring.push(next)); next += 1 }
+            let last = first + min(10, batch) - 1  // the drain takes at most 10
+            let count = ring.drain(limit: 10, ahead: distance, { looked.append($0) }) { element in
+                #expect(looked.last == min(element + distance, last), "seen `distance` ahead, within the batch")
+                taken.append(element)
+            }
+            #expect(count == min(10, batch))
+            _ = ring.drain { taken.append($0); looked.append($0) }  // the rest, by a plain drain
+        }
+        #expect(taken == Array(0..<next))
+        #expect(looked == taken, "each element looked at once, in order")
+    }
+
     @Test func wrapsAroundManyTimes() {
         let ring = SPSCRing<UInt32>(capacity: 4)
         var next: UInt32 = 0, expected: UInt32 = 0

@@ -129,6 +129,19 @@ import SamplerWire
         #expect(Timestamp.parse(Substring(text)) == time, "parses back")
     }
 
+    @Test func sharedDatesWriteWhatAFreshComputationWrites() {
+        // One `Dates` across times of different days, back and forth, as a record's
+        // first_seen, last_seen and finalized may be around midnight.
+        let times: [Int64] = [1_709_164_799_999_999, 1_709_164_800_000_000, 1_709_164_799_000_000, 0, -1, 4_102_444_800_000_001,
+                              4_102_444_800_000_002, 951_782_400_000_000]
+        var dates = Timestamp.Dates()
+        for time in times {
+            var shared: [UInt8] = []
+            shared.appendText(maximum: Timestamp.maximumLength) { Timestamp.write(time, to: &$0, dates: &dates) }
+            #expect(String(decoding: shared, as: UTF8.self) == Timestamp.string(time), "\(time)")
+        }
+    }
+
     @Test func parsesShortFractionsAndRefusesTheRest() {
         #expect(Timestamp.parse("2026-11-21T20:00:00Z") == 1_795_291_200_000_000)  // date -d 2026-11-21T20:00:00Z +%s
         #expect(Timestamp.parse("2026-11-21 20:00:00.5Z") == 1_795_291_200_500_000)
