@@ -107,6 +107,7 @@ public struct Classifier {
         clock = max(clock, time)
         while let due = nextDue(), due.deadline < clock {
             finalize(slot: due.slot, close: table[due.slot].closeAtDeadline, at: due.deadline, emit: emit)
+            prefetchNextDue()
         }
     }
 
@@ -128,6 +129,16 @@ public struct Classifier {
                 : connection.lastSeen + configuration.idleTimeout <= clock ? .timeout : .shutdown
             finalize(slot: slot, close: close, at: clock, emit: emit)
         }
+    }
+
+    /// Starts bringing in the slots of the connections the deadlines name next (a hint):
+    /// a connection comes to its deadline long after its last packet, its slot gone
+    /// from the cache, and its finalization (or, in a flood, the next eviction) reads
+    /// all of it. The next packet's work overlaps the wait.
+    @inline(__always)
+    private func prefetchNextDue() {
+        if let next = closing.first { table.prefetch(slot: next.slot) }
+        if let next = idle.first, table.isOccupied(next.slot) { table.prefetch(slot: next.slot) }
     }
 
     /// The connection whose deadline is soonest: the sooner of the closing heap's first
@@ -159,6 +170,7 @@ public struct Classifier {
         if table.isFull, let idlest = settledIdlest() {
             counters.evicted += 1
             finalize(slot: idlest.slot, close: table[idlest.slot].closeAtDeadline, at: clock, extraTags: .evicted, emit: emit)
+            prefetchNextDue()
         }
         var connection = Connection(opening: packet)
         connection.append(packet, grace: configuration.gracePeriod)

@@ -87,10 +87,16 @@ struct ConnectionTable {
         let tag = UInt32(truncatingIfNeeded: hash >> 32)
         let entry = buckets[home(tag)]
         guard entry != 0, UInt32(truncatingIfNeeded: entry >> 32) == tag else { return }
-        let slot = UnsafeRawPointer(slots.base + (Int(truncatingIfNeeded: entry & 0xffff_ffff) - 1))
+        prefetch(slot: Int32(truncatingIfNeeded: entry & 0xffff_ffff) - 1)
+    }
+
+    /// Starts bringing in `slot` (one the deadlines name next).
+    @inline(__always)
+    func prefetch(slot: Int32) {
+        let start = UnsafeRawPointer(slots.base + Int(slot))
         // Every line the slot touches: it need not start on a line.
-        var line = Int(bitPattern: slot) & ~63
-        let end = Int(bitPattern: slot) + MemoryLayout<Connection>.size
+        var line = Int(bitPattern: start) & ~63
+        let end = Int(bitPattern: start) + MemoryLayout<Connection>.size
         while line < end {
             sampler_prefetch_for_write(UnsafeRawPointer(bitPattern: line))
             line += 64
