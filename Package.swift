@@ -69,7 +69,8 @@ let package = Package(
             swiftSettings: lifetimes
         ),
         // AS number, country and AS name of a client address, from the libloc database.
-        .target(name: "SamplerLocation", dependencies: ["CLibloc", "SamplerClassifier", "SamplerSinks", "SamplerSystem", "SamplerWire"], swiftSettings: lifetimes),
+        .target(name: "SamplerLocation", dependencies: ["CLibloc", "CPrefetch", "SamplerClassifier", "SamplerSinks", "SamplerSystem", "SamplerWire"],
+                swiftSettings: lifetimes),
         // Starting other programs with a clean signal state (posix_spawn).
         .target(name: "SamplerSubprocess", dependencies: ["SamplerSystem"]),
         // The sampling rules: render, install, check, remove (iptables, ip6tables).

@@ -26,6 +26,9 @@ public struct LocationCache: Sendable {
     private let mask: Int
     public private(set) var hits: UInt64 = 0
     public private(set) var misses: UInt64 = 0
+    /// What an IPv4 miss is answered from: the database's tree laid flat, a /16 block at
+    /// a time (`IPv4Ranges`: exact, a third of a walk). IPv6 walks the tree.
+    private var ipv4 = IPv4Ranges()
 
     /// `slots` (rounded up to a power of two) blocks at most, of the given prefix lengths
     /// (1 to 32, 1 to 64).
@@ -41,14 +44,14 @@ public struct LocationCache: Sendable {
     public mutating func location(of address: IPAddress, family: IPFamily, in database: LocationDatabase) -> Location {
         let place = place(of: address, family: family)
         if let cached = cached(place) { return cached }
-        let found = database.find(address, family: family)
+        let found = family == .v4 ? ipv4.answer(address.v4, in: database.tree) : database.find(address, family: family)
         keep(found, at: place, family: family)
         return found.location
     }
 
     /// The locations of the first `count` (at most `LocationDatabase.lookupLanes`) of
-    /// `addresses`: those the cache has from it, the rest looked up together
-    /// (`LocationDatabase.lookup(_:count:)`, their walks interleaved).
+    /// `addresses`: those the cache has from it, the rest looked up together (IPv4 from
+    /// the ranges a stage at a time, IPv6 walks interleaved).
     public mutating func locations(of addresses: InlineArray<8, (IPAddress, IPFamily)>, count: Int,
                                    in database: LocationDatabase) -> InlineArray<8, Location> {
         var locations = InlineArray<8, Location>(repeating: .unknown)
@@ -66,13 +69,33 @@ public struct LocationCache: Sendable {
             }
         }
         guard missed > 0 else { return locations }
-        let found = database.find(missing, count: missed)
+        // The IPv4 misses from the ranges, together; the IPv6 ones walk, interleaved.
+        var ipv4Addresses = InlineArray<8, UInt32>(repeating: 0), ipv4Lanes: UInt32 = 0
+        var ipv6 = missing, ipv6Index = InlineArray<8, Int>(repeating: 0), ipv6Count = 0
+        for i in 0..<missed {
+            if missing[i].1 == .v4 {
+                ipv4Addresses[i] = missing[i].0.v4
+                ipv4Lanes |= 1 << i
+            } else {
+                (ipv6[ipv6Count], ipv6Index[ipv6Count]) = (missing[i], i)
+                ipv6Count += 1
+            }
+        }
+        var found = ipv4Lanes == 0 ? InlineArray<8, NetworkTree.Found>(repeating: NetworkTree.Found(location: .unknown, decidingBits: 0))
+                                   : ipv4.answers(ipv4Addresses, lanes: ipv4Lanes, in: database.tree)
+        if ipv6Count > 0 {
+            let walked = database.find(ipv6, count: ipv6Count)
+            for j in 0..<ipv6Count { found[ipv6Index[j]] = walked[j] }
+        }
         for i in 0..<missed {
             locations[missingLanes[i]] = found[i].location
             keep(found[i], at: places[i], family: missing[i].1)
         }
         return locations
     }
+
+    /// Lays every IPv4 block of `database` flat now rather than when first asked for.
+    public mutating func layIPv4Flat(from database: LocationDatabase) { ipv4.makeAll(in: database.tree) }
 
     /// Where a block's entry goes.
     private struct Place {

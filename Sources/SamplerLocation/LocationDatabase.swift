@@ -37,7 +37,7 @@ public final class LocationDatabase: @unchecked Sendable {
     private let access = Mutex(())
     /// The whole file, mapped read-only, and the tree over it.
     private let mapping: UnsafeRawBufferPointer
-    private let tree: NetworkTree
+    let tree: NetworkTree
 
     public init(path: String) throws(LocationDatabaseError) {
         guard let file = fopen(path, "re") else {

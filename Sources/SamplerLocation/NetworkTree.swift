@@ -24,7 +24,8 @@ import SamplerClassifier
 /// below the first levels are a cache miss: about 750 ns for a random public IPv4
 /// address. So the first 16 bits are a table (below ::ffff:0:0/96 for IPv4, below the
 /// root for IPv6), made once when the file is opened: where the walk is after them, or
-/// what it found if the tree ended sooner.
+/// what it found if the tree ended sooner. (`IPv4Ranges` goes further for IPv4: it lays a
+/// /16 block's walks flat the first time the block is asked for.)
 struct NetworkTree: @unchecked Sendable {
     // @unchecked: the pointers are into a read-only mapping that the owning
     // LocationDatabase keeps for as long as it lives.
@@ -42,14 +43,14 @@ struct NetworkTree: @unchecked Sendable {
 
     /// The walk after `tableBits` bits: the node it is at (0: the tree ended sooner), the
     /// deepest network on the way, and, when it ended, the bits that decided it.
-    private struct Step {
+    struct Step {
         var node: UInt32
         var network: UInt32
         var decidingBits: UInt8
     }
 
     private let nodes: UnsafeRawPointer
-    private let nodeCount: UInt32
+    let nodeCount: UInt32
     private let networks: UnsafeRawPointer
     private let networkCount: UInt32
     private var ipv4Table: [Step] = []
@@ -81,10 +82,10 @@ struct NetworkTree: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func child(of node: UInt32, _ bit: Int) -> UInt32 { word(nodes, Int(node) * Self.nodeBytes + bit * 4) }
+    func child(of node: UInt32, _ bit: Int) -> UInt32 { word(nodes, Int(node) * Self.nodeBytes + bit * 4) }
 
     @inline(__always)
-    private func network(at node: UInt32) -> UInt32 { word(nodes, Int(node) * Self.nodeBytes + 8) }
+    func network(at node: UInt32) -> UInt32 { word(nodes, Int(node) * Self.nodeBytes + 8) }
 
     /// The table of the `tableBits` bits below `start` (at `depth`), filled by walking the
     /// tree once: a branch that ends fills the entries of every prefix below it.
@@ -117,6 +118,9 @@ struct NetworkTree: @unchecked Sendable {
         fill(start, network: Self.none, level: 0, prefix: 0)
         return table
     }
+
+    /// Where every IPv4 walk in the /16 `block` is after the table's bits.
+    func ipv4Step(block: Int) -> Step { ipv4Table[block] }
 
     /// The network that holds the address (`high`, `low`: its 128 bits, IPv4 mapped).
     func lookup(high: UInt64, low: UInt64) -> Found {
@@ -197,14 +201,14 @@ struct NetworkTree: @unchecked Sendable {
     }
 
     /// The location of network `index` (country code, two bytes; AS number at 4).
-    private func found(_ index: UInt32, decidingBits: Int) -> Found {
-        guard index != Self.none else { return Found(location: .unknown, decidingBits: decidingBits) }
-        guard index < networkCount else { return Found(location: .unknown, decidingBits: 128) }
+    func found(_ index: UInt32, decidingBits: Int) -> Found { answer(index, decidingBits: decidingBits).found }
+
+    /// The same, as the bytes of the file: what `IPv4Ranges` keeps.
+    func answer(_ index: UInt32, decidingBits: Int) -> IPv4Ranges.Answer {
+        guard index != Self.none else { return IPv4Ranges.Answer(asn: 0, countryFirst: 0, countrySecond: 0, decidingBits: UInt8(decidingBits)) }
+        guard index < networkCount else { return IPv4Ranges.Answer(asn: 0, countryFirst: 0, countrySecond: 0, decidingBits: 128) }
         let offset = Int(index) * Self.networkBytes
-        let first = networks.load(fromByteOffset: offset, as: UInt8.self)
-        let second = networks.load(fromByteOffset: offset + 1, as: UInt8.self)
-        let asn = word(networks, offset + 4)
-        return Found(location: Location(asn: asn == 0 ? nil : asn, country: first == 0 ? nil : CountryCode(first: first, second: second)),
-                     decidingBits: decidingBits)
+        return IPv4Ranges.Answer(asn: word(networks, offset + 4), countryFirst: networks.load(fromByteOffset: offset, as: UInt8.self),
+                                 countrySecond: networks.load(fromByteOffset: offset + 1, as: UInt8.self), decidingBits: UInt8(decidingBits))
     }
 }

@@ -88,7 +88,9 @@ public final class Pipeline: @unchecked Sendable {
         // The writer's description of a window needs the reader's counters: read them
         // through a box filled in once the pipeline exists.
         let box = WeakPipeline()
-        let locator = options.locationDatabase.map { ClientLocator(path: $0, log: log) }
+        // All of IPv4 laid flat at the start: a flood of new sources is when lookups
+        // must be cheapest (docs/architecture.md).
+        let locator = options.locationDatabase.map { ClientLocator(path: $0, flatAhead: true, log: log) }
         writer = try RecordWriter(file: output, sink: sink, locator: locator, aggregator: aggregator, start: start, log: log) { window in
             describe(window, box.pipeline?.counters() ?? LiveCounters())
         }

@@ -46,6 +46,15 @@ import Testing
                 batch[0] = (0x2000_0000_0000_0000, 0)
                 batch[3] = (high, low)
                 #expect(tree.lookup(batch, count: 5)[3] == one, "the interleaved walk answers as the walk")
+                if high == 0 && low >> 32 == 0xffff {
+                    // The ranges answer as the walk, one at a time and a lane among others.
+                    let address = UInt32(truncatingIfNeeded: low)
+                    var ranges = IPv4Ranges()
+                    #expect(ranges.answer(address, in: tree) == one, "the IPv4 ranges answer as the walk")
+                    var fresh = IPv4Ranges(), lanes = InlineArray<8, UInt32>(repeating: 0x0A00_0001)
+                    lanes[2] = address
+                    #expect(fresh.answers(lanes, lanes: 0b1111, in: tree)[2] == one, "and a stage at a time")
+                }
                 return one
             } }
         }
@@ -105,5 +114,59 @@ import Testing
         }
         // An empty tree: every address is nobody's.
         #expect(Shape(nodes: [], networks: []).lookup(high: 0, low: 0xffff_0a00_0001).location == .unknown)
+    }
+
+    @Test func aDamagedIPv4BranchAnswersNothingAndTheRestAnswers() {
+        var shape = Shape()
+        shape.add(Self.v4(0x0A00_0000, 8), country: "AA", asn: 1)
+        shape.add(Self.v4(0x0A01_0000, 24), country: "BB", asn: 2)
+        shape.add(Self.v4(0xC000_0200, 24), country: "CC", asn: 3)
+        // Below 10.1.0.0/24: a child past the end of the nodes.
+        let deep = shape.nodes.firstIndex { $0.network == 1 }!
+        shape.nodes[deep].one = 99_999
+        #expect(Self.v4Lookup(shape, 0x0A01_0080) == NetworkTree.Found(location: .unknown, decidingBits: 128))
+        #expect(Self.v4Lookup(shape, 0x0A01_0001).location.asn == 2)
+        #expect(Self.v4Lookup(shape, 0x0A02_0001).location.asn == 1)
+        #expect(Self.v4Lookup(shape, 0xC000_02FF).location.asn == 3)
+        #expect(Self.v4Lookup(shape, 0xC000_0300).location == .unknown)
+    }
+
+    /// A damaged file whose branches meet again (a child that is an ancestor): a block
+    /// has 16 bits left, so laying it flat ends (at most 2^17 nodes), and answers as the
+    /// walk does.
+    @Test func aTreeWhoseBranchesMeetIsLaidFlatInBoundedTime() {
+        var shape = Shape()
+        shape.add(Self.v4(0x0A00_0000, 8), country: "AA", asn: 1)
+        let ten = shape.nodes.firstIndex { $0.network == 0 }!
+        shape.nodes[ten].zero = UInt32(ten)  // both halves of 10.0.0.0/8 lead back to it: 2^24 paths
+        shape.nodes[ten].one = UInt32(ten)
+        #expect(Self.v4Lookup(shape, 0x0A00_0001).location.asn == 1)
+        #expect(Self.v4Lookup(shape, 0x0AFF_FFFF).location.asn == 1)
+    }
+
+    /// A block is laid flat when first asked for; neighbouring ranges with one answer are
+    /// one range.
+    @Test func blocksAreMadeWhenAskedForAndTheirRangesAreFew() {
+        var shape = Shape()
+        shape.add(Self.v4(0x0A00_0000, 8), country: "AA", asn: 1)
+        shape.add(Self.v4(0x0A01_0200, 24), country: "BB", asn: 2)
+        let (n, w) = shape.bytes()
+        n.withUnsafeBytes { nodes in w.withUnsafeBytes { networks in
+            let tree = NetworkTree(nodes: nodes, networks: networks)
+            var ranges = IPv4Ranges()
+            #expect(ranges.count == 0)
+            _ = ranges.answer(0x0A02_0304, in: tree)
+            #expect(ranges.count == 1, "10.2.0.0/16 is all 10.0.0.0/8")
+            _ = ranges.answer(0x0A01_0201, in: tree)
+            // The /24 and, at each of the eight levels from the /16 down to it, the half
+            // the path leaves (same network, other deciding bits, so not merged).
+            #expect(ranges.count == 1 + 9)
+            _ = ranges.answer(0x0A01_FFFF, in: tree)
+            #expect(ranges.count == 10, "a block is made once")
+        } }
+        for address: UInt32 in [0, 0x09FF_FFFF, 0x0A00_0000, 0x0A01_01FF, 0x0A01_0200, 0x0A01_02FF, 0x0A01_0300, 0x0AFF_FFFF,
+                                0x0B00_0000, 0xFFFF_FFFF] {
+            _ = Self.v4Lookup(shape, address)  // checked against the walk in `lookup`
+        }
     }
 }

@@ -55,6 +55,32 @@ struct NetworkTreeTests {
         #expect(wrong == 0)
     }
 
+    /// The IPv4 ranges answer as the walk they are made from, deciding bits included,
+    /// for random addresses and the edges of their /24s and /16s (where ranges meet),
+    /// one at a time and eight at a time.
+    @Test func theIPv4RangesAnswerAsTheWalk() {
+        let tree = database.tree
+        var one = IPv4Ranges(), together = IPv4Ranges()
+        var rng = SplitMix64(state: 21)
+        var wrong: [String] = []
+        for _ in 0..<40_000 {
+            let address = UInt32(truncatingIfNeeded: rng.next())
+            var lanes = InlineArray<8, UInt32>(repeating: 0)
+            let probes = [address, address & 0xffff_ff00, address | 0xff, address & 0xffff_0000, address | 0xffff, address ^ 0x8000]
+            for (lane, probe) in probes.enumerated() { lanes[lane] = probe }
+            let batch = together.answers(lanes, lanes: 0b11_1111, in: tree)
+            for (lane, probe) in probes.enumerated() {
+                let walked = tree.lookup(high: 0, low: 0xffff_0000_0000 | UInt64(probe))
+                let flat = one.answer(probe, in: tree)
+                if (flat != walked || batch[lane] != walked) && wrong.count < 5 {
+                    wrong.append("\(IPAddress(v4: probe).text(family: .v4)): \(flat), \(batch[lane]) against \(walked)")
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong)")
+        #expect(one.count > 100_000, "the sample made most blocks (\(one.count) ranges)")
+    }
+
     /// Flipping any bit past the deciding ones never changes the answer.
     @Test func anAnswerHoldsForEveryAddressThatSharesItsDecidingBits() {
         var rng = SplitMix64(state: 2)

@@ -153,6 +153,16 @@ let benchmarks: @Sendable () -> Void = {
                 walk.taken += 1
                 return walk.answers[walk.taken - 1]
             }),
+            ("an address's AS and country, the cache, eight at a time (the live writer)", addresses, { walk in
+                if walk.taken == 8 {
+                    var batch = InlineArray<8, (IPAddress, IPFamily)>(repeating: (IPAddress(v4: 0), .v4))
+                    for lane in 0..<8 { batch[lane] = (walk.address(), .v4) }
+                    walk.answers = walk.cache.locations(of: batch, count: 8, in: database)
+                    walk.taken = 0
+                }
+                walk.taken += 1
+                return walk.answers[walk.taken - 1]
+            }),
             ("clients of 10,000 /24s, the tree", repeating, { database.lookup($0.address(), family: .v4) }),
             ("clients of 10,000 /24s, the tree and the cache", repeating, { $0.cache.location(of: $0.address(), family: .v4, in: database) }),
         ]
