@@ -1,3 +1,4 @@
+import CPrefetch
 import SamplerClassifier
 import SamplerWire
 
@@ -59,8 +60,16 @@ public struct LocationCache: Sendable {
         var missingLanes = InlineArray<8, Int>(repeating: 0)
         var places = InlineArray<8, Place>(repeating: Place(slot: 0, block: 0, tag: 0))
         var missed = 0
-        for lane in 0..<min(count, LocationDatabase.lookupLanes) {
-            let place = place(of: addresses[lane].0, family: addresses[lane].1)
+        let count = min(count, LocationDatabase.lookupLanes)
+        // The slots asked for first, all of them: in a flood of new sources each is a
+        // miss of its own, and a probe waits for its slot while the next one could ask.
+        var lanePlaces = InlineArray<8, Place>(repeating: Place(slot: 0, block: 0, tag: 0))
+        for lane in 0..<count {
+            lanePlaces[lane] = place(of: addresses[lane].0, family: addresses[lane].1)
+            entries.withUnsafeBufferPointer { sampler_prefetch_for_write($0.baseAddress! + lanePlaces[lane].slot) }
+        }
+        for lane in 0..<count {
+            let place = lanePlaces[lane]
             if let cached = cached(place) {
                 locations[lane] = cached
             } else {
