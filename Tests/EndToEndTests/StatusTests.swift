@@ -122,6 +122,14 @@ struct StatusTests {
         let elsewhere = try status(lab, config)
         #expect(elsewhere.status == 2, "\(elsewhere.stdout)")
         #expect(elsewhere.stdout.contains("NFLOG group is 5999, expected 5032"), "\(elsewhere.stdout)")
+        // A flushed chain (what a firewall tool that empties chains leaves): CRITICAL,
+        // with the command that puts the daemon's rules back.
+        try lab.run([sampler, "rules", "install", "--config", config], in: lab.server)
+        try lab.run(["iptables", "-w", "-t", "mangle", "-F", "SAMPLER"], in: lab.server)
+        let flushed = try status(lab, config)
+        #expect(flushed.status == 2, "\(flushed.stdout)")
+        #expect(flushed.stdout.contains("has 0 rules, expected 2: run 'sampler rules install"), "\(flushed.stdout)")
+        #expect(flushed.stdout.contains("--group 5032"), "the command puts back the daemon's own rules: \(flushed.stdout)")
 
         // A user who may not use the socket (0660, root's) cannot judge: UNKNOWN.
         let nobody = try lab.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
