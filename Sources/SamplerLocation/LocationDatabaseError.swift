@@ -25,16 +25,17 @@ public enum LocationDatabaseError: Error, Equatable, Sendable, CustomStringConve
     }
 
     public var description: String {
-        let withoutIt = "or set location_database = none to run without AS numbers and countries"
+        // Both spellings: the same setting comes from a configuration file or a flag.
+        let withoutIt = "or set location_database = none (--location-database none) to run without AS numbers and countries"
         switch self {
         case .missing(let path):
             return "location database \(path) does not exist: install it (apt-get install libloc-database) "
-                + "or point location_database at the file, \(withoutIt)"
+                + "or point location_database (--location-database) at the file, \(withoutIt)"
         case .unreadable(let path, let code):
             return "location database \(path) cannot be read: \(code); make it readable by the user "
                 + "sampler runs as, \(withoutIt)"
         case .notADatabase(let path):
-            return "\(path) is not a location database (no LOCDBXX header): point location_database at the "
+            return "\(path) is not a location database (no LOCDBXX header): point location_database (--location-database) at the "
                 + "libloc database (/usr/share/libloc-location/location.db from libloc-database), \(withoutIt)"
         case .unsupportedVersion(let path, let version):
             return "location database \(path) has format version \(version), which this libloc cannot read: "

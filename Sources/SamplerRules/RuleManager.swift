@@ -260,8 +260,12 @@ public struct RuleManager: Sendable {
             // Two jumps log every packet twice: retransmitted SYNs that never were.
             if state.jumps > 1 { problems.append(.breaking("\(family): \(RuleSet.hook) jumps to \(RuleSet.chain) \(state.jumps) times")) }
         }
-        // A flushed or half-rewritten chain: installing again replaces what is there.
-        if state.ruleCount != 2 { problems.append(.breaking("\(family): \(place) has \(state.ruleCount) rules, expected 2: run '\(install)'")) }
+        // A flushed or half-rewritten chain: installing again replaces what is there. An
+        // empty one is one problem, not a list of every rule it lacks.
+        if state.ruleCount == 0 { return problems + [.breaking("\(family): \(place) has no rules: run '\(install)'")] }
+        if state.ruleCount != 2 {
+            problems.append(.breaking("\(family): \(place) has \(state.ruleCount) \(state.ruleCount == 1 ? "rule" : "rules"), expected 2: run '\(install)'"))
+        }
         if let installed = state.probability {
             if abs(installed - parameters.probability) > 1e-9 {
                 problems.append(.drift("\(family): probability is \(installed), expected \(parameters.probability)"))

@@ -65,6 +65,8 @@ public struct RulesCheck: Codable, Sendable, Equatable {
         public var family: String
         /// sampler's chain or its jump is there.
         public var present: Bool
+        /// How many rules sampler's chain holds (2 when whole, 0 when flushed).
+        public var rules: Int?
         /// Packets counted by the sampling rule (connections sampled) and the logging rule.
         public var sampledPackets: UInt64?
         public var loggedPackets: UInt64?
@@ -117,7 +119,7 @@ public struct RulesCheck: Codable, Sendable, Equatable {
                 let present = state.isPresent
                 let counters = present ? (try? manager.counters(of: state, version: version)) ?? [] : []
                 check.families.append(Family(
-                    family: "IPv\(version.rawValue)", present: present,
+                    family: "IPv\(version.rawValue)", present: present, rules: present ? state.ruleCount : nil,
                     sampledPackets: counters.count > 0 ? counters[0].packets : nil,
                     loggedPackets: counters.count > 1 ? counters[1].packets : nil))
                 let differences = manager.differences(state, others: others, from: expected ?? settings.rules, version: version)

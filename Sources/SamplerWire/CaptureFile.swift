@@ -14,10 +14,12 @@ public struct CaptureFileError: Error, Equatable, Sendable, CustomStringConverti
 
     public var description: String {
         switch reason {
-        case .empty: "the file is empty: a capture starts with a header (a tcpdump still running has not flushed it yet: stop it first)"
+        case .empty: "empty: a capture starts with a header (a tcpdump still writing it has not flushed yet: stop it, or give it -U)"
         case .notACapture: "not a pcap or pcapng file (unknown magic number at byte \(offset))"
         case .unsupportedVersion: "unsupported capture format version at byte \(offset)"
-        case .truncated: offset == 0 ? "file is cut short: its header is incomplete" : "file is cut short: the record at byte \(offset) is incomplete"
+        case .truncated:
+            (offset == 0 ? "file is cut short: its header is incomplete" : "file is cut short: the record at byte \(offset) is incomplete")
+                + " (a capture still being written, or copied in part: copy it again once it is complete)"
         case .badBlockLength: "corrupt record length at byte \(offset)"
         case .unknownInterface: "packet at byte \(offset) names an interface the file never described"
         }

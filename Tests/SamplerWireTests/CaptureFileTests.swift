@@ -155,7 +155,7 @@ func readAll(_ file: [UInt8]) throws(CaptureFileError) -> [Result<PacketSummary,
         #expect(error == CaptureFileError(reason: .truncated, offset: 24 + 16 + syn.count))
         #expect(throws: CaptureFileError(reason: .notACapture, offset: 0)) { try readAll(Array("hello, world".utf8)) }
         #expect(throws: CaptureFileError(reason: .empty, offset: 0)) { try readAll([]) }
-        #expect("\(CaptureFileError(reason: .empty, offset: 0))".hasPrefix("the file is empty"))
+        #expect("\(CaptureFileError(reason: .empty, offset: 0))".hasPrefix("empty: a capture starts with a header"))
         #expect(throws: CaptureFileError(reason: .truncated, offset: 0)) { try readAll(Array(good.prefix(10))) }
         // Shorter than a magic number: cut short if the bytes begin one (either byte
         // order), else no capture at all.
