@@ -4,6 +4,7 @@
 #
 #   scripts/bench-classify.sh [CONNECTIONS] [RUNS]     (defaults: 500000 connections, 5 runs)
 #   SAMPLER=/path/to/sampler scripts/bench-classify.sh   another build, not built here
+#   CAPTURE=/path/to/capture.pcap scripts/bench-classify.sh  a capture made before (or another one)
 #   BEFORE=/path/to/old/sampler scripts/bench-classify.sh  also an older build, in the same rounds:
 #                                                      a before and after side by side
 #
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 connections=${1:-500000}
 runs=${2:-5}
-capture=.build/bench/capture-$connections.pcap
+capture=${CAPTURE:-.build/bench/capture-$connections.pcap}
 for tool in tcpdump bc; do
   command -v "$tool" >/dev/null || { echo "bench-classify: $tool is missing: apt-get install $tool" >&2; exit 1; }
 done
@@ -41,7 +42,7 @@ done
 t=$(printf '%s\n' "${tcpdump_times[@]}" | median)
 s=$(printf '%s\n' "${sampler_times[@]}" | median)
 "$sampler" classify "$capture" 2>&1 >/dev/null  # the summary table
-printf 'capture: %s (%s connections, %s bytes)\n' "$capture" "$connections" "$(stat -c %s "$capture")"
+printf 'capture: %s (%s connections, %s bytes)\n' "$capture" "$connections" "$(stat -L -c %s "$capture")"
 printf 'tcpdump -r FILE -w /dev/null: %.3f s (median of %d: %s)\n' "$t" "$runs" "${tcpdump_times[*]}"
 if [ -n "${BEFORE:-}" ]; then
   b=$(printf '%s\n' "${before_times[@]}" | median)

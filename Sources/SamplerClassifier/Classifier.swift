@@ -218,8 +218,10 @@ public struct Classifier {
 /// The hashes of the last `steps` packets `Classifier.prefetch` saw: a packet's bucket is
 /// asked for when it is seen, its slot `steps` packets later.
 struct Lookahead {
-    static let steps = 4
-    private var hashes = InlineArray<4, UInt64>(repeating: 0)
+    private typealias Hashes = InlineArray<4, UInt64>
+    /// How many packets ahead the slot is asked for: the size of the ring (a power of two).
+    static let steps = Hashes.count
+    private var hashes = Hashes(repeating: 0)
     private var seen = 0
 
     /// Keeps `hash`, and returns the one kept `steps` calls ago, if there was one.

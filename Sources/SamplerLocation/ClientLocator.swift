@@ -19,8 +19,9 @@ public final class ClientLocator {
     private let flatAhead: Bool
 
     /// `flatAhead`: lay all of IPv4 flat when the file is opened (about 0.1 s and 8 MB),
-    /// so that a flood of new sources never pays for it, as the daemon does; otherwise a
-    /// block is laid flat the first time one of its addresses is looked up.
+    /// so that a flood of new sources never pays for it, as the daemon does, and give
+    /// back the file's pages that took; otherwise a block is laid flat the first time one
+    /// of its addresses is looked up.
     public init(path: String, without: String = "records carry no client_asn and client_country", flatAhead: Bool = false,
                 log: @escaping (String) -> Void) {
         self.path = path
@@ -68,7 +69,10 @@ public final class ClientLocator {
             if announce { log("location database \(path) reopened (built \(fresh.builtText))") }
             database = fresh
             cache = LocationCache()  // its answers were the old file's
-            if flatAhead { cache.layIPv4Flat(from: fresh) }
+            if flatAhead {
+                cache.layIPv4Flat(from: fresh)
+                fresh.releaseReadPages()
+            }
         } catch {
             // The old database, if there was one, keeps serving: a failed reload loses nothing.
             log(database == nil ? "\(error); \(without)"

@@ -92,6 +92,14 @@ public final class LocationDatabase: @unchecked Sendable {
         munmap(UnsafeMutableRawPointer(mutating: mapping.baseAddress), mapping.count)
     }
 
+    /// Lets the kernel take back this process's pages of the file: they stay in the page
+    /// cache (shared, and a later read maps them again), but no longer count as this
+    /// process's memory. Laying IPv4 flat reads the tree's IPv4 part once, 37 MB that the
+    /// ranges make unneeded.
+    public func releaseReadPages() {
+        _ = madvise(UnsafeMutableRawPointer(mutating: mapping.baseAddress), mapping.count, MADV_DONTNEED)
+    }
+
     /// The AS number and country of the network that holds `address`; `.unknown` for an
     /// address in no network (private, reserved, unrouted). Allocates nothing.
     public func lookup(_ address: IPAddress, family: IPFamily) -> Location { find(address, family: family).location }

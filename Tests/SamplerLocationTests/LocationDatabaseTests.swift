@@ -99,6 +99,40 @@ struct LocationDatabaseTests {
         #expect(try descriptorCount(path) == before.descriptors)
     }
 
+    /// After laying IPv4 flat the daemon gives back its pages of the file: they leave
+    /// this process's resident memory, and lookups (which may read them again) answer as before.
+    @Test func releasingTheReadPagesLeavesTheAnswers() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("release-\(getpid())-location.db").path
+        try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.copyItem(atPath: PythonOracle.databasePath, toPath: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let database = try LocationDatabase(path: path)
+        var cache = LocationCache()
+        cache.layIPv4Flat(from: database)
+        let google = IPAddress(v4: 0x0808_0808), v6 = IPAddress(parsing: "2001:4860:4860::8888")!
+        let before = (database.lookup(google, family: .v4), database.lookup(v6, family: .v6), cache.location(of: google, family: .v4, in: database))
+        let resident = try residentKilobytes(path)
+        #expect(resident > 1000, "laying IPv4 flat read the tree (\(resident) kB)")
+        database.releaseReadPages()
+        #expect(try residentKilobytes(path) < resident / 10, "given back")
+        #expect(database.lookup(google, family: .v4) == before.0 && database.lookup(v6, family: .v6) == before.1)
+        var fresh = LocationCache()
+        #expect(fresh.location(of: google, family: .v4, in: database) == before.2 && before.2.asn != nil)
+    }
+
+    /// This process's resident memory in mappings of `path` (/proc/self/smaps).
+    private func residentKilobytes(_ path: String) throws -> Int {
+        var inside = false, total = 0
+        // Read to its end: a file of /proc has no size to read up to.
+        let smaps = try #require(FileHandle(forReadingAtPath: "/proc/self/smaps")).readDataToEndOfFile()
+        for line in String(decoding: smaps, as: UTF8.self).split(separator: "\n") {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let first = words.first, first.contains("-"), words.count >= 5 { inside = line.hasSuffix(path); continue }
+            if inside, words.first == "Rss:", words.count >= 2, let kilobytes = Int(words[1]) { total += kilobytes }
+        }
+        return total
+    }
+
     private func mappingCount(_ path: String) throws -> Int {
         let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
         return maps.split(separator: "\n").filter { $0.hasSuffix(path) }.count
