@@ -184,8 +184,10 @@ struct Run: ParsableCommand {
                 }
                 let (applied, needRestart) = running.changes(to: fresh)
                 running = running.reloaded(from: fresh)
-                let source = configuration.config ?? Settings.defaultPath
-                printError("sampler: SIGHUP: read \(source): "
+                // No --config and no default file: the built-in defaults and the flags.
+                let source = configuration.config
+                    ?? (FileManager.default.fileExists(atPath: Settings.defaultPath) ? Settings.defaultPath : nil)
+                printError("sampler: SIGHUP: " + (source.map { "read \($0)" } ?? "no configuration file (\(Settings.defaultPath) does not exist)") + ": "
                     + (applied.isEmpty && needRestart.isEmpty ? "nothing changed" : "")
                     + (applied.isEmpty ? "" : "applied " + applied.joined(separator: ", "))
                     + (needRestart.isEmpty ? "" : (applied.isEmpty ? "" : "; ") + "not applied until a restart: " + needRestart.joined(separator: ", ")))

@@ -43,6 +43,22 @@ struct ReloadTests {
         }
     }
 
+    /// Without --config and without the default file, SIGHUP says so rather than naming a
+    /// file it did not read.
+    @Test func sighupWithoutAConfigurationFileSaysSo() throws {
+        let lab = try Lab(index: 71)
+        defer { lab.close() }
+        try lab.run([sampler, "rules", "install", "--group", "5071", "--family", "4"], in: lab.server)
+        let run = try lab.spawn([sampler, "run", "--group", "5071", "--family", "4", "--output", lab.file("records.jsonl").path,
+                                 "--status-socket", lab.file("status.sock").path, "--metrics", "none"], in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") }, "\(lab.read("run.log"))")
+        run.signal(SIGHUP)
+        let expected = FileManager.default.fileExists(atPath: "/etc/sampler/sampler.conf")
+            ? "SIGHUP: read /etc/sampler/sampler.conf" : "SIGHUP: no configuration file (/etc/sampler/sampler.conf does not exist): nothing changed"
+        #expect(lab.wait(seconds: 5) { lab.read("run.log").contains(expected) }, "\(lab.read("run.log"))")
+        lab.stop(run)  // the rules go with the lab's namespace
+    }
+
     @Test func sighupAppliesAnEditedIdleTimeoutToOpenConnections() throws {
         let lab = try Lab(index: 68)
         defer { lab.close() }
