@@ -134,11 +134,13 @@ public struct Classifier {
     /// Starts bringing in the slots of the connections the deadlines name next (a hint):
     /// a connection comes to its deadline long after its last packet, its slot gone
     /// from the cache, and its finalization (or, in a flood, the next eviction) reads
-    /// all of it. The next packet's work overlaps the wait.
+    /// all of it. The next packet's work overlaps the wait. No check that the slot is
+    /// occupied: that would read the slot, the very wait the prefetch is for, and a
+    /// prefetch of a vacant one costs nothing.
     @inline(__always)
     private func prefetchNextDue() {
         if let next = closing.first { table.prefetch(slot: next.slot) }
-        if let next = idle.first, table.isOccupied(next.slot) { table.prefetch(slot: next.slot) }
+        if let next = idle.first { table.prefetch(slot: next.slot) }
     }
 
     /// The connection whose deadline is soonest: the sooner of the closing heap's first
