@@ -170,6 +170,11 @@ public enum Families: String, Sendable, CaseIterable {
         case .both: [.v4, .v6]
         }
     }
+
+    /// The families of these versions (both when they name both, or none).
+    public init(_ versions: [IPVersion]) {
+        self = versions.count == 1 ? (versions[0] == .v4 ? .v4 : .v6) : .both
+    }
 }
 
 

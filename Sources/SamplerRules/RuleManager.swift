@@ -228,26 +228,43 @@ public struct RuleManager: Sendable {
     /// What differs between the kernel and `parameters`; empty when they match. Labels
     /// compare by bit. The other backend's rules beside these are a breaking difference:
     /// every sampled packet would be logged twice.
-    public func differences(from parameters: RuleParameters, version: IPVersion) throws(RulesError) -> [RuleDifference] {
-        differences(try installed(version: version), others: try otherBackendRules(versions: [version]), from: parameters, version: version)
+    public func differences(from parameters: RuleParameters, version: IPVersion,
+                            versions: [IPVersion] = IPVersion.allCases) throws(RulesError) -> [RuleDifference] {
+        differences(try installed(version: version), others: try otherBackendRules(versions: [version]), from: parameters,
+                    version: version, versions: versions)
     }
 
     /// The same from what was read already (`installed`, `otherBackendRules`), so that a
-    /// caller that also wants the state and the counters reads the kernel once.
-    public func differences(_ state: Installed, others: [String], from parameters: RuleParameters, version: IPVersion) -> [RuleDifference] {
+    /// caller that also wants the state and the counters reads the kernel once. `versions`
+    /// are the families the caller installs: the advice to reinstall names them.
+    public func differences(_ state: Installed, others: [String], from parameters: RuleParameters, version: IPVersion,
+                            versions: [IPVersion] = IPVersion.allCases) -> [RuleDifference] {
         let family = "IPv\(version.rawValue)"
         if !state.isPresent, let other = others.first {
             // Not missing: in the other backend's tools. Say which flag finds them.
             return [.breaking("\(family): no rules in \(place), but \(other.lowercasedFirst)"
                 + " (to check those: --backend \(backend == .nftables ? "auto" : "nftables"), or backend in the configuration)")]
         }
-        return Self.differences(state, from: parameters, family: family, labels: labels, backend: backend, place: place)
+        return differences(state, from: parameters, version: version, versions: versions)
             + others.map { .breaking("\(family): \($0); with both, every sampled packet is logged twice") }
     }
 
-    public static func differences(_ state: Installed, from parameters: RuleParameters, family: String, labels: ConnLabels,
-                            backend: Backend = .auto, place: String = "chain \(RuleSet.table)/\(RuleSet.chain)") -> [RuleDifference] {
-        let install = parameters.installCommand(backend: backend == .nftables ? "nftables" : nil)
+    /// The `sampler rules install` that puts back these rules with these tools on these
+    /// families: a flag for every value that is not the default, so that running it does
+    /// not install group 5 at 1/10,000, or IPv6 beside IPv4, instead of what was there.
+    public func installCommand(_ parameters: RuleParameters, versions: [IPVersion] = IPVersion.allCases) -> String {
+        var words = ["sampler rules install"]
+        if backend != .auto { words.append("--backend \(backend.rawValue)") }
+        if backend == .nftables, nftablesTable != NftablesRuleSet.defaultTable { words.append("--nftables-table \(nftablesTable)") }
+        if Set(versions) != Set(IPVersion.allCases), let only = versions.first { words.append("--family \(only.rawValue)") }
+        return (words + parameters.installFlags).joined(separator: " ")
+    }
+
+    /// What differs between one family's rules, as read, and `parameters`.
+    public func differences(_ state: Installed, from parameters: RuleParameters, version: IPVersion,
+                            versions: [IPVersion] = IPVersion.allCases) -> [RuleDifference] {
+        let family = "IPv\(version.rawValue)"
+        let install = installCommand(parameters, versions: versions)
         guard state.chainExists else {
             return [.breaking("\(family): \(place) is missing: run '\(install)'")]
                 + (state.jumps > 0 ? [.breaking("\(family): \(RuleSet.hook) jumps to a missing chain")] : [])

@@ -15,12 +15,11 @@ public struct RuleParameters: Sendable, Equatable {
 
     public init() {}
 
-    /// The `sampler rules install` that installs these rules: a flag for each value that
-    /// is not the default, so that advice to run it puts back what was there.
-    public func installCommand(backend: String? = nil) -> String {
+    /// The flags of `sampler rules install` that give these values: one for each value
+    /// that is not the default (`RuleManager.installCommand` adds the tools and families).
+    public var installFlags: [String] {
         let defaults = RuleParameters()
-        var words = ["sampler rules install"]
-        if let backend { words.append("--backend \(backend)") }
+        var words: [String] = []
         if group != defaults.group { words.append("--group \(group)") }
         if probability != defaults.probability {
             words.append("--probability " + (probability == probability.rounded() ? String(Int(probability)) : "\(probability)"))
@@ -28,7 +27,7 @@ public struct RuleParameters: Sendable, Equatable {
         if label != defaults.label { words.append("--label \(label)") }
         if packets != defaults.packets { words.append("--packets \(packets)") }
         if prefix != defaults.prefix { words.append("--prefix \(prefix)") }
-        return words.joined(separator: " ")
+        return words
     }
 
     /// What each value may be, in words (the configuration's errors and docs use these).

@@ -45,8 +45,8 @@ public enum PrometheusText {
             }
             page.counter("sampler_rules_checks_total", "Times the daemon read its rules back from the kernel.", upkeep.checks)
             page.counter("sampler_rules_repairs_total", "Times the daemon reinstalled its rules after they vanished (a firewall reload).", upkeep.repairs)
-            page.family("sampler_rules_missing_seconds_total", .counter, "Seconds without the rules in the kernel over the gaps that ended: nothing was sampled then.")
-            page.sample("sampler_rules_missing_seconds_total", seconds(upkeep.missingMicroseconds))
+            page.family("sampler_rules_missing_seconds_total", .counter, "Seconds without the rules in the kernel, the gap still open included: nothing was sampled then.")
+            page.sample("sampler_rules_missing_seconds_total", seconds(upkeep.missing(at: s.takenAt)))
         }
         page.family("sampler_open_connections", .gauge, "Connections open in the classifier now.")
         page.sample("sampler_open_connections", Double(s.openConnections))

@@ -128,8 +128,7 @@ public final class RuleKeeper: Sendable {
                 state.present = true
                 lastGoodAt = now
                 let changed = found.flatMap { version, installed in
-                    RuleManager.differences(installed, from: options.parameters, family: "IPv\(version.rawValue)",
-                                            labels: options.manager.labels, backend: options.manager.backend, place: options.manager.place)
+                    options.manager.differences(installed, from: options.parameters, version: version, versions: options.versions)
                 }
                 state.changed = !changed.isEmpty
                 if changed.isEmpty {
@@ -151,7 +150,7 @@ public final class RuleKeeper: Sendable {
                     + (options.repair ? "; reinstalling them" : "; repair_rules is false, so they stay missing"))
             }
             guard options.repair else {
-                report("the rules are missing and repair_rules is false: reinstall them with '\(options.parameters.installCommand(backend: options.manager.backend == .nftables ? "nftables" : nil))'")
+                report("the rules are missing and repair_rules is false: reinstall them with '\(options.manager.installCommand(options.parameters, versions: options.versions))'")
                 return
             }
             do {

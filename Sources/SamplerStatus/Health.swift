@@ -122,7 +122,8 @@ public struct RulesCheck: Codable, Sendable, Equatable {
                     family: "IPv\(version.rawValue)", present: present, rules: present ? state.ruleCount : nil,
                     sampledPackets: counters.count > 0 ? counters[0].packets : nil,
                     loggedPackets: counters.count > 1 ? counters[1].packets : nil))
-                let differences = manager.differences(state, others: others, from: expected ?? settings.rules, version: version)
+                let differences = manager.differences(state, others: others, from: expected ?? settings.rules, version: version,
+                                                      versions: settings.versions)
                 check.differences += differences.map(\.text)
                 check.breaking += differences.filter(\.breaksSampling).map(\.text)
             } catch {

@@ -22,6 +22,12 @@ public struct RuleUpkeep: Sendable, Equatable {
 
     public init(repair: Bool) { self.repair = repair }
 
+    /// The time without rules until `now`: the gaps that ended and the one still open, so
+    /// that rules missing for an hour do not read as "0 s without them".
+    public func missing(at now: Microseconds) -> Microseconds {
+        missingMicroseconds + (missingSince.map { max(0, now - $0) } ?? 0)
+    }
+
     public static func == (a: RuleUpkeep, b: RuleUpkeep) -> Bool {
         a.repair == b.repair && a.checks == b.checks && a.lastCheckAt == b.lastCheckAt && a.present == b.present && a.changed == b.changed
             && a.missingSince == b.missingSince && a.repairs == b.repairs && a.missingMicroseconds == b.missingMicroseconds

@@ -90,7 +90,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
             uptimeSeconds = StatusReport.seconds(snapshot.takenAt - snapshot.startedAt)
             group = snapshot.group
             self.rules = rules
-            rulesUpkeep = upkeep.map(RulesUpkeep.init)
+            rulesUpkeep = upkeep.map { RulesUpkeep($0, at: snapshot.takenAt) }
             networkNamespace = StatusReport.currentNetworkNamespace()
             self.conntrack = conntrack?.reading
             conntrackNewLosses = conntrack?.newLosses
@@ -198,13 +198,22 @@ extension StatusReport {
         /// table: status reads the kernel as the daemon does.
         public var backend: String?
         public var nftablesTable: String?
+        /// The IP versions whose rules the daemon keeps ("4", "6"): status checks those.
+        public var families: [String]?
 
-        public init(_ parameters: RuleParameters, source: String, manager: RuleManager? = nil) {
+        public init(_ parameters: RuleParameters, source: String, manager: RuleManager? = nil, versions: [IPVersion]? = nil) {
             (probability, label, group, packets, prefix) =
                 (parameters.probability, parameters.label, parameters.group, parameters.packets, parameters.prefix)
             self.source = source
             backend = manager?.backend.rawValue
             nftablesTable = manager?.nftablesTable
+            families = versions?.map(\.rawValue)
+        }
+
+        /// `families` as versions; nil when absent (an older daemon) or not understood.
+        public var versions: [IPVersion]? {
+            guard let versions = families?.map(IPVersion.init(rawValue:)), !versions.isEmpty, !versions.contains(nil) else { return nil }
+            return versions.compactMap { $0 }
         }
 
         public var parameters: RuleParameters {
@@ -229,14 +238,14 @@ extension StatusReport {
         public var lastGapEnd: String?
         public var problem: String?
 
-        init(_ s: RuleUpkeep) {
+        init(_ s: RuleUpkeep, at now: Microseconds) {
             repair = s.repair
             checks = s.checks
             lastCheckAt = s.lastCheckAt.map(Timestamp.string)
             present = s.present
             missingSince = s.missingSince.map(Timestamp.string)
             repairs = s.repairs
-            missingSeconds = StatusReport.seconds(s.missingMicroseconds)
+            missingSeconds = StatusReport.seconds(s.missing(at: now))
             lastGapStart = s.lastGap.map { Timestamp.string($0.start) }
             lastGapEnd = s.lastGap.map { Timestamp.string($0.end) }
             problem = s.problem

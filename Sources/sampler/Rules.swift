@@ -161,7 +161,7 @@ struct Rules: ParsableCommand {
             let manager = settings.ruleManager
             var problems: [String] = []
             for version in settings.versions {
-                do { problems += try manager.differences(from: settings.rules, version: version).map(\.text) } catch { throw Rules.fail(error) }
+                do { problems += try manager.differences(from: settings.rules, version: version, versions: settings.versions).map(\.text) } catch { throw Rules.fail(error) }
             }
             if problems.isEmpty {
                 print("OK: sampler's rules are installed as given")
@@ -223,7 +223,7 @@ struct Rules: ParsableCommand {
 
         private func printDifferences(_ manager: RuleManager, _ settings: Settings, versions: [IPVersion]? = nil) {
             for version in versions ?? settings.versions {
-                for difference in (try? manager.differences(from: settings.rules, version: version)) ?? [] {
+                for difference in (try? manager.differences(from: settings.rules, version: version, versions: settings.versions)) ?? [] {
                     print("#   differs from the options: \(difference.text)")
                 }
             }

@@ -212,7 +212,7 @@ struct Run: ParsableCommand {
         }
         let upkeep = keeper.state
         let repairs = upkeep.repairs > 0 || upkeep.missingSince != nil
-            ? ", rules reinstalled \(upkeep.repairs) time\(upkeep.repairs == 1 ? "" : "s") after they vanished (\(Double(upkeep.missingMicroseconds / 100_000) / 10) s without them"
+            ? ", rules reinstalled \(upkeep.repairs) time\(upkeep.repairs == 1 ? "" : "s") after they vanished (\(Double(upkeep.missing(at: wallClock()) / 100_000) / 10) s without them"
                 + (upkeep.missingSince != nil ? ", and missing at the stop" : "") + ")"
             : ""
         // A reader that went away (`--output - | head`) is the user's choice, as with
@@ -240,7 +240,10 @@ struct Run: ParsableCommand {
     /// Also the IP versions whose rules the daemon keeps (`RuleKeeper`): those it installs,
     /// or those it found (rules installed for IPv4 only are not "missing" for IPv6).
     private func effectiveRules(_ manager: RuleManager, _ settings: Settings) -> (StatusReport.Rules, versions: [IPVersion]) {
-        if installRules { return (StatusReport.Rules(settings.rules, source: "installed", manager: manager), settings.versions) }
+        func working(_ parameters: RuleParameters, _ source: String, _ versions: [IPVersion]) -> (StatusReport.Rules, versions: [IPVersion]) {
+            (StatusReport.Rules(parameters, source: source, manager: manager, versions: versions), versions)
+        }
+        if installRules { return working(settings.rules, "installed", settings.versions) }
         let present = settings.versions.filter { (try? manager.installed(version: $0))?.isComplete == true }
         for version in settings.versions {
             guard var found = try? manager.parameters(version: version) else { continue }
@@ -250,9 +253,9 @@ struct Run: ParsableCommand {
                     + "('sampler rules install --group \(settings.rules.group)', or run with --install-rules), or run with --group \(found.group)")
                 found.group = settings.rules.group
             }
-            return (StatusReport.Rules(found, source: "found", manager: manager), present.isEmpty ? [version] : present)
+            return working(found, "found", present.isEmpty ? [version] : present)
         }
-        return (StatusReport.Rules(settings.rules, source: "configured", manager: manager), settings.versions)
+        return working(settings.rules, "configured", settings.versions)
     }
 
     /// The status socket and, unless it is off, the metrics endpoint.

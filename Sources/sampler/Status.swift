@@ -111,6 +111,8 @@ struct Status: ParsableCommand {
                 reading.backend = theirs.backend.flatMap(Backend.init(rawValue:)) ?? reading.backend
                 reading.nftablesTable = theirs.nftablesTable ?? reading.nftablesTable
             }
+            // And the daemon's families: rules it keeps for IPv4 only lack nothing for IPv6.
+            if let versions = report?.rules?.versions, target.family == nil { reading.family = Families(versions) }
             rules = RulesCheck.read(reading, expected: report?.rules?.parameters)
         } else if report?.rulesUpkeep?.present != nil {
             // Without root the kernel does not list its rules; the daemon, which may,

@@ -145,6 +145,30 @@ struct StatusTests {
         #expect(left.stdout.contains("sampler's rules are still in the kernel (IPv4, IPv6)"), "\(left.stdout)")
     }
 
+    /// Rules for IPv4 only: status checks the families the daemon keeps, and the advice
+    /// to put them back, in status and in the daemon's log, installs IPv4 only again.
+    @Test func rulesForOneFamilyAreCheckedAndAdvisedForThatFamily() throws {
+        let lab = try Lab(index: 72)
+        defer { lab.close() }
+        let config = try configure(lab, group: 5072)
+        try lab.run([sampler, "rules", "install", "--config", config, "--family", "4"], in: lab.server)
+        let run = try lab.spawn([sampler, "run", "--config", config, "--metrics", "none", "--repair-rules", "false",
+                                 "--rules-check-interval", "1"], in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group 5072") }, "\(lab.read("run.log"))")
+        let fine = try status(lab, config)
+        #expect(fine.status == 0, "IPv6 has no rules, and the daemon keeps none there: \(fine.stdout)")
+
+        try lab.run(["iptables", "-w", "-t", "mangle", "-F", "SAMPLER"], in: lab.server)
+        let advice = "run 'sampler rules install --family 4 --group 5072 --probability 1'"
+        let flushed = try status(lab, config)
+        #expect(flushed.status == 2, "\(flushed.stdout)")
+        #expect(flushed.stdout.contains(advice), "\(flushed.stdout)")
+        #expect(!flushed.stdout.contains("IPv6"), "\(flushed.stdout)")
+        #expect(lab.wait(seconds: 5) { lab.read("run.log").contains("reinstall them with 'sampler rules install --family 4 --group 5072 --probability 1'") },
+                "\(lab.read("run.log"))")
+        lab.stop(run)
+    }
+
     /// Monitoring without root, as NRPE or an Icinga agent runs: a member of the status
     /// socket's group (here nogroup, 65534, so that the test creates no group on the host)
     /// gets the status, judged by the daemon's own check of its rules; anyone else is

@@ -75,9 +75,9 @@ import Testing
         var expected = RuleParameters()
         expected.probability = 1
         let labels = ConnLabels(text: "42 other\n")
-        #expect(RuleManager.differences(state, from: expected, family: "IPv4", labels: labels, backend: .nftables, place: "table inet sampler").isEmpty)
+        #expect(RuleManager(backend: .nftables, labels: labels).differences(state, from: expected, version: .v4).isEmpty)
         expected.group = 6
-        #expect(RuleManager.differences(state, from: expected, family: "IPv4", labels: labels, backend: .nftables, place: "table inet sampler")
+        #expect(RuleManager(backend: .nftables, labels: labels).differences(state, from: expected, version: .v4)
             .map(\.text) == ["IPv4: NFLOG group is 5, expected 6"])
     }
 
@@ -95,8 +95,8 @@ import Testing
         let empty = #"{"nftables": [{"table": {"family": "inet", "name": "sampler"}}, {"chain": {"family": "inet", "table": "sampler", "name": "prerouting", "hook": "prerouting"}}]}"#
         let state = try NftablesListing(json: empty).installed(version: .v4)
         #expect(state.isPresent && !state.isComplete)
-        let texts = RuleManager.differences(state, from: RuleParameters(), family: "IPv4", labels: ConnLabels(text: ""), backend: .nftables,
-                                            place: "table inet sampler").map(\.text)
+        let texts = RuleManager(backend: .nftables, labels: ConnLabels(text: "")).differences(state, from: RuleParameters(), version: .v4)
+            .map(\.text)
         #expect(texts.contains("IPv4: table inet sampler has no rules: run 'sampler rules install --backend nftables'"), "\(texts)")
         #expect(!texts.contains { $0.contains("rule is missing") }, "one problem for an empty chain, not one per rule: \(texts)")
         #expect(throws: NftablesListing.Malformed.self) { try NftablesListing(json: "not json") }

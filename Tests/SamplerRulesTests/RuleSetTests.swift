@@ -72,24 +72,34 @@ import Testing
         var state = RuleManager.Installed()
         (state.chainExists, state.jumps, state.ruleCount) = (true, 1, 2)
         (state.probability, state.label, state.loggedLabel, state.group, state.packets, state.prefix) = (0.0001, "other", "42", 5, 10, "sampler")
-        #expect(RuleManager.differences(state, from: RuleParameters(), family: "IPv4", labels: labels).isEmpty)
+        #expect(RuleManager(labels: labels).differences(state, from: RuleParameters(), version: .v4).isEmpty)
         state.loggedLabel = "7"
-        let differences = RuleManager.differences(state, from: RuleParameters(), family: "IPv4", labels: labels)
+        let differences = RuleManager(labels: labels).differences(state, from: RuleParameters(), version: .v4)
         #expect(differences.map(\.text) == ["IPv4: the sampling rule sets label other but the logging rule matches 7"])
         #expect(differences.allSatisfy { $0.breaksSampling })
     }
 
     /// Missing rules are put back as they were: the advice names every value that is not
-    /// the default, so that running it does not install group 5 at 1/10,000 instead.
+    /// the default, the tools and the families, so that running it does not install group
+    /// 5 at 1/10,000 instead, or IPv6 beside IPv4.
     @Test func theAdviceForMissingRulesInstallsTheseRules() {
         var parameters = RuleParameters()
-        #expect(RuleManager.differences(RuleManager.Installed(), from: parameters, family: "IPv4", labels: labels).map(\.text)
+        let iptables = RuleManager(labels: labels)
+        #expect(iptables.differences(RuleManager.Installed(), from: parameters, version: .v4).map(\.text)
                 == ["IPv4: chain mangle/SAMPLER is missing: run 'sampler rules install'"])
         (parameters.group, parameters.probability, parameters.packets) = (4777, 1, 5)
-        #expect(RuleManager.differences(RuleManager.Installed(), from: parameters, family: "IPv4", labels: labels, backend: .nftables).map(\.text)
-                == ["IPv4: chain mangle/SAMPLER is missing: run 'sampler rules install --backend nftables --group 4777 --probability 1 --packets 5'"])
+        let nftables = RuleManager(backend: .nftables, labels: labels)
+        #expect(nftables.differences(RuleManager.Installed(), from: parameters, version: .v4).map(\.text)
+                == ["IPv4: table inet sampler is missing: run 'sampler rules install --backend nftables --group 4777 --probability 1 --packets 5'"])
         parameters.probability = 0.25
-        #expect(parameters.installCommand() == "sampler rules install --group 4777 --probability 0.25 --packets 5")
+        #expect(iptables.installCommand(parameters) == "sampler rules install --group 4777 --probability 0.25 --packets 5")
+        #expect(iptables.installCommand(parameters, versions: [.v4]) == "sampler rules install --family 4 --group 4777 --probability 0.25 --packets 5")
+        #expect(iptables.installCommand(parameters, versions: [.v6, .v4]) == "sampler rules install --group 4777 --probability 0.25 --packets 5")
+        #expect(iptables.differences(RuleManager.Installed(), from: RuleParameters(), version: .v6, versions: [.v6]).map(\.text)
+                == ["IPv6: chain mangle/SAMPLER is missing: run 'sampler rules install --family 6'"])
+        #expect(RuleManager(backend: .legacy).installCommand(RuleParameters(), versions: [.v4]) == "sampler rules install --backend legacy --family 4")
+        #expect(RuleManager(backend: .nftables, nftablesTable: "edge").installCommand(RuleParameters())
+                == "sampler rules install --backend nftables --nftables-table edge")
     }
 }
 

@@ -93,6 +93,25 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(StatusText.duration(3725) == "1h 2m 5s")
     }
 
+    /// Rules missing now count as time without them: an open gap is not "0 s".
+    @Test func theTimeWithoutRulesIncludesTheGapStillOpen() throws {
+        let snapshot = sampleSnapshot()
+        var upkeep = RuleUpkeep(repair: false)
+        (upkeep.checks, upkeep.present, upkeep.lastCheckAt) = (20, false, snapshot.takenAt)
+        upkeep.missingMicroseconds = 3_000_000
+        upkeep.missingSince = snapshot.takenAt - 90_000_000
+        #expect(upkeep.missing(at: snapshot.takenAt) == 93_000_000)
+        let report = StatusReport(snapshot, version: "9.9", upkeep: upkeep, pid: 42)
+        #expect(report.rulesUpkeep?.missingSeconds == 93)
+        let text = StatusText.render(health: Health.evaluate(daemon: .success(report), rules: RulesCheck(checked: false), settings: Settings(),
+                                                             thresholds: HealthThresholds()),
+                                     rules: RulesCheck(checked: false), daemon: .success(report))
+        #expect(text.contains("0 repairs, 1m 33s without them"), "\(text)")
+        #expect(PrometheusText.render(snapshot, version: "9.9", upkeep: upkeep).contains("sampler_rules_missing_seconds_total 93"))
+        upkeep.missingSince = nil
+        #expect(upkeep.missing(at: snapshot.takenAt) == 3_000_000, "an ended gap only")
+    }
+
     /// One nftables table counts both IP versions together: one pair of counters, said once.
     @Test func nftablesCountersAreSaidOnceForBothVersions() {
         var rules = RulesCheck(checked: true)
