@@ -141,6 +141,8 @@ struct Classify: ParsableCommand {
             if writeRecords && out.failure != .brokenPipe {
                 out.append { JSONLines.append(record, to: &$0) }
                 if out.buffer.count >= 1 << 16 { windowing.write(out) }
+            } else if writeRecords {
+                windowing.notWritten += 1
             }
             sink?.add(record)
             windowing.add(record)
@@ -193,6 +195,13 @@ struct Classify: ParsableCommand {
             throw ExitStatus.dataError.exit
         }
         if format == .json && !quiet && !readNothing { printError(table) }
+        if failure == .brokenPipe && !quiet {
+            // Not a failure (`| head` wanted no more), but the table counts every record:
+            // say how many of them the reader never got.
+            let notWritten = windows.notWritten + out.recordsDropped
+            printError("sampler classify: standard output was closed by its reader: \(notWritten) of the \(classifier.counters.finalized) records "
+                + "were not written to it (the summary counts them all)")
+        }
         if let error = reader.fileError {
             printError("sampler classify: \(inputName): \(error)")
             // No capture at all (an empty file, another format) is input in no format
@@ -256,6 +265,8 @@ struct Classify: ParsableCommand {
         var aggregator: WindowAggregator
         var summaries: [WindowSummary] = []
         var lastWrite = wallClock()
+        /// Records not written because the reader of standard output went away.
+        var notWritten: UInt64 = 0
         mutating func add(_ record: ConnectionRecord) { aggregator.add(record) { summaries.append($0) } }
         /// At the end of the input: the windows still open are summed up too.
         mutating func closeWindows() { aggregator.flush { summaries.append($0) } }

@@ -136,6 +136,14 @@ import Testing
                                          "set -o pipefail; \(sampler) classify --location-database none \(capture) | head -1 > /dev/null"])
         #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
         #expect(result.stderr.contains("post_syn"), "the summary table: \(result.stderr)")
+        // And says how many records the reader never got: some went into the pipe, the rest not.
+        let said = try #require(result.stderr.firstMatch(of: /closed by its reader: (\d+) of the (\d+) records were not written/), "\(result.stderr)")
+        let (notWritten, records) = (Int(said.1)!, Int(said.2)!)
+        #expect(records >= 20_000 && notWritten > 0 && notWritten < records, "\(result.stderr)")
+        // A reader that takes nothing: every record is counted as not written.
+        let none = try Subprocess.run(["bash", "-c", "\(sampler) classify --location-database none \(capture) | true"])
+        #expect(none.status == 0, "exit \(none.status): \(none.stderr)")
+        #expect(none.stderr.contains("of the \(records) records were not written"), "\(none.stderr)")
     }
 
     /// Records of a stream come out as its connections end, not when 64 KiB of them have
