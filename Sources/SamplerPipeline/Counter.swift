@@ -96,7 +96,7 @@ public enum Counter: Int, CaseIterable, Sendable {
     public var stopLine: String? {
         switch self {
         case .messages: "messages"
-        case .records: "records"
+        case .records: "records made"
         case .lost: "lost in the kernel"
         case .ringDrops: "dropped at full rings"
         case .overruns: "overruns"

@@ -84,7 +84,8 @@ public enum StatusText {
         let n = r.counts
         let waiting = r.outputBytesWaiting > 0 ? " (\(r.outputBytesWaiting) bytes of them still in memory, not written yet)" : ""
         let connections = "connections: \(r.openConnections) open (limit \(r.maxConnections)), \(n[.opened]) opened, "
-            + "\(n[.evicted]) evicted (table full), \(n[.finalized]) finalized, \(n[.records]) records to \(r.output)"
+            + "\(n[.evicted]) evicted (table full), \(n[.finalized]) finalized, \(n[.records]) records for \(r.output)"
+            + (n[.recordsDropped] > 0 ? " (\(n[.recordsDropped]) of them dropped, not written)" : "")
         lines.append(connections + waiting + "; \(n[.orphans]) orphan packets")
         if let c = r.clickhouse {
             lines.append("clickhouse: \(c.destination); \(n[.clickhouseInsertedRecords]) records in \(batches(Int(n[.clickhouseInsertedBatches]))) inserted, "

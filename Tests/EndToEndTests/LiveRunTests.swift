@@ -165,7 +165,7 @@ struct LiveRunTests {
         #expect(log.contains("receive buffer now"), "\(log)")
         // Every message (3,000 SYNs and the marker) is received or counted as lost.
         let summary = try #require(log.split(separator: "\n").last { $0.contains("sampler: stopped;") })
-        // By name, not by place ("3001 messages, 2990 records, 11 lost in the kernel, ...").
+        // By name, not by place ("3001 messages, 2990 records made, 11 lost in the kernel, ...").
         func count(_ name: String) throws -> Int {
             let part = try #require(summary.components(separatedBy: ", ").first { $0.hasSuffix(" " + name) }, "\(name) in \(summary)")
             return try #require(Int(part.split(separator: " ").first { Int($0) != nil } ?? ""), "\(part)")

@@ -96,13 +96,13 @@ struct OutputFailureTests {
 
         let stop = try #require(log.split(separator: "\n").first { $0.hasPrefix("sampler: stopped;") }, "\(log)")
         #expect(log.split(separator: "\n").last == stop, "the stop line is the log's last: \(log)")
-        // "sampler: stopped; 1500 messages, 1500 records, ...": each count by its name.
+        // "sampler: stopped; 1500 messages, 1500 records made, ...": each count by its name.
         var counts: [String: Int] = [:]
         for part in stop.dropFirst("sampler: stopped; ".count).split(separator: ", ") {
             let words = part.split(separator: " ", maxSplits: 1)
             if words.count == 2, let n = Int(words[0]) { counts[String(words[1])] = n }
         }
-        let records = try #require(counts["records"], "\(stop)")
+        let records = try #require(counts["records made"], "\(stop)")
         let dropped = try #require(counts["records dropped (output not writable)"], "\(stop)")
         #expect(records == 1500, "\(stop)")
         #expect(dropped > 0, "\(stop)")

@@ -90,7 +90,14 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(text.contains("rules: IPv4 present (sampling rule 12 packets, logging rule 200 packets), as the daemon expects"))
         #expect(text.contains("post_syn 4 (40.00%), post_ack 1 (10.00%), post_psh 3 (30.00%), later 0 (0.00%), none 2 (20.00%)"))
         #expect(text.contains("parse errors: tcp_truncated 1"))
+        #expect(text.contains("10 finalized, 10 records for /var/lib/sampler/records.jsonl; "), "\(text)")
         #expect(StatusText.duration(3725) == "1h 2m 5s")
+        // Records the output could not take are among those made: said so.
+        var snapshot = sampleSnapshot()
+        snapshot.counters[.recordsDropped] = 3
+        let dropping = StatusReport(snapshot, version: "9.9", pid: 42)
+        #expect(StatusText.render(health: health, rules: rules, daemon: .success(dropping))
+            .contains("10 records for /var/lib/sampler/records.jsonl (3 of them dropped, not written)"))
     }
 
     /// Rules missing now count as time without them: an open gap is not "0 s".
