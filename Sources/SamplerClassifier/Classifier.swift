@@ -65,7 +65,7 @@ public struct Classifier {
         configuration = kept
         var rebuilt = DeadlineHeap(reservingCapacity: max(16, table.count))
         for slot in table.occupiedSlots {
-            rebuilt.insert(slot: slot, deadline: table[slot].lastSeen + configuration.idleTimeout)
+            rebuilt.insert(slot: slot, deadline: table[slot].lastSeen + configuration.idleTimeout, tag: table.tag(ofSlot: slot))
         }
         idle = rebuilt
     }
@@ -77,7 +77,7 @@ public struct Classifier {
         advance(to: packet.time, emit: emit)
         let hash = table.hash(packet.key)
         if let slot = table.find(packet.key, hash: hash) {
-            append(packet, toSlot: slot, emit: emit)
+            append(packet, toSlot: slot, tag: ConnectionTable.tag(of: hash), emit: emit)
         } else if packet.flags.contains(.syn) && !packet.flags.contains(.ack) {
             open(packet, hash: hash, emit: emit)
         } else {
@@ -98,7 +98,7 @@ public struct Classifier {
     @inline(__always)
     public mutating func prefetch(_ packet: borrowing PacketSummary) {
         let hash = table.hash(packet.key)
-        table.prefetchBucket(hash: hash)
+        table.prefetchBucket(tag: ConnectionTable.tag(of: hash))
         if let earlier = lookahead.replace(with: hash) { table.prefetchSlot(hash: earlier) }
     }
 
@@ -106,7 +106,7 @@ public struct Classifier {
     public mutating func advance(to time: Microseconds, emit: (ConnectionRecord) -> Void) {
         clock = max(clock, time)
         while let due = nextDue(), due.deadline < clock {
-            finalize(slot: due.slot, close: table[due.slot].closeAtDeadline, at: due.deadline, emit: emit)
+            finalize(slot: due.slot, tag: due.tag, close: table[due.slot].closeAtDeadline, at: due.deadline, emit: emit)
             prefetchNextDue()
         }
     }
@@ -127,20 +127,27 @@ public struct Classifier {
                 connection.hasRST ? .reset
                 : connection.hasFIN ? .fin
                 : connection.lastSeen + configuration.idleTimeout <= clock ? .timeout : .shutdown
-            finalize(slot: slot, close: close, at: clock, emit: emit)
+            finalize(slot: slot, tag: table.tag(ofSlot: slot), close: close, at: clock, emit: emit)
         }
     }
 
-    /// Starts bringing in the slots of the connections the deadlines name next (a hint):
-    /// a connection comes to its deadline long after its last packet, its slot gone
-    /// from the cache, and its finalization (or, in a flood, the next eviction) reads
-    /// all of it. The next packet's work overlaps the wait. No check that the slot is
-    /// occupied: that would read the slot, the very wait the prefetch is for, and a
-    /// prefetch of a vacant one costs nothing.
+    /// Starts bringing in the slots and index buckets of the connections the deadlines
+    /// name next (a hint): a connection comes to its deadline long after its last packet,
+    /// its slot and bucket gone from the cache, and its finalization (or, in a flood, the
+    /// next eviction) reads all of the one and takes itself out of the other. The next
+    /// packet's work overlaps the wait. No check that the slot is occupied: that would
+    /// read the slot, the very wait the prefetch is for, and a prefetch of a vacant one
+    /// costs nothing.
     @inline(__always)
     private func prefetchNextDue() {
-        if let next = closing.first { table.prefetch(slot: next.slot) }
-        if let next = idle.first { table.prefetch(slot: next.slot) }
+        if let next = closing.first {
+            table.prefetch(slot: next.slot)
+            table.prefetchBucket(tag: next.tag)
+        }
+        if let next = idle.first {
+            table.prefetch(slot: next.slot)
+            table.prefetchBucket(tag: next.tag)
+        }
     }
 
     /// The connection whose deadline is soonest: the sooner of the closing heap's first
@@ -171,30 +178,30 @@ public struct Classifier {
     private mutating func open(_ packet: PacketSummary, hash: UInt64, emit: (ConnectionRecord) -> Void) {
         if table.isFull, let idlest = settledIdlest() {
             counters.evicted += 1
-            finalize(slot: idlest.slot, close: table[idlest.slot].closeAtDeadline, at: clock, extraTags: .evicted, emit: emit)
+            finalize(slot: idlest.slot, tag: idlest.tag, close: table[idlest.slot].closeAtDeadline, at: clock, extraTags: .evicted, emit: emit)
             prefetchNextDue()
         }
         var connection = Connection(opening: packet)
         connection.append(packet, grace: configuration.gracePeriod)
         let slot = table.insert(connection, hash: hash)
         counters.opened += 1
-        let deadline = connection.lastSeen + configuration.idleTimeout
-        if idle.contains(slot) { idle.update(slot: slot, deadline: deadline) } else { idle.insert(slot: slot, deadline: deadline) }
-        if let deadline = connection.closingDeadline { closing.insert(slot: slot, deadline: deadline) }
+        let deadline = connection.lastSeen + configuration.idleTimeout, tag = ConnectionTable.tag(of: hash)
+        if idle.contains(slot) { idle.update(slot: slot, deadline: deadline, tag: tag) } else { idle.insert(slot: slot, deadline: deadline, tag: tag) }
+        if let deadline = connection.closingDeadline { closing.insert(slot: slot, deadline: deadline, tag: tag) }
     }
 
-    private mutating func append(_ packet: PacketSummary, toSlot slot: Int32, emit: (ConnectionRecord) -> Void) {
+    private mutating func append(_ packet: PacketSummary, toSlot slot: Int32, tag: UInt32, emit: (ConnectionRecord) -> Void) {
         // In place: the connection stays in its slot. Its idle deadline moves on lazily.
         let closingBefore = table[slot].closingDeadline
         table[slot].append(packet, grace: configuration.gracePeriod)
         if table[slot].packetCount >= min(configuration.packetCap, Connection.capacity) {
             // The kernel sends no more: the set is complete now.
             let close: CloseReason = table[slot].hasRST ? .reset : table[slot].hasFIN ? .fin : .cap
-            finalize(slot: slot, close: close, at: clock, emit: emit)
+            finalize(slot: slot, tag: tag, close: close, at: clock, emit: emit)
             return
         }
         if let deadline = table[slot].closingDeadline, deadline != closingBefore {
-            if closingBefore == nil { closing.insert(slot: slot, deadline: deadline) } else { closing.update(slot: slot, deadline: deadline) }
+            if closingBefore == nil { closing.insert(slot: slot, deadline: deadline, tag: tag) } else { closing.update(slot: slot, deadline: deadline) }
         }
     }
 
@@ -202,7 +209,7 @@ public struct Classifier {
     /// the grace period, or the idle timeout), not when the clock noticed, so that the
     /// record's `finalized` time and window are the same however the input was split
     /// between shards or batched.
-    private mutating func finalize(slot: Int32, close: CloseReason, at time: Microseconds, extraTags: Tags = [],
+    private mutating func finalize(slot: Int32, tag: UInt32, close: CloseReason, at time: Microseconds, extraTags: Tags = [],
                                    emit: (ConnectionRecord) -> Void) {
         // One copy of the connection per record, none per packet.
         let connection = table[slot]
@@ -211,7 +218,7 @@ public struct Classifier {
             tags: Verdict.tags(of: connection, close: close, configuration: configuration).union(extraTags),
             finalizedAt: time)
         if closing.contains(slot) { closing.remove(slot: slot) }
-        table.remove(slot: slot)
+        table.remove(slot: slot, tag: tag)
         counters.finalized += 1
         emit(record)
     }

@@ -50,6 +50,13 @@ struct ConnectionTable {
 
     func hash(_ key: ConnectionKey) -> UInt64 { hasher.hash(key) }
 
+    /// The part of a hash the index keeps (beside the slot), which also picks the home bucket.
+    @inline(__always)
+    static func tag(of hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash >> 32) }
+
+    /// The tag of the connection in `slot`, from its key.
+    func tag(ofSlot slot: Int32) -> UInt32 { Self.tag(of: hasher.hash(self[slot].key)) }
+
     /// The slot of the open connection with `key`, if there is one.
     func find(_ key: ConnectionKey, hash: UInt64) -> Int32? {
         let tag = UInt32(truncatingIfNeeded: hash >> 32)
@@ -71,11 +78,11 @@ struct ConnectionTable {
     // Asked for a few packets ahead, in two steps (the bucket, then the slot it names),
     // the waits overlap the work on the packets between.
 
-    /// Starts bringing in the hash's home bucket.
+    /// Starts bringing in the home bucket of a tag (a hash's, or a deadline entry's).
     @inline(__always)
-    func prefetchBucket(hash: UInt64) {
+    func prefetchBucket(tag: UInt32) {
         buckets.withUnsafeBufferPointer { buckets in
-            sampler_prefetch_for_write(buckets.baseAddress! + home(UInt32(truncatingIfNeeded: hash >> 32)))
+            sampler_prefetch_for_write(buckets.baseAddress! + home(tag))
         }
     }
 
@@ -121,9 +128,10 @@ struct ConnectionTable {
         return slot
     }
 
-    /// Takes the connection in `slot` out; the slot is reused later.
-    mutating func remove(slot: Int32) {
-        let tag = UInt32(truncatingIfNeeded: hasher.hash(self[slot].key) >> 32)
+    /// Takes the connection in `slot`, whose tag is `tag`, out; the slot is reused later.
+    /// The caller has the tag (a deadline entry carries it), so the key is not hashed again.
+    mutating func remove(slot: Int32, tag: UInt32) {
+        assert(tag == self.tag(ofSlot: slot), "ConnectionTable.remove with another connection's tag")
         let wanted = UInt64(tag) << 32 | UInt64(slot + 1)
         var hole = home(tag)
         while buckets[hole] != wanted { hole = (hole + 1) & mask }

@@ -16,6 +16,10 @@ struct DeadlineHeap {
     struct Entry {
         var deadline: Microseconds
         var slot: Int32
+        /// The connection's index tag (`ConnectionTable.tag(of:)`), in what would be the
+        /// entry's padding: the finalization its deadline brings can find the connection's
+        /// index bucket, and ask for it ahead, without reading the key from the slot.
+        var tag: UInt32
 
         @inline(__always)
         func precedes(_ other: Entry) -> Bool {
@@ -39,16 +43,18 @@ struct DeadlineHeap {
     func contains(_ slot: Int32) -> Bool { Int(slot) < positions.count && positions[Int(slot)] >= 0 }
 
     /// Adds the entry of a slot that has none.
-    mutating func insert(slot: Int32, deadline: Microseconds) {
+    mutating func insert(slot: Int32, deadline: Microseconds, tag: UInt32) {
         while positions.count <= Int(slot) { positions.append(-1) }
-        heap.append(Entry(deadline: deadline, slot: slot))
+        heap.append(Entry(deadline: deadline, slot: slot, tag: tag))
         positions[Int(slot)] = Int32(heap.count - 1)
         siftUp(heap.count - 1)
     }
 
-    /// Moves `slot`'s entry to a new deadline, earlier or later.
-    mutating func update(slot: Int32, deadline: Microseconds) {
+    /// Moves `slot`'s entry to a new deadline, earlier or later; with a `tag`, the entry
+    /// is now another connection's (one that took over the slot).
+    mutating func update(slot: Int32, deadline: Microseconds, tag: UInt32? = nil) {
         let index = Int(positions[Int(slot)])
+        if let tag { heap[index].tag = tag }
         let earlier = deadline < heap[index].deadline
         heap[index].deadline = deadline
         if earlier { siftUp(index) } else { siftDown(index) }

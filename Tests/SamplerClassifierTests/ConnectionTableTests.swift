@@ -98,13 +98,13 @@ import Testing
             let k = key(UInt32.random(in: 0..<4000, using: &rng), port: 80)
             let hash = table.hash(k)
             // Hints for keys in and out of the table, and for any hash: they change nothing.
-            table.prefetchBucket(hash: hash)
+            table.prefetchBucket(tag: ConnectionTable.tag(of: hash))
             table.prefetchSlot(hash: hash)
             table.prefetchSlot(hash: rng.next())
             if let slot = reference[k] {
                 #expect(table.find(k, hash: hash) == slot)
                 if Bool.random(using: &rng) {
-                    table.remove(slot: slot)
+                    table.remove(slot: slot, tag: ConnectionTable.tag(of: hash))
                     reference[k] = nil
                     #expect(table.find(k, hash: hash) == nil)
                 }
