@@ -9,8 +9,10 @@ import SamplerWire
 /// update`) tries again, and a replaced file is picked up there.
 public final class ClientLocator {
     public let path: String
-    private var database: LocationDatabase?
-    private var cache = LocationCache()
+    // Read once per record, by the one thread that writes records (which also reopens
+    // the file): no run-time exclusivity check (docs/architecture.md).
+    @exclusivity(unchecked) private var database: LocationDatabase?
+    @exclusivity(unchecked) private var cache = LocationCache()
     private let log: (String) -> Void
     /// What goes without the database, for the message that says it is missing.
     private let without: String

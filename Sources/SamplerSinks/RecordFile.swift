@@ -28,7 +28,8 @@ public final class RecordFile {
     /// handed the buffer, never the file.
     @exclusivity(unchecked) public private(set) var buffer: [UInt8] = []
     /// The records (lines) in `buffer`: what is lost if writing never works again.
-    public private(set) var recordsWaiting = 0
+    /// Unchecked like `buffer`: counted once per record, by the file's one thread.
+    @exclusivity(unchecked) public private(set) var recordsWaiting = 0
     /// Bytes of the first waiting line that are in the file already, which `finish` and
     /// `reopen` cut off again when the rest cannot follow them there.
     private var headBytesWritten = 0
@@ -40,7 +41,8 @@ public final class RecordFile {
     /// and those still waiting at `finish`.
     public private(set) var recordsDropped: UInt64 = 0
     /// Why the last write failed, while writing fails; nil once a write succeeds.
-    public private(set) var failure: Errno?
+    /// Unchecked like `buffer`: `classify` reads it once per record.
+    @exclusivity(unchecked) public private(set) var failure: Errno?
     /// Times the file was found ending in the middle of a line when it was opened (a
     /// crash, a power cut or SIGKILL during a write), and the torn bytes cut off then, so
     /// that the next record starts a line of its own.
