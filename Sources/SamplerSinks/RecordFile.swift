@@ -50,6 +50,8 @@ public final class RecordFile {
     public private(set) var tornBytesCut: UInt64 = 0
     /// The bytes cut at the last open, for its log line; 0 when the file ended whole.
     public private(set) var lastCut: Int64 = 0
+    /// Standard output was a file that ended in the middle of a line, left as it was.
+    private var tornLineKept = false
 
     /// How much may wait while writing fails (a full disk, say) before new records are
     /// dropped, whole, and counted.
@@ -70,6 +72,23 @@ public final class RecordFile {
         // Out of descriptors, the only reason a dup fails: write to 1 itself.
         let duplicate = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0)
         self.init(path: nil, descriptor: Descriptor(rawValue: duplicate >= 0 ? duplicate : STDOUT_FILENO))
+        startOnALineOfItsOwn()
+    }
+
+    /// Standard output appended to a regular file (`>> records.jsonl`) that ends in the
+    /// middle of a line (an earlier run killed during a write): the first record goes
+    /// after a newline, so that it is not glued to the torn line. The torn line is left
+    /// as it is: the shell opened this file, and sampler cuts only files it opened itself.
+    private func startOnALineOfItsOwn() {
+        var info = stat()
+        guard fstat(fd.rawValue, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0,
+              fcntl(fd.rawValue, F_GETFL) & O_APPEND != 0,
+              // `>>` opens for writing only: read the last byte through another descriptor.
+              let reader = try? Descriptor.open("/proc/self/fd/\(fd.rawValue)", O_RDONLY) else { return }
+        defer { _ = reader.close() }
+        guard let last = try? reader.read(count: 1, atFileOffset: Int64(info.st_size) - 1), last != [UInt8(ascii: "\n")] else { return }
+        buffer.append(UInt8(ascii: "\n"))
+        tornLineKept = true
     }
 
     private init(path: String?, descriptor: Descriptor) {
@@ -167,7 +186,11 @@ public final class RecordFile {
 
     /// What the last open cut, for the log; nil when the file ended whole.
     public var cutMessage: String? {
-        lastCut == 0 ? nil : "\(name) ended in the middle of a record (a crash or a kill during a write): "
+        if tornLineKept {
+            return "standard output is a file that ends in the middle of a line (an earlier run stopped during a write?): "
+                + "the records start on a line of their own after it; the torn line is left as it was"
+        }
+        return lastCut == 0 ? nil : "\(name) ended in the middle of a record (a crash or a kill during a write): "
             + "cut the last \(lastCut) bytes back to its last whole line, so that new records start a line of their own"
     }
 

@@ -126,6 +126,7 @@ struct Classify: ParsableCommand {
         let sink = try openClickHouseSink(settings, command: "classify", batchIDs: .derived(seed: seed),
                                           environment: ProcessInfo.processInfo.environment)
         let out = RecordFile()  // standard output
+        if let torn = out.cutMessage, format == .json { printError("sampler classify: \(torn)") }
         let writeRecords = format == .json
         let locator = settings.locationDatabasePath.map { ClientLocator(path: $0) { printError("sampler classify: \($0)") } }
         // Three stages on three threads, each handing the next its output in order: this

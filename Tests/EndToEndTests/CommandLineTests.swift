@@ -146,6 +146,25 @@ import Testing
         #expect(none.stderr.contains("of the \(records) records were not written"), "\(none.stderr)")
     }
 
+    /// Appended (`>>`) to a file whose last line was torn, the records start a line of
+    /// their own, every one readable, and the torn line is left as it was (and said);
+    /// appended to a whole file, nothing is said.
+    @Test func recordsAppendedToATornFileStartALineOfTheirOwn() throws {
+        let fixture = root.appendingPathComponent("Tests/Fixtures/real-nflog.pcap").path
+        let file = try write(#"{"first_seen":"2026"#)
+        defer { unlink(file) }
+        let torn = try Subprocess.run(["bash", "-c", "\(sampler) classify --location-database none \(fixture) >> \(file)"])
+        #expect(torn.status == 0, "\(torn.stderr)")
+        #expect(torn.stderr.contains("standard output is a file that ends in the middle of a line"), "\(torn.stderr)")
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == #"{"first_seen":"2026"#, "the torn line stays: \(lines.first ?? "")")
+        #expect(lines.count > 1 && lines.dropFirst().allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil })
+        let whole = try Subprocess.run(["bash", "-c", "\(sampler) classify --location-database none \(fixture) >> \(file)"])
+        #expect(!whole.stderr.contains("middle of a line"), "\(whole.stderr)")
+        let again = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(again.count == 2 * (lines.count - 1) + 2, "no empty line between the runs: \(again.count)")
+    }
+
     /// Records of a stream come out as its connections end, not when 64 KiB of them have
     /// waited: the fixture's first 8,000 bytes, then a pause in which the connections that
     /// ended in them must be on standard output already.
