@@ -97,11 +97,13 @@ public final class LiveSampler {
         // descriptor, stops cleanly), instead of a death by SIGPIPE that loses the open
         // connections.
         signal(SIGPIPE, SIG_IGN)
+        // The group first: a start refused there (the group is taken, no permission)
+        // leaves no empty records file behind.
+        let socket: NflogSocket
+        do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
         let output: RecordFile
         do { output = try RecordFile(path: options.output) } catch { throw .output(error) }
         if let cut = output.cutMessage { log(cut) }
-        let socket: NflogSocket
-        do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
         receiveBufferBytes = socket.receiveBufferBytes
         let pipeline: Pipeline
         do {

@@ -26,9 +26,15 @@ public final class RuleKeeper: Sendable {
         public var interval: Microseconds
         /// Reinstall missing rules; off, the keeper only watches (for status and metrics).
         public var repair: Bool
+        /// The rules were in the kernel when the daemon started (or it installed them):
+        /// missing later, they vanished. Otherwise they were never there, which is said
+        /// as such, and they are not the daemon's to put back.
+        public var presentAtStart: Bool
 
-        public init(manager: RuleManager, parameters: RuleParameters, versions: [IPVersion], interval: Microseconds, repair: Bool) {
+        public init(manager: RuleManager, parameters: RuleParameters, versions: [IPVersion], interval: Microseconds, repair: Bool,
+                    presentAtStart: Bool = true) {
             (self.manager, self.parameters, self.versions, self.interval, self.repair) = (manager, parameters, versions, interval, repair)
+            self.presentAtStart = presentAtStart
         }
     }
 
@@ -105,7 +111,7 @@ public final class RuleKeeper: Sendable {
             self.options = options
             self.log = log
             state = State(repair: options.repair)
-            lastGoodAt = wallClock()
+            lastGoodAt = options.presentAtStart ? wallClock() : nil
         }
 
         mutating func check(now: Microseconds) {
@@ -123,7 +129,8 @@ public final class RuleKeeper: Sendable {
                 if let since = state.missingSince {
                     // Somebody else put them back.
                     endGap(since, now)
-                    log("the rules are back (put there by something else) after \(seconds(now - since)) s without them")
+                    log(lastGoodAt == nil ? "the rules are in the kernel now (installed by something else): sampling"
+                        : "the rules are back (put there by something else) after \(seconds(now - since)) s without them")
                 }
                 state.present = true
                 lastGoodAt = now
@@ -141,6 +148,17 @@ public final class RuleKeeper: Sendable {
             }
             state.present = false
             state.changed = false
+            let install = options.manager.installCommand(options.parameters, versions: options.versions)
+            if !options.presentAtStart && lastGoodAt == nil {
+                // Never there since the start: nothing vanished, and nobody asked for a repair.
+                if state.missingSince == nil {
+                    state.missingSince = now
+                    log("sampler's rules are not in the kernel: nothing is sampled until they are installed "
+                        + "(run '\(install)', or start sampler with --install-rules)")
+                }
+                report("the rules are not installed: run '\(install)'")
+                return
+            }
             if state.missingSince == nil {
                 state.missingSince = lastGoodAt ?? now
                 let what = damaged.map { version, installed in
@@ -150,7 +168,7 @@ public final class RuleKeeper: Sendable {
                     + (options.repair ? "; reinstalling them" : "; repair_rules is false, so they stay missing"))
             }
             guard options.repair else {
-                report("the rules are missing and repair_rules is false: reinstall them with '\(options.manager.installCommand(options.parameters, versions: options.versions))'")
+                report("the rules are missing and repair_rules is false: reinstall them with '\(install)'")
                 return
             }
             do {

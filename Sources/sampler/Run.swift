@@ -128,7 +128,8 @@ struct Run: ParsableCommand {
             keeper = try RuleKeeper(options: RuleKeeper.Options(
                 manager: rules, parameters: working.parameters, versions: kept,
                 interval: Microseconds(settings.rulesCheckInterval * 1_000_000),
-                repair: settings.repairRules && working.source != "configured")) { printError("sampler: \($0)") }
+                repair: settings.repairRules && working.source != "configured",
+                presentAtStart: working.source != "configured")) { printError("sampler: \($0)") }
         } catch {
             printError("sampler run: cannot start watching the rules: \(error)")
             throw ExitStatus.failure.exit

@@ -114,6 +114,14 @@ struct LiveRunTests {
                                  in: lab.server, allowFailure: true)
         #expect(second.status == 69)
         #expect(second.stderr.contains("NFLOG group \(group) is already bound by another process"), "\(second.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: lab.file("second.jsonl").path), "a refused start leaves no records file")
+        // Without rules at its start, the daemon says they are not there, not that they vanished.
+        #expect(!second.stderr.contains("vanished"), "\(second.stderr)")
+        #expect(lab.read("run.log").contains("sampler's rules are not in the kernel: nothing is sampled until they are installed "
+            + "(run 'sampler rules install --group \(group)', or start sampler with --install-rules)"), "\(lab.read("run.log"))")
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--group", String(group)], in: lab.server)
+        #expect(lab.wait(seconds: 10) { lab.read("run.log").contains("the rules are in the kernel now (installed by something else): sampling") },
+                "\(lab.read("run.log"))")
         // The same status socket, or the same metrics port: taken too, and said so.
         let sameSocket = try lab.run([sampler, "run", "--config", "/dev/null", "--group", "1", "--output", "-", "--status-socket", lab.file("status.sock").path],
                                      in: lab.server, allowFailure: true)
