@@ -35,6 +35,7 @@ public final class LiveSampler {
     private let startedAt: Microseconds
     private var pipeline: Pipeline?
     private var lastOverrunLog: Microseconds = 0
+    private var ringDrops = RingDropNotice()
     private var receiveBufferBytes = 0
     /// The counters when the clock's current window began, and the window before it
     /// (for the per-window figures of `status`).
@@ -162,6 +163,7 @@ public final class LiveSampler {
             }
             let now = wallClock()
             rotateInterval(at: now, pipeline: pipeline)
+            noteRingDrops(at: now, pipeline: pipeline)
             for (attachment, range) in zip(attachments, ranges) {
                 attachment.handle(descriptors[range], now: now) { snapshot(at: now) }
             }
@@ -194,6 +196,11 @@ public final class LiveSampler {
             currentWindow: current, lastWindow: last,
             currentInterval: IntervalCounters(start: atIntervalStart.start, from: atIntervalStart.counters, to: counters),
             lastInterval: lastInterval, shards: shards, shipping: sink?.status())
+    }
+
+    private func noteRingDrops(at now: Microseconds, pipeline: Pipeline) {
+        guard ringDrops.isDue(at: now) else { return }
+        if let line = ringDrops.line(dropped: pipeline.counters()[.ringDrops], at: now) { log(line) }
     }
 
     /// Starts a new interval when the clock enters a new window.
@@ -295,5 +302,32 @@ final class SignalDescriptor {
         close(fd)
         var restore = previous
         pthread_sigmask(SIG_SETMASK, &restore, nil)
+    }
+}
+
+/// Packets dropped at full shard rings are logged as they happen, at most every ten
+/// seconds (looked for once a second), as the kernel's own drops are: the stop line alone
+/// would say it only when the damage is done.
+struct RingDropNotice {
+    private var lookedAt: Microseconds = .min
+    private var saidAt: Microseconds?
+    private var said: UInt64 = 0
+
+    /// Whether a second has passed since the last look (then the counters are read).
+    mutating func isDue(at now: Microseconds) -> Bool {
+        guard lookedAt == .min || now - lookedAt >= 1_000_000 else { return false }
+        lookedAt = now
+        return true
+    }
+
+    /// The line to log for `dropped` (since the start), or nil: none new, or one said
+    /// less than ten seconds ago.
+    mutating func line(dropped: UInt64, at now: Microseconds) -> String? {
+        guard dropped > said, saidAt.map({ now - $0 >= 10_000_000 }) ?? true else { return nil }
+        defer { (saidAt, said) = (now, dropped) }
+        return "\(dropped - said) packets dropped at full classifier rings"
+            + (saidAt.map { " in the last \((now - $0) / 1_000_000) s" } ?? "")
+            + " (\(dropped) since the start): the shards cannot keep up with the kernel; "
+            + "give them more cores (shards) or sample less (probability)"
     }
 }

@@ -300,3 +300,19 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect { try settings.validate(checkOutputDirectory: false) } throws: { "\($0)".hasPrefix("status_socket = relative.sock") }
     }
 }
+
+/// Ring drops are said while sampler runs, at most every ten seconds, with what is new.
+@Suite struct RingDropNoticeTests {
+    @Test func saysNewDropsAtMostEveryTenSeconds() {
+        var notice = RingDropNotice()
+        let start: Microseconds = 1_795_000_000_000_000
+        #expect(notice.isDue(at: start) && !notice.isDue(at: start + 500_000) && notice.isDue(at: start + 1_000_000))
+        #expect(notice.line(dropped: 0, at: start) == nil, "nothing dropped, nothing said")
+        #expect(notice.line(dropped: 40, at: start + 1_000_000)
+                == "40 packets dropped at full classifier rings (40 since the start): the shards cannot keep up with the kernel; "
+                + "give them more cores (shards) or sample less (probability)")
+        #expect(notice.line(dropped: 90, at: start + 5_000_000) == nil, "not again within ten seconds")
+        #expect(notice.line(dropped: 90, at: start + 12_000_000)?.hasPrefix("50 packets dropped at full classifier rings in the last 11 s (90 since the start)") == true)
+        #expect(notice.line(dropped: 90, at: start + 30_000_000) == nil, "no new drops")
+    }
+}
