@@ -94,7 +94,7 @@ struct NftablesListing: Equatable {
             state.prefix = logging.prefix
             state.packets = logging.packetsBelow.map { $0 - 1 }
         }
-        state.counters = [sampling, rules.first { $0.group != nil }].compactMap { $0?.counter }
+        state.counters = RuleCounters(sampling: sampling?.counter, logging: rules.first { $0.group != nil }?.counter)
         return state
     }
 }
@@ -103,4 +103,16 @@ struct NftablesListing: Equatable {
 public struct RuleCounter: Sendable, Equatable {
     public var packets: UInt64
     public var bytes: UInt64
+}
+
+/// The counters of sampler's two rules, each told by what the rule is (not by its place
+/// in the chain), so that a chain that lost one never shows the other's as its; nil for
+/// a rule that is not there.
+public struct RuleCounters: Sendable, Equatable {
+    public var sampling: RuleCounter?
+    public var logging: RuleCounter?
+
+    public init(sampling: RuleCounter? = nil, logging: RuleCounter? = nil) {
+        (self.sampling, self.logging) = (sampling, logging)
+    }
 }

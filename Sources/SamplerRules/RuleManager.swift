@@ -44,7 +44,7 @@ public struct RuleManager: Sendable {
         public var ruleCount = 0
         /// The sampling rule's and the logging rule's counters (nftables lists them with
         /// the rules; iptables' come from `counters`).
-        public var counters: [RuleCounter] = []
+        public var counters = RuleCounters()
 
         public init() {}
 
@@ -329,20 +329,30 @@ public struct RuleManager: Sendable {
 
     /// The sampling rule's and the logging rule's counters: nft lists them with the rules,
     /// iptables with `-L -v`.
-    public func counters(version: IPVersion) throws(RulesError) -> [RuleCounter] {
+    public func counters(version: IPVersion) throws(RulesError) -> RuleCounters {
         try counters(of: installed(version: version), version: version)
     }
 
     /// The counters of a state already read: nftables lists them with it, iptables needs a `-L -v`.
-    public func counters(of state: Installed, version: IPVersion) throws(RulesError) -> [RuleCounter] {
+    public func counters(of state: Installed, version: IPVersion) throws(RulesError) -> RuleCounters {
         if backend == .nftables { return state.counters }
         let listing = try iptables(version, ["-L", RuleSet.chain, "-v", "-x", "-n"])
-        guard listing.status == 0 else { return [] }
-        return listing.stdout.split(separator: "\n").dropFirst(2).compactMap { line in
+        guard listing.status == 0 else { return RuleCounters() }
+        return Self.counters(listing: listing.stdout)
+    }
+
+    /// Reads `iptables -L SAMPLER -v -x -n`: the logging rule is the one whose target is
+    /// NFLOG, the sampling rule the one with the statistic match.
+    static func counters(listing: String) -> RuleCounters {
+        var counters = RuleCounters()
+        for line in listing.split(separator: "\n").dropFirst(2) {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 2, let packets = UInt64(fields[0]), let bytes = UInt64(fields[1]) else { return nil }
-            return RuleCounter(packets: packets, bytes: bytes)
+            guard fields.count >= 3, let packets = UInt64(fields[0]), let bytes = UInt64(fields[1]) else { continue }
+            let counter = RuleCounter(packets: packets, bytes: bytes)
+            if fields[2] == "NFLOG" { counters.logging = counters.logging ?? counter }
+            else if fields.contains("statistic") { counters.sampling = counters.sampling ?? counter }
         }
+        return counters
     }
 
     /// What `remove` says when this backend has nothing but the other has sampler's rules.

@@ -117,11 +117,10 @@ public struct RulesCheck: Codable, Sendable, Equatable {
                 let others = try manager.otherBackendRules(versions: [version])
                 check.otherBackend += others.filter { !check.otherBackend.contains($0) }
                 let present = state.isPresent
-                let counters = present ? (try? manager.counters(of: state, version: version)) ?? [] : []
+                let counters = present ? (try? manager.counters(of: state, version: version)) ?? RuleCounters() : RuleCounters()
                 check.families.append(Family(
                     family: "IPv\(version.rawValue)", present: present, rules: present ? state.ruleCount : nil,
-                    sampledPackets: counters.count > 0 ? counters[0].packets : nil,
-                    loggedPackets: counters.count > 1 ? counters[1].packets : nil))
+                    sampledPackets: counters.sampling?.packets, loggedPackets: counters.logging?.packets))
                 let differences = manager.differences(state, others: others, from: expected ?? settings.rules, version: version,
                                                       versions: settings.versions)
                 check.differences += differences.map(\.text)

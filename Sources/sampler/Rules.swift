@@ -211,10 +211,9 @@ struct Rules: ParsableCommand {
                 if let installed = RuleManager.parameters(of: found) {
                     print(RuleSet.restoreFile(installed, version: version), terminator: "")
                 }
-                let counters = (try? manager.counters(version: version)) ?? []
-                let names = ["sampling", "logging"]
-                for (i, counter) in counters.enumerated() {
-                    print("#   \(i < names.count ? names[i] : "rule \(i + 1)") rule: \(counter.packets) packets, \(counter.bytes) bytes")
+                let counters = (try? manager.counters(version: version)) ?? RuleCounters()
+                for (name, counter) in [("sampling", counters.sampling), ("logging", counters.logging)] {
+                    print("#   \(name) rule: " + (counter.map { "\($0.packets) packets, \($0.bytes) bytes" } ?? "missing"))
                 }
                 printDifferences(manager, settings, versions: [version])
                 print("")

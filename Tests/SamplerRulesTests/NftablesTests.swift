@@ -70,7 +70,7 @@ import Testing
         #expect(state.isComplete)
         #expect(state.probability == 1.0 && state.label == "other" && state.loggedLabel == "42")
         #expect(state.group == 5 && state.packets == 10 && state.prefix == "sampler")
-        #expect(state.counters == [RuleCounter(packets: 7, bytes: 420), RuleCounter(packets: 3, bytes: 180)])
+        #expect(state.counters == RuleCounters(sampling: RuleCounter(packets: 7, bytes: 420), logging: RuleCounter(packets: 3, bytes: 180)))
         #expect(listing.installed(version: .v6) == state, "one table for both families")
         var expected = RuleParameters()
         expected.probability = 1

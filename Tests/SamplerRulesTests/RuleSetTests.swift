@@ -113,3 +113,24 @@ import Testing
         #expect(RuleManager.meantProbability(9.997934e-07) == 0.000001)
     }
 }
+
+/// The counters of `iptables -L SAMPLER -v -x -n` go with the rule they belong to, told
+/// by what it is: a chain left with only the logging rule does not show its count as the
+/// sampling rule's.
+@Suite struct IptablesCounterTests {
+    static let header = """
+        Chain SAMPLER (1 references)
+            pkts      bytes target     prot opt in     out     source               destination
+
+        """
+    static let sampling = "      12      720            6    --  !lo    *       0.0.0.0/0            0.0.0.0/0            tcp flags:0x17/0x02 state NEW statistic mode random probability 1.00000000000 connlabel 42 set /* sampler: sample new connections */\n"
+    static let logging = "     200    12000 NFLOG      0    --  *      *       0.0.0.0/0            0.0.0.0/0            connlabel 42 ! connbytes 11 connbytes mode packets connbytes direction original /* sampler: log the first 10 packets */ nflog-prefix sampler nflog-group 5\n"
+
+    @Test func eachCounterGoesWithItsRule() {
+        #expect(RuleManager.counters(listing: Self.header + Self.sampling + Self.logging)
+                == RuleCounters(sampling: RuleCounter(packets: 12, bytes: 720), logging: RuleCounter(packets: 200, bytes: 12000)))
+        #expect(RuleManager.counters(listing: Self.header + Self.logging) == RuleCounters(logging: RuleCounter(packets: 200, bytes: 12000)))
+        #expect(RuleManager.counters(listing: Self.header + Self.sampling) == RuleCounters(sampling: RuleCounter(packets: 12, bytes: 720)))
+        #expect(RuleManager.counters(listing: Self.header) == RuleCounters())
+    }
+}
