@@ -204,7 +204,11 @@ struct Classify: ParsableCommand {
                 + "were not written to it (the summary counts them all)")
         }
         if let error = reader.fileError {
-            printError("sampler classify: \(inputName): \(error)")
+            // A stream at its end without a byte: whatever wrote it has ended, with nothing
+            // written (a tcpdump that could not start, say), not one still buffering.
+            let emptyStream = stream != nil && error.reason == .empty
+            printError("sampler classify: \(inputName): "
+                + (emptyStream ? "empty: the stream ended before a capture header (the program writing it wrote nothing: did it fail? Its own message is above)" : "\(error)"))
             // No capture at all (an empty file, another format) is input in no format
             // sampler reads; one that breaks off after its start is damaged.
             let notACapture = readNothing && [.empty, .notACapture, .unsupportedVersion].contains(error.reason)

@@ -116,6 +116,10 @@ import Testing
         defer { unlink(empty) }
         let nothing = try Subprocess.run([sampler, "classify", empty])
         #expect(nothing.status == 65 && nothing.stderr.contains(": empty: a capture starts with a header"), "\(nothing.stderr)")
+        // An empty stream: what wrote it has ended without writing anything.
+        let ended = try Subprocess.run(["sh", "-c", "true | \(sampler) classify -"])
+        #expect(ended.status == 65 && ended.stderr.contains("empty: the stream ended before a capture header (the program writing it wrote nothing"),
+                "\(ended.stderr)")
         // A header cut short is a damaged file, and the message says it is the header.
         let cut = try write("")
         defer { unlink(cut) }
