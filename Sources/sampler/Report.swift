@@ -54,13 +54,15 @@ struct Report: ParsableCommand {
               sampler report /var/lib/sampler/records.jsonl --svg stages.svg
               sampler report --clickhouse --by port --since 2026-11-21T00:00:00Z
               sampler report records.jsonl --by asn
+              sampler report records.jsonl.1 records.jsonl --since -1d
+              zcat records.jsonl.*.gz | sampler report -
               sampler report records.jsonl --format radar --country DE
               sampler report records.jsonl --by signature --as csv
               sampler report records.jsonl --format radar --as json
 
             \(ExitStatus.help("done", [
                 .failure: "some lines were not records (the table counts the rest)",
-                .noInput: "the file cannot be opened",
+                .noInput: "a file cannot be opened, or is compressed",
                 .unavailable: "ClickHouse cannot be reached or refused the query",
                 .cannotCreate: "the SVG cannot be written",
                 .configuration: "a bad ClickHouse setting",
@@ -68,8 +70,8 @@ struct Report: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("Records file (JSON lines); - reads standard input. Nothing: standard input from a pipe, or on a terminal the configured output (\(Settings().output)).", valueName: "file"))
-    var file: String?
+    @Argument(help: ArgumentHelp("Records files (JSON lines), read as one (a file and its rotated copies: records.jsonl records.jsonl.1); - reads standard input. Nothing: standard input from a pipe, or on a terminal the configured output (\(Settings().output)).", valueName: "file"))
+    var files: [String] = []
 
     @Flag(help: "Read from ClickHouse instead of a file.")
     var clickhouse = false
@@ -125,7 +127,8 @@ struct Report: ParsableCommand {
                 throw ValidationError("\(flag) '\(value)' is not \(ReportTime.allowed).")
             }
         }
-        if clickhouse && file != nil { throw ValidationError("give a file or --clickhouse, not both.") }
+        if clickhouse && !files.isEmpty { throw ValidationError("give files or --clickhouse, not both.") }
+        if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("- (standard input) can be read once.") }
         if let country, CountryCode(country) == nil {
             throw ValidationError("--country '\(country)' is not a two-letter country code such as DE or BR (upper case).")
         }
@@ -133,7 +136,7 @@ struct Report: ParsableCommand {
         if format == .radar && by == .signature {
             throw ValidationError("--by signature is a view of its own; leave out --format radar (Radar publishes stages only).")
         }
-        if !clickhouse && server.clickhouseUrl == nil && file == "-" && isatty(STDIN_FILENO) != 0 {
+        if !clickhouse && server.clickhouseUrl == nil && files.contains("-") && isatty(STDIN_FILENO) != 0 {
             throw ValidationError("- reads standard input, which is a terminal: pipe records in, or give a records file.")
         }
     }
@@ -166,28 +169,36 @@ struct Report: ParsableCommand {
             }
         } else {
             // Nothing on a terminal: the records this host's daemon writes.
-            let path = file ?? (isatty(STDIN_FILENO) != 0 ? settings.output : "-")
-            if file == nil && path == "-" && isatty(STDIN_FILENO) != 0 {
+            let paths = !files.isEmpty ? files : [isatty(STDIN_FILENO) != 0 ? settings.output : "-"]
+            if files.isEmpty && paths == ["-"] && isatty(STDIN_FILENO) != 0 {
                 printError("sampler report: give a records file, pipe records in, or --clickhouse (the configured output is standard output)")
                 throw ExitStatus.usage.exit
             }
-            if file == nil && path != "-" { printError("sampler report: reading \(path) (the configured output; give a file, or pipe records in, for others)") }
-            let fd: Int32
-            do { fd = path == "-" ? STDIN_FILENO : try Descriptor.open(path, O_RDONLY).rawValue } catch {
-                printError("sampler report: cannot read \(path): \(error)")
+            if files.isEmpty && paths != ["-"] { printError("sampler report: reading \(paths[0]) (the configured output; give a file, or pipe records in, for others)") }
+            // A rotated copy logrotate compressed is not JSON lines: said before anything is read.
+            if let compressed = paths.first(where: { $0.hasSuffix(".gz") }) {
+                printError("sampler report: \(compressed) is compressed: read it through zcat ('zcat \(compressed) | sampler report -')")
                 throw ExitStatus.noInput.exit
             }
-            defer { if fd != STDIN_FILENO { close(fd) } }
-            let outcome: RecordLines.Outcome
-            do { outcome = try RecordLines.read(fd: fd, into: &table, host: hostName(), filter: filter) } catch {
-                printError("sampler report: cannot read \(path): \(error)")
-                throw ExitStatus.noInput.exit
-            }
-            table.linesNotRecords = outcome.badLines
-            if outcome.badLines > 0 {
-                printError("sampler report: \(path == "-" ? "standard input" : path): \(counted(outcome.badLines, "line")) \(outcome.badLines == 1 ? "is" : "are") not "
-                    + "a record (not JSON, a field missing or out of range; the first is line \(outcome.firstBadLine ?? 0)); left out")
-                badLines = true
+            for path in paths {
+                let name = path == "-" ? "standard input" : path
+                let fd: Int32
+                do { fd = path == "-" ? STDIN_FILENO : try Descriptor.open(path, O_RDONLY).rawValue } catch {
+                    printError("sampler report: cannot read \(path): \(error)")
+                    throw ExitStatus.noInput.exit
+                }
+                defer { if fd != STDIN_FILENO { close(fd) } }
+                let outcome: RecordLines.Outcome
+                do { outcome = try RecordLines.read(fd: fd, into: &table, host: hostName(), filter: filter) } catch {
+                    printError("sampler report: cannot read \(path): \(error)")
+                    throw ExitStatus.noInput.exit
+                }
+                table.linesNotRecords += outcome.badLines
+                if outcome.badLines > 0 {
+                    printError("sampler report: \(name): \(counted(outcome.badLines, "line")) \(outcome.badLines == 1 ? "is" : "are") not "
+                        + "a record (not JSON, a field missing or out of range; the first is line \(outcome.firstBadLine ?? 0)); left out")
+                    badLines = true
+                }
             }
         }
         // AS names from the location database, when --by asn asks and it has them.

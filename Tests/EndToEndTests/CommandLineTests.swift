@@ -61,6 +61,14 @@ import Testing
             #expect(partial.status == 1 && partial.stderr.contains("1 line is not a record"), "\(partial.stderr)")
             #expect(partial.stdout.contains("\"lines_not_records\":1") && partial.stdout.contains("\"connections\":2"), "\(partial.stdout)")
         }
+        // Several files (a file and its rotated copy) are read as one; standard input
+        // among them too; each file's bad lines are said under its own name.
+        let both = try Subprocess.run(["sh", "-c", "cat \(records) | \(sampler) report --config \(file) \(records) - \(broken) --as json"])
+        #expect(both.status == 1 && both.stdout.contains("\"connections\":6") && both.stdout.contains("\"lines_not_records\":1"), "\(both.stdout)")
+        #expect(both.stderr.contains("\(broken): 1 line is not a record"), "\(both.stderr)")
+        let compressed = try Subprocess.run([sampler, "report", "--config", file, records, records + ".2.gz"])
+        #expect(compressed.status == 66 && compressed.stderr.contains("is compressed: read it through zcat"), "\(compressed.stderr)")
+        #expect(compressed.stdout.isEmpty, "nothing read before the refusal: \(compressed.stdout)")
         let bad = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "last week"])
         #expect(bad.status == 64 && bad.stderr.contains("or an age such as -15m"), "\(bad.stderr)")
     }
