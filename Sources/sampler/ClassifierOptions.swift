@@ -35,11 +35,13 @@ func configurationStep<T>(_ body: () throws(ConfigurationError) -> T) throws -> 
 /// The classification options that `run` and `classify` share. Unset, they keep the
 /// configuration's values (defaults in docs/operations.md).
 struct ClassifierOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(setting: "idle_timeout")) var idleTimeout: String?
-    @Option(help: ArgumentHelp(setting: "grace")) var grace: String?
-    @Option(help: ArgumentHelp(setting: "ttl_margin")) var ttlMargin: String?
-    @Option(help: ArgumentHelp(setting: "window")) var window: String?
-    @Option(help: ArgumentHelp(setting: "packets")) var packets: String?
+    // Numbers take the next word whatever it is (`--idle-timeout -1`), so that a
+    // negative one gets the setting's own message rather than "missing value".
+    @Option(parsing: .unconditional, help: ArgumentHelp(setting: "idle_timeout")) var idleTimeout: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp(setting: "grace")) var grace: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp(setting: "ttl_margin")) var ttlMargin: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp(setting: "window")) var window: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp(setting: "packets")) var packets: String?
     @Flag(help: ArgumentHelp(switching: "include_multiple_syns"))
     var includeMultipleSyns = false
 

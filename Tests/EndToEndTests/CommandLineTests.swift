@@ -218,6 +218,9 @@ import Testing
         let badValue = try Subprocess.run([sampler, "classify", "--idle-timeout", "0", notACapture])
         #expect(badValue.status == 64)
         #expect(badValue.stderr.contains("(--idle-timeout): seconds, more than 0"))
+        // A negative number is a value, not an option: the setting's own message.
+        let negative = try Subprocess.run([sampler, "classify", "--idle-timeout", "-1", notACapture])
+        #expect(negative.status == 64 && negative.stderr.contains("idle_timeout = -1 (--idle-timeout): seconds, more than 0"), "\(negative.stderr)")
 
         // A real capture header of link type 105 (802.11) with two frames: nothing sampler
         // can read, said with what it reads, and not exit 0.
