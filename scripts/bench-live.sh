@@ -12,6 +12,8 @@
 #   RATES="trafgen" CONSUMERS="sampler-file tcpdump-file" scripts/bench-live.sh 400000
 #                                                 some rates and consumers only
 #   SAMPLER=/path/to/sampler scripts/bench-live.sh  another build (before and after)
+#   PERF=/tmp/live.data scripts/bench-live.sh ...   also profile sampler (perf record, while
+#                                                 it consumes; perf report --sort pid,sym)
 #
 # It works inside two network namespaces of its own (removed on exit) and never touches
 # the host's firewall or its global settings (trafgen runs with --no-sock-mem and
@@ -89,7 +91,8 @@ start_consumer() {
       ip netns exec "$server" "$sampler" run --group "$group" --output "$output" --status-socket "$dir/status.sock" \
         --metrics none --idle-timeout 1 >"$dir/sampler.log" 2>&1 &
       consumer_pid=$!
-      for _ in $(seq 100); do grep -q "reading NFLOG" "$dir/sampler.log" && break; sleep 0.05; done ;;
+      for _ in $(seq 100); do grep -q "reading NFLOG" "$dir/sampler.log" && break; sleep 0.05; done
+      if [ -n "${PERF:-}" ]; then perf record -q -F 2000 -p "$consumer_pid" -o "$PERF" 2>/dev/null & perf_pid=$!; fi ;;
     ulogd2)
       cat >"$dir/ulogd.conf" <<EOF
 [global]
@@ -130,6 +133,7 @@ stop_consumer() {
       local json
       json=$(in_server "$sampler" status --json --status-socket "$dir/status.sock" --skip-rules) || true
       read -r received lost < <(python3 -c 'import json,sys; d=json.load(sys.stdin)["daemon"]; print(d["messages"], d["lost"] + d["ring_drops"])' <<<"$json")
+      if [ -n "${perf_pid:-}" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; perf_pid=; fi
       kill -TERM "$consumer_pid"; wait "$consumer_pid" || true ;;
     ulogd2)
       kill -TERM "$consumer_pid"; wait "$consumer_pid" || true

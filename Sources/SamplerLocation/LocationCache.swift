@@ -30,6 +30,11 @@ public struct LocationCache: Sendable {
     /// What an IPv4 miss is answered from: the database's tree laid flat, a /16 block at
     /// a time (`IPv4Ranges`: exact, a third of a walk). IPv6 walks the tree.
     private var ipv4 = IPv4Ranges()
+    /// Every IPv4 block is laid flat (`layIPv4Flat`): IPv4 answers then come from the
+    /// ranges without a probe here. The ranges are themselves the answers per covering
+    /// network, made once each, and three reads; a probe of this cache before them only
+    /// added a miss of its own in a flood of new sources.
+    private var ipv4Flat = false
 
     /// `slots` (rounded up to a power of two) blocks at most, of the given prefix lengths
     /// (1 to 32, 1 to 64).
@@ -43,6 +48,7 @@ public struct LocationCache: Sendable {
 
     /// The location of `address`, from the cache or else from `database`.
     public mutating func location(of address: IPAddress, family: IPFamily, in database: LocationDatabase) -> Location {
+        if family == .v4 && ipv4Flat { return ipv4.answer(address.v4, in: database.tree).location }
         let place = place(of: address, family: family)
         if let cached = cached(place) { return cached }
         let found = family == .v4 ? ipv4.answer(address.v4, in: database.tree) : database.find(address, family: family)
@@ -64,13 +70,14 @@ public struct LocationCache: Sendable {
         // The slots asked for first, all of them: in a flood of new sources each is a
         // miss of its own, and a probe waits for its slot while the next one could ask.
         var lanePlaces = InlineArray<8, Place>(repeating: Place(slot: 0, block: 0, tag: 0))
-        for lane in 0..<count {
+        func flat(_ lane: Int) -> Bool { ipv4Flat && addresses[lane].1 == .v4 }
+        for lane in 0..<count where !flat(lane) {
             lanePlaces[lane] = place(of: addresses[lane].0, family: addresses[lane].1)
             entries.withUnsafeBufferPointer { sampler_prefetch_for_write($0.baseAddress! + lanePlaces[lane].slot) }
         }
         for lane in 0..<count {
             let place = lanePlaces[lane]
-            if let cached = cached(place) {
+            if !flat(lane), let cached = cached(place) {
                 locations[lane] = cached
             } else {
                 (missing[missed], missingLanes[missed], places[missed]) = (addresses[lane], lane, place)
@@ -98,13 +105,16 @@ public struct LocationCache: Sendable {
         }
         for i in 0..<missed {
             locations[missingLanes[i]] = found[i].location
-            keep(found[i], at: places[i], family: missing[i].1)
+            if !flat(missingLanes[i]) { keep(found[i], at: places[i], family: missing[i].1) }
         }
         return locations
     }
 
     /// Lays every IPv4 block of `database` flat now rather than when first asked for.
-    public mutating func layIPv4Flat(from database: LocationDatabase) { ipv4.makeAll(in: database.tree) }
+    public mutating func layIPv4Flat(from database: LocationDatabase) {
+        ipv4.makeAll(in: database.tree)
+        ipv4Flat = true
+    }
 
     /// Where a block's entry goes.
     private struct Place {
