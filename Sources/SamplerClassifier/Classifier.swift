@@ -107,7 +107,7 @@ public struct Classifier {
         clock = max(clock, time)
         while let due = nextDue(), due.deadline < clock {
             finalize(slot: due.slot, tag: due.tag, close: table[due.slot].closeAtDeadline, at: due.deadline, emit: emit)
-            prefetchNextDue()
+            prefetchNextDue(after: due.slot)
         }
     }
 
@@ -137,14 +137,15 @@ public struct Classifier {
     /// next eviction) reads all of the one and takes itself out of the other. The next
     /// packet's work overlaps the wait. No check that the slot is occupied: that would
     /// read the slot, the very wait the prefetch is for, and a prefetch of a vacant one
-    /// costs nothing.
+    /// costs nothing. The connection just finalized (`finalized`) leaves its idle entry
+    /// first (for the next connection in its slot to take over): the one after it is next.
     @inline(__always)
-    private func prefetchNextDue() {
+    private func prefetchNextDue(after finalized: Int32) {
         if let next = closing.first {
             table.prefetch(slot: next.slot)
             table.prefetchBucket(tag: next.tag)
         }
-        if let next = idle.first {
+        if let next = idle.first?.slot == finalized ? idle.runnerUp : idle.first {
             table.prefetch(slot: next.slot)
             table.prefetchBucket(tag: next.tag)
         }
@@ -179,7 +180,7 @@ public struct Classifier {
         if table.isFull, let idlest = settledIdlest() {
             counters.evicted += 1
             finalize(slot: idlest.slot, tag: idlest.tag, close: table[idlest.slot].closeAtDeadline, at: clock, extraTags: .evicted, emit: emit)
-            prefetchNextDue()
+            prefetchNextDue(after: idlest.slot)
         }
         var connection = Connection(opening: packet)
         connection.append(packet, grace: configuration.gracePeriod)

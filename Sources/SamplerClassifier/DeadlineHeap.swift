@@ -39,6 +39,15 @@ struct DeadlineHeap {
 
     var first: Entry? { heap.first }
 
+    /// The entry that comes first after `first`: the soonest of the root's children (one
+    /// cache line, read with the root).
+    var runnerUp: Entry? {
+        guard heap.count > 1 else { return nil }
+        var best = heap[1]
+        for child in 2..<min(1 + Self.arity, heap.count) where heap[child].precedes(best) { best = heap[child] }
+        return best
+    }
+
     /// Whether `slot` has an entry.
     func contains(_ slot: Int32) -> Bool { Int(slot) < positions.count && positions[Int(slot)] >= 0 }
 

@@ -129,3 +129,26 @@ import Testing
         }
     }
 }
+
+/// The deadline heap against a sorted list: after random inserts, moves and removals its
+/// first is the soonest, and its runner-up (what the classifier asks for ahead when the
+/// first is a finalized connection's entry) the one after it.
+@Suite struct DeadlineHeapTests {
+    @Test func firstAndRunnerUpAreTheTwoSoonest() {
+        var rng = SplitMix64(state: 7)
+        var heap = DeadlineHeap(reservingCapacity: 16)
+        var reference: [Int32: Microseconds] = [:]
+        for _ in 0..<20_000 {
+            let slot = Int32(rng.next() % 300), deadline = Microseconds(rng.next() % 1_000)
+            switch (reference[slot] != nil, rng.next() % 3) {
+            case (false, _): heap.insert(slot: slot, deadline: deadline, tag: UInt32(slot)); reference[slot] = deadline
+            case (true, 0): heap.remove(slot: slot); reference[slot] = nil
+            default: heap.update(slot: slot, deadline: deadline); reference[slot] = deadline
+            }
+            let sorted = reference.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+            #expect(heap.first.map { [$0.slot, Int32($0.tag)] } == sorted.first.map { [$0.key, $0.key] })
+            #expect(heap.first?.deadline == sorted.first?.value)
+            #expect(heap.runnerUp?.slot == (sorted.count > 1 ? sorted[1].key : nil))
+        }
+    }
+}
