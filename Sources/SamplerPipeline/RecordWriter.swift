@@ -38,12 +38,15 @@ final class RecordWriter: @unchecked Sendable {
     private let file: RecordFile
     private let sink: (any RecordSink)?
     private let locator: ClientLocator?
-    private var aggregator: WindowAggregator
-    private var outcomes: WindowSummary
+    // Touched for every record, by the writer's thread alone, and never by an access
+    // nested in another to the same variable: no run-time exclusivity check
+    // (docs/architecture.md).
+    @exclusivity(unchecked) private var aggregator: WindowAggregator
+    @exclusivity(unchecked) private var outcomes: WindowSummary
     private var lastEmitted: WindowSummary?
-    private var records: UInt64 = 0
+    @exclusivity(unchecked) private var records: UInt64 = 0
     /// Records taken from the rings and not yet written: at most `lookupLanes`.
-    private var batch: [ConnectionRecord] = []
+    @exclusivity(unchecked) private var batch: [ConnectionRecord] = []
     private let log: @Sendable (String) -> Void
     private let describe: @Sendable (WindowSummary) -> String
     private var lastPublish: Microseconds = 0
