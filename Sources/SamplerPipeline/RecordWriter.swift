@@ -45,6 +45,8 @@ final class RecordWriter: @unchecked Sendable {
     @exclusivity(unchecked) private var outcomes: WindowSummary
     private var lastEmitted: WindowSummary?
     @exclusivity(unchecked) private var records: UInt64 = 0
+    /// The dates of the records written, shared from one to the next.
+    @exclusivity(unchecked) private var dates = Timestamp.Dates()
     /// Records taken from the rings and not yet written: at most `lookupLanes`.
     @exclusivity(unchecked) private var batch: [ConnectionRecord] = []
     private let log: @Sendable (String) -> Void
@@ -129,7 +131,7 @@ final class RecordWriter: @unchecked Sendable {
     }
 
     private func write(_ record: ConnectionRecord) {
-        file.append { JSONLines.append(record, to: &$0) }
+        file.append { JSONLines.append(record, to: &$0, dates: &dates) }
         sink?.add(record)
         records += 1
         outcomes.add(record)

@@ -10,6 +10,8 @@ public enum RecordLines {
         /// Lines that are not a record: how many, and the first one's number.
         public var badLines = 0
         public var firstBadLine: Int?
+        /// The input starts as gzip does (1f 8b): a compressed copy, not read.
+        public var compressed = false
     }
 
     /// A line as Foundation's decoder reads it: for the lines the scanner leaves to it.
@@ -69,6 +71,7 @@ public enum RecordLines {
         var block = [UInt8](repeating: 0, count: 1 << 20)
         var kept = 0  // bytes of an unfinished line at the start of `block`
         var skipping = false  // in a line too long to hold, until its newline
+        var first = true
         while true {
             if kept == block.count {
                 if block.count * 2 <= maximumLineBytes {
@@ -80,6 +83,15 @@ public enum RecordLines {
             }
             let n = try Descriptor(rawValue: fd).read(into: &block, at: kept)
             if n == 0 { break }
+            if first {
+                first = false
+                // A rotated copy that logrotate compressed, piped in or renamed: not lines at all.
+                if n >= 2 && block[0] == 0x1f && block[1] == 0x8b {
+                    var outcome = Outcome()
+                    outcome.compressed = true
+                    return outcome
+                }
+            }
             let end = kept + n
             kept = block.withUnsafeMutableBufferPointer { buffer in
                 var start = 0

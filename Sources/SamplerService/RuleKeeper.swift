@@ -111,6 +111,7 @@ public final class RuleKeeper: Sendable {
             self.options = options
             self.log = log
             state = State(repair: options.repair)
+            state.everPresent = options.presentAtStart
             lastGoodAt = options.presentAtStart ? wallClock() : nil
         }
 
@@ -127,12 +128,18 @@ public final class RuleKeeper: Sendable {
             let damaged = found.filter { !$0.1.isComplete }
             guard !damaged.isEmpty else {
                 if let since = state.missingSince {
-                    // Somebody else put them back.
-                    endGap(since, now)
-                    log(lastGoodAt == nil ? "the rules are in the kernel now (installed by something else): sampling"
-                        : "the rules are back (put there by something else) after \(seconds(now - since)) s without them")
+                    if state.everPresent {
+                        // Somebody else put them back.
+                        endGap(since, now)
+                        log("the rules are back (put there by something else) after \(seconds(now - since)) s without them")
+                    } else {
+                        // There for the first time: nothing vanished, so no gap is counted.
+                        state.missingSince = nil
+                        log("the rules are in the kernel now (installed by something else): sampling")
+                    }
                 }
                 state.present = true
+                state.everPresent = true
                 lastGoodAt = now
                 let changed = found.flatMap { version, installed in
                     options.manager.differences(installed, from: options.parameters, version: version, versions: options.versions)
@@ -149,7 +156,7 @@ public final class RuleKeeper: Sendable {
             state.present = false
             state.changed = false
             let install = options.manager.installCommand(options.parameters, versions: options.versions)
-            if !options.presentAtStart && lastGoodAt == nil {
+            if !state.everPresent {
                 // Never there since the start: nothing vanished, and nobody asked for a repair.
                 if state.missingSince == nil {
                     state.missingSince = now
@@ -162,7 +169,9 @@ public final class RuleKeeper: Sendable {
             if state.missingSince == nil {
                 state.missingSince = lastGoodAt ?? now
                 let what = damaged.map { version, installed in
-                    "IPv\(version.rawValue): " + (installed.isPresent ? "incomplete (\(installed.ruleCount) of 2 rules, \(installed.jumps) way(s) in)" : "missing")
+                    "IPv\(version.rawValue): " + (installed.isPresent ? "incomplete (\(installed.ruleCount) of 2 rules, "
+                        + (options.manager.backend == .nftables ? "hooked at prerouting: \(installed.jumps == 1 ? "yes" : "no")"
+                           : "\(installed.jumps) jump\(installed.jumps == 1 ? "" : "s") from PREROUTING") + ")" : "missing")
                 }
                 log("sampler's rules vanished from the kernel (\(what.joined(separator: ", ")); a firewall reload?): nothing is sampled meanwhile"
                     + (options.repair ? "; reinstalling them" : "; repair_rules is false, so they stay missing"))

@@ -12,12 +12,23 @@ public enum JSONLines {
     public static let maximumLineLength = 1536
 
     public static func append(_ record: ConnectionRecord, to out: inout [UInt8]) {
-        out.appendText(maximum: maximumLineLength) { write(record, to: &$0) }
+        var dates = Timestamp.Dates()
+        append(record, to: &out, dates: &dates)
+    }
+
+    /// The same, with the dates (and the last second's text) of the records before: a
+    /// writer keeps one `Dates` for all its records.
+    public static func append(_ record: ConnectionRecord, to out: inout [UInt8], dates: inout Timestamp.Dates) {
+        out.appendText(maximum: maximumLineLength) { write(record, to: &$0, dates: &dates) }
     }
 
     public static func write(_ record: borrowing ConnectionRecord, to out: inout TextCursor) {
-        let key = record.key
         var dates = Timestamp.Dates()
+        write(record, to: &out, dates: &dates)
+    }
+
+    public static func write(_ record: borrowing ConnectionRecord, to out: inout TextCursor, dates: inout Timestamp.Dates) {
+        let key = record.key
         out.put(#"{"first_seen":""#)
         Timestamp.write(record.firstSeen, to: &out, dates: &dates)
         out.put(#"","last_seen":""#)

@@ -20,11 +20,22 @@ public enum Timestamp {
         return micros
     }
 
-    /// The civil date of the last day asked for: a record's three times are nearly always
-    /// on one day, and computing the date was a tenth of classify's writing thread.
+    /// The civil date of the last day asked for, and the text of the last two seconds
+    /// written: a record's three times are nearly always on one day, consecutive records
+    /// mostly in the same two seconds (first_seen and last_seen in one, finalized a grace
+    /// period or a timeout later), and computing the date was a tenth of classify's
+    /// writing thread. A writer keeps one for all its records.
     public struct Dates {
         private var days: Int64 = .min
         private var date: (year: Int64, month: Int64, day: Int64) = (0, 0, 0)
+        /// "2024-09-05T12:00:00", the date and time of `seconds[i]` with `separators[i]`,
+        /// in `texts[19 * i ..< 19 * (i + 1)]`.
+        private var seconds = InlineArray<2, Int64>(repeating: .min)
+        private var separators = InlineArray<2, UInt8>(repeating: 0)
+        fileprivate var texts = InlineArray<38, UInt8>(repeating: 0)
+        /// The entry used last; a miss replaces the other.
+        private var recent = 0
+        static let textLength = 19
 
         public init() {}
 
@@ -34,6 +45,22 @@ public enum Timestamp {
                 date = Timestamp.civil(fromDays: days)
             }
             return date
+        }
+
+        /// The entry that holds this second's text with this separator, if one does.
+        fileprivate mutating func entry(_ second: Int64, _ separator: UInt8) -> Int? {
+            for i in 0..<2 where seconds[i] == second && separators[i] == separator {
+                recent = i
+                return i
+            }
+            return nil
+        }
+
+        /// Keeps `text` for this second and separator, in place of the entry used least lately.
+        fileprivate mutating func keep(_ text: UnsafeBufferPointer<UInt8>, _ second: Int64, _ separator: UInt8) {
+            let i = 1 - recent
+            for j in 0..<Self.textLength { texts[Self.textLength * i + j] = text[j] }
+            (seconds[i], separators[i], recent) = (second, separator, i)
         }
     }
 
@@ -60,9 +87,26 @@ public enum Timestamp {
     }
 
     @discardableResult
-    static func writeDateTime(_ time: Microseconds, separator: UInt8, to out: inout TextCursor, dates: inout Dates) -> Int64 {
+    public static func writeDateTime(_ time: Microseconds, separator: UInt8, to out: inout TextCursor, dates: inout Dates) -> Int64 {
         let micros = time % 1_000_000 < 0 ? time % 1_000_000 + 1_000_000 : time % 1_000_000
         let seconds = (time - micros) / 1_000_000
+        // The same second as the last one written (a year of four digits: always, from a
+        // packet): its text again.
+        if let entry = dates.entry(seconds, separator) {
+            dates.texts.span.withUnsafeBufferPointer {
+                out.put(UnsafeBufferPointer(rebasing: $0[Dates.textLength * entry ..< Dates.textLength * (entry + 1)]))
+            }
+            return micros
+        }
+        let start = out.count
+        writeDateTime(seconds: seconds, separator: separator, to: &out, dates: &dates)
+        let written = out.bytes(since: start)
+        if written.count == Dates.textLength { dates.keep(written, seconds, separator) }
+        return micros
+    }
+
+    /// Writes the date and time of `seconds`.
+    private static func writeDateTime(seconds: Int64, separator: UInt8, to out: inout TextCursor, dates: inout Dates) {
         let secondOfDay = seconds % 86_400 < 0 ? seconds % 86_400 + 86_400 : seconds % 86_400
         let days = (seconds - secondOfDay) / 86_400
         let (year, month, day) = dates.civil(fromDays: days)
@@ -77,7 +121,6 @@ public enum Timestamp {
         out.putFixed(UInt64(secondOfDay / 60 % 60), digits: 2)
         out.put(UInt8(ascii: ":"))
         out.putFixed(UInt64(secondOfDay % 60), digits: 2)
-        return micros
     }
 
     public static func string(_ time: Microseconds) -> String {

@@ -99,6 +99,9 @@ public struct RulesCheck: Codable, Sendable, Equatable {
     public var backend: String?
     /// nftables counts both IP versions in one table, so the families share counters.
     public var sharedCounters = false
+    /// The `sampler rules install` that puts back the rules expected (the daemon's
+    /// values, tools and families), for the advice.
+    public var install = "sampler rules install"
 
     public static func skipped(_ reason: String) -> RulesCheck { RulesCheck(checked: false, reason: reason) }
 
@@ -109,6 +112,7 @@ public struct RulesCheck: Codable, Sendable, Equatable {
         var check = RulesCheck(checked: true)
         check.backend = settings.backend.rawValue
         check.sharedCounters = settings.backend == .nftables
+        check.install = manager.installCommand(expected ?? settings.rules, versions: settings.versions)
         for version in settings.versions {
             do {
                 // Each read once: the state, the other backend's rules, and (iptables only)
@@ -187,14 +191,14 @@ public struct Health: Codable, Sendable, Equatable {
 
         if rules.checked {
             if !rules.anyPresent {
-                problem(.critical, "sampler's rules are missing: nothing will be sampled (run 'sampler rules install')")
+                problem(.critical, "sampler's rules are missing: nothing will be sampled (run '\(rules.install)')")
             } else {
                 for difference in rules.differences {
                     if rules.breaking.contains(difference) {
                         problem(.critical, "rules: \(difference)")
                     } else {
                         problem(.warning, "rules: \(difference) (the rules changed since the daemon started: restart sampler, "
-                            + "or install them again with 'sampler rules install')")
+                            + "or install them again with '\(rules.install)')")
                     }
                 }
             }

@@ -13,6 +13,9 @@ public struct RuleUpkeep: Sendable, Equatable {
     /// Since when they are missing, while they are (from the last check that saw them).
     public var missingSince: Microseconds?
     public var repairs: UInt64 = 0
+    /// The rules were in the kernel at some check (or at the start): false while they
+    /// have never been there, which is no gap (nothing vanished) but nothing sampled.
+    public var everPresent = false
     /// The time without rules, added up over every gap that ended.
     public var missingMicroseconds: Microseconds = 0
     public var lastGap: (start: Microseconds, end: Microseconds)?
@@ -31,6 +34,7 @@ public struct RuleUpkeep: Sendable, Equatable {
     public static func == (a: RuleUpkeep, b: RuleUpkeep) -> Bool {
         a.repair == b.repair && a.checks == b.checks && a.lastCheckAt == b.lastCheckAt && a.present == b.present && a.changed == b.changed
             && a.missingSince == b.missingSince && a.repairs == b.repairs && a.missingMicroseconds == b.missingMicroseconds
+            && a.everPresent == b.everPresent
             && a.lastGap?.start == b.lastGap?.start && a.lastGap?.end == b.lastGap?.end && a.problem == b.problem
     }
 }

@@ -28,6 +28,11 @@ public struct TextCursor: ~Copyable {
     @inlinable @inline(__always)
     public mutating func put(_ byte: UInt8) { room(1).pointee = byte }
 
+    /// The bytes written since `start` (a `count` read before), to keep a copy of; valid
+    /// until the next write.
+    @inlinable
+    public func bytes(since start: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base + start, count: written - start) }
+
     @inlinable @inline(__always)
     public mutating func put(_ text: StaticString) {
         let length = text.utf8CodeUnitCount

@@ -140,7 +140,7 @@ struct Classify: ParsableCommand {
             locator?.locate(&record)
             // A reader that went away (`| head`) ends the writing, not the counting.
             if writeRecords && out.failure != .brokenPipe {
-                out.append { JSONLines.append(record, to: &$0) }
+                out.append { JSONLines.append(record, to: &$0, dates: &windowing.dates) }
                 if out.buffer.count >= 1 << 16 { windowing.write(out) }
             } else if writeRecords {
                 windowing.notWritten += 1
@@ -196,7 +196,7 @@ struct Classify: ParsableCommand {
             throw ExitStatus.dataError.exit
         }
         if format == .json && !quiet && !readNothing { printError(table) }
-        if failure == .brokenPipe && !quiet {
+        if failure == .brokenPipe {
             // Not a failure (`| head` wanted no more), but the table counts every record:
             // say how many of them the reader never got.
             let notWritten = windows.notWritten + out.recordsDropped
@@ -272,6 +272,8 @@ struct Classify: ParsableCommand {
         var lastWrite = wallClock()
         /// Records not written because the reader of standard output went away.
         var notWritten: UInt64 = 0
+        /// The records' dates, shared from one record to the next.
+        var dates = Timestamp.Dates()
         mutating func add(_ record: ConnectionRecord) { aggregator.add(record) { summaries.append($0) } }
         /// At the end of the input: the windows still open are summed up too.
         mutating func closeWindows() { aggregator.flush { summaries.append($0) } }

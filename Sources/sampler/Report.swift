@@ -193,6 +193,10 @@ struct Report: ParsableCommand {
                     printError("sampler report: cannot read \(path): \(error)")
                     throw ExitStatus.noInput.exit
                 }
+                if outcome.compressed {
+                    printError("sampler report: \(name) is compressed (gzip): read it through zcat ('zcat FILE | sampler report -')")
+                    throw ExitStatus.noInput.exit
+                }
                 table.linesNotRecords += outcome.badLines
                 if outcome.badLines > 0 {
                     printError("sampler report: \(name): \(counted(outcome.badLines, "line")) \(outcome.badLines == 1 ? "is" : "are") not "

@@ -212,9 +212,11 @@ struct Run: ParsableCommand {
             counter.stopLine.map { "\(c[counter]) \($0)" }
         }
         let upkeep = keeper.state
-        let repairs = upkeep.repairs > 0 || upkeep.missingSince != nil
-            ? ", rules reinstalled \(upkeep.repairs) time\(upkeep.repairs == 1 ? "" : "s") after they vanished (\(Double(upkeep.missing(at: wallClock()) / 100_000) / 10) s without them"
-                + (upkeep.missingSince != nil ? ", and missing at the stop" : "") + ")"
+        let missing = upkeep.missing(at: wallClock())
+        let repairs = !upkeep.everPresent ? ", sampler's rules were never in the kernel while it ran (nothing was sampled)"
+            : missing > 0 || upkeep.repairs > 0
+            ? ", rules missing for \(Double(missing / 100_000) / 10) s in all (reinstalled \(upkeep.repairs) time\(upkeep.repairs == 1 ? "" : "s")"
+                + (upkeep.missingSince != nil ? ", missing at the stop" : "") + ")"
             : ""
         // A reader that went away (`--output - | head`) is the user's choice, as with
         // classify; any other loss of records is a failure of the run, for systemd too.

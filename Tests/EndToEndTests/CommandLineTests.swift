@@ -69,6 +69,8 @@ import Testing
         let compressed = try Subprocess.run([sampler, "report", "--config", file, records, records + ".2.gz"])
         #expect(compressed.status == 66 && compressed.stderr.contains("is compressed: read it through zcat"), "\(compressed.stderr)")
         #expect(compressed.stdout.isEmpty, "nothing read before the refusal: \(compressed.stdout)")
+        let piped = try Subprocess.run(["sh", "-c", "gzip -c \(records) | \(sampler) report --config \(file) -"])
+        #expect(piped.status == 66 && piped.stderr.contains("standard input is compressed (gzip): read it through zcat"), "\(piped.stderr)")
         let bad = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "last week"])
         #expect(bad.status == 64 && bad.stderr.contains("or an age such as -15m"), "\(bad.stderr)")
     }

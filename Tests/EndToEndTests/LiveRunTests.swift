@@ -104,6 +104,19 @@ struct LiveRunTests {
         #expect(lab.read("run.log").contains("finalizing 1 open connection\n"), "one connection, singular")
     }
 
+    /// A daemon whose rules never came says so in its stop line, not that they vanished.
+    @Test func aDaemonWithoutRulesSaysSoWhenItStops() throws {
+        let lab = try Lab(index: 73)
+        defer { lab.close() }
+        let run = try startRun(lab, group: 5073, output: lab.file("records.jsonl"), extra: ["--metrics", "none"])
+        #expect(lab.wait(seconds: 5) { lab.read("run.log").contains("sampler's rules are not in the kernel") }, "\(lab.read("run.log"))")
+        run.signal(SIGTERM)
+        #expect(run.wait() == 0)
+        let stop = lab.read("run.log").split(separator: "\n").last ?? ""
+        #expect(stop.hasPrefix("sampler: stopped;") && stop.contains("sampler's rules were never in the kernel while it ran (nothing was sampled)"), "\(stop)")
+        #expect(!stop.contains("vanished") && !stop.contains("reinstalled"), "\(stop)")
+    }
+
     @Test func refusesAGroupThatIsTakenAndRunsWithoutPrivilegesNot() throws {
         let lab = try Lab(index: 13)
         defer { lab.close() }
@@ -122,6 +135,10 @@ struct LiveRunTests {
         try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--group", String(group)], in: lab.server)
         #expect(lab.wait(seconds: 10) { lab.read("run.log").contains("the rules are in the kernel now (installed by something else): sampling") },
                 "\(lab.read("run.log"))")
+        // Rules there for the first time are no gap: nothing vanished.
+        let installed = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", lab.file("status.sock").path],
+                                    in: lab.server, allowFailure: true)
+        #expect(installed.status == 0 && !installed.stdout.contains("were missing from"), "\(installed.stdout)\(installed.stderr)")
         // The same status socket, or the same metrics port: taken too, and said so.
         let sameSocket = try lab.run([sampler, "run", "--config", "/dev/null", "--group", "1", "--output", "-", "--status-socket", lab.file("status.sock").path],
                                      in: lab.server, allowFailure: true)

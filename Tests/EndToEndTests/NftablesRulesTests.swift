@@ -175,7 +175,7 @@ struct NftablesRulesTests {
         lab.stop(run)
         #expect(run.wait() == 0)
         let stopLine = lab.read("run.log").split(separator: "\n").last { $0.contains("sampler: stopped;") } ?? ""
-        #expect(stopLine.contains("rules reinstalled 1 time after they vanished"), "\(stopLine)")
+        #expect(stopLine.contains("s in all (reinstalled 1 time)"), "\(stopLine)")
 
         var byPort: [Int: [String: Any]] = [:]
         for line in lab.read("records.jsonl").split(separator: "\n") {

@@ -140,6 +140,28 @@ import SamplerWire
             shared.appendText(maximum: Timestamp.maximumLength) { Timestamp.write(time, to: &$0, dates: &dates) }
             #expect(String(decoding: shared, as: UTF8.self) == Timestamp.string(time), "\(time)")
         }
+        // And the second's text kept for the next: the same second again (other
+        // microseconds), the next one, a second of another day, each separator in turn.
+        var random = SystemRandomNumberGenerator()
+        var previous: Int64 = 1_795_291_200_000_000
+        for step in 0..<20_000 {
+            let time = step % 7 == 0 ? Int64.random(in: 0...4_102_444_800_000_000, using: &random)
+                : previous + Int64.random(in: -1_500_000...1_500_000, using: &random)
+            previous = max(0, time)
+            let separator = step % 5 == 0 ? UInt8(ascii: " ") : UInt8(ascii: "T")
+            var shared: [UInt8] = [], fresh: [UInt8] = []
+            shared.appendText(maximum: Timestamp.maximumLength) {
+                if separator == UInt8(ascii: "T") { Timestamp.write(previous, to: &$0, dates: &dates) } else {
+                    _ = Timestamp.writeDateTime(previous, separator: separator, to: &$0, dates: &dates)
+                }
+            }
+            fresh.appendText(maximum: Timestamp.maximumLength) {
+                if separator == UInt8(ascii: "T") { Timestamp.write(previous, to: &$0) } else {
+                    _ = Timestamp.writeDateTime(previous, separator: separator, to: &$0)
+                }
+            }
+            #expect(shared == fresh, "\(previous)")
+        }
     }
 
     @Test func parsesShortFractionsAndRefusesTheRest() {
