@@ -125,6 +125,7 @@ public final class RuleKeeper: Sendable {
                 report("cannot read the rules to check them: \(error)")
                 return
             }
+            let install = options.manager.installCommand(options.parameters, versions: options.versions)
             let damaged = found.filter { !$0.1.isComplete }
             guard !damaged.isEmpty else {
                 if let since = state.missingSince {
@@ -149,13 +150,15 @@ public final class RuleKeeper: Sendable {
                     state.problem = nil
                     logged = nil
                 } else {
-                    report("the rules were changed on purpose (\(changed.map(\.text).joined(separator: "; "))): left as they are")
+                    let what = changed.map(\.text).joined(separator: "; ")
+                    report(options.presentAtStart ? "the rules were changed on purpose (\(what)): left as they are"
+                        : "the rules installed since the start differ from this daemon's configuration (\(what)): "
+                            + "restart sampler to work with them, or install them with '\(install)'")
                 }
                 return
             }
             state.present = false
             state.changed = false
-            let install = options.manager.installCommand(options.parameters, versions: options.versions)
             if !state.everPresent {
                 // Never there since the start: nothing vanished, and nobody asked for a repair.
                 if state.missingSince == nil {
@@ -174,10 +177,10 @@ public final class RuleKeeper: Sendable {
                            : "\(installed.jumps) jump\(installed.jumps == 1 ? "" : "s") from PREROUTING") + ")" : "missing")
                 }
                 log("sampler's rules vanished from the kernel (\(what.joined(separator: ", ")); a firewall reload?): nothing is sampled meanwhile"
-                    + (options.repair ? "; reinstalling them" : "; repair_rules is false, so they stay missing"))
+                    + (options.repair ? "; reinstalling them" : "; \(noRepair), so they stay missing"))
             }
             guard options.repair else {
-                report("the rules are missing and repair_rules is false: reinstall them with '\(install)'")
+                report("the rules are missing and \(noRepair): reinstall them with '\(install)'")
                 return
             }
             do {
@@ -195,6 +198,12 @@ public final class RuleKeeper: Sendable {
             lastGoodAt = now
             log("reinstalled the rules in \(options.manager.place) (repair \(state.repairs)): at most \(seconds(now - since)) s without them, "
                 + "a gap in this window's sample")
+        }
+
+        /// Why missing rules are not put back: the setting, or rules this daemon never had.
+        private var noRepair: String {
+            options.presentAtStart ? "repair_rules is false"
+                : "this daemon found no rules at its start, and repairs only rules it started with"
         }
 
         private mutating func endGap(_ start: Microseconds, _ end: Microseconds) {

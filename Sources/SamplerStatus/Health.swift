@@ -197,8 +197,11 @@ public struct Health: Codable, Sendable, Equatable {
                     if rules.breaking.contains(difference) {
                         problem(.critical, "rules: \(difference)")
                     } else {
-                        problem(.warning, "rules: \(difference) (the rules changed since the daemon started: restart sampler, "
-                            + "or install them again with '\(rules.install)')")
+                        problem(.warning, "rules: \(difference) ("
+                            + (report.rules?.source == "configured"
+                               ? "the daemon found no rules at its start and works with its configuration's: restart sampler to work with these, "
+                                 + "or install them with '\(rules.install)')"
+                               : "the rules changed since the daemon started: restart sampler, or install them again with '\(rules.install)')"))
                     }
                 }
             }

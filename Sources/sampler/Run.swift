@@ -39,8 +39,9 @@ struct Run: ParsableCommand {
             --rules-check-interval seconds, and at once when NFLOG goes quiet, run reads its \
             rules back; when a firewall reload removed them (flush ruleset, iptables -F) it \
             reinstalls them, logs it and counts the time without them (--repair-rules \
-            false turns that off). Complete rules with other values were changed on purpose \
-            and are left alone.
+            false turns that off). It repairs only the rules it started with (installed, or \
+            found in the kernel at its start): rules installed later are watched, not repaired. \
+            Complete rules with other values were changed on purpose and are left alone.
 
             While it runs, `sampler status` asks it how it is over --status-socket, and \
             Prometheus can scrape GET /metrics on --metrics (docs/operations.md).

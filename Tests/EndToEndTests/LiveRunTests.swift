@@ -139,6 +139,17 @@ struct LiveRunTests {
         let installed = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", lab.file("status.sock").path],
                                     in: lab.server, allowFailure: true)
         #expect(installed.status == 0 && !installed.stdout.contains("were missing from"), "\(installed.stdout)\(installed.stderr)")
+        // Rules it did not start with are not its to repair, and it says that, not "repair_rules is false".
+        try lab.run(["iptables", "-w", "-t", "mangle", "-F", "SAMPLER"], in: lab.server)
+        #expect(lab.wait(seconds: 10) { lab.read("run.log").contains("this daemon found no rules at its start, and repairs only rules it started with, so they stay missing") },
+                "\(lab.read("run.log"))")
+        #expect(!lab.read("run.log").contains("repair_rules is false"), "\(lab.read("run.log"))")
+        // Installed with other values than its configuration's: said as such, not as a change.
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--group", String(group), "--probability", "1"], in: lab.server)
+        let other = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", lab.file("status.sock").path],
+                                in: lab.server, allowFailure: true)
+        #expect(other.status == 1 && other.stdout.contains("the daemon found no rules at its start and works with its configuration's"),
+                "\(other.stdout)")
         // The same status socket, or the same metrics port: taken too, and said so.
         let sameSocket = try lab.run([sampler, "run", "--config", "/dev/null", "--group", "1", "--output", "-", "--status-socket", lab.file("status.sock").path],
                                      in: lab.server, allowFailure: true)
