@@ -10,8 +10,8 @@ public enum RecordLines {
         /// Lines that are not a record: how many, and the first one's number.
         public var badLines = 0
         public var firstBadLine: Int?
-        /// The input starts as gzip does (1f 8b): a compressed copy, not read.
-        public var compressed = false
+        /// The input starts as a compressed file does: not read.
+        public var compressed: Compression?
     }
 
     /// A line as Foundation's decoder reads it: for the lines the scanner leaves to it.
@@ -86,9 +86,9 @@ public enum RecordLines {
             if first {
                 first = false
                 // A rotated copy that logrotate compressed, piped in or renamed: not lines at all.
-                if n >= 2 && block[0] == 0x1f && block[1] == 0x8b {
+                if let compression = Compression(start: block[0..<n]) {
                     var outcome = Outcome()
-                    outcome.compressed = true
+                    outcome.compressed = compression
                     return outcome
                 }
             }
@@ -201,5 +201,51 @@ public enum RecordLines {
                 if (record.ttlGap ?? 0) > ttlMargin { row.ttlGapResets += 1 }
             }
         }
+    }
+}
+
+/// The compressed formats logrotate's `compresscmd` commonly makes, told by their magic
+/// numbers (and their usual suffixes), with the tool that reads one to standard output.
+public enum Compression: String, Sendable, CaseIterable {
+    case gzip, xz, bzip2, zstd
+
+    private var magic: [UInt8] {
+        switch self {
+        case .gzip: [0x1f, 0x8b]
+        case .xz: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]
+        case .bzip2: [0x42, 0x5a, 0x68]  // "BZh"
+        case .zstd: [0x28, 0xb5, 0x2f, 0xfd]
+        }
+    }
+
+    public var suffix: String {
+        switch self {
+        case .gzip: ".gz"
+        case .xz: ".xz"
+        case .bzip2: ".bz2"
+        case .zstd: ".zst"
+        }
+    }
+
+    /// What prints it: `zcat FILE | sampler report -`.
+    public var reader: String {
+        switch self {
+        case .gzip: "zcat"
+        case .xz: "xzcat"
+        case .bzip2: "bzcat"
+        case .zstd: "zstdcat"
+        }
+    }
+
+    /// The format whose magic number `start` begins with.
+    public init?(start: ArraySlice<UInt8>) {
+        guard let found = Self.allCases.first(where: { start.starts(with: $0.magic) }) else { return nil }
+        self = found
+    }
+
+    /// The format whose suffix `path` ends with.
+    public init?(path: String) {
+        guard let found = Self.allCases.first(where: { path.hasSuffix($0.suffix) }) else { return nil }
+        self = found
     }
 }

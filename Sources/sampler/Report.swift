@@ -176,8 +176,8 @@ struct Report: ParsableCommand {
             }
             if files.isEmpty && paths != ["-"] { printError("sampler report: reading \(paths[0]) (the configured output; give a file, or pipe records in, for others)") }
             // A rotated copy logrotate compressed is not JSON lines: said before anything is read.
-            if let compressed = paths.first(where: { $0.hasSuffix(".gz") }) {
-                printError("sampler report: \(compressed) is compressed: read it through zcat ('zcat \(compressed) | sampler report -')")
+            if let path = paths.first(where: { Compression(path: $0) != nil }), let compression = Compression(path: path) {
+                printError("sampler report: \(path) is compressed: read it through \(compression.reader) ('\(compression.reader) \(path) | sampler report -')")
                 throw ExitStatus.noInput.exit
             }
             for path in paths {
@@ -193,8 +193,10 @@ struct Report: ParsableCommand {
                     printError("sampler report: cannot read \(path): \(error)")
                     throw ExitStatus.noInput.exit
                 }
-                if outcome.compressed {
-                    printError("sampler report: \(name) is compressed (gzip): read it through zcat ('zcat FILE | sampler report -')")
+                if let compression = outcome.compressed {
+                    let file = path == "-" ? "FILE" : path
+                    printError("sampler report: \(name) is compressed (\(compression.rawValue)): read it through \(compression.reader) "
+                        + "('\(compression.reader) \(file) | sampler report -')")
                     throw ExitStatus.noInput.exit
                 }
                 table.linesNotRecords += outcome.badLines

@@ -71,6 +71,10 @@ import Testing
         #expect(compressed.stdout.isEmpty, "nothing read before the refusal: \(compressed.stdout)")
         let piped = try Subprocess.run(["sh", "-c", "gzip -c \(records) | \(sampler) report --config \(file) -"])
         #expect(piped.status == 66 && piped.stderr.contains("standard input is compressed (gzip): read it through zcat"), "\(piped.stderr)")
+        for (tool, name, reader) in [("xz", "xz", "xzcat"), ("bzip2", "bzip2", "bzcat")] where Subprocess.find(tool) != nil {
+            let other = try Subprocess.run(["sh", "-c", "\(tool) -c \(records) | \(sampler) report --config \(file) -"])
+            #expect(other.status == 66 && other.stderr.contains("standard input is compressed (\(name)): read it through \(reader)"), "\(other.stderr)")
+        }
         let bad = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "last week"])
         #expect(bad.status == 64 && bad.stderr.contains("or an age such as -15m"), "\(bad.stderr)")
     }
