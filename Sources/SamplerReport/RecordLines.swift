@@ -205,7 +205,7 @@ public enum RecordLines {
 }
 
 /// The compressed formats logrotate's `compresscmd` commonly makes, told by their magic
-/// numbers (and their usual suffixes), with the tool that reads one to standard output.
+/// numbers (whatever the file's name), with the tool that reads one to standard output.
 public enum Compression: String, Sendable, CaseIterable {
     case gzip, xz, bzip2, zstd
 
@@ -215,15 +215,6 @@ public enum Compression: String, Sendable, CaseIterable {
         case .xz: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]
         case .bzip2: [0x42, 0x5a, 0x68]  // "BZh"
         case .zstd: [0x28, 0xb5, 0x2f, 0xfd]
-        }
-    }
-
-    public var suffix: String {
-        switch self {
-        case .gzip: ".gz"
-        case .xz: ".xz"
-        case .bzip2: ".bz2"
-        case .zstd: ".zst"
         }
     }
 
@@ -243,9 +234,4 @@ public enum Compression: String, Sendable, CaseIterable {
         self = found
     }
 
-    /// The format whose suffix `path` ends with.
-    public init?(path: String) {
-        guard let found = Self.allCases.first(where: { path.hasSuffix($0.suffix) }) else { return nil }
-        self = found
-    }
 }

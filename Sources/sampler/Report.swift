@@ -175,11 +175,6 @@ struct Report: ParsableCommand {
                 throw ExitStatus.usage.exit
             }
             if files.isEmpty && paths != ["-"] { printError("sampler report: reading \(paths[0]) (the configured output; give a file, or pipe records in, for others)") }
-            // A rotated copy logrotate compressed is not JSON lines: said before anything is read.
-            if let path = paths.first(where: { Compression(path: $0) != nil }), let compression = Compression(path: path) {
-                printError("sampler report: \(path) is compressed: read it through \(compression.reader) ('\(compression.reader) \(path) | sampler report -')")
-                throw ExitStatus.noInput.exit
-            }
             for path in paths {
                 let name = path == "-" ? "standard input" : path
                 let fd: Int32

@@ -124,13 +124,14 @@ struct Run: ParsableCommand {
         // The rules this daemon works with are kept in the kernel: read back every few
         // seconds and reinstalled when a firewall reload removed them. Rules that were
         // not there at the start are nobody's to repair; they are only watched.
+        // Rules that were not there at the start are nobody's to repair; they are only watched.
+        let presentAtStart = working.source != "configured"
         let keeper: RuleKeeper
         do {
             keeper = try RuleKeeper(options: RuleKeeper.Options(
                 manager: rules, parameters: working.parameters, versions: kept,
                 interval: Microseconds(settings.rulesCheckInterval * 1_000_000),
-                repair: settings.repairRules && working.source != "configured",
-                presentAtStart: working.source != "configured")) { printError("sampler: \($0)") }
+                repair: settings.repairRules && presentAtStart, presentAtStart: presentAtStart)) { printError("sampler: \($0)") }
         } catch {
             printError("sampler run: cannot start watching the rules: \(error)")
             throw ExitStatus.failure.exit

@@ -66,9 +66,14 @@ import Testing
         let both = try Subprocess.run(["sh", "-c", "cat \(records) | \(sampler) report --config \(file) \(records) - \(broken) --as json"])
         #expect(both.status == 1 && both.stdout.contains("\"connections\":6") && both.stdout.contains("\"lines_not_records\":1"), "\(both.stdout)")
         #expect(both.stderr.contains("\(broken): 1 line is not a record"), "\(both.stderr)")
-        let compressed = try Subprocess.run([sampler, "report", "--config", file, records, records + ".2.gz"])
-        #expect(compressed.status == 66 && compressed.stderr.contains("is compressed: read it through zcat"), "\(compressed.stderr)")
-        #expect(compressed.stdout.isEmpty, "nothing read before the refusal: \(compressed.stdout)")
+        // A compressed copy among them, told by its content: refused, and no table for half the input.
+        let gz = records + ".2.gz"
+        defer { unlink(gz) }
+        _ = try Subprocess.run(["sh", "-c", "gzip -c \(records) > \(gz)"])
+        let compressed = try Subprocess.run([sampler, "report", "--config", file, records, gz])
+        #expect(compressed.status == 66 && compressed.stderr.contains("\(gz) is compressed (gzip): read it through zcat ('zcat \(gz) | sampler report -')"),
+                "\(compressed.stderr)")
+        #expect(compressed.stdout.isEmpty, "nothing printed for the files before the refusal: \(compressed.stdout)")
         let piped = try Subprocess.run(["sh", "-c", "gzip -c \(records) | \(sampler) report --config \(file) -"])
         #expect(piped.status == 66 && piped.stderr.contains("standard input is compressed (gzip): read it through zcat"), "\(piped.stderr)")
         for (tool, name, reader) in [("xz", "xz", "xzcat"), ("bzip2", "bzip2", "bzcat")] where Subprocess.find(tool) != nil {

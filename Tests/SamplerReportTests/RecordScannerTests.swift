@@ -116,19 +116,17 @@ import Testing
     }
 }
 
-/// Compressed copies are told by their first bytes (and their suffix), so that report
+/// Compressed copies are told by their first bytes, whatever their name, so that report
 /// says which tool reads them instead of counting every line as not a record.
 @Suite struct CompressionTests {
-    @Test func magicNumbersAndSuffixesNameTheFormatAndItsReader() {
+    @Test func magicNumbersNameTheFormatAndItsReader() {
         let starts: [(Compression, [UInt8])] = [(.gzip, [0x1f, 0x8b, 8, 0]), (.xz, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0]),
                                                 (.bzip2, Array("BZh9".utf8)), (.zstd, [0x28, 0xb5, 0x2f, 0xfd, 0x24])]
         for (format, bytes) in starts {
             #expect(Compression(start: bytes[...]) == format)
-            #expect(Compression(path: "records.jsonl.1" + format.suffix) == format)
         }
         #expect(Compression(start: Array(#"{"first_seen":"2026"#.utf8)[...]) == nil)
         #expect(Compression(start: [0x1f][...]) == nil, "one byte is not a magic number")
-        #expect(Compression(path: "records.jsonl.1") == nil)
         #expect([Compression.gzip, .xz, .bzip2, .zstd].map(\.reader) == ["zcat", "xzcat", "bzcat", "zstdcat"])
     }
 }
