@@ -298,7 +298,8 @@ public struct RuleManager: Sendable {
         }
         if let installed = state.group {
             if installed != parameters.group {
-                problems.append(.breaking("\(family): NFLOG group is \(installed), expected \(parameters.group)"))
+                problems.append(.breaking("\(family): NFLOG group is \(installed), expected \(parameters.group): nothing reaches this group; "
+                    + "run '\(install)', or read group \(installed) (--group)"))
             }
         } else {
             problems.append(.breaking("\(family): the logging rule is missing"))

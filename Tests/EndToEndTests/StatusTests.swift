@@ -122,6 +122,7 @@ struct StatusTests {
         let elsewhere = try status(lab, config)
         #expect(elsewhere.status == 2, "\(elsewhere.stdout)")
         #expect(elsewhere.stdout.contains("NFLOG group is 5999, expected 5032"), "\(elsewhere.stdout)")
+        #expect(elsewhere.stdout.contains("run 'sampler rules install --group 5032 --probability 1', or read group 5999 (--group)"), "\(elsewhere.stdout)")
         // A flushed chain (what a firewall tool that empties chains leaves): CRITICAL,
         // with the command that puts the daemon's rules back.
         try lab.run([sampler, "rules", "install", "--config", config], in: lab.server)

@@ -78,7 +78,8 @@ import Testing
         #expect(RuleManager(backend: .nftables, labels: labels).differences(state, from: expected, version: .v4).isEmpty)
         expected.group = 6
         #expect(RuleManager(backend: .nftables, labels: labels).differences(state, from: expected, version: .v4)
-            .map(\.text) == ["IPv4: NFLOG group is 5, expected 6"])
+            .map(\.text) == ["IPv4: NFLOG group is 5, expected 6: nothing reaches this group; "
+                              + "run 'sampler rules install --backend nftables --group 6 --probability 1', or read group 5 (--group)"])
     }
 
     @Test func aTableForOneFamilyHasNothingForTheOther() throws {
