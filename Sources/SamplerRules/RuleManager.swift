@@ -218,6 +218,34 @@ public struct RuleManager: Sendable {
         return found
     }
 
+    /// The rules that keep inbound TCP connections out of conntrack before sampler's rules
+    /// (`UntrackingRule`), for `versions`: from `nft list ruleset` where nft is (it lists
+    /// iptables-nft's raw table too), else from iptables' raw table; and from
+    /// iptables-legacy's where that table is loaded. Nothing is created or loaded to look.
+    public func untrackingRules(versions: [IPVersion]) throws(RulesError) -> [UntrackingRule] {
+        var found: [UntrackingRule] = []
+        if Subprocess.find("nft") != nil {
+            let listed = try run(["nft", "list", "ruleset"])
+            try check(listed, tool: "nft")
+            found += UntrackingRule.inNftables(listed.stdout, versions: versions)
+        } else if backend != .nftables && backend != .legacy {
+            for version in versions {
+                let listed = try run([backend.command(for: version), "-w", "-t", "raw", "-S", "PREROUTING"])
+                if listed.status == 0 { found += UntrackingRule.inIptables(listed.stdout, family: "IPv\(version.rawValue)") }
+            }
+        }
+        for version in versions {
+            let names = version == .v4 ? "/proc/net/ip_tables_names" : "/proc/net/ip6_tables_names"
+            let tool = Backend.legacy.command(for: version)
+            guard (try? String(contentsOfFile: names, encoding: .utf8))?.split(separator: "\n").contains("raw") == true,
+                  Subprocess.find(tool) != nil else { continue }
+            let listed = try run([tool, "-w", "-t", "raw", "-S", "PREROUTING"])
+            if listed.status == 0 { found += UntrackingRule.inIptables(listed.stdout, family: "IPv\(version.rawValue)") }
+        }
+        // `iptables` may be iptables-legacy itself: each rule once.
+        return found.enumerated().filter { found.firstIndex(of: $0.element) == $0.offset }.map(\.element)
+    }
+
     /// The statistic match keeps a probability as a 31-bit fraction (steps of 4.7e-10), so
     /// 0.0001 reads back as 9.99998301e-05: rounded to nine decimal places, it is what was
     /// meant.

@@ -85,6 +85,9 @@ public struct RulesCheck: Codable, Sendable, Equatable {
     /// Those of `differences` that mean sampling does not work (a rule or the jump is
     /// missing, another group, labels that do not match); the others are drift.
     public var breaking: [String] = []
+    /// Rules that keep inbound TCP connections out of conntrack, where sampler's rules
+    /// cannot sample them (NOTRACK in the raw table, nftables' notrack).
+    public var untracking: [UntrackingRule] = []
 
     public init(checked: Bool, reason: String? = nil, note: String? = nil) {
         self.checked = checked
@@ -132,6 +135,9 @@ public struct RulesCheck: Codable, Sendable, Equatable {
             } catch {
                 return .skipped("cannot read the rules: \(error)")
             }
+        }
+        do throws(RulesError) { check.untracking = try manager.untrackingRules(versions: settings.versions) } catch {
+            return .skipped("cannot read the rules that keep connections out of conntrack: \(error)")
         }
         return check
     }
@@ -203,6 +209,14 @@ public struct Health: Codable, Sendable, Equatable {
                                  + "or install them with '\(rules.install)')"
                                : "the rules changed since the daemon started: restart sampler, or install them again with '\(rules.install)')"))
                     }
+                }
+            }
+            for rule in rules.untracking {
+                if rule.coversEveryConnection {
+                    problem(.critical, "\(rule.family): a rule keeps every TCP connection out of conntrack, so none is sampled: '\(rule.text)' "
+                        + "(sampler's rules sample tracked connections only: narrow that rule so that the server's clients are tracked)")
+                } else {
+                    problem(.warning, "\(rule.family): a rule keeps some TCP connections out of conntrack, and those are never sampled: '\(rule.text)'")
                 }
             }
         }
