@@ -46,6 +46,7 @@ public final class RuleKeeper: Sendable {
     private let shared: Mutex<State>
     private let messages = Atomic<UInt64>(0)
     private let stopping = Atomic<Bool>(false)
+    private let begun = Atomic<Bool>(false)
     private let wakeup: Wakeup
 
     public init(options: Options, log: @escaping @Sendable (String) -> Void) throws(Errno) {
@@ -66,6 +67,13 @@ public final class RuleKeeper: Sendable {
         try JoinableThread(name: "sampler-rules") { [self] in self.watch() }
     }
 
+    /// Lets the thread make its first check: once the daemon has its NFLOG group, so that
+    /// a start refused there (the group taken) logs nothing about the rules.
+    public func begin() {
+        begun.store(true, ordering: .releasing)
+        wakeup.signal()
+    }
+
     public func stop() {
         stopping.store(true, ordering: .relaxed)
         wakeup.signal()
@@ -76,6 +84,10 @@ public final class RuleKeeper: Sendable {
 
     private func watch() {
         var upkeep = Upkeep(options: options, log: log)
+        while !begun.load(ordering: .acquiring) {
+            if stopping.load(ordering: .relaxed) { return }
+            wakeup.wait(timeoutMilliseconds: 250) { begun.load(ordering: .relaxed) || stopping.load(ordering: .relaxed) }
+        }
         var lastCheck = wallClock()
         var lastMessages = messages.load(ordering: .relaxed), lastChange = lastCheck, checkedQuiet = true
         // A first look at once, so that status has the daemon's word from the start.

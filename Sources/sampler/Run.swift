@@ -124,7 +124,6 @@ struct Run: ParsableCommand {
         // The rules this daemon works with are kept in the kernel: read back every few
         // seconds and reinstalled when a firewall reload removed them. Rules that were
         // not there at the start are nobody's to repair; they are only watched.
-        // Rules that were not there at the start are nobody's to repair; they are only watched.
         let presentAtStart = working.source != "configured"
         let keeper: RuleKeeper
         do {
@@ -167,7 +166,10 @@ struct Run: ParsableCommand {
         var lastPing: Microseconds = 0, lastTold: Microseconds = 0
         var running = settings
         let events = LiveSampler.Events(
-            ready: { systemd?.notify("READY=1\nSTATUS=reading NFLOG group \(options.nflog.group)") },
+            ready: {
+                keeper.begin()
+                systemd?.notify("READY=1\nSTATUS=reading NFLOG group \(options.nflog.group)")
+            },
             tick: { now in
                 // Traffic that stops is the first sign of rules that went away.
                 if now - lastTold >= 250_000 {
