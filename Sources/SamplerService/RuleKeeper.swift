@@ -173,12 +173,14 @@ public final class RuleKeeper: Sendable {
             state.changed = false
             if !state.everPresent {
                 // Never there since the start: nothing vanished, and nobody asked for a repair.
+                let problem = "the rules are not installed: run '\(install)'"
                 if state.missingSince == nil {
                     state.missingSince = now
                     log("sampler's rules are not in the kernel: nothing is sampled until they are installed "
                         + "(run '\(install)', or start sampler with --install-rules)")
+                    logged = problem  // just said, in more words
                 }
-                report("the rules are not installed: run '\(install)'")
+                report(problem)
                 return
             }
             if state.missingSince == nil {

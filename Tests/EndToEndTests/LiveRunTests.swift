@@ -110,6 +110,7 @@ struct LiveRunTests {
         defer { lab.close() }
         let run = try startRun(lab, group: 5073, output: lab.file("records.jsonl"), extra: ["--metrics", "none"])
         #expect(lab.wait(seconds: 5) { lab.read("run.log").contains("sampler's rules are not in the kernel") }, "\(lab.read("run.log"))")
+        #expect(!lab.read("run.log").contains("the rules are not installed"), "said once, not twice: \(lab.read("run.log"))")
         run.signal(SIGTERM)
         #expect(run.wait() == 0)
         let stop = lab.read("run.log").split(separator: "\n").last ?? ""
