@@ -11,17 +11,32 @@ struct ConfigOption: ParsableArguments {
     @Option(help: ArgumentHelp("Configuration file (default: \(Settings.defaultPath), when it exists). Flags override it.", valueName: "file"))
     var config: String?
 
-    /// The settings of the file (or the defaults when there is none).
+    /// The settings of the file (or the defaults when there is none); a file that cannot
+    /// be used is a message and exit 78.
     func load() throws -> Settings {
+        do { return try read() } catch {
+            printError("sampler: \(error)")
+            throw ExitStatus.configuration.exit
+        }
+    }
+
+    /// The same, with the problem as a value (for `status`, which says it on its one line).
+    func read() throws(ConfigurationProblem) -> Settings {
         let path = config ?? Settings.defaultPath
         guard config != nil || FileManager.default.fileExists(atPath: path) else { return Settings() }
         let text: String
         do { text = try TextFile.read(path) } catch {
-            printError("sampler: cannot read the configuration \(path): \(error)")
-            throw ExitStatus.configuration.exit
+            throw ConfigurationProblem(description: "cannot read the configuration \(path): \(error)")
         }
-        return try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.parse(text, source: path) }
+        do { return try ConfigurationFile.parse(text, source: path) } catch { throw ConfigurationProblem(error) }
     }
+}
+
+/// Why the settings cannot be used, in the words a command prints: the file, or a value.
+struct ConfigurationProblem: Error, CustomStringConvertible {
+    var description: String
+    init(description: String) { self.description = description }
+    init(_ error: ConfigurationError) { description = "configuration: \(error)" }
 }
 
 /// Runs a configuration step; a ConfigurationError becomes a message and exit 78.

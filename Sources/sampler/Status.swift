@@ -71,13 +71,18 @@ struct Status: ParsableCommand {
 
     func run() throws {
         var settings: Settings
-        do {
-            settings = try configuration.load()
-            try target.apply(to: &settings)
-            if let statusSocket { settings.statusSocket = statusSocket }
-            try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
+        do throws(ConfigurationProblem) {
+            settings = try configuration.read()
+            do throws(ConfigurationError) {
+                try target.set(on: &settings)
+                if let statusSocket { settings.statusSocket = statusSocket }
+                try settings.validate(checkOutputDirectory: false)
+            } catch {
+                throw ConfigurationProblem(error)
+            }
         } catch {
-            print("SAMPLER UNKNOWN - the configuration cannot be used (see above)")
+            // On the plugin's one line, where a monitoring system shows it.
+            print("SAMPLER UNKNOWN - \(error)")
             throw ExitCode(HealthState.unknown.rawValue)
         }
         guard warnLoss >= 0, warnLoss <= 1, warnIdle > 0 else {

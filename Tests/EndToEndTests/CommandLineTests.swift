@@ -116,6 +116,11 @@ import Testing
         let missing = try Subprocess.run([sampler, "config", "check", "/nonexistent/sampler.conf"])
         #expect(missing.status == 78)
         #expect(missing.stderr.contains("cannot read the configuration /nonexistent/sampler.conf"))
+        // status is a monitoring plugin: the reason on its one line, UNKNOWN.
+        let plugin = try Subprocess.run([sampler, "status", "--config", file, "--skip-rules"])
+        #expect(plugin.status == 3 && plugin.stdout.hasPrefix("SAMPLER UNKNOWN - configuration: \(file):2: idle_timeout = -3"), "\(plugin.stdout)")
+        let relative = try Subprocess.run([sampler, "status", "--config", "/dev/null", "--status-socket", "status.sock", "--skip-rules"])
+        #expect(relative.status == 3 && relative.stdout.contains("status_socket = status.sock (--status-socket): an absolute path"), "\(relative.stdout)")
     }
 
     /// docs/records.md shows the summary of the committed fixture with the defaults: it
