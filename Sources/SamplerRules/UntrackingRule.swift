@@ -18,8 +18,10 @@ public struct UntrackingRule: Sendable, Equatable, Codable {
     /// It has no match beyond TCP: no inbound connection is tracked, so none is sampled.
     public var coversEveryConnection: Bool
 
-    /// Protocols whose match keeps a rule off TCP.
-    static let otherProtocols: Set<String> = ["udp", "udplite", "icmp", "icmpv6", "ipv6-icmp", "sctp", "dccp", "gre", "esp", "ah", "17", "1", "58", "132"]
+    /// Protocols whose match keeps a rule off TCP, by name (both tools) and, after -p, by
+    /// number (iptables).
+    static let otherProtocolNames: Set<String> = ["udp", "udplite", "icmp", "icmpv6", "ipv6-icmp", "sctp", "dccp", "gre", "esp", "ah"]
+    static let otherProtocols = otherProtocolNames.union(["17", "1", "58", "132", "33", "47", "50", "51", "136"])
 
     /// The untracking rules of `iptables -t raw -S PREROUTING` (either family's tool).
     static func inIptables(_ listing: String, family: String) -> [UntrackingRule] {
@@ -78,7 +80,8 @@ public struct UntrackingRule: Sendable, Equatable, Codable {
             }
             let applies = versions.filter(tableVersions.contains)
             guard hooked, !applies.isEmpty, words.contains("notrack") else { continue }
-            if words.contains(where: otherProtocols.contains) && !words.contains("tcp") { continue }
+            // Names only: a number here is a port, a mark or a zone, not a protocol.
+            if words.contains(where: otherProtocolNames.contains) && !words.contains("tcp") { continue }
             if let at = words.firstIndex(where: { $0 == "iifname" || $0 == "iif" }), words[safe: at + 1] == "lo" { continue }
             // What the rule matches, without its counter, its comment and the verdict.
             var matches: [String] = []

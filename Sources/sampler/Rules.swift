@@ -33,15 +33,10 @@ struct TargetOptions: ParsableArguments {
     @Option(help: ArgumentHelp(setting: "backend")) var backend: String?
     @Option(help: ArgumentHelp(setting: "nftables_table")) var nftablesTable: String?
 
-    func apply(to settings: inout Settings) throws {
-        try configurationStep { () throws(ConfigurationError) in try set(on: &settings) }
-    }
+    var given: [(String, String?)] { [("family", family), ("backend", backend), ("nftables_table", nftablesTable)] }
 
-    /// The same, with a bad value as a value.
-    func set(on settings: inout Settings) throws(ConfigurationError) {
-        for case let (key, value?) in [("family", family), ("backend", backend), ("nftables_table", nftablesTable)] {
-            try ConfigurationFile.set(key, to: value, in: &settings)
-        }
+    func apply(to settings: inout Settings) throws {
+        try applyKeys(given, to: &settings)
     }
 }
 

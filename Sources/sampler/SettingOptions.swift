@@ -20,7 +20,10 @@ extension ArgumentHelp {
 /// Sets the configuration keys that flags gave (those not nil) on `settings`, each read
 /// as its key is read from the file; a value that is not of its type exits 78.
 func applyKeys(_ given: [(String, String?)], to settings: inout Settings) throws {
-    for case let (key, value?) in given {
-        try configurationStep { () throws(ConfigurationError) in try ConfigurationFile.set(key, to: value, in: &settings) }
-    }
+    try configurationStep { () throws(ConfigurationError) in try setKeys(given, on: &settings) }
+}
+
+/// The same, with a bad value as a value (for `status`, which says it on its one line).
+func setKeys(_ given: [(String, String?)], on settings: inout Settings) throws(ConfigurationError) {
+    for case let (key, value?) in given { try ConfigurationFile.set(key, to: value, in: &settings) }
 }

@@ -74,7 +74,7 @@ struct Status: ParsableCommand {
         do throws(ConfigurationProblem) {
             settings = try configuration.read()
             do throws(ConfigurationError) {
-                try target.set(on: &settings)
+                try setKeys(target.given, on: &settings)
                 if let statusSocket { settings.statusSocket = statusSocket }
                 try settings.validate(checkOutputDirectory: false)
             } catch {

@@ -40,6 +40,7 @@ import Testing
             \tchain raw {
             \t\ttype filter hook prerouting priority raw; policy accept;
             \t\tudp dport 53 notrack
+            \t\tmeta mark 1 notrack
             \t\tiifname "lo" notrack
             \t\tmeta l4proto tcp counter packets 12 bytes 720 comment "all of it" notrack
             \t}
@@ -53,10 +54,12 @@ import Testing
             """
         #expect(UntrackingRule.inNftables(ruleset, versions: [.v4, .v6]) == [
             UntrackingRule(family: "IPv4", text: "tcp dport 80 counter notrack", coversEveryConnection: false),
+            // A number that is a mark, not protocol 1 (ICMP): the rule may untrack TCP.
+            UntrackingRule(family: "IPv4, IPv6", text: "meta mark 1 notrack", coversEveryConnection: false),
             UntrackingRule(family: "IPv4, IPv6", text: "meta l4proto tcp counter comment \"all of it\" notrack",
                            coversEveryConnection: true),
         ])
         // A daemon that keeps IPv6 only is not concerned by an ip table's rule.
-        #expect(UntrackingRule.inNftables(ruleset, versions: [.v6]).map(\.family) == ["IPv6"])
+        #expect(UntrackingRule.inNftables(ruleset, versions: [.v6]).map(\.family) == ["IPv6", "IPv6"])
     }
 }
