@@ -37,6 +37,8 @@ public final class LiveSampler {
     private var lastOverrunLog: Microseconds = 0
     private var ringDrops = RingDropNotice()
     private var receiveBufferBytes = 0
+    /// The NFLOG group, once bound (`bind()`, or the start of `run`).
+    private var socket: NflogSocket?
     /// The counters when the clock's current window began, and the window before it
     /// (for the per-window figures of `status`).
     private var atIntervalStart: (start: Microseconds, counters: LiveCounters)
@@ -90,6 +92,19 @@ public final class LiveSampler {
         }
     }
 
+    /// Takes the NFLOG group now, before anything that another daemon on the group
+    /// would see (`run --install-rules` installing the rules): a start refused here changes
+    /// nothing. `run` binds it itself if this was not called.
+    public func bind() throws(RunError) { _ = try boundSocket() }
+
+    private func boundSocket() throws(RunError) -> NflogSocket {
+        if let socket { return socket }
+        let bound: NflogSocket
+        do { bound = try NflogSocket(options.nflog) } catch { throw .capture(error) }
+        socket = bound
+        return bound
+    }
+
     /// Runs until SIGINT or SIGTERM; then finalizes every open connection, writes, and
     /// returns. `attachments` are waited on alongside the socket (status, metrics).
     public func run(events: Events = Events(), attachments: [any LoopAttachment] = []) throws(RunError) {
@@ -100,8 +115,7 @@ public final class LiveSampler {
         signal(SIGPIPE, SIG_IGN)
         // The group first: a start refused there (the group is taken, no permission)
         // leaves no empty records file behind.
-        let socket: NflogSocket
-        do { socket = try NflogSocket(options.nflog) } catch { throw .capture(error) }
+        let socket = try boundSocket()
         let output: RecordFile
         do { output = try RecordFile(path: options.output) } catch { throw .output(error) }
         if let cut = output.cutMessage { log(cut) }

@@ -106,6 +106,17 @@ struct Run: ParsableCommand {
         return settings
     }
 
+    /// Says why the daemon could not start or stopped on an error, and its exit status.
+    private static func failure(_ error: LiveSampler.RunError) -> ExitCode {
+        printError("sampler run: \(error)")
+        switch error {
+        case .capture(.notPermitted): return ExitStatus.noPermission.exit
+        case .capture(.groupInUse): return ExitStatus.unavailable.exit
+        case .output: return ExitStatus.cannotCreate.exit
+        default: return ExitStatus.failure.exit
+        }
+    }
+
     func run() throws {
         let settings = try settings()
         if settings.output == Settings().output {
@@ -136,6 +147,12 @@ struct Run: ParsableCommand {
             throw ExitStatus.failure.exit
         }
         let endpoints = try openEndpoints(settings, rules: working, conntrack: conntrack, keeper: keeper)
+        let options = settings.live
+        let sink = try openClickHouseSink(settings, command: "run", environment: ProcessInfo.processInfo.environment)
+        let sampler = LiveSampler(options: options, sink: sink) { printError("sampler: \($0)") }
+        // The group before the rules: a start refused there (another daemon reads it)
+        // must not install rules, and then remove them from under that daemon on its way out.
+        do { try sampler.bind() } catch { throw Self.failure(error) }
         if installRules {
             do { try rules.install(settings.rules, versions: settings.versions) } catch {
                 printError("sampler run: cannot install the rules: \(error)")
@@ -157,9 +174,6 @@ struct Run: ParsableCommand {
                 do { try rules.remove(versions: settings.versions) } catch { printError("sampler: cannot remove the rules: \(error)") }
             }
         }
-        let options = settings.live
-        let sink = try openClickHouseSink(settings, command: "run", environment: ProcessInfo.processInfo.environment)
-        let sampler = LiveSampler(options: options, sink: sink) { printError("sampler: \($0)") }
         // Under systemd (Type=notify): ready once the group is bound, a watchdog ping from
         // the loop, and word when stopping. Outside systemd these do nothing.
         let systemd = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
@@ -198,17 +212,7 @@ struct Run: ParsableCommand {
                     + (needRestart.isEmpty ? "" : (applied.isEmpty ? "" : "; ") + "not applied until a restart: " + needRestart.joined(separator: ", ")))
                 return applied.isEmpty ? nil : running.classifier
             })
-        do {
-            try sampler.run(events: events, attachments: endpoints)
-        } catch {
-            printError("sampler run: \(error)")
-            switch error {
-            case .capture(.notPermitted): throw ExitStatus.noPermission.exit
-            case .capture(.groupInUse): throw ExitStatus.unavailable.exit
-            case .output: throw ExitStatus.cannotCreate.exit
-            default: throw ExitStatus.failure.exit
-            }
-        }
+        do { try sampler.run(events: events, attachments: endpoints) } catch { throw Self.failure(error) }
         let c = sampler.counters
         // Everything turned away anywhere on the way, so that the last line of the log
         // says whether the sample is whole.

@@ -152,6 +152,14 @@ struct LiveRunTests {
                                 in: lab.server, allowFailure: true)
         #expect(other.status == 1 && other.stdout.contains("the daemon found no rules at its start and works with its configuration's"),
                 "\(other.stdout)")
+        // A second daemon that would install its own rules is refused before it touches
+        // them: the first one's stay as they are (they were removed on its way out).
+        let intruder = try lab.run([sampler, "run", "--install-rules", "--config", "/dev/null", "--group", String(group), "--probability", "0.5",
+                                    "--output", lab.file("third.jsonl").path, "--status-socket", lab.file("third.sock").path, "--metrics", "none"],
+                                   in: lab.server, allowFailure: true)
+        #expect(intruder.status == 69 && intruder.stderr.split(separator: "\n").count == 1, "\(intruder.stderr)")
+        let kept = try lab.run(["iptables", "-w", "-t", "mangle", "-S", "SAMPLER"], in: lab.server)
+        #expect(kept.stdout.contains("--probability 1") && kept.stdout.contains("NFLOG"), "\(kept.stdout)")
         // The same status socket, or the same metrics port: taken too, and said so.
         let sameSocket = try lab.run([sampler, "run", "--config", "/dev/null", "--group", "1", "--output", "-", "--status-socket", lab.file("status.sock").path],
                                      in: lab.server, allowFailure: true)
