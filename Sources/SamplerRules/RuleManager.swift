@@ -230,8 +230,8 @@ public struct RuleManager: Sendable {
             found += UntrackingRule.inNftables(listed.stdout, versions: versions)
         } else if backend != .nftables && backend != .legacy {
             for version in versions {
-                let listed = try run([backend.command(for: version), "-w", "-t", "raw", "-S", "PREROUTING"])
-                if listed.status == 0 { found += UntrackingRule.inIptables(listed.stdout, family: "IPv\(version.rawValue)") }
+                let listed = try run([backend.command(for: version), "-w", "-t", "raw", "-S"])
+                if listed.status == 0 { found += UntrackingRule.inIptables(listed.stdout, family: version) }
             }
         }
         for version in versions {
@@ -239,8 +239,8 @@ public struct RuleManager: Sendable {
             let tool = Backend.legacy.command(for: version)
             guard (try? String(contentsOfFile: names, encoding: .utf8))?.split(separator: "\n").contains("raw") == true,
                   Subprocess.find(tool) != nil else { continue }
-            let listed = try run([tool, "-w", "-t", "raw", "-S", "PREROUTING"])
-            if listed.status == 0 { found += UntrackingRule.inIptables(listed.stdout, family: "IPv\(version.rawValue)") }
+            let listed = try run([tool, "-w", "-t", "raw", "-S"])
+            if listed.status == 0 { found += UntrackingRule.inIptables(listed.stdout, family: version) }
         }
         // `iptables` may be iptables-legacy itself: each rule once.
         return found.enumerated().filter { found.firstIndex(of: $0.element) == $0.offset }.map(\.element)

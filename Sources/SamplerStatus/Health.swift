@@ -212,11 +212,13 @@ public struct Health: Codable, Sendable, Equatable {
                 }
             }
             for rule in rules.untracking {
+                // sampler samples tracked connections only: the rule is the user's to change.
                 if rule.coversEveryConnection {
                     problem(.critical, "\(rule.family): a rule keeps every TCP connection out of conntrack, so none is sampled: '\(rule.text)' "
-                        + "(sampler's rules sample tracked connections only: narrow that rule so that the server's clients are tracked)")
+                        + "in \(rule.place); narrow it so that the server's clients are tracked")
                 } else {
-                    problem(.warning, "\(rule.family): a rule keeps some TCP connections out of conntrack, and those are never sampled: '\(rule.text)'")
+                    problem(.warning, "\(rule.family): a rule keeps some TCP connections out of conntrack, and those are never sampled: '\(rule.text)' "
+                        + "in \(rule.place); exempt the server's clients from it to sample them")
                 }
             }
         }

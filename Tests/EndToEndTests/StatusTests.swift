@@ -195,6 +195,9 @@ struct StatusTests {
         #expect(some.status == 1, "\(some.stdout)")
         #expect(some.stdout.contains("IPv4: a rule keeps some TCP connections out of conntrack, and those are never sampled: '"), "\(some.stdout)")
         #expect(some.stdout.contains("8080"), "\(some.stdout)")
+        // Where it is, and how to list it there (nft lists iptables-nft's raw table too).
+        #expect(some.stdout.contains("chain PREROUTING (nft -a list chain ip raw PREROUTING)")
+                || some.stdout.contains("raw table, chain PREROUTING (iptables -t raw -S PREROUTING)"), "\(some.stdout)")
 
         try lab.run(["ip6tables", "-w", "-t", "raw", "-A", "PREROUTING", "-j", "NOTRACK"], in: lab.server)
         // (Once, in a first run after boot, nft listed the new table a moment late: the

@@ -2,29 +2,41 @@ import Testing
 @testable import SamplerRules
 
 /// The rules that keep connections out of conntrack, read from listings as the tools print
-/// them (iptables-nft 1.8.9 and nft 1.0.6 of Debian 12, copied from a namespace).
+/// them (iptables-nft 1.8.9 and nft 1.0.6 of Debian 12), with what each rule's matches
+/// reach of the connections sampler samples (TCP SYNs not from loopback).
 @Suite struct UntrackingRuleTests {
-    @Test func iptablesRawRulesAreReadWithWhatTheyCover() {
+    @Test func iptablesRawRulesAreReadWithWhatTheyReach() {
         let listing = """
             -P PREROUTING ACCEPT
+            -N FW
             -A PREROUTING -p udp -m udp --dport 53 -j CT --notrack
             -A PREROUTING -i lo -j NOTRACK
             -A PREROUTING ! -p tcp -j NOTRACK
+            -A PREROUTING ! -p udp -j NOTRACK
             -A PREROUTING -p tcp -m tcp --dport 80 -j CT --notrack
             -A PREROUTING -p tcp -m comment --comment "no state for the web" -j NOTRACK
-            -A PREROUTING -j NOTRACK
+            -A PREROUTING ! -i lo -j NOTRACK
+            -A PREROUTING -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NOTRACK
+            -A PREROUTING -s 192.0.2.0/24 -j FW
             -A PREROUTING -s 192.0.2.0/24 -j CT --zone 1
+            -A FW -j NOTRACK
             """
-        let rules = UntrackingRule.inIptables(listing, family: "IPv4")
-        #expect(rules == [
-            UntrackingRule(family: "IPv4", text: "-A PREROUTING -p tcp -m tcp --dport 80 -j CT --notrack", coversEveryConnection: false),
-            UntrackingRule(family: "IPv4", text: "-A PREROUTING -p tcp -m comment --comment \"no state for the web\" -j NOTRACK",
-                           coversEveryConnection: true),
-            UntrackingRule(family: "IPv4", text: "-A PREROUTING -j NOTRACK", coversEveryConnection: true),
+        let rules = UntrackingRule.inIptables(listing, family: .v4)
+        #expect(rules.map(\.text) == [
+            "-A PREROUTING ! -p udp -j NOTRACK",
+            "-A PREROUTING -p tcp -m tcp --dport 80 -j CT --notrack",
+            "-A PREROUTING -p tcp -m comment --comment \"no state for the web\" -j NOTRACK",
+            "-A PREROUTING ! -i lo -j NOTRACK",
+            "-A PREROUTING -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j NOTRACK",
+            "-A FW -j NOTRACK",
         ])
+        // `! -i lo` and --syn are what sampler's own rule matches: every connection it samples.
+        #expect(rules.map(\.coversEveryConnection) == [true, false, true, true, true, false])
+        #expect(rules.allSatisfy { $0.family == "IPv4" })
+        #expect(rules.last?.place == "raw table, chain FW (iptables -t raw -S FW)")
     }
 
-    @Test func nftablesNotrackAtPreroutingIsReadPerFamily() {
+    @Test func nftablesNotrackBeforeConntrackIsReadPerFamily() {
         let ruleset = """
             table ip raw {
             \tchain PREROUTING {
@@ -40,9 +52,23 @@ import Testing
             \tchain raw {
             \t\ttype filter hook prerouting priority raw; policy accept;
             \t\tudp dport 53 notrack
-            \t\tmeta mark 1 notrack
             \t\tiifname "lo" notrack
-            \t\tmeta l4proto tcp counter packets 12 bytes 720 comment "all of it" notrack
+            \t\tmeta mark 1 notrack
+            \t\tmeta l4proto { tcp, udp } counter packets 12 bytes 720 comment "all of it" notrack
+            \t\tmeta l4proto != tcp notrack
+            \t\tip protocol tcp notrack
+            \t\tmeta nfproto ipv6 notrack
+            \t\tiif != "lo" notrack
+            \t\ttcp flags syn notrack
+            \t\ttcp flags & (fin | syn | rst | ack) == syn notrack
+            \t\tjump untrack
+            \t}
+            \tchain untrack {
+            \t\ttcp dport 22 notrack
+            \t}
+            \tchain late {
+            \t\ttype filter hook prerouting priority filter; policy accept;
+            \t\tnotrack
             \t}
             }
             table netdev edge {
@@ -52,14 +78,23 @@ import Testing
             \t}
             }
             """
-        #expect(UntrackingRule.inNftables(ruleset, versions: [.v4, .v6]) == [
-            UntrackingRule(family: "IPv4", text: "tcp dport 80 counter notrack", coversEveryConnection: false),
-            // A number that is a mark, not protocol 1 (ICMP): the rule may untrack TCP.
-            UntrackingRule(family: "IPv4, IPv6", text: "meta mark 1 notrack", coversEveryConnection: false),
-            UntrackingRule(family: "IPv4, IPv6", text: "meta l4proto tcp counter comment \"all of it\" notrack",
-                           coversEveryConnection: true),
+        let rules = UntrackingRule.inNftables(ruleset, versions: [.v4, .v6])
+        #expect(rules.map(\.text) == [
+            "tcp dport 80 counter notrack",
+            "meta mark 1 notrack",
+            "meta l4proto { tcp, udp } counter comment \"all of it\" notrack",
+            "ip protocol tcp notrack",
+            "meta nfproto ipv6 notrack",
+            "iif != \"lo\" notrack",
+            "tcp flags syn notrack",
+            "tcp flags & (fin | syn | rst | ack) == syn notrack",
+            "tcp dport 22 notrack",
         ])
-        // A daemon that keeps IPv6 only is not concerned by an ip table's rule.
-        #expect(UntrackingRule.inNftables(ruleset, versions: [.v6]).map(\.family) == ["IPv6", "IPv6"])
+        #expect(rules.map(\.family) == ["IPv4", "IPv4, IPv6", "IPv4, IPv6", "IPv4", "IPv6", "IPv4, IPv6", "IPv4, IPv6", "IPv4, IPv6", "IPv4, IPv6"])
+        #expect(rules.map(\.coversEveryConnection) == [false, false, true, true, true, true, true, true, false])
+        #expect(rules.last?.place == "table inet fw, chain untrack (nft -a list chain inet fw untrack)")
+        // A daemon that keeps IPv6 only is not concerned by IPv4's rules.
+        #expect(!UntrackingRule.inNftables(ruleset, versions: [.v6]).contains { $0.family.contains("IPv4") })
+        #expect(UntrackingRule.inNftables(ruleset, versions: [.v6]).count == 7)
     }
 }
