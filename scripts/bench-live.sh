@@ -14,6 +14,11 @@
 #   SAMPLER=/path/to/sampler scripts/bench-live.sh  another build (before and after)
 #   PERF=/tmp/live.data scripts/bench-live.sh ...   also profile sampler (perf record, while
 #                                                 it consumes; perf report --sort pid,sym)
+#   PIN=1 scripts/bench-live.sh ...                the sender on CPU 0, the consumer (all its
+#                                                 threads) on CPU 1: this kernel has no
+#                                                 IRQ_TIME_ACCOUNTING, so receive work done in
+#                                                 softirqs is billed to whichever task runs on
+#                                                 that CPU; pinned, the consumer's CPU is its own
 #
 # It works inside two network namespaces of its own (removed on exit) and never touches
 # the host's firewall or its global settings (trafgen runs with --no-sock-mem and
@@ -54,6 +59,9 @@ cleanup() {
 trap cleanup EXIT
 
 in_server() { ip netns exec "$server" "$@"; }
+# With PIN, what the consumer and the sender run under (taskset, util-linux).
+consumer_cpu=() sender_cpu=()
+if [ -n "${PIN:-}" ]; then consumer_cpu=(taskset -c 1) sender_cpu=(taskset -c 0); fi
 ip netns add "$client"
 ip netns add "$server"
 ip link add "$client" type veth peer name "$server"
@@ -88,7 +96,7 @@ start_consumer() {
     sampler|sampler-file)
       local output=/dev/null; [ "$1" = sampler-file ] && output=$dir/records.jsonl
       rm -f "$dir/records.jsonl"
-      ip netns exec "$server" "$sampler" run --group "$group" --output "$output" --status-socket "$dir/status.sock" \
+      ip netns exec "$server" "${consumer_cpu[@]}" "$sampler" run --group "$group" --output "$output" --status-socket "$dir/status.sock" \
         --metrics none --idle-timeout 1 >"$dir/sampler.log" 2>&1 &
       consumer_pid=$!
       for _ in $(seq 100); do grep -q "reading NFLOG" "$dir/sampler.log" && break; sleep 0.05; done
@@ -114,12 +122,12 @@ sync=0
 file="$dir/ulogd.json"
 EOF
       : >"$dir/ulogd.json"
-      ip netns exec "$server" ulogd -c "$dir/ulogd.conf" &
+      ip netns exec "$server" "${consumer_cpu[@]}" ulogd -c "$dir/ulogd.conf" &
       consumer_pid=$!
       sleep 1 ;;
     tcpdump|tcpdump-file)
       local output=/dev/null; [ "$1" = tcpdump-file ] && output=$dir/nflog.pcap
-      ip netns exec "$server" tcpdump -q -B 4096 -i "nflog:$group" -w "$output" 2>"$dir/tcpdump.log" &
+      ip netns exec "$server" "${consumer_cpu[@]}" tcpdump -q -B 4096 -i "nflog:$group" -w "$output" 2>"$dir/tcpdump.log" &
       consumer_pid=$!
       sleep 1 ;;
   esac
@@ -178,6 +186,12 @@ printf '| consumer | interval | offered (connections/s) | kernel logged | receiv
 printf '|---|---|---|---|---|---|---|---|\n'
 for interval in $rates; do
   for consumer in $consumers; do
+    # Each consumer starts with nothing of an earlier run's output waiting to be written
+    # back: the kernel's writeback of hundreds of MB written before made the next file
+    # writer's own writes dearer (tcpdump -w FILE: 1.0 µs a packet alone, 1.6 after the
+    # others), so the earlier outputs go and what is dirty is written first.
+    rm -f "$dir/records.jsonl" "$dir/ulogd.json" "$dir/nflog.pcap"
+    sync
     sleep 3  # the previous run's conntrack entries expire
     in_server iptables -w -t mangle -Z SAMPLER 2>/dev/null
     start_consumer "$consumer"
@@ -185,13 +199,13 @@ for interval in $rates; do
     rate_args=(-i "$interval"); [ "$interval" = flood ] && rate_args=(--flood)
     t0=$(date +%s.%N)
     if [ "$interval" = trafgen ]; then
-      ip netns exec "$client" trafgen --no-sock-mem --notouch-irq -P 1 -n "$count" --dev "$client" --conf "$dir/syn.cfg" >/dev/null 2>&1 || true
+      ip netns exec "$client" "${sender_cpu[@]}" trafgen --no-sock-mem --notouch-irq -P 1 -n "$count" --dev "$client" --conf "$dir/syn.cfg" >/dev/null 2>&1 || true
     elif [ "$interval" = flood ]; then
       # --flood ignores -c: let it run for 2 seconds.
-      ip netns exec "$client" timeout -s INT 2 \
+      ip netns exec "$client" "${sender_cpu[@]}" timeout -s INT 2 \
         hping3 -q -S -p 9 --rand-source --flood 10.251.0.2 >/dev/null 2>&1 || true
     else
-      ip netns exec "$client" hping3 -q -S -p 9 --rand-source "${rate_args[@]}" -c "$count" 10.251.0.2 >/dev/null 2>&1 || true
+      ip netns exec "$client" "${sender_cpu[@]}" hping3 -q -S -p 9 --rand-source "${rate_args[@]}" -c "$count" 10.251.0.2 >/dev/null 2>&1 || true
     fi
     t1=$(date +%s.%N)
     sleep 2  # let the consumer drain
