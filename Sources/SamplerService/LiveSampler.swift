@@ -273,7 +273,7 @@ public final class LiveSampler {
     }
 
     @Sendable static func describe(_ window: WindowSummary, counters: LiveCounters) -> String {
-        let shares = Stage.allCases.map { stage in "\(stage.name) \(SummaryTable.percent(window.share(stage)))" }.joined(separator: ", ")
+        let shares = Stage.allCases.map { stage in "\(stage.name) \(percent(window.share(stage)))" }.joined(separator: ", ")
         return "window \(Timestamp.string(window.start).prefix(16))Z: \(counted(window.total, "connection")) (\(shares))"
             + (window.excluded > 0 ? ", \(window.excluded) \(WindowSummary.excludedNote)" : "")
             + (window.count(.evicted) > 0 ? ", \(window.count(.evicted)) evicted (table full)" : "")

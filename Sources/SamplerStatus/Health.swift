@@ -325,5 +325,6 @@ public struct Health: Codable, Sendable, Equatable {
     }
 }
 
-/// Status's percentages: two decimals, for thresholds such as 0.5%.
-func percent(_ ratio: Double) -> String { SummaryTable.percent(ratio, decimals: 2) }
+/// Status's percentages, and the daemon log's window lines: two decimals, for thresholds
+/// such as 0.5%, and so that the log and status show a window's shares alike.
+public func percent(_ ratio: Double) -> String { SummaryTable.percent(ratio, decimals: 2) }
