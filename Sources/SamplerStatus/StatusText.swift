@@ -87,6 +87,14 @@ public enum StatusText {
             + "\(n[.evicted]) evicted (table full), \(n[.finalized]) finalized, \(n[.records]) records for \(r.output)"
             + (n[.recordsDropped] > 0 ? " (\(n[.recordsDropped]) of them dropped, not written)" : "")
         lines.append(connections + waiting + "; \(n[.orphans]) orphan packets")
+        // conntrack's table: the connections it drops are never sampled.
+        if let c = r.conntrack {
+            lines.append("conntrack: \(c.entries) of \(c.maximum) entries (\(percent(c.fill)) full); since the kernel started \(c.drops) new connections "
+                + "dropped (table full), \(c.earlyDrops) evicted (early_drop), \(c.insertFailures) failed inserts"
+                + (r.conntrackNewLosses.map { "; in the current and last window \($0) lost, \(r.conntrackNewEvictions ?? 0) evicted" } ?? ""))
+        } else {
+            lines.append("conntrack: not loaded in the daemon's network namespace (no nf_conntrack_count)")
+        }
         if let c = r.clickhouse {
             lines.append("clickhouse: \(c.destination); \(n[.clickhouseInsertedRecords]) records in \(batches(Int(n[.clickhouseInsertedBatches]))) inserted, "
                 + "last \(c.lastInsertAt ?? "never"); spool \(c.spoolRecords) records in \(batches(c.spoolBatches)), "

@@ -100,6 +100,21 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
             .contains("10 records for /var/lib/sampler/records.jsonl (3 of them dropped, not written)"))
     }
 
+    /// conntrack's table is in the text as in --json: the connections it drops are never
+    /// sampled, so a reader of status should not need --json to see it.
+    @Test func textShowsConntracksTable() throws {
+        let reading = Conntrack(entries: 900, maximum: 1000, drops: 7, earlyDrops: 2, insertFailures: 1)
+        let report = StatusReport(sampleSnapshot(), version: "9.9", conntrack: (reading, 8, 2), pid: 42)
+        let rules = RulesCheck(checked: false)
+        let health = Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: HealthThresholds())
+        let text = StatusText.render(health: health, rules: rules, daemon: .success(report))
+        #expect(text.contains("\nconntrack: 900 of 1000 entries (90.00% full); since the kernel started 7 new connections dropped (table full), "
+            + "2 evicted (early_drop), 1 failed inserts; in the current and last window 8 lost, 2 evicted\n"), "\(text)")
+        let without = StatusReport(sampleSnapshot(), version: "9.9", pid: 42)
+        #expect(StatusText.render(health: health, rules: rules, daemon: .success(without))
+            .contains("\nconntrack: not loaded in the daemon's network namespace"))
+    }
+
     /// Rules missing now count as time without them: an open gap is not "0 s".
     @Test func theTimeWithoutRulesIncludesTheGapStillOpen() throws {
         let snapshot = sampleSnapshot()
