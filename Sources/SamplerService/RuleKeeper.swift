@@ -190,7 +190,7 @@ public final class RuleKeeper: Sendable {
                         + (options.manager.backend == .nftables ? "hooked at prerouting: \(installed.jumps == 1 ? "yes" : "no")"
                            : "\(installed.jumps) jump\(installed.jumps == 1 ? "" : "s") from PREROUTING") + ")" : "missing")
                 }
-                log("sampler's rules vanished from the kernel (\(what.joined(separator: ", ")); a firewall reload?): nothing is sampled meanwhile"
+                log("sampler's rules vanished from the kernel (\(what.joined(separator: ", ")); a firewall reload, or removed by hand?): nothing is sampled meanwhile"
                     + (options.repair ? "; reinstalling them" : "; \(noRepair), so they stay missing"))
             }
             guard options.repair else {

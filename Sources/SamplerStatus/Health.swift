@@ -224,9 +224,12 @@ public struct Health: Codable, Sendable, Equatable {
         }
         if let upkeep = report.rulesUpkeep {
             // The sample of a window with a gap in the rules is short of what it should
-            // hold: said until that window is over.
-            if let start = upkeep.lastGapStart, let end = upkeep.lastGapEnd, end >= report.currentWindow.start {
-                problem(.warning, "sampler's rules were missing from \(start) to \(end) (a firewall reload?) and are back "
+            // hold: said until that window is over, while they are back (missing again,
+            // the critical line above says so, not that they are back). The daemon cannot
+            // tell who removed them: a firewall reload, or somebody by hand.
+            let presentNow = rules.checked ? rules.anyPresent : upkeep.present == true
+            if presentNow, let start = upkeep.lastGapStart, let end = upkeep.lastGapEnd, end >= report.currentWindow.start {
+                problem(.warning, "sampler's rules were missing from \(start) to \(end) (a firewall reload, or removed by hand) and are back "
                     + "(\(upkeep.repairs) repair\(upkeep.repairs == 1 ? "" : "s") since the start): this window's sample has a gap")
             }
             // Without root, status cannot read the rules itself: the daemon's last look stands in.

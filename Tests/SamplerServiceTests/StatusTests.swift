@@ -115,6 +115,28 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
             .contains("\nconntrack: not loaded in the daemon's network namespace"))
     }
 
+    /// A gap in the rules in this window is said while they are back; missing again, status
+    /// says they are missing, not also that they are back.
+    @Test func aGapIsSaidBackOnlyWhileTheRulesAreThere() throws {
+        let snapshot = sampleSnapshot()
+        var upkeep = RuleUpkeep(repair: true)
+        (upkeep.checks, upkeep.present, upkeep.lastCheckAt, upkeep.repairs) = (20, true, snapshot.takenAt, 1)
+        upkeep.lastGap = (snapshot.currentWindow.start + 1_000_000, snapshot.currentWindow.start + 5_000_000)
+        func problems(present: Bool) -> [String] {
+            upkeep.present = present
+            upkeep.missingSince = present ? nil : snapshot.takenAt - 1_000_000
+            let report = StatusReport(snapshot, version: "9.9", upkeep: upkeep, pid: 42)
+            var rules = RulesCheck(checked: true)
+            rules.families = [.init(family: "IPv4", present: present, sampledPackets: 12, loggedPackets: 200)]
+            return Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: HealthThresholds()).problems
+        }
+        let back = problems(present: true)
+        #expect(back.contains { $0.contains("were missing from") && $0.contains("and are back") }, "\(back)")
+        let again = problems(present: false)
+        #expect(again.contains { $0.contains("sampler's rules are missing") }, "\(again)")
+        #expect(!again.contains { $0.contains("are back") }, "\(again)")
+    }
+
     /// Rules missing now count as time without them: an open gap is not "0 s".
     @Test func theTimeWithoutRulesIncludesTheGapStillOpen() throws {
         let snapshot = sampleSnapshot()
