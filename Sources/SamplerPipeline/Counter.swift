@@ -51,6 +51,7 @@ public enum Counter: Int, CaseIterable, Sendable {
         switch self {
         case .messages: "messages"
         case .lost: "lost"
+        case .ringDrops: "ring_drops"
         case .overruns: "overruns"
         case .parseErrorsTotal: "parse_errors"
         case .records: "records"

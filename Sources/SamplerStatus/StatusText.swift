@@ -48,7 +48,8 @@ public enum StatusText {
         }
         let lastPacket = r.lastPacketSecondsAgo.map { "last packet \(duration($0)) ago" } ?? "no packet yet"
         let summary = health.problems.isEmpty
-            ? "group \(r.group), \(r.counts[.messages]) messages, \(r.counts[.lost]) lost, \(r.openConnections) open connections, \(lastPacket)"
+            ? "group \(r.group), \(r.counts[.messages]) messages, \(r.counts[.lost]) lost in the kernel, \(r.counts[.ringDrops]) dropped at full rings, "
+                + "\(r.openConnections) open connections, \(lastPacket)"
             : health.problems.joined(separator: "; ")
         // The counts as `Counter` labels them (`c`: a counter), then the gauges.
         let counted = Counter.allCases.filter { $0.publisher != .clickhouse || r.clickhouse != nil }.compactMap { counter in

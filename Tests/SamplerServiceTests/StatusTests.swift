@@ -85,7 +85,7 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         let health = Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: HealthThresholds())
         let text = StatusText.render(health: health, rules: rules, daemon: .success(report))
         let lines = text.split(separator: "\n")
-        #expect(lines[0] == "SAMPLER OK - group 5, 200 messages, 2 lost, 2 open connections, last packet 2.0 s ago | messages=200c records=10c lost=2c overruns=0c parse_errors=1c open_connections=2;;;0;100"
+        #expect(lines[0] == "SAMPLER OK - group 5, 200 messages, 2 lost in the kernel, 0 dropped at full rings, 2 open connections, last packet 2.0 s ago | messages=200c records=10c lost=2c ring_drops=0c overruns=0c parse_errors=1c open_connections=2;;;0;100"
             + " post_syn=40%;;;0;100 post_ack=10%;;;0;100 post_psh=30%;;;0;100 later=0%;;;0;100 none=20%;;;0;100")
         #expect(text.contains("rules: IPv4 present (sampling rule 12 packets, logging rule 200 packets), as the daemon expects"))
         #expect(text.contains("post_syn 4 (40.00%), post_ack 1 (10.00%), post_psh 3 (30.00%), later 0 (0.00%), none 2 (20.00%)"))
