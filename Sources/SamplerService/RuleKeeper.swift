@@ -118,6 +118,9 @@ public final class RuleKeeper: Sendable {
         var state: State
         private var lastGoodAt: Microseconds?
         private var logged: String?
+        /// The other backend's sampler rules, found when this backend's were missing at the
+        /// start (said in the log and in status instead of "not installed").
+        private var otherBackend: String?
 
         init(options: Options, log: @escaping @Sendable (String) -> Void) {
             self.options = options
@@ -173,11 +176,21 @@ public final class RuleKeeper: Sendable {
             state.changed = false
             if !state.everPresent {
                 // Never there since the start: nothing vanished, and nobody asked for a repair.
-                let problem = "the rules are not installed: run '\(install)'"
                 if state.missingSince == nil {
                     state.missingSince = now
-                    log("sampler's rules are not in the kernel: nothing is sampled until they are installed "
-                        + "(run '\(install)', or start sampler with --install-rules)")
+                    // Installed with the other backend, they may feed this daemon all the same;
+                    // it cannot check or repair them.
+                    otherBackend = (try? options.manager.otherBackendRules(versions: options.versions))?.first
+                }
+                let elsewhere = otherBackend.map {
+                    "rules are not where this daemon looks (backend \(options.manager.backend.rawValue)), but \($0); "
+                        + "restart sampler with the backend they were installed with (--backend) to have them checked and repaired"
+                }
+                let problem = elsewhere.map { "the " + $0 } ?? "the rules are not installed: run '\(install)'"
+                if state.missingSince == now {
+                    log(elsewhere.map { "sampler's " + $0 }
+                        ?? "sampler's rules are not in the kernel: nothing is sampled until they are installed "
+                            + "(run '\(install)', or start sampler with --install-rules)")
                     logged = problem  // just said, in more words
                 }
                 report(problem)

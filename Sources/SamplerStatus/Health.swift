@@ -196,7 +196,14 @@ public struct Health: Codable, Sendable, Equatable {
         }
 
         if rules.checked {
-            if !rules.anyPresent {
+            if !rules.anyPresent, let other = rules.otherBackend.first {
+                // Rules of the other backend may well feed the daemon (the same group):
+                // what does not work is the daemon's watch over them.
+                let backend = rules.backend ?? Backend.auto.rawValue
+                problem(.warning, "sampler's rules are not where the daemon looks (backend \(backend)), but \(other); "
+                    + "if they log to the daemon's group it is fed, but cannot check or repair them: restart sampler with the backend "
+                    + "they were installed with (--backend, or backend in the configuration)")
+            } else if !rules.anyPresent {
                 problem(.critical, "sampler's rules are missing: nothing will be sampled (run '\(rules.install)')")
             } else {
                 for difference in rules.differences {

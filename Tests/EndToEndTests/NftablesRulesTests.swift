@@ -118,6 +118,36 @@ struct NftablesRulesTests {
         #expect(both.stdout.contains("every sampled packet is logged twice"), "\(both.stdout)")
     }
 
+    /// Rules installed with --backend nftables and a daemon started without it (backend
+    /// auto, iptables): the table feeds the daemon, so status is not CRITICAL "missing"
+    /// (whose advice, installing them again, would log every packet twice); the log and
+    /// status say where the rules are and to restart with their backend (found by a trial).
+    @Test func rulesOfTheOtherBackendAreSaidNotMissing() throws {
+        let lab = try Lab(index: 76)
+        defer { lab.close() }
+        let group = 5076
+        try lab.run([sampler, "rules", "install", "--config", "/dev/null", "--backend", "nftables", "--probability", "1", "--group", String(group)],
+                    in: lab.server)
+        let socket = lab.file("status.sock").path
+        let run = try lab.spawn([sampler, "run", "--config", "/dev/null", "--group", String(group), "--output", lab.file("records.jsonl").path,
+                                 "--status-socket", socket, "--metrics", "none", "--idle-timeout", "1"], in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") }, "\(lab.read("run.log"))")
+        #expect(lab.wait(seconds: 5) { lab.read("run.log").contains("sampler's rules are not where this daemon looks (backend auto), but sampler's nftables table") },
+                "\(lab.read("run.log"))")
+        #expect(!lab.read("run.log").contains("nothing is sampled until they are installed"), "\(lab.read("run.log"))")
+        // The table feeds the daemon: a SYN arrives.
+        try lab.run(["timeout", "20", "hping3", "-S", "-p", "8080", "-c", "1", "-q", lab.serverV4], in: lab.client, allowFailure: true)
+        func status() throws -> Subprocess.Result {
+            try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket], in: lab.server, allowFailure: true)
+        }
+        #expect(lab.wait(seconds: 5) { (try? status())?.stdout.contains("nflog: group \(group), 0 messages") == false }, "\((try? status())?.stdout ?? "")")
+        let verdict = try status()
+        #expect(verdict.status == 1, "\(verdict.stdout)")
+        #expect(verdict.stdout.contains("sampler's rules are not where the daemon looks (backend auto), but sampler's nftables table"), "\(verdict.stdout)")
+        #expect(!verdict.stdout.contains("sampler's rules are missing"), "\(verdict.stdout)")
+        lab.stop(run)
+    }
+
     /// `nft flush ruleset` (what reloading Debian's /etc/nftables.conf does) and
     /// `iptables -t mangle -F` while `run` samples: repaired within seconds, counted, said by
     /// status as a WARNING for the window, and the records after it are whole. Rules changed
