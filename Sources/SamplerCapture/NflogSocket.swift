@@ -13,7 +13,12 @@ public final class NflogSocket {
     private let socket: OpaquePointer
     /// The socket's descriptor, non-blocking, for poll(2).
     public let fd: Int32
+    /// The receive buffer as the kernel reports it: twice what was asked for (it counts its
+    /// own bookkeeping in), which is what status and the log show.
     public private(set) var receiveBufferBytes: Int
+    /// What sampler asked for last (SO_RCVBUFFORCE): the figure `receive_buffer` and
+    /// `max_receive_buffer` are in, and what a growth doubles.
+    public private(set) var requestedReceiveBufferBytes: Int
 
     public init(_ configuration: NflogConfiguration) throws(CaptureError) {
         self.configuration = configuration
@@ -24,6 +29,7 @@ public final class NflogSocket {
         self.socket = socket
         fd = mnl_socket_get_fd(socket)
         receiveBufferBytes = 0
+        requestedReceiveBufferBytes = 0
         // Every stored property is set from here on, so a throw runs deinit, which closes
         // the socket: no close of our own on these paths.
         guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) >= 0 else {
@@ -113,6 +119,7 @@ public final class NflogSocket {
     @discardableResult
     public func setReceiveBuffer(_ bytes: Int) -> Int {
         var size = Int32(clamping: bytes)
+        requestedReceiveBufferBytes = Int(size)
         if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }

@@ -257,14 +257,17 @@ public final class LiveSampler {
                 return
             case .overrun:
                 pipeline.noteOverrun()
-                let grown = socket.receiveBufferBytes < options.nflog.maximumReceiveBufferBytes
-                    ? socket.setReceiveBuffer(min(socket.receiveBufferBytes * 2, options.nflog.maximumReceiveBufferBytes)) : nil
+                // Doubled in the units it was asked in (the kernel reports twice that).
+                let asked = socket.requestedReceiveBufferBytes
+                let grown = asked < options.nflog.maximumReceiveBufferBytes
+                    ? socket.setReceiveBuffer(min(asked * 2, options.nflog.maximumReceiveBufferBytes)) : nil
                 receiveBufferBytes = socket.receiveBufferBytes
                 let now = wallClock()
                 if now - lastOverrunLog > 10_000_000 {
                     lastOverrunLog = now
                     log("the kernel dropped NFLOG messages (ENOBUFS)"
-                        + (grown.map { "; receive buffer now \($0) bytes" } ?? "; receive buffer at its maximum"))
+                        + (grown.map { "; receive buffer now \($0) bytes" }
+                            ?? "; receive buffer at its maximum (max_receive_buffer \(options.nflog.maximumReceiveBufferBytes), which the kernel counts twice)"))
                 }
             case .datagram(let length):
                 pipeline.dispatch(RawSpan(_unsafeBytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length])), now: wallClock())

@@ -296,7 +296,7 @@ public struct Health: Codable, Sendable, Equatable {
             // Each cause with its remedy: the kernel's losses are the socket buffer's, the
             // ring drops the classifiers'.
             var causes: [String] = []
-            if both[.lost] > 0 { causes.append("\(both[.lost]) by the kernel (the socket buffer was full: raise max_receive_buffer)") }
+            if both[.lost] > 0 { causes.append("\(both[.lost]) by the kernel (the socket's receive buffer was full: it doubles on each overrun up to max_receive_buffer; raise that if losses go on)") }
             if both[.ringDrops] > 0 { causes.append("\(both[.ringDrops]) at the shard rings (the classifiers fell behind: raise ring_size or shards)") }
             problem(.warning, "lost \(both.messagesLost) of \(both.messagesSent) NFLOG messages in the current and last window (more than "
                 + "\(percent(thresholds.lossRatio))): " + causes.joined(separator: ", ") + "; or sample less (probability)")

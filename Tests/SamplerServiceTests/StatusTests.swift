@@ -244,7 +244,7 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(judge(sampleSnapshot(lost: 3), thresholds: strict).state == .warning)  // 3 of 203 > 1%
         // The warning says where they were lost and what to change.
         let loss = judge(sampleSnapshot(lost: 3), thresholds: strict).problems.first ?? ""
-        #expect(loss.contains("3 by the kernel (the socket buffer was full: raise max_receive_buffer)") && !loss.contains("shard rings"), "\(loss)")
+        #expect(loss.contains("3 by the kernel (the socket's receive buffer was full: it doubles on each overrun up to max_receive_buffer; raise that if losses go on)") && !loss.contains("shard rings"), "\(loss)")
         #expect(judge(sampleSnapshot(lost: 0, evicted: 1)).problems.first?.hasPrefix("the connection table was full (max_connections 100)") == true)
         strict.idleSeconds = 1
         #expect(judge(thresholds: strict).problems.first?.hasPrefix("no packet for 2 s") == true)
