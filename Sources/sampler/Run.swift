@@ -35,7 +35,8 @@ struct Run: ParsableCommand {
             Needs CAP_NET_ADMIN (root). The rules are separate: install them first with \
             `sampler rules install` (same --group), or pass --install-rules to have run \
             install them before reading and remove them when it stops (for running without \
-            systemd, whose unit does this with ExecStartPre/ExecStopPost). Every \
+            systemd, whose unit does this with ExecStartPre/ExecStopPost); a family's rules \
+            already in the kernel as asked are left as they are, and stay. Every \
             --rules-check-interval seconds, and at once when NFLOG goes quiet, run reads its \
             rules back; when a firewall reload removed them (flush ruleset, iptables -F) it \
             reinstalls them, logs it and counts the time without them (--repair-rules \
@@ -79,7 +80,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup(title: "ClickHouse") var clickhouse: ClickHouseOptions
 
-    @Flag(help: "Install the rules before reading and remove them on exit (without systemd).")
+    @Flag(help: "Install the rules before reading and remove them on exit (without systemd); rules already there as asked stay.")
     var installRules = false
     @Option(help: ArgumentHelp(setting: "probability")) var probability: String?
     @Option(help: ArgumentHelp(setting: "label")) var label: String?
@@ -153,13 +154,28 @@ struct Run: ParsableCommand {
         // The group before the rules: a start refused there (another daemon reads it)
         // must not install rules, and then remove them from under that daemon on its way out.
         do { try sampler.bind() } catch { throw Self.failure(error) }
+        // What --install-rules installs, and so removes on exit: not the families whose
+        // rules are in the kernel already as asked (somebody installed them; they stay).
+        // nftables' one table serves every family: it is all of them or none.
+        var installing: [IPVersion] = []
         if installRules {
-            do { try rules.install(settings.rules, versions: settings.versions) } catch {
-                printError("sampler run: cannot install the rules: \(error)")
-                throw ExitStatus.failure.exit
+            let asked = settings.versions.filter { version in
+                (try? rules.differences(from: settings.rules, version: version, versions: settings.versions))?.isEmpty == true
             }
-            printError("sampler: installed the rules in \(rules.place) (\(settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", "))); "
-                + "they are removed on exit")
+            installing = rules.backend == .nftables && asked.count == settings.versions.count ? []
+                : rules.backend == .nftables ? settings.versions : settings.versions.filter { !asked.contains($0) }
+            func families(_ versions: [IPVersion]) -> String { versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ") }
+            if !installing.isEmpty {
+                do { try rules.install(settings.rules, versions: installing) } catch {
+                    printError("sampler run: cannot install the rules: \(error)")
+                    throw ExitStatus.failure.exit
+                }
+                printError("sampler: installed the rules in \(rules.place) (\(families(installing))); they are removed on exit")
+            }
+            let kept = settings.versions.filter { !installing.contains($0) }
+            if !kept.isEmpty {
+                printError("sampler: the rules of \(families(kept)) were in \(rules.place) already as asked; they stay there on exit")
+            }
         }
         let keeping: JoinableThread
         do { keeping = try keeper.start() } catch {
@@ -170,8 +186,8 @@ struct Run: ParsableCommand {
             // Stop the upkeep first: it must not put back what the next lines remove.
             keeper.stop()
             keeping.join()
-            if installRules {
-                do { try rules.remove(versions: settings.versions) } catch { printError("sampler: cannot remove the rules: \(error)") }
+            if !installing.isEmpty {
+                do { try rules.remove(versions: installing) } catch { printError("sampler: cannot remove the rules: \(error)") }
             }
         }
         // Under systemd (Type=notify): ready once the group is bound, a watchdog ping from

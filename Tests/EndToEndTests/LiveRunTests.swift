@@ -223,6 +223,29 @@ struct LiveRunTests {
         #expect(received + lost == 3001, "\(summary)")
     }
 
+    /// `run --install-rules` installs what is missing and removes only that on exit: a
+    /// family whose rules were there as asked (installed by hand) keeps them (found by a
+    /// trial: they were replaced and removed).
+    @Test func installRulesRemovesOnlyWhatItInstalled() throws {
+        let lab = try Lab(index: 77)
+        defer { lab.close() }
+        let group = "5077"
+        let rules = ["--config", "/dev/null", "--probability", "1", "--group", group]
+        try lab.run([sampler, "rules", "install", "--family", "6"] + rules, in: lab.server)
+        let run = try lab.spawn([sampler, "run", "--install-rules", "--output", lab.file("records.jsonl").path, "--status-socket",
+                                 lab.file("status.sock").path, "--metrics", "none"] + rules, in: lab.server, log: "run.log")
+        try #require(lab.wait(seconds: 10) { lab.read("run.log").contains("reading NFLOG group") }, "\(lab.read("run.log"))")
+        let log = lab.read("run.log")
+        #expect(log.contains("installed the rules in chain mangle/SAMPLER (IPv4); they are removed on exit"), "\(log)")
+        #expect(log.contains("the rules of IPv6 were in chain mangle/SAMPLER already as asked; they stay there on exit"), "\(log)")
+        lab.stop(run)
+        // IPv4's are gone with the daemon, IPv6's are as they were.
+        let v4 = try lab.run([sampler, "rules", "check", "--family", "4"] + rules, in: lab.server, allowFailure: true)
+        #expect(v4.status != 0, "\(v4.stdout)")
+        let v6 = try lab.run([sampler, "rules", "check", "--family", "6"] + rules, in: lab.server, allowFailure: true)
+        #expect(v6.status == 0 && v6.stdout.contains("OK"), "\(v6.stdout)\(v6.stderr)")
+    }
+
     /// While the reader is stopped, the kernel fills each batch to the end of its memory
     /// (`alloc_skb` rounds 64 KiB up to 128 KiB): with the receive buffer sized for the
     /// batch asked for and not what the kernel sends, the tail of every full batch was cut
