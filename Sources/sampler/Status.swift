@@ -34,8 +34,9 @@ struct Status: ParsableCommand {
             fail or its spool overflowed; no packet for --warn-idle seconds; a stage's share \
             of the current window above a --warning limit (--critical: CRITICAL). The \
             performance data has each stage's share of the current window in percent. \
-            UNKNOWN: the daemon runs in another network namespace; the socket may not be \
-            used (run as root), the rules cannot be read \
+            UNKNOWN: the daemon runs in another network namespace, whose rules status \
+            cannot read from here (run it there, or pass --skip-rules to judge the daemon \
+            alone); the socket may not be used (run as root), the rules cannot be read \
             (run as root, or pass --skip-rules), or a bad option.
 
             When the daemon is not running, status still answers (CRITICAL) and says \
