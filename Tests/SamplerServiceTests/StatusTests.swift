@@ -90,6 +90,7 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(text.contains("rules: IPv4 present (sampling rule 12 packets, logging rule 200 packets), as the daemon expects"))
         #expect(text.contains("post_syn 4 (40.00%), post_ack 1 (10.00%), post_psh 3 (30.00%), later 0 (0.00%), none 2 (20.00%)"))
         #expect(text.contains("parse errors: tcp_truncated 1"))
+        #expect(!text.contains("counted when the next message comes"), "no overrun, no note: \(text)")
         #expect(text.contains("10 finalized, 10 records for /var/lib/sampler/records.jsonl; "), "\(text)")
         #expect(StatusText.duration(3725) == "1h 2m 5s")
         // Records the output could not take are among those made: said so.
@@ -98,6 +99,19 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         let dropping = StatusReport(snapshot, version: "9.9", pid: 42)
         #expect(StatusText.render(health: health, rules: rules, daemon: .success(dropping))
             .contains("10 records for /var/lib/sampler/records.jsonl (3 of them dropped, not written)"))
+    }
+
+    /// After an overrun, the nflog line says that a burst's last losses are counted only
+    /// when the next message shows the gap.
+    @Test func anOverrunSaysWhenItsLastLossesAreCounted() {
+        var snapshot = sampleSnapshot()
+        snapshot.counters[.overruns] = 1
+        let report = StatusReport(snapshot, version: "9.9", pid: 42)
+        let rules = RulesCheck(checked: false)
+        let health = Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: HealthThresholds())
+        let text = StatusText.render(health: health, rules: rules, daemon: .success(report))
+        #expect(text.contains("1 overruns (ENOBUFS), receive buffer 4194304 bytes; messages lost at the end of the last burst are counted when the next message comes"),
+                "\(text)")
     }
 
     /// conntrack's table is in the text as in --json: the connections it drops are never
