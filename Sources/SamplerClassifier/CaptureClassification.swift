@@ -14,7 +14,10 @@ public struct CaptureReader {
     public var unsupportedLinkType: UInt32?
 
     private let filter: ServerFilter
-    private var lastTime: Microseconds = 0
+    /// The time of the last TCP packet read, kept or left out by the filter: the end of the
+    /// input, to which the classifier's clock moves before the last connections are
+    /// finalized (`finish`), so that a filter selects records and does not change them.
+    public private(set) var lastTime: Microseconds = 0
 
     public init(filter: ServerFilter = ServerFilter()) {
         self.filter = filter
@@ -60,6 +63,16 @@ public struct CaptureReader {
     }
 }
 
+extension Classifier {
+    /// The end of a capture: the clock moves to the reader's last packet (one the filter
+    /// left out, too: it is the capture's time all the same), finalizing what was due by
+    /// then, and every connection still open is finalized at that time.
+    public mutating func finish(after reader: CaptureReader, emit: (ConnectionRecord) -> Void) {
+        advance(to: reader.lastTime, emit: emit)
+        finishAll(emit: emit)
+    }
+}
+
 /// A capture classified on one thread: what its reader counted and what its classifier
 /// did. `sampler classify` runs the same two stages on threads of their own; tests and
 /// benchmarks use this.
@@ -80,7 +93,7 @@ public struct CaptureClassification {
         var reader = CaptureReader(filter: filter)
         var classifier = Classifier(configuration: configuration)
         reader.readAll(capture) { classifier.ingest($0, emit: emit) }
-        classifier.finishAll(emit: emit)
+        classifier.finish(after: reader, emit: emit)
         return CaptureClassification(reader: reader, counters: classifier.counters)
     }
 }

@@ -168,7 +168,7 @@ struct Classify: ParsableCommand {
         // A stage's thread has ended before its state comes back: after the join, this
         // thread finishes the classifier and hands the writer its last records.
         var classifier = classifying.finish()
-        classifier.finishAll { writer.push($0) }
+        classifier.finish(after: reader) { writer.push($0) }
         var windows = writer.finish()
         sink?.finish()
         windows.closeWindows()

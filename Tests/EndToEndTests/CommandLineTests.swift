@@ -123,6 +123,23 @@ import Testing
         #expect(relative.status == 3 && relative.stdout.contains("status_socket = status.sock (--status-socket): an absolute path"), "\(relative.stdout)")
     }
 
+    /// --port and --server select records, they do not change them: the packets they leave
+    /// out still move the capture's clock, so a connection times out at the same time and
+    /// the end of the input is the capture's (found by a trial: the fixture's port-9 SYNs
+    /// were 'timeout' without the filter and 'shutdown' with it).
+    @Test func aFilterSelectsRecordsWithoutChangingThem() throws {
+        let fixture = root.appendingPathComponent("Tests/Fixtures/real-nflog.pcap").path
+        func records(_ extra: [String]) throws -> [String] {
+            let result = try Subprocess.run([sampler, "classify", "--location-database", "none", "--idle-timeout", "1", fixture] + extra)
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout.split(separator: "\n").map(String.init)
+        }
+        let all = try records([])
+        let port9 = all.filter { $0.contains("\"dport\":9,") }
+        #expect(port9.count == 2 && port9.allSatisfy { $0.contains("\"close\":\"timeout\"") }, "\(port9)")
+        #expect(try records(["--port", "9"]).sorted() == port9.sorted())
+    }
+
     /// docs/records.md shows the summary of the committed fixture with the defaults: it
     /// stays what the command prints.
     @Test func theDocumentedSummaryIsWhatClassifyPrints() throws {
