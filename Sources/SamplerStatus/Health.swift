@@ -38,6 +38,16 @@ public struct HealthThresholds: Codable, Sendable, Equatable {
     public var stageCritical: [StageLimit] = []
 
     public init() {}
+
+    /// Sets a stage's limit; a second one for the same stage replaces the first, as a
+    /// repeated flag does (the verdict and the perfdata read the same one).
+    public mutating func set(_ limit: StageLimit, critical: Bool) {
+        func replace(_ limits: inout [StageLimit]) {
+            limits.removeAll { $0.stage == limit.stage }
+            limits.append(limit)
+        }
+        if critical { replace(&stageCritical) } else { replace(&stageWarning) }
+    }
 }
 
 /// A limit on one stage's share of the current window, as monitoring plugins take

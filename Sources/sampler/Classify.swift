@@ -200,8 +200,10 @@ struct Classify: ParsableCommand {
             // Not a failure (`| head` wanted no more), but the table counts every record:
             // say how many of them the reader never got.
             let notWritten = windows.notWritten + out.recordsDropped
-            printError("sampler classify: standard output was closed by its reader: \(notWritten) of the \(classifier.counters.finalized) records "
-                + "were not written to it (the summary counts them all)")
+            printError(format == .table
+                ? "sampler classify: standard output was closed by its reader: the summary table was not written to it (or not whole)"
+                : "sampler classify: standard output was closed by its reader: \(notWritten) of the \(classifier.counters.finalized) records "
+                    + "were not written to it (the summary counts them all)")
         }
         if let error = reader.fileError {
             // A stream at its end without a byte: whatever wrote it has ended, with nothing

@@ -58,7 +58,7 @@ struct Status: ParsableCommand {
     @Option(help: ArgumentHelp("WARNING when no packet came for this many seconds.", valueName: "seconds"))
     var warnIdle: Double = HealthThresholds().idleSeconds
 
-    @Option(name: .customLong("warning"), help: ArgumentHelp("WARNING when a stage's share of the current window is above a limit: post_psh=5% (repeat for several stages).", valueName: "stage=share"))
+    @Option(name: .customLong("warning"), help: ArgumentHelp("WARNING when a stage's share of the current window is above a limit: post_psh=5% (repeat for several stages; for one stage the last given counts).", valueName: "stage=share"))
     var stageWarning: [String] = []
 
     @Option(name: .customLong("critical"), help: ArgumentHelp("CRITICAL when a stage's share of the current window is above a limit, as --warning.", valueName: "stage=share"))
@@ -99,7 +99,7 @@ struct Status: ParsableCommand {
                     print("SAMPLER UNKNOWN - \(flag) '\(text)' is not \(StageLimit.allowed)")
                     throw ExitCode(HealthState.unknown.rawValue)
                 }
-                if flag == "--warning" { thresholds.stageWarning.append(limit) } else { thresholds.stageCritical.append(limit) }
+                thresholds.set(limit, critical: flag == "--critical")
             }
         }
 

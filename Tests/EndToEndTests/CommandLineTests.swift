@@ -189,6 +189,12 @@ import Testing
         let none = try Subprocess.run(["bash", "-c", "\(sampler) classify --location-database none \(capture) | true"])
         #expect(none.status == 0, "exit \(none.status): \(none.stderr)")
         #expect(none.stderr.contains("of the \(records) records were not written"), "\(none.stderr)")
+        // With --format table no record goes there: what the reader missed is the table
+        // (a trial got "0 of the 13 records were not written").
+        let table = try Subprocess.run(["bash", "-c", "\(sampler) classify --location-database none --format table \(capture) | true"])
+        #expect(table.status == 0, "exit \(table.status): \(table.stderr)")
+        #expect(table.stderr.contains("closed by its reader: the summary table was not written to it") && !table.stderr.contains("records were not written"),
+                "\(table.stderr)")
     }
 
     /// Appended (`>>`) to a file whose last line was torn, the records start a line of

@@ -203,6 +203,21 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(text.contains(" post_syn=40%;30;35;0;100 ") && text.contains(" post_psh=30%;25;;0;100 "), "\(text)")
         for bad in ["post_psh", "post_psh=", "stage=5%", "post_psh=150%", "post_psh=-1", "post_psh=x%"] { #expect(StageLimit(bad) == nil, "\(bad)") }
     }
+
+    /// `--warning post_syn=5% --warning post_syn=60%`: the second replaces the first, for
+    /// the verdict and the perfdata alike (a trial saw the verdict use 5% and the perfdata 60).
+    @Test func aRepeatedStageLimitReplacesTheFirst() throws {
+        let report = StatusReport(sampleSnapshot(), version: "9.9", pid: 42)
+        var rules = RulesCheck(checked: true)
+        rules.families = [.init(family: "IPv4", present: true, sampledPackets: 12, loggedPackets: 200)]
+        var thresholds = HealthThresholds()
+        thresholds.set(try #require(StageLimit("post_syn=5%")), critical: false)
+        thresholds.set(try #require(StageLimit("post_syn=60%")), critical: false)
+        let health = Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: thresholds)
+        #expect(health.state == .ok, "post_syn is 40%, under the 60% given last: \(health.problems)")
+        let text = StatusText.render(health: health, rules: rules, daemon: .success(report), thresholds: thresholds)
+        #expect(text.contains(" post_syn=40%;60;;0;100"), "\(text)")
+    }
 }
 
 @Suite struct HealthTests {
