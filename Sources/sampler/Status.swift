@@ -108,21 +108,21 @@ struct Status: ParsableCommand {
         // works with, in its own network namespace.
         let report = try? daemon.get()
         let here = StatusReport.currentNetworkNamespace()
-        let rules: RulesCheck
+        // The daemon's tools and families, unless the command line names others: rules it
+        // keeps for IPv4 only lack nothing for IPv6.
+        var reading = settings
+        if let theirs = report?.rules, target.backend == nil {
+            reading.backend = theirs.backend.flatMap(Backend.init(rawValue:)) ?? reading.backend
+            reading.nftablesTable = theirs.nftablesTable ?? reading.nftablesTable
+        }
+        if let versions = report?.rules?.versions, target.family == nil { reading.family = Families(versions) }
+        var rules: RulesCheck
         if skipRules {
-            rules = RulesCheck(checked: false)
+            rules = RulesCheck(checked: false, note: "--skip-rules: the kernel's rules were not read")
         } else if let theirs = report?.networkNamespace, let here, theirs != here {
             rules = .skipped("the daemon runs in another network namespace (\(theirs); this is \(here)), whose rules are not "
                 + "visible here: run status there (e.g. 'ip netns exec NAME sampler status'), or pass --skip-rules")
         } else if geteuid() == 0 {
-            // The daemon's tools, unless the command line names others.
-            var reading = settings
-            if let theirs = report?.rules, target.backend == nil {
-                reading.backend = theirs.backend.flatMap(Backend.init(rawValue:)) ?? reading.backend
-                reading.nftablesTable = theirs.nftablesTable ?? reading.nftablesTable
-            }
-            // And the daemon's families: rules it keeps for IPv4 only lack nothing for IPv6.
-            if let versions = report?.rules?.versions, target.family == nil { reading.family = Families(versions) }
             rules = RulesCheck.read(reading, expected: report?.rules?.parameters)
         } else if report?.rulesUpkeep?.present != nil {
             // Without root the kernel does not list its rules; the daemon, which may,
@@ -130,6 +130,11 @@ struct Status: ParsableCommand {
             rules = RulesCheck(checked: false, note: "not root: the daemon's own check of its rules stands in")
         } else {
             rules = .skipped("reading the rules needs root (CAP_NET_ADMIN); pass --skip-rules not to check them")
+        }
+        if !rules.checked {
+            // The command that installs the daemon's rules (its group, its probability),
+            // not the defaults', for a script that reads it from --json.
+            rules.install = reading.ruleManager.installCommand(report?.rules?.parameters ?? settings.rules, versions: reading.versions)
         }
         let health = Health.evaluate(daemon: daemon, rules: rules, settings: settings, thresholds: thresholds)
         if json {

@@ -238,6 +238,15 @@ struct LiveRunTests {
         let log = lab.read("run.log")
         #expect(log.contains("installed the rules in chain mangle/SAMPLER (IPv4); they are removed on exit"), "\(log)")
         #expect(log.contains("the rules of IPv6 were in chain mangle/SAMPLER already as asked; they stay there on exit"), "\(log)")
+        // Not reading the rules, status --json still gives the command that installs the
+        // daemon's (its group and probability, not the defaults'), and says why it did not read them.
+        let status = try lab.run([sampler, "status", "--json", "--skip-rules", "--config", "/dev/null", "--status-socket", lab.file("status.sock").path],
+                                 in: lab.server, allowFailure: true)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stdout)")
+        let checked = try #require(object["rules"] as? [String: Any], "\(status.stdout)")
+        let install = checked["install"] as? String ?? ""
+        #expect(install.contains("--group 5077") && install.contains("--probability 1"), "\(checked)")
+        #expect((checked["note"] as? String ?? "").contains("--skip-rules"), "\(checked)")
         lab.stop(run)
         // IPv4's are gone with the daemon, IPv6's are as they were.
         let v4 = try lab.run([sampler, "rules", "check", "--family", "4"] + rules, in: lab.server, allowFailure: true)
