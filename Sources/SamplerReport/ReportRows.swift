@@ -68,7 +68,9 @@ public struct ReportRows: Sendable {
     /// The rows as a table: each column as wide as its widest cell, text to the left,
     /// numbers to the right.
     public func text() -> String {
-        let cells = rows.map { $0.map(Self.readable) }
+        let starts = rows.flatMap { $0.compactMap { cell -> Int64? in if case .window(let seconds) = cell { seconds * 1_000_000 } else { nil } } }
+        let seconds = Timestamp.needsSeconds(starts)
+        let cells = rows.map { $0.map { Self.readable($0, seconds: seconds) } }
         let widths = columns.indices.map { i in max(columns[i].count, cells.map { $0[i].count }.max() ?? 0) }
         let numeric = columns.indices.map { i in rows.allSatisfy { row in
             switch row[i] { case .window, .text, .missing: false; default: true }
@@ -82,9 +84,9 @@ public struct ReportRows: Sendable {
         return ([line(columns)] + cells.map(line)).map { $0.trimmingTrailingSpaces }.joined(separator: "\n") + "\n"
     }
 
-    static func readable(_ cell: Cell) -> String {
+    static func readable(_ cell: Cell, seconds withSeconds: Bool = false) -> String {
         switch cell {
-        case .window(let seconds): StageTable.windowText(seconds)
+        case .window(let seconds): StageTable.windowText(seconds, seconds: withSeconds)
         case .share(let share): share.map { SummaryTable.percent($0) } ?? "-"
         case .percent(let percent): SummaryTable.percent(percent / 100)
         case .counts(let pairs): pairs.map { "\($0.name) \($0.count)" }.joined(separator: ", ")

@@ -59,6 +59,7 @@ public enum StageChart {
             """
         // One time axis for every panel: the first to the last window with connections.
         let all = panels.flatMap { $0.windows.map(\.window) }
+        let seconds = Timestamp.needsSeconds(all.map { $0 * 1_000_000 })
         guard let first = all.min(), let last = all.max() else {
             out += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(top + panelHeight / 2))\" text-anchor=\"middle\" fill=\"#444444\">no connections</text>\n"
             return out + legend(x: width - right + 20, y: top, whole: StageTable.Row()) + "</svg>\n"
@@ -98,7 +99,7 @@ public enum StageChart {
                     guard share > 0 else { continue }
                     let y = panelTop + plotHeight * (1 - below - share)
                     out += "<rect x=\"\(f(x(window) + gap / 2))\" y=\"\(f(y))\" width=\"\(f(columnWidth - gap))\" height=\"\(f(plotHeight * share))\">"
-                    out += "<title>\(StageTable.windowText(window)) UTC\(panel.title.map { ", \(escape($0))" } ?? ""), \(stage.name): "
+                    out += "<title>\(StageTable.windowText(window, seconds: seconds)) UTC\(panel.title.map { ", \(escape($0))" } ?? ""), \(stage.name): "
                         + "\(SummaryTable.percent(share)) (\(row.count(stage)) of \(row.total))</title></rect>\n"
                 }
                 out += "</g>\n"
@@ -122,7 +123,7 @@ public enum StageChart {
         for i in stride(from: 0, to: count, by: step) {
             let window = first + Int64(i) * table.windowSeconds
             let cx = x(window) + columnWidth / 2
-            let text = StageTable.windowText(window)
+            let text = StageTable.windowText(window, seconds: seconds)
             out += "<line x1=\"\(f(cx))\" y1=\"\(f(axis))\" x2=\"\(f(cx))\" y2=\"\(f(axis + 5))\" stroke=\"#888888\"/>"
             out += "<text x=\"\(f(cx))\" y=\"\(f(axis + 19))\">\(text.dropFirst(5).prefix(5))</text>"
             out += "<text x=\"\(f(cx))\" y=\"\(f(axis + 33))\">\(text.suffix(5))</text>\n"

@@ -192,12 +192,13 @@ public struct StageTable: Sendable, Equatable {
             return left ? text + fill : fill + text
         }
         var lines: [String] = []
-        var header = pad("window (UTC)", 16, left: true)
+        let withSeconds = windowsNeedSeconds, windowWidth = withSeconds ? 19 : 16
+        var header = pad("window (UTC)", windowWidth, left: true)
         if grouping != .none { header += "  " + pad(grouping.heading, groupWidth, left: true) }
         header += pad("connections", 13) + stageNames.map { pad($0, 10) }.joined() + pad("resets", 9) + pad("timeouts", 10)
         lines.append(header)
         for (key, row) in sorted {
-            var line = pad(Self.windowText(key.window), 16, left: true)
+            var line = pad(Self.windowText(key.window, seconds: withSeconds), windowWidth, left: true)
             if grouping != .none { line += "  " + pad(labels[key.group] ?? key.group, groupWidth, left: true) }
             line += pad(String(row.total), 13) + Stage.allCases.map { pad(SummaryTable.percent(row.share($0)), 10) }.joined() + pad(String(row.resets), 9)
                 + pad(String(row.timeouts), 10)
@@ -213,7 +214,7 @@ public struct StageTable: Sendable, Equatable {
             lines.append("tags of the connections closed by a reset:")
             for (key, row) in withResets {
                 let tags = row.resetTags.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-                lines.append(pad(Self.windowText(key.window), 16, left: true) + (grouping == .none ? "" : "  " + pad(labels[key.group] ?? key.group, groupWidth, left: true))
+                lines.append(pad(Self.windowText(key.window, seconds: withSeconds), windowWidth, left: true) + (grouping == .none ? "" : "  " + pad(labels[key.group] ?? key.group, groupWidth, left: true))
                     + "  reset \(row.resets)" + (tags.isEmpty ? "" : ": " + tags.joined(separator: ", ")))
             }
         }
@@ -230,16 +231,17 @@ public struct StageTable: Sendable, Equatable {
             let fill = String(repeating: " ", count: max(0, width - text.count))
             return left ? text + fill : fill + text
         }
+        let withSeconds = windowsNeedSeconds, windowWidth = withSeconds ? 19 : 16
         func line(_ first: String, _ group: String?, _ row: Row) -> String {
-            var text = pad(first, 16, left: true)
+            var text = pad(first, windowWidth, left: true)
             if grouping != .none { text += "  " + pad(group ?? "", groupWidth, left: true) }
             return text + pad(String(row.total), 13) + row.radar.map { pad(SummaryTable.percent($0.share), max(10, $0.name.count + 2)) }.joined()
         }
-        var header = pad("window (UTC)", 16, left: true)
+        var header = pad("window (UTC)", windowWidth, left: true)
         if grouping != .none { header += "  " + pad(grouping.heading, groupWidth, left: true) }
         header += pad("connections", 13) + names.map { pad($0, max(10, $0.count + 2)) }.joined()
         var lines = [header]
-        for (key, row) in sorted { lines.append(line(Self.windowText(key.window), labels[key.group] ?? key.group, row)) }
+        for (key, row) in sorted { lines.append(line(Self.windowText(key.window, seconds: withSeconds), labels[key.group] ?? key.group, row)) }
         if rows.isEmpty { lines.append("(no connections)") } else { lines.append(line("all", nil, whole)) }
         lines.append("Radar's tcp_resets_timeouts summary: later_in_flow counts resets only; timeouts at the later stage "
             + "and normal closes are no_match" + (excluded > 0 ? "; \(excluded) \(WindowSummary.excludedNote)" : ""))
@@ -247,9 +249,11 @@ public struct StageTable: Sendable, Equatable {
     }
 
     /// "2026-11-21 20:15".
-    static func windowText(_ seconds: Int64) -> String {
-        var out: [UInt8] = []
-        Timestamp.appendDateTime(seconds * 1_000_000, to: &out)
-        return String(decoding: out.prefix(16), as: UTF8.self)
+    static func windowText(_ seconds: Int64, seconds withSeconds: Bool = false) -> String {
+        Timestamp.windowLabel(seconds * 1_000_000, seconds: withSeconds)
     }
+
+    /// Whether the table's windows need their seconds to be told apart (`--window` of
+    /// less than a minute, or not a whole number of them).
+    var windowsNeedSeconds: Bool { Timestamp.needsSeconds(rows.keys.map { $0.window * 1_000_000 }) }
 }

@@ -277,7 +277,7 @@ public final class LiveSampler {
 
     @Sendable static func describe(_ window: WindowSummary, counters: LiveCounters) -> String {
         let shares = Stage.allCases.map { stage in "\(stage.name) \(percent(window.share(stage)))" }.joined(separator: ", ")
-        return "window \(Timestamp.string(window.start).prefix(16))Z: \(counted(window.total, "connection")) (\(shares))"
+        return "window \(Timestamp.windowLabel(window.start, seconds: window.length % 60_000_000 != 0, separator: UInt8(ascii: "T")))Z: \(counted(window.total, "connection")) (\(shares))"
             + (window.excluded > 0 ? ", \(window.excluded) \(WindowSummary.excludedNote)" : "")
             + (window.count(.evicted) > 0 ? ", \(window.count(.evicted)) evicted (table full)" : "")
             + "; lost messages so far \(counters[.lost]), overruns \(counters[.overruns]), ring drops \(counters[.ringDrops]), parse errors \(counters[.parseErrorsTotal])"

@@ -11,9 +11,10 @@ public enum SummaryTable {
         let header = ["window (UTC)".padding(20), "total".leftPad(8)] + stages.map { $0.name.leftPad(9) }
         lines.append(header.joined(separator: " "))
         var total = WindowSummary(start: 0, length: 0)
+        let seconds = Timestamp.needsSeconds(windows.map(\.start))
         for window in windows {
             total.merge(window)
-            lines.append(row(label: String(Timestamp.string(window.start).prefix(16)), window))
+            lines.append(row(label: Timestamp.windowLabel(window.start, seconds: seconds, separator: UInt8(ascii: "T")), window))
         }
         if windows.count != 1 { lines.append(row(label: "all", total)) }
         lines.append("")

@@ -123,6 +123,20 @@ public enum Timestamp {
         out.putFixed(UInt64(secondOfDay % 60), digits: 2)
     }
 
+    /// A window's start in a table people read: "2026-11-21 20:15", or with its seconds
+    /// ("2026-11-21 20:15:07") when a table holds windows that start within a minute
+    /// (`needsSeconds`), so that windows of a few seconds are told apart.
+    public static func windowLabel(_ time: Microseconds, seconds: Bool, separator: UInt8 = UInt8(ascii: " ")) -> String {
+        var out: [UInt8] = []
+        appendDateTime(time, separator: separator, to: &out)
+        return String(decoding: out.prefix(seconds ? 19 : 16), as: UTF8.self)
+    }
+
+    /// Whether some of these window starts fall within a minute, not on one.
+    public static func needsSeconds(_ starts: some Sequence<Microseconds>) -> Bool {
+        starts.contains { $0 % 60_000_000 != 0 }
+    }
+
     public static func string(_ time: Microseconds) -> String {
         var out: [UInt8] = []
         append(time, to: &out)

@@ -152,7 +152,8 @@ public enum StatusText {
             return "\(name) \(s.count) (\(percent(s.share)))"
         }.joined(separator: ", ")
         let tags = w.tags.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        var line = "\(w.start.prefix(16))Z, \(counted(w.total, "connection")): \(stages)"
+        // Minutes, or seconds for windows that start within a minute (--window 30).
+        var line = "\(w.start.prefix(w.start.dropFirst(17).hasPrefix("00") ? 16 : 19))Z, \(counted(w.total, "connection")): \(stages)"
         if w.excluded > 0 { line += "; \(w.excluded) \(WindowSummary.excludedNote)" }
         if !tags.isEmpty { line += "; tags: \(tags)" }
         if let i = interval {

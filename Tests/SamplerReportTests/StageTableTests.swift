@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import SamplerClassifier
+import SamplerSinks
 import Testing
 @testable import SamplerReport
 
@@ -154,6 +155,29 @@ import Testing
         #expect(svg.contains("<title>2026-11-21 20:00 UTC, post_syn: 100.0% (1 of 1)</title>"))
         #expect(svg.contains(">3 connections, 2 left out (multiple SYNs, or still open at shutdown); "))
         #expect(StageChart.svg(StageTable(windowSeconds: 900, grouping: .none, ttlMargin: 2)).contains(">no connections</text>"))
+    }
+}
+
+/// Windows of a few seconds are told apart in every table people read (a trial saw six
+/// rows of --window 1 all labelled 15:46); windows on whole minutes keep "20:15".
+@Suite struct WindowLabelTests {
+    @Test func secondsShowWhenWindowsStartWithinAMinute() {
+        var seconds = StageTable(windowSeconds: 1, grouping: .none, ttlMargin: 2)
+        for t in [1_795_292_107, 1_795_292_108, 1_795_292_109] as [Int64] {  // 2026-11-21T20:15:07Z and on
+            seconds.add(finalizedSeconds: t, group: "", stage: .postSYN, reset: false)
+        }
+        let text = seconds.render()
+        #expect(text.contains("2026-11-21 20:15:07 ") && text.contains("2026-11-21 20:15:08 ") && text.contains("2026-11-21 20:15:09 "), "\(text)")
+        #expect(seconds.renderRadar().contains("2026-11-21 20:15:08 "))
+        #expect(seconds.renderSignatures().contains("2026-11-21 20:15:09 "))
+        var minutes = StageTable(windowSeconds: 900, grouping: .none, ttlMargin: 2)
+        minutes.add(finalizedSeconds: 1_795_292_107, group: "", stage: .postSYN, reset: false)
+        #expect(minutes.render().contains("2026-11-21 20:15 "), "\(minutes.render())")
+        // classify's summary table, and the live log's window line.
+        let windows = [0, 1].map { WindowSummary(start: 1_795_292_107_000_000 + $0 * 1_000_000, length: 1_000_000) }
+        let table = SummaryTable.render(windows: windows)
+        #expect(table.contains("2026-11-21T20:15:07 ") && table.contains("2026-11-21T20:15:08 "), "\(table)")
+        #expect(SummaryTable.render(windows: [WindowSummary(start: 1_795_292_100_000_000, length: 900_000_000)]).contains("2026-11-21T20:15 "))
     }
 }
 
