@@ -1,6 +1,7 @@
 import Foundation
 import SamplerClassifier
 import SamplerSinks
+import SamplerWire
 import SamplerSystem
 
 /// Reads JSON lines records (docs/records.md) into a stage table.
@@ -12,6 +13,8 @@ public enum RecordLines {
         public var firstBadLine: Int?
         /// The input starts as a compressed file does: not read.
         public var compressed: Compression?
+        /// The input starts as a packet capture does (pcap, pcapng): not read.
+        public var capture = false
     }
 
     /// A line as Foundation's decoder reads it: for the lines the scanner leaves to it.
@@ -89,6 +92,12 @@ public enum RecordLines {
                 if let compression = Compression(start: block[0..<n]) {
                     var outcome = Outcome()
                     outcome.compressed = compression
+                    return outcome
+                }
+                // A capture, not its records: `classify` makes those.
+                if block[0..<n].withUnsafeBytes({ CaptureFile.beginsACapture(RawSpan(_unsafeBytes: $0)) }) {
+                    var outcome = Outcome()
+                    outcome.capture = true
                     return outcome
                 }
             }

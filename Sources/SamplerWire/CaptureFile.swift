@@ -120,6 +120,17 @@ public struct CaptureFile: ~Escapable {
     /// No real frame is larger; a bigger length means a corrupt file, not a huge packet.
     static let maximumRecordLength = 1 << 18
 
+    /// Whether `bytes` begin as a pcap or pcapng file does (their magic number), however
+    /// cut short or damaged after it: for a reader of other input to say what it got.
+    public static func beginsACapture(_ bytes: RawSpan) -> Bool {
+        do throws(CaptureFileError) {
+            _ = try CaptureFile(checking: bytes)
+            return true
+        } catch {
+            return error.reason != .notACapture && error.reason != .empty
+        }
+    }
+
     @_lifetime(copy bytes)
     public init(checking bytes: RawSpan) throws(CaptureFileError) {
         self.bytes = bytes

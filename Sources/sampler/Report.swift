@@ -43,7 +43,7 @@ struct Report: ParsableCommand {
             --as json or --as csv prints any view for scripts: the same rows and numbers as \
             the table, counts as numbers, sampler's shares as fractions (0.25) and Radar's \
             in percent, as Radar gives them; the radar view's JSON has the shape of Radar's \
-            API answers (result.summary_0, result.serie_0, meta.dateRange; docs/clickhouse.md).
+            API answers (result.summary_0, result.serie_0, result.meta.dateRange; docs/clickhouse.md).
 
             With --svg FILE it also draws a stacked column chart of the stage shares over \
             time, one colour per stage, the count of connections under each column and a \
@@ -80,7 +80,7 @@ struct Report: ParsableCommand {
 
     @OptionGroup var configuration: ConfigOption
 
-    @Option(help: ArgumentHelp("Split each window by: none, port (the server's), network (the client's /24 or /48), host, asn (the client's AS), country (the client's), or signature (the study's tampering signatures, with their evidence).", valueName: "grouping"))
+    @Option(help: ArgumentHelp("Split each window by: none, port (the server's), network (the client's /24 or /48), host (from ClickHouse; a file's records are this host's: host_id, else its name), asn (the client's AS), country (the client's), or signature (the study's tampering signatures, with their evidence).", valueName: "grouping"))
     var by: Grouping = .none
 
     @Option(help: ArgumentHelp("table (sampler's stages) or radar (Cloudflare Radar's tcp_resets_timeouts summary).", valueName: "format"))
@@ -184,9 +184,18 @@ struct Report: ParsableCommand {
                 }
                 defer { if fd != STDIN_FILENO { close(fd) } }
                 let outcome: RecordLines.Outcome
-                do { outcome = try RecordLines.read(fd: fd, into: &table, host: hostName(), filter: filter) } catch {
+                // Records carry no host: a file's are this host's, named as its ClickHouse
+                // rows would be (host_id, else the host name), for --by host.
+                let host = settings.hostID.isEmpty ? hostName() : settings.hostID
+                do { outcome = try RecordLines.read(fd: fd, into: &table, host: host, filter: filter) } catch {
                     printError("sampler report: cannot read \(path): \(error)")
                     throw ExitStatus.noInput.exit
+                }
+                if outcome.capture {
+                    let file = path == "-" ? "FILE" : path
+                    printError("sampler report: \(name) is a packet capture, not records: classify it first "
+                        + "('sampler classify \(file) | sampler report -')")
+                    throw ExitStatus.dataError.exit
                 }
                 if let compression = outcome.compressed {
                     let file = path == "-" ? "FILE" : path

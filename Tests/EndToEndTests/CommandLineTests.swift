@@ -140,6 +140,22 @@ import Testing
         #expect(try records(["--port", "9"]).sorted() == port9.sorted())
     }
 
+    /// `report` given a capture says to classify it first (it said "192 lines are not a
+    /// record"); a file's records are this host's for --by host, named by host_id when set
+    /// (it was the machine's name whatever the configuration said). Both found by a trial.
+    @Test func reportSaysWhatItWasGiven() throws {
+        let fixture = root.appendingPathComponent("Tests/Fixtures/real-nflog.pcap").path
+        let capture = try Subprocess.run([sampler, "report", "--config", "/dev/null", fixture])
+        #expect(capture.status == 65 && capture.stderr.contains("is a packet capture, not records: classify it first ('sampler classify \(fixture) | sampler report -')"),
+                "\(capture.status) \(capture.stderr)")
+        let records = try write(try Subprocess.run([sampler, "classify", "--location-database", "none", fixture]).stdout)
+        defer { unlink(records) }
+        let config = try write("host_id = web-9\n")
+        defer { unlink(config) }
+        let byHost = try Subprocess.run([sampler, "report", "--config", config, "--by", "host", records])
+        #expect(byHost.status == 0 && byHost.stdout.contains(" web-9 "), "\(byHost.stdout)\(byHost.stderr)")
+    }
+
     /// docs/records.md shows the summary of the committed fixture with the defaults: it
     /// stays what the command prints.
     @Test func theDocumentedSummaryIsWhatClassifyPrints() throws {
