@@ -246,8 +246,8 @@ public struct Health: Codable, Sendable, Equatable {
             // tell who removed them: a firewall reload, or somebody by hand.
             let presentNow = rules.checked ? rules.anyPresent : upkeep.present == true
             if presentNow, let start = upkeep.lastGapStart, let end = upkeep.lastGapEnd, end >= report.currentWindow.start {
-                problem(.warning, "sampler's rules were missing from \(start) to \(end) (a firewall reload, or removed by hand) and are back "
-                    + "(\(upkeep.repairs) repair\(upkeep.repairs == 1 ? "" : "s") since the start): this window's sample has a gap")
+                problem(.warning, "sampler's rules went missing after \(start) (the last check that found them) and were back at \(end) (a firewall reload, or removed by hand; "
+                    + "\(upkeep.repairs) repair\(upkeep.repairs == 1 ? "" : "s") since the start): this window's sample has a gap")
             }
             // Without root, status cannot read the rules itself: the daemon's last look stands in.
             if !rules.checked, upkeep.present == false {

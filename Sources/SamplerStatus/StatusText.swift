@@ -62,12 +62,12 @@ public enum StatusText {
         lines.append("sampler \(r.version), pid \(r.pid), up \(duration(r.uptimeSeconds)) (since \(r.startedAt))")
         lines.append("rules: " + rulesLine(rules))
         if let u = r.rulesUpkeep {
-            let state = u.present.map { $0 ? "present" : "missing" + (u.missingSince.map { " since \($0)" } ?? "") } ?? "not checked yet"
+            let state = u.present.map { $0 ? "present" : "missing" + (u.missingSince.map { " (last found at \($0))" } ?? "") } ?? "not checked yet"
             let checks = SamplerSinks.counted(Int(clamping: u.checks), "check")
             let repairs = SamplerSinks.counted(Int(clamping: u.repairs), "repair")
             lines.append("rules upkeep: \(state) at the last of \(checks) (\(u.lastCheckAt ?? "none yet")); "
                 + "\(repairs), \(duration(u.missingSeconds)) without them"
-                + (u.lastGapEnd.map { ", last gap \(u.lastGapStart ?? "?") to \($0)" } ?? "")
+                + (u.lastGapEnd.map { ", last gap after \(u.lastGapStart ?? "?") until \($0)" } ?? "")
                 + (u.repair ? "" : "; repair off") + (u.problem.map { "; \($0)" } ?? ""))
         }
         lines.append("nflog: group \(r.group), \(r.counts[.messages]) messages in \(r.counts[.datagrams]) datagrams (\(r.counts[.bytes]) bytes), "

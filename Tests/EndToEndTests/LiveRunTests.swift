@@ -140,7 +140,7 @@ struct LiveRunTests {
         // Rules there for the first time are no gap: nothing vanished.
         let installed = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", lab.file("status.sock").path],
                                     in: lab.server, allowFailure: true)
-        #expect(installed.status == 0 && !installed.stdout.contains("were missing from"), "\(installed.stdout)\(installed.stderr)")
+        #expect(installed.status == 0 && !installed.stdout.contains("went missing after"), "\(installed.stdout)\(installed.stderr)")
         // Rules it did not start with are not its to repair, and it says that, not "repair_rules is false".
         try lab.run(["iptables", "-w", "-t", "mangle", "-F", "SAMPLER"], in: lab.server)
         #expect(lab.wait(seconds: 10) { lab.read("run.log").contains("this daemon found no rules at its start, and repairs only rules it started with, so they stay missing") },

@@ -185,7 +185,7 @@ struct NftablesRulesTests {
         #expect(try lab.run([sampler, "rules", "check", "--config", config], in: lab.server).stdout.contains("OK"))
         let after = try status()
         #expect(after.status == 1, "\(after.stdout)")
-        #expect(after.stdout.contains("sampler's rules were missing from"), "\(after.stdout)")
+        #expect(after.stdout.contains("sampler's rules went missing after"), "\(after.stdout)")
         #expect(after.stdout.contains("this window's sample has a gap"), "\(after.stdout)")
         let metrics = try lab.run(["curl", "-s", "http://127.0.0.1:9731/metrics"], in: lab.server).stdout
         #expect(metrics.contains("sampler_rules_repairs_total 1\n"), "\(metrics)")

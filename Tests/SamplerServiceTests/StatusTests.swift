@@ -145,7 +145,7 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
             return Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: HealthThresholds()).problems
         }
         let back = problems(present: true)
-        #expect(back.contains { $0.contains("were missing from") && $0.contains("and are back") }, "\(back)")
+        #expect(back.contains { $0.contains("went missing after") && $0.contains("and were back at") }, "\(back)")
         let again = problems(present: false)
         #expect(again.contains { $0.contains("sampler's rules are missing") }, "\(again)")
         #expect(!again.contains { $0.contains("are back") }, "\(again)")
