@@ -19,6 +19,8 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         let place = location.map { "\($0): " } ?? ""
         if key == "rules" { return place + allowed }
+        // A line that is no setting at all: the line as it is.
+        if key.isEmpty { return "\(place)'\(Self.printable(value))': \(allowed)" }
         let (key, value) = (Self.printable(key), Self.printable(value))
         // From a file: the file, the line and the key. Otherwise the key and its option.
         guard location == nil, ConfigurationFile.keys.contains(key) else { return "\(place)\(key) = \(value): \(allowed)" }
@@ -76,7 +78,7 @@ public enum ConfigurationFile {
             let line = Self.withoutComment(Substring(content)).trimmed
             if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw ConfigurationError(key: String(line), value: "", allowed: "expected 'key = value'", location: location)
+                throw ConfigurationError(key: "", value: String(line), allowed: "expected 'key = value'", location: location)
             }
             let key = line[..<equals].trimmed, value = line[line.index(after: equals)...].trimmed
             if let first = lines[String(key)] {

@@ -56,7 +56,7 @@ public struct StageLimit: Codable, Sendable, Equatable {
     public var stage: String
     public var share: Double
 
-    public static let allowed = "STAGE=SHARE, a stage (post_syn, post_ack, post_psh, later, none) and a share in percent or as a fraction: post_psh=5% or post_psh=0.05"
+    public static let allowed = "STAGE=SHARE, a stage (post_syn, post_ack, post_psh, later, none) and a share in percent (0 to 100%) or as a fraction (0 to 1): post_psh=5% or post_psh=0.05"
 
     public init?(_ text: String) {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)

@@ -55,7 +55,7 @@ import SamplerSystem
         ("group = 9\nprobability = 1\ngroup = 10", "test.conf:3: group = 10: set twice, on lines 1 and 3: keep one"),
         ("\u{7f}ELF\u{02}\u{01} = x", "test.conf:1: \\x7fELF\\x02\\x01 = x: unknown key"),
         ("group = 70000", "test.conf:1: group = 70000: an NFLOG group, 0 to 65535"),
-        ("just words", "test.conf:1: just words = : expected 'key = value'"),
+        ("just words", "test.conf:1: 'just words': expected 'key = value'"),
         ("\n\nbackend = iptables", "test.conf:3: backend = iptables: auto, nft, legacy or nftables"),
         ("include_multiple_syns = maybe", "test.conf:1: include_multiple_syns = maybe: true or false"),
         ("include_multiple_syns = yes", "test.conf:1: include_multiple_syns = yes: true or false"),
