@@ -162,8 +162,8 @@ struct Run: ParsableCommand {
             let asked = settings.versions.filter { version in
                 (try? rules.differences(from: settings.rules, version: version, versions: settings.versions))?.isEmpty == true
             }
-            installing = rules.backend == .nftables && asked.count == settings.versions.count ? []
-                : rules.backend == .nftables ? settings.versions : settings.versions.filter { !asked.contains($0) }
+            let missing = settings.versions.filter { !asked.contains($0) }
+            installing = rules.backend == .nftables && !missing.isEmpty ? settings.versions : missing
             func families(_ versions: [IPVersion]) -> String { versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ") }
             if !installing.isEmpty {
                 do { try rules.install(settings.rules, versions: installing) } catch {
