@@ -192,7 +192,7 @@ public struct StageTable: Sendable, Equatable {
             return left ? text + fill : fill + text
         }
         var lines: [String] = []
-        let withSeconds = windowsNeedSeconds, windowWidth = withSeconds ? 19 : 16
+        let (withSeconds, windowWidth) = windowColumn
         var header = pad("window (UTC)", windowWidth, left: true)
         if grouping != .none { header += "  " + pad(grouping.heading, groupWidth, left: true) }
         header += pad("connections", 13) + stageNames.map { pad($0, 10) }.joined() + pad("resets", 9) + pad("timeouts", 10)
@@ -231,7 +231,7 @@ public struct StageTable: Sendable, Equatable {
             let fill = String(repeating: " ", count: max(0, width - text.count))
             return left ? text + fill : fill + text
         }
-        let withSeconds = windowsNeedSeconds, windowWidth = withSeconds ? 19 : 16
+        let (withSeconds, windowWidth) = windowColumn
         func line(_ first: String, _ group: String?, _ row: Row) -> String {
             var text = pad(first, windowWidth, left: true)
             if grouping != .none { text += "  " + pad(group ?? "", groupWidth, left: true) }
@@ -254,6 +254,7 @@ public struct StageTable: Sendable, Equatable {
     }
 
     /// Whether the table's windows need their seconds to be told apart (`--window` of
-    /// less than a minute, or not a whole number of them).
+    /// less than a minute, or not a whole number of them), and so the window column's width.
     var windowsNeedSeconds: Bool { Timestamp.needsSeconds(rows.keys.map { $0.window * 1_000_000 }) }
+    private var windowColumn: (seconds: Bool, width: Int) { windowsNeedSeconds ? (true, 19) : (false, 16) }
 }

@@ -152,8 +152,11 @@ public enum StatusText {
             return "\(name) \(s.count) (\(percent(s.share)))"
         }.joined(separator: ", ")
         let tags = w.tags.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        // Minutes, or seconds for windows that start within a minute (--window 30).
-        var line = "\(w.start.prefix(w.start.dropFirst(17).hasPrefix("00") ? 16 : 19))Z, \(counted(w.total, "connection")): \(stages)"
+        // As the log's window line labels it: seconds for windows shorter than whole minutes.
+        let label = Timestamp.parse(Substring(w.start)).map {
+            Timestamp.windowLabel($0, seconds: w.lengthSeconds.truncatingRemainder(dividingBy: 60) != 0, separator: UInt8(ascii: "T"))
+        } ?? String(w.start.prefix(16))
+        var line = "\(label)Z, \(counted(w.total, "connection")): \(stages)"
         if w.excluded > 0 { line += "; \(w.excluded) \(WindowSummary.excludedNote)" }
         if !tags.isEmpty { line += "; tags: \(tags)" }
         if let i = interval {

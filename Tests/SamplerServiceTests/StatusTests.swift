@@ -1,4 +1,5 @@
 @testable import SamplerStatus
+@testable import SamplerService
 import SamplerRules
 import Foundation
 import SamplerClassifier
@@ -99,6 +100,23 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         let dropping = StatusReport(snapshot, version: "9.9", pid: 42)
         #expect(StatusText.render(health: health, rules: rules, daemon: .success(dropping))
             .contains("10 records for /var/lib/sampler/records.jsonl (3 of them dropped, not written)"))
+    }
+
+    /// A window of 30 s is labelled with its seconds, as the log's window line labels it;
+    /// 15-minute windows keep their minutes.
+    @Test func windowLinesShowSecondsForWindowsShorterThanMinutes() {
+        var snapshot = sampleSnapshot()
+        snapshot.currentWindow = WindowSummary(start: 1_794_999_630_000_000, length: 30_000_000)
+        let short = StatusReport(snapshot, version: "9.9", pid: 42)
+        let rules = RulesCheck(checked: false)
+        let health = Health.evaluate(daemon: .success(short), rules: rules, settings: Settings(), thresholds: HealthThresholds())
+        let text = StatusText.render(health: health, rules: rules, daemon: .success(short))
+        let label = Timestamp.windowLabel(1_794_999_630_000_000, seconds: true, separator: UInt8(ascii: "T"))
+        #expect(label.hasSuffix(":30") && text.contains("current window: \(label)Z, "), "\(text)")
+        #expect(LiveSampler.describe(snapshot.currentWindow, counters: LiveCounters()).hasPrefix("window \(label)Z: "))
+        let long = StatusReport(sampleSnapshot(), version: "9.9", pid: 42)
+        let minutes = Timestamp.windowLabel(1_794_999_600_000_000, seconds: false, separator: UInt8(ascii: "T"))
+        #expect(StatusText.render(health: health, rules: rules, daemon: .success(long)).contains("current window: \(minutes)Z, "))
     }
 
     /// After an overrun, the nflog line says that a burst's last losses are counted only
