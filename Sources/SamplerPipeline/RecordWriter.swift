@@ -155,7 +155,8 @@ final class RecordWriter: @unchecked Sendable {
             lastFailureLog = now
             failureLogged = true
             log("cannot write records to \(file.name): \(failure); \(file.bytesWaiting) bytes wait "
-                + "(at most \(RecordFile.maximumBuffered)), \(file.recordsDropped) records dropped so far")
+                + "(at most \(RecordFile.maximumBuffered)), \(file.recordsDropped) records dropped so far: free space there (or make it writable), "
+                + "and what waits is written at once; stopping sampler before that loses it")
         }
     }
 

@@ -213,6 +213,11 @@ public struct Health: Codable, Sendable, Equatable {
                 problem(.warning, "sampler's rules are not where the daemon looks (backend \(backend)), but \(other); "
                     + "if they log to the daemon's group it is fed, but cannot check or repair them: restart sampler with the backend "
                     + "they were installed with (--backend, or backend in the configuration)")
+            } else if !rules.anyPresent, report.rulesUpkeep?.repair == true, let source = report.rules?.source, source != "configured" {
+                // Gone from under a daemon that repairs them (the rules it started with:
+                // installed or found), it puts them back at its next check.
+                problem(.critical, "sampler's rules are missing: nothing is sampled until the daemon reinstalls them at its next check "
+                    + "(rules_check_interval); if they stay missing, run '\(rules.install)'")
             } else if !rules.anyPresent {
                 problem(.critical, "sampler's rules are missing: nothing will be sampled (run '\(rules.install)')")
             } else {
@@ -307,8 +312,10 @@ public struct Health: Codable, Sendable, Equatable {
             // ring drops the classifiers'.
             var causes: [String] = []
             if both[.lost] > 0 { causes.append("\(both[.lost]) by the kernel (the socket's receive buffer was full: it doubles on each overrun up to max_receive_buffer; raise that if losses go on)") }
-            if both[.ringDrops] > 0 { causes.append("\(both[.ringDrops]) at the shard rings (the classifiers fell behind: raise ring_size or shards)") }
-            problem(.warning, "lost \(both.messagesLost) of \(both.messagesSent) NFLOG messages in the current and last window (more than "
+            if both[.ringDrops] > 0 {
+                causes.append("\(both[.ringDrops]) dropped at full shard rings (the classifiers fell behind: give them more cores, shards, or raise ring_size)")
+            }
+            problem(.warning, "\(both.messagesLost) of \(both.messagesSent) NFLOG messages in the current and last window never reached the classifiers (more than "
                 + "\(percent(thresholds.lossRatio))): " + causes.joined(separator: ", ") + "; or sample less (probability)")
         }
         let evicted = both[.evicted]

@@ -165,12 +165,18 @@ struct Run: ParsableCommand {
             let missing = settings.versions.filter { !asked.contains($0) }
             installing = rules.backend == .nftables && !missing.isEmpty ? settings.versions : missing
             func families(_ versions: [IPVersion]) -> String { versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ") }
+            // Rules there with other values are replaced, as asked: said, with what they were.
+            let replaced = installing.flatMap { version in
+                (try? rules.installed(version: version)).map { $0.isPresent } == true
+                    ? ((try? rules.differences(from: settings.rules, version: version, versions: settings.versions)) ?? []).map(\.text) : []
+            }
             if !installing.isEmpty {
                 do { try rules.install(settings.rules, versions: installing) } catch {
                     printError("sampler run: cannot install the rules: \(error)")
                     throw ExitStatus.failure.exit
                 }
-                printError("sampler: installed the rules in \(rules.place) (\(families(installing))); they are removed on exit")
+                printError("sampler: installed the rules in \(rules.place) (\(families(installing))); they are removed on exit"
+                    + (replaced.isEmpty ? "" : "; they replaced rules with other values (\(replaced.joined(separator: "; ")))"))
             }
             let kept = settings.versions.filter { !installing.contains($0) }
             if !kept.isEmpty {
