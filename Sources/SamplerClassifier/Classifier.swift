@@ -189,6 +189,10 @@ public struct Classifier {
         let deadline = connection.lastSeen + configuration.idleTimeout, tag = ConnectionTable.tag(of: hash)
         if idle.contains(slot) { idle.update(slot: slot, deadline: deadline, tag: tag) } else { idle.insert(slot: slot, deadline: deadline, tag: tag) }
         if let deadline = connection.closingDeadline { closing.insert(slot: slot, deadline: deadline, tag: tag) }
+        if connection.packetCount >= min(configuration.packetCap, Connection.capacity) {
+            // `packets = 1`: the kernel sends only the opening packet, so it completes the set.
+            finalize(slot: slot, tag: tag, close: connection.hasRST ? .reset : connection.hasFIN ? .fin : .cap, at: clock, emit: emit)
+        }
     }
 
     private mutating func append(_ packet: PacketSummary, toSlot slot: Int32, tag: UInt32, emit: (ConnectionRecord) -> Void) {

@@ -86,6 +86,13 @@ import SamplerWire
         var capped = ClassifierConfiguration()
         capped.packetCap = 3
         #expect(classify(flow.script("S A PA A"), configuration: capped).records.map(\.close) == [.cap])
+        // `packets = 1`: the kernel logs only the SYN, which completes the set; a normal
+        // connection is no timeout at post_syn.
+        capped.packetCap = 1
+        let single = classify(flow.script("S"), configuration: capped).records
+        #expect(single.map(\.close) == [.cap])
+        #expect(single.map(\.stage) == [Stage.none])
+        #expect(single.map(\.tags) == [[]])
     }
 
     @Test func aFullTableEvictsTheConnectionIdleLongest() {
