@@ -176,6 +176,13 @@ public struct Classifier {
         return nil
     }
 
+    /// Whether the connection holds all the packets the kernel rule sends it (the `packets`
+    /// setting, at most what a connection keeps).
+    @inline(__always)
+    private func isComplete(_ connection: Connection) -> Bool {
+        connection.packetCount >= min(configuration.packetCap, Connection.capacity)
+    }
+
     private mutating func open(_ packet: PacketSummary, hash: UInt64, emit: (ConnectionRecord) -> Void) {
         if table.isFull, let idlest = settledIdlest() {
             counters.evicted += 1
@@ -189,9 +196,9 @@ public struct Classifier {
         let deadline = connection.lastSeen + configuration.idleTimeout, tag = ConnectionTable.tag(of: hash)
         if idle.contains(slot) { idle.update(slot: slot, deadline: deadline, tag: tag) } else { idle.insert(slot: slot, deadline: deadline, tag: tag) }
         if let deadline = connection.closingDeadline { closing.insert(slot: slot, deadline: deadline, tag: tag) }
-        if connection.packetCount >= min(configuration.packetCap, Connection.capacity) {
+        if isComplete(connection) {
             // `packets = 1`: the kernel sends only the opening packet, so it completes the set.
-            finalize(slot: slot, tag: tag, close: connection.hasRST ? .reset : connection.hasFIN ? .fin : .cap, at: clock, emit: emit)
+            finalize(slot: slot, tag: tag, close: connection.closeAtCap, at: clock, emit: emit)
         }
     }
 
@@ -199,10 +206,9 @@ public struct Classifier {
         // In place: the connection stays in its slot. Its idle deadline moves on lazily.
         let closingBefore = table[slot].closingDeadline
         table[slot].append(packet, grace: configuration.gracePeriod)
-        if table[slot].packetCount >= min(configuration.packetCap, Connection.capacity) {
+        if isComplete(table[slot]) {
             // The kernel sends no more: the set is complete now.
-            let close: CloseReason = table[slot].hasRST ? .reset : table[slot].hasFIN ? .fin : .cap
-            finalize(slot: slot, tag: tag, close: close, at: clock, emit: emit)
+            finalize(slot: slot, tag: tag, close: table[slot].closeAtCap, at: clock, emit: emit)
             return
         }
         if let deadline = table[slot].closingDeadline, deadline != closingBefore {

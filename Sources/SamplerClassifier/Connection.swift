@@ -127,4 +127,8 @@ public struct Connection: Sendable {
     /// How the connection closes when its deadline passes (or it is evicted): by its RST,
     /// by its FIN, or else by the idle timeout.
     var closeAtDeadline: CloseReason { hasRST ? .reset : hasFIN ? .fin : .timeout }
+
+    /// How the connection closes when its packet set is complete (the kernel rule sends no
+    /// more): by its RST, by its FIN, or else at the cap.
+    var closeAtCap: CloseReason { hasRST ? .reset : hasFIN ? .fin : .cap }
 }
