@@ -126,24 +126,36 @@ public struct Settings: Sendable, Equatable {
         try ClickHouseTarget(url: clickhouseURL, database: clickhouseDatabase, table: clickhouseTable, user: clickhouseUser, password: password)
     }
 
+    /// The path `clickhouse_password_file` names: as given when absolute, else in systemd's
+    /// credentials directory; nil when there is no file, or when it is relative and
+    /// `$CREDENTIALS_DIRECTORY` is not set (outside the service).
+    public func clickhousePasswordPath(environment: [String: String]) -> String? {
+        if clickhousePasswordFile.isEmpty { return nil }
+        if clickhousePasswordFile.hasPrefix("/") { return clickhousePasswordFile }
+        return environment["CREDENTIALS_DIRECTORY"].map { "\($0)/\(clickhousePasswordFile)" }
+    }
+
+    /// The ClickHouse password, read from its file; nil when there is no file. A relative
+    /// name without `$CREDENTIALS_DIRECTORY` is read from the working directory, as before.
+    public func clickhousePassword(environment: [String: String]) throws(ConfigurationError) -> String? {
+        if clickhousePasswordFile.isEmpty { return nil }
+        let path = clickhousePasswordPath(environment: environment) ?? clickhousePasswordFile
+        do { return String(try TextFile.read(path).trimmed) } catch {
+            throw ConfigurationError(key: "clickhouse_password_file", value: clickhousePasswordFile,
+                                     allowed: "a readable file (\(path): \(error))",
+                                     location: explicitKeys.location(of: "clickhouse_password_file"))
+        }
+    }
+
     /// The ClickHouse sink's options, the password read from its file; nil when
     /// ClickHouse is off. `hostName` fills an empty host_id.
     public func clickhouseSink(hostName: String, environment: [String: String]) throws(ConfigurationError) -> ClickHouseSink.Options? {
         guard !clickhouseURL.isEmpty else { return nil }
-        var password = ""
-        if !clickhousePasswordFile.isEmpty {
-            let path = clickhousePasswordFile.hasPrefix("/") ? clickhousePasswordFile
-                : (environment["CREDENTIALS_DIRECTORY"].map { "\($0)/" } ?? "") + clickhousePasswordFile
-            let text: String
-            do { text = try TextFile.read(path) } catch {
-                throw ConfigurationError(key: "clickhouse_password_file", value: clickhousePasswordFile,
-                                         allowed: "a readable file (\(path): \(error))")
-            }
-            password = String(text.trimmed)
-        }
+        let password = try clickhousePassword(environment: environment) ?? ""
         let target: ClickHouseTarget
         do { target = try clickhouseTarget(password: password) } catch {
-            throw ConfigurationError(key: "clickhouse_url", value: clickhouseURL, allowed: error.description)
+            throw ConfigurationError(key: "clickhouse_url", value: clickhouseURL, allowed: error.description,
+                                     location: explicitKeys.location(of: "clickhouse_url"))
         }
         var options = ClickHouseSink.Options(
             target: target,

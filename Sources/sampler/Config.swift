@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SamplerConfiguration
+import SamplerService
 
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +33,9 @@ struct Config: ParsableCommand {
                 Reads FILE (default: \(Settings.defaultPath); the built-in defaults when it does \
                 not exist), checks every key and value, and prints every setting in the file's \
                 format. An unknown key or a bad value is an error naming the line, the key, the \
-                value and what is allowed.
+                value and what is allowed; so are a status_socket_group that does not exist and \
+                a clickhouse_password_file that cannot be read (a relative one is read from \
+                systemd's $CREDENTIALS_DIRECTORY when that is set), as `run` would refuse them.
 
                 \(ExitStatus.help("the file is good", [.configuration: "the file cannot be read, or has an unknown key or a bad value"]))
                 """
@@ -45,7 +48,20 @@ struct Config: ParsableCommand {
             var option = ConfigOption()
             option.config = file
             let settings = try option.load()
-            try configurationStep { () throws(ConfigurationError) in try settings.validate() }
+            let environment = ProcessInfo.processInfo.environment
+            try configurationStep { () throws(ConfigurationError) in
+                try settings.validate()
+                // What `run` checks as it starts, so that a file that passes here starts.
+                _ = try settings.statusSocketAccess()
+                if !settings.clickhouseURL.isEmpty, settings.clickhousePasswordPath(environment: environment) != nil {
+                    _ = try settings.clickhousePassword(environment: environment)
+                }
+            }
+            if !settings.clickhouseURL.isEmpty, !settings.clickhousePasswordFile.isEmpty,
+               settings.clickhousePasswordPath(environment: environment) == nil {
+                printError("sampler config check: note: clickhouse_password_file = \(settings.clickhousePasswordFile) is relative: "
+                    + "the service reads it from systemd's $CREDENTIALS_DIRECTORY (LoadCredential=), so it is not checked here")
+            }
             let source = file ?? (FileManager.default.fileExists(atPath: Settings.defaultPath) ? Settings.defaultPath : "built-in defaults")
             print("# effective configuration (from \(source))")
             print(ConfigurationFile.render(settings), terminator: "")

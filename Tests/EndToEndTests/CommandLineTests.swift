@@ -123,6 +123,28 @@ import Testing
         #expect(relative.status == 3 && relative.stdout.contains("status_socket = status.sock (--status-socket): an absolute path"), "\(relative.stdout)")
     }
 
+    /// What `run` refuses as it starts, `config check` refuses too, by file and line (a
+    /// trial found it passed a password file that did not exist and a group that did not).
+    @Test func configCheckRefusesWhatRunRefuses() throws {
+        let password = try write("clickhouse_url = http://127.0.0.1:1\nclickhouse_password_file = /nonexistent/clickhouse.password\n")
+        let group = try write("# the socket's group\nstatus_socket_group = sampler-no-such-group\n")
+        let relative = try write("clickhouse_url = http://127.0.0.1:1\nclickhouse_password_file = clickhouse.password\n")
+        defer { for file in [password, group, relative] { unlink(file) } }
+        let noPassword = try Subprocess.run([sampler, "config", "check", password])
+        #expect(noPassword.status == 78)
+        #expect(noPassword.stderr.contains("\(password):2: clickhouse_password_file = /nonexistent/clickhouse.password: a readable file"),
+                "\(noPassword.stderr)")
+        let noGroup = try Subprocess.run([sampler, "config", "check", group])
+        #expect(noGroup.status == 78)
+        #expect(noGroup.stderr.contains("\(group):2: status_socket_group = sampler-no-such-group: a group that exists"), "\(noGroup.stderr)")
+        // A relative name is systemd's credential: outside the service, a note, not an error.
+        let credential = try Subprocess.run(["/usr/bin/env", "-u", "CREDENTIALS_DIRECTORY", sampler, "config", "check", relative])
+        #expect(credential.status == 0, "\(credential.stderr)")
+        #expect(credential.stderr.contains("clickhouse_password_file = clickhouse.password is relative"), "\(credential.stderr)")
+        let root = try Subprocess.run(["/usr/bin/env", "CREDENTIALS_DIRECTORY=/nonexistent", sampler, "config", "check", relative])
+        #expect(root.status == 78 && root.stderr.contains("/nonexistent/clickhouse.password: No such file"), "\(root.stderr)")
+    }
+
     /// --port and --server select records, they do not change them: the packets they leave
     /// out still move the capture's clock, so a connection times out at the same time and
     /// the end of the input is the capture's (found by a trial: the fixture's port-9 SYNs
