@@ -42,7 +42,7 @@ public struct ReportFilter: Sendable, Equatable {
 /// to now as people say it: `now`, `today` and `yesterday` (midnight UTC), or an age such
 /// as `-90s`, `-15m`, `-1h`, `-2d`, `-1w`.
 public enum ReportTime {
-    public static let allowed = "an RFC 3339 UTC time such as 2026-11-21T00:00:00Z, or now, today, yesterday (midnight UTC), or an age such as -15m, -1h, -2d, -1w"
+    public static let allowed = "an RFC 3339 time such as 2026-11-21T00:00:00Z or 2026-11-21T01:00:00+01:00, or now, today, yesterday (midnight UTC), or an age such as -15m, -1h, -2d, -1w"
 
     /// Seconds since the epoch; nil when `text` is none of the above.
     public static func seconds(_ text: String, now: Int64) -> Int64? {

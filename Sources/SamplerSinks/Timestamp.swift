@@ -143,16 +143,19 @@ public enum Timestamp {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Parses what `append` writes ("2024-09-05T12:00:00.123456Z"; the fraction may have
-    /// 0 to 6 digits, and a space may stand for the T); nil for anything else.
+    /// Parses an RFC 3339 time: what `append` writes ("2024-09-05T12:00:00.123456Z"), and
+    /// what other tools write in the same form: a space or a t for the T, a fraction of 1
+    /// to 9 digits (beyond the microsecond, cut), a z, or an offset such as +01:00 (the
+    /// time is then that far ahead of UTC). A date that does not exist (February 30) and
+    /// anything else is nil.
     public static func parse(_ text: Substring) -> Microseconds? {
         Array(text.utf8).withUnsafeBufferPointer { parse($0) }
     }
 
     /// The same over bytes (a field in a records line, read in place).
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Microseconds? {
-        guard bytes.count >= 20, bytes[bytes.count - 1] == UInt8(ascii: "Z") else { return nil }
         func digits(_ range: Range<Int>) -> Int64? {
+            guard range.upperBound <= bytes.count else { return nil }
             var value: Int64 = 0
             for i in range {
                 guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i]) else { return nil }
@@ -160,20 +163,50 @@ public enum Timestamp {
             }
             return value
         }
-        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " "),
+        guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(bytes[10]),
               bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
               let year = digits(0..<4), let month = digits(5..<7), let day = digits(8..<10),
               let hour = digits(11..<13), let minute = digits(14..<16), let second = digits(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+              (1...12).contains(month), (1...daysIn(month: month, of: year)).contains(day),
+              hour < 24, minute < 60, second < 61 else { return nil }
+        var at = 19
         var micros: Int64 = 0
-        if bytes.count > 20 {
-            let fraction = 20..<(bytes.count - 1)
-            guard bytes[19] == UInt8(ascii: "."), (1...6).contains(fraction.count), let value = digits(fraction) else { return nil }
+        if bytes[at] == UInt8(ascii: ".") {
+            at += 1
+            let start = at
+            while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]) { at += 1 }
+            guard (1...9).contains(at - start), let value = digits(start..<min(at, start + 6)) else { return nil }
             micros = value
-            for _ in fraction.count..<6 { micros *= 10 }
+            for _ in min(at - start, 6)..<6 { micros *= 10 }
         }
-        let seconds = days(fromCivil: year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+        // The offset: Z, or how far the local time is ahead of UTC.
+        var offset: Int64 = 0
+        guard at < bytes.count else { return nil }
+        switch bytes[at] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            at += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard at + 6 == bytes.count, bytes[at + 3] == UInt8(ascii: ":"),
+                  let hours = digits(at + 1..<at + 3), let minutes = digits(at + 4..<at + 6),
+                  hours < 24, minutes < 60 else { return nil }
+            offset = (hours * 3600 + minutes * 60) * (bytes[at] == UInt8(ascii: "-") ? -1 : 1)
+            at += 6
+        default:
+            return nil
+        }
+        guard at == bytes.count else { return nil }
+        let seconds = days(fromCivil: year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset
         return seconds * 1_000_000 + micros
+    }
+
+    /// The days of `month` (1 to 12) in the Gregorian `year`.
+    static func daysIn(month: Int64, of year: Int64) -> Int64 {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {

@@ -105,7 +105,7 @@ struct Report: ParsableCommand {
     var window: Int64?
 
     // Unconditional: the next word is the value even when it begins with '-' (-1h).
-    @Option(parsing: .unconditional, help: ArgumentHelp("Only connections finalized at or after this time: RFC 3339 (2026-11-21T00:00:00Z), now, today, yesterday (midnight UTC), or an age (-15m, -1h, -2d, -1w).", valueName: "time"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only connections finalized at or after this time: RFC 3339 (2026-11-21T00:00:00Z, or with an offset, 2026-11-21T01:00:00+01:00), now, today, yesterday (midnight UTC), or an age (-15m, -1h, -2d, -1w).", valueName: "time"))
     var since: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Only connections finalized before this time (as --since).", valueName: "time"))
@@ -126,6 +126,9 @@ struct Report: ParsableCommand {
             if let value, ReportTime.seconds(value, now: Self.now) == nil {
                 throw ValidationError("\(flag) '\(value)' is not \(ReportTime.allowed).")
             }
+        }
+        if let since, let until, let start = ReportTime.seconds(since, now: Self.now), let end = ReportTime.seconds(until, now: Self.now), start >= end {
+            throw ValidationError("--since '\(since)' is not before --until '\(until)': no connection is finalized between them; swap them, or give a later --until.")
         }
         if clickhouse && !files.isEmpty { throw ValidationError("give files or --clickhouse, not both.") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("- (standard input) can be read once.") }

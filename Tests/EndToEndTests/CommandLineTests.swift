@@ -82,6 +82,13 @@ import Testing
         }
         let bad = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "last week"])
         #expect(bad.status == 64 && bad.stderr.contains("or an age such as -15m"), "\(bad.stderr)")
+        // An empty interval is a mistake, not an empty report (a trial: it was silent).
+        let backwards = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "-1h", "--until", "-2h"])
+        #expect(backwards.status == 64 && backwards.stderr.contains("--since '-1h' is not before --until '-2h'"), "\(backwards.stderr)")
+        // An offset is another way to write the same moment.
+        let utc = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "2026-11-21T20:00:00Z"])
+        let offset = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "2026-11-21T21:00:00+01:00"])
+        #expect(utc.status == offset.status && utc.stdout == offset.stdout, "\(offset.stderr)")
     }
 
     @Test func configCheckPrintsTheEffectiveConfiguration() throws {

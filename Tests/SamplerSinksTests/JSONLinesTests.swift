@@ -164,10 +164,18 @@ import SamplerWire
         }
     }
 
-    @Test func parsesShortFractionsAndRefusesTheRest() {
+    @Test func parsesRFC3339AndRefusesTheRest() {
         #expect(Timestamp.parse("2026-11-21T20:00:00Z") == 1_795_291_200_000_000)  // date -d 2026-11-21T20:00:00Z +%s
         #expect(Timestamp.parse("2026-11-21 20:00:00.5Z") == 1_795_291_200_500_000)
-        for bad in ["2026-11-21T20:00:00", "2026-13-01T00:00:00Z", "2026-11-21T20:00:00.Z", "2026-11-21T20:00:00.1234567Z", "yesterday"] {
+        // Other tools' forms (a trial: +01:00 was refused): the offset is how far ahead of UTC.
+        #expect(Timestamp.parse("2026-11-21T21:00:00+01:00") == 1_795_291_200_000_000)
+        #expect(Timestamp.parse("2026-11-21T15:30:00.25-04:30") == 1_795_291_200_250_000)
+        #expect(Timestamp.parse("2026-11-21t20:00:00.123456789z") == 1_795_291_200_123_456)
+        #expect(Timestamp.parse("2028-02-29T00:00:00Z") != nil)  // a leap year
+        for bad in ["2026-11-21T20:00:00", "2026-13-01T00:00:00Z", "2026-11-21T20:00:00.Z", "2026-11-21T20:00:00.1234567890Z",
+                    "2026-02-29T00:00:00Z", "2026-02-30T00:00:00Z", "2026-04-31T00:00:00Z", "2100-02-29T00:00:00Z",
+                    "2026-11-21T20:00:00+01", "2026-11-21T20:00:00+0100", "2026-11-21T20:00:00+24:00", "2026-11-21T20:00:00Z ",
+                    "yesterday"] {
             #expect(Timestamp.parse(Substring(bad)) == nil, "\(bad)")
         }
         var out: [UInt8] = []
