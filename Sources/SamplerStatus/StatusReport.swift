@@ -232,6 +232,9 @@ extension StatusReport {
         public var present: Bool?
         /// Missing since (from the last check that saw them), while they are.
         public var missingSince: String?
+        /// The rules were in the kernel at some check since the start: when not,
+        /// `missing_since` is the first check that looked (nil from an older daemon).
+        public var everPresent: Bool?
         public var repairs: UInt64
         public var missingSeconds: Double
         public var lastGapStart: String?
@@ -244,6 +247,7 @@ extension StatusReport {
             lastCheckAt = s.lastCheckAt.map(Timestamp.string)
             present = s.present
             missingSince = s.missingSince.map(Timestamp.string)
+            everPresent = s.everPresent
             repairs = s.repairs
             missingSeconds = StatusReport.seconds(s.missing(at: now))
             lastGapStart = s.lastGap.map { Timestamp.string($0.start) }

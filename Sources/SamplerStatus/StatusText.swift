@@ -62,7 +62,10 @@ public enum StatusText {
         lines.append("sampler \(r.version), pid \(r.pid), up \(duration(r.uptimeSeconds)) (since \(r.startedAt))")
         lines.append("rules: " + rulesLine(rules))
         if let u = r.rulesUpkeep {
-            let state = u.present.map { $0 ? "present" : "missing" + (u.missingSince.map { " (last found at \($0))" } ?? "") } ?? "not checked yet"
+            // Missing since: the last check that found them, or, when none has, the first
+            // that looked (a trial read "last found at" the time they were found missing).
+            let since = u.missingSince.map { u.everPresent == false ? " (not found at any check since \($0))" : " (last found at \($0))" } ?? ""
+            let state = u.present.map { $0 ? "present" : "missing" + since } ?? "not checked yet"
             let checks = SamplerSinks.counted(Int(clamping: u.checks), "check")
             let repairs = SamplerSinks.counted(Int(clamping: u.repairs), "repair")
             lines.append("rules upkeep: \(state) at the last of \(checks) (\(u.lastCheckAt ?? "none yet")); "

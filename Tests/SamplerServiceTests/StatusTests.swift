@@ -188,6 +188,23 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(upkeep.missing(at: snapshot.takenAt) == 3_000_000, "an ended gap only")
     }
 
+    /// Rules missing since the start were never found: their time is the first check's.
+    @Test func rulesNeverFoundAreNotSaidToBeLastFound() throws {
+        let snapshot = sampleSnapshot()
+        var upkeep = RuleUpkeep(repair: true)
+        (upkeep.checks, upkeep.present, upkeep.lastCheckAt, upkeep.missingSince) = (3, false, snapshot.takenAt, snapshot.takenAt - 20_000_000)
+        func text() -> String {
+            let report = StatusReport(snapshot, version: "9.9", upkeep: upkeep, pid: 42)
+            return StatusText.render(health: Health.evaluate(daemon: .success(report), rules: RulesCheck(checked: false), settings: Settings(),
+                                                             thresholds: HealthThresholds()),
+                                     rules: RulesCheck(checked: false), daemon: .success(report))
+        }
+        let since = Timestamp.string(snapshot.takenAt - 20_000_000)
+        #expect(text().contains("rules upkeep: missing (not found at any check since \(since))"), "\(text())")
+        upkeep.everPresent = true
+        #expect(text().contains("rules upkeep: missing (last found at \(since))"), "\(text())")
+    }
+
     /// One nftables table counts both IP versions together: one pair of counters, said once.
     @Test func nftablesCountersAreSaidOnceForBothVersions() {
         var rules = RulesCheck(checked: true)
