@@ -37,7 +37,8 @@ struct Status: ParsableCommand {
             UNKNOWN: the daemon runs in another network namespace, whose rules status \
             cannot read from here (run it there, or pass --skip-rules to judge the daemon \
             alone); the socket may not be used (run as root), the rules cannot be read \
-            (run as root, or pass --skip-rules), or a bad option.
+            (run as root, or pass --skip-rules), or a bad option (a --backend other than the \
+            daemon's, whose rules status then would not see).
 
             When the daemon is not running, status still answers (CRITICAL) and says \
             whether sampler's rules are left in the kernel.
@@ -111,6 +112,14 @@ struct Status: ParsableCommand {
         // The daemon's tools and families, unless the command line names others: rules it
         // keeps for IPv4 only lack nothing for IPv6.
         var reading = settings
+        if target.backend != nil, let theirs = report?.rules?.backend.flatMap(Backend.init(rawValue:)), !theirs.mayShareRules(with: settings.backend) {
+            // Read with other tools than the daemon's, its rules would look missing, and the
+            // daemon be blamed for a flag (a trial: a warning to restart it with its backend).
+            print("SAMPLER UNKNOWN - --backend \(settings.backend.rawValue): the daemon works with backend \(theirs.rawValue), "
+                + "whose rules status judges it by: leave out --backend (to read the others: "
+                + "'sampler rules check --backend \(settings.backend.rawValue)')")
+            throw ExitCode(HealthState.unknown.rawValue)
+        }
         if let theirs = report?.rules, target.backend == nil {
             reading.backend = theirs.backend.flatMap(Backend.init(rawValue:)) ?? reading.backend
             reading.nftablesTable = theirs.nftablesTable ?? reading.nftablesTable

@@ -145,6 +145,15 @@ struct NftablesRulesTests {
         #expect(verdict.status == 1, "\(verdict.stdout)")
         #expect(verdict.stdout.contains("sampler's rules are not where the daemon looks (backend auto), but sampler's nftables table"), "\(verdict.stdout)")
         #expect(!verdict.stdout.contains("sampler's rules are missing"), "\(verdict.stdout)")
+        // status reads the daemon's backend: another one given would judge it by rules it
+        // does not keep (a trial: the warning blamed the daemon's backend for the flag's).
+        let otherTools = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--backend", "nftables"],
+                                     in: lab.server, allowFailure: true)
+        #expect(otherTools.status == 3 && otherTools.stdout.hasPrefix("SAMPLER UNKNOWN - --backend nftables: the daemon works with backend auto"),
+                "\(otherTools.stdout)")
+        let sameTools = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--backend", "nft"],
+                                    in: lab.server, allowFailure: true)
+        #expect(sameTools.status == 1 && sameTools.stdout.contains("sampler's rules are not where the daemon looks"), "\(sameTools.stdout)")
         lab.stop(run)
     }
 
