@@ -48,6 +48,17 @@ public struct HealthThresholds: Codable, Sendable, Equatable {
         }
         if critical { replace(&stageCritical) } else { replace(&stageWarning) }
     }
+
+    /// A stage whose warning limit is above its critical one (the warning could never
+    /// show), as monitoring plugins refuse such thresholds; nil when there is none.
+    public var inverted: (warning: StageLimit, critical: StageLimit)? {
+        for warning in stageWarning {
+            if let critical = stageCritical.first(where: { $0.stage == warning.stage }), warning.share > critical.share {
+                return (warning, critical)
+            }
+        }
+        return nil
+    }
 }
 
 /// A limit on one stage's share of the current window, as monitoring plugins take

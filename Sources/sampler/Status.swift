@@ -103,6 +103,11 @@ struct Status: ParsableCommand {
                 thresholds.set(limit, critical: flag == "--critical")
             }
         }
+        if let (warning, critical) = thresholds.inverted {
+            print("SAMPLER UNKNOWN - --warning \(warning.stage)=\(percent(warning.share)) is above --critical \(critical.stage)=\(percent(critical.share)): "
+                + "the warning would never show; give a warning limit at or below the critical one")
+            throw ExitCode(HealthState.unknown.rawValue)
+        }
 
         let daemon = ask(settings.statusSocket)
         // The daemon is judged against itself: the kernel's rules against the ones it
@@ -152,6 +157,12 @@ struct Status: ParsableCommand {
             print(StatusText.render(health: health, rules: rules, daemon: daemon, thresholds: thresholds))
         }
         throw ExitCode(health.state.rawValue)
+    }
+
+    /// A share as a limit is written: 0.05 as 5%.
+    private func percent(_ share: Double) -> String {
+        let value = share * 100
+        return (value == value.rounded() ? String(Int(value)) : String(value)) + "%"
     }
 
     private func ask(_ path: String) -> Result<StatusReport, UnixClient.Failure> {

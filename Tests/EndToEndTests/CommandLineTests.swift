@@ -126,6 +126,8 @@ import Testing
         // status is a monitoring plugin: the reason on its one line, UNKNOWN.
         let plugin = try Subprocess.run([sampler, "status", "--config", file, "--skip-rules"])
         #expect(plugin.status == 3 && plugin.stdout.hasPrefix("SAMPLER UNKNOWN - configuration: \(file):2: idle_timeout = -3"), "\(plugin.stdout)")
+        let inverted = try Subprocess.run([sampler, "status", "--config", "/dev/null", "--skip-rules", "--warning", "post_psh=50%", "--critical", "post_psh=0.1"])
+        #expect(inverted.status == 3 && inverted.stdout.hasPrefix("SAMPLER UNKNOWN - --warning post_psh=50% is above --critical post_psh=10%"), "\(inverted.stdout)")
         let relative = try Subprocess.run([sampler, "status", "--config", "/dev/null", "--status-socket", "status.sock", "--skip-rules"])
         #expect(relative.status == 3 && relative.stdout.contains("status_socket = status.sock (--status-socket): an absolute path"), "\(relative.stdout)")
     }

@@ -239,6 +239,17 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         for bad in ["post_psh", "post_psh=", "stage=5%", "post_psh=150%", "post_psh=-1", "post_psh=x%"] { #expect(StageLimit(bad) == nil, "\(bad)") }
     }
 
+    /// A warning limit above the stage's critical one could never show: refused, by stage.
+    @Test func aWarningAboveItsCriticalLimitIsFound() throws {
+        var thresholds = HealthThresholds()
+        thresholds.stageWarning = [try #require(StageLimit("post_psh=25%")), try #require(StageLimit("post_syn=0.6"))]
+        thresholds.stageCritical = [try #require(StageLimit("post_psh=30%")), try #require(StageLimit("none=1%"))]
+        #expect(thresholds.inverted == nil, "below its critical limit, or without one")
+        thresholds.stageCritical.append(try #require(StageLimit("post_syn=50%")))
+        let inverted = try #require(thresholds.inverted)
+        #expect(inverted.warning.stage == "post_syn" && inverted.warning.share == 0.6 && inverted.critical.share == 0.5)
+    }
+
     /// `--warning post_syn=5% --warning post_syn=60%`: the second replaces the first, for
     /// the verdict and the perfdata alike (a trial saw the verdict use 5% and the perfdata 60).
     @Test func aRepeatedStageLimitReplacesTheFirst() throws {
