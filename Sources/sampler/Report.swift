@@ -64,8 +64,9 @@ struct Report: ParsableCommand {
                 .failure: "some lines were not records (the table counts the rest)",
                 .noInput: "a file cannot be opened, or is compressed",
                 .unavailable: "ClickHouse cannot be reached or refused the query",
+                .dataError: "a file is a packet capture, not records (classify it first)",
                 .cannotCreate: "the SVG cannot be written",
-                .configuration: "a bad ClickHouse setting",
+                .configuration: "a bad setting (the configuration file, or a ClickHouse flag)",
             ]))
             """
     )
@@ -236,9 +237,17 @@ struct Report: ParsableCommand {
         }
         print(output, terminator: "")
         if let svg {
-            let text = StageChart.svg(table, label: label)
-            guard FileManager.default.createFile(atPath: svg, contents: Data(text.utf8)) else {
-                printError("sampler report: cannot write \(svg)")
+            let bytes = Array(StageChart.svg(table, label: label).utf8)
+            do {
+                let fd = try Descriptor.open(svg, O_WRONLY | O_CREAT | O_TRUNC)
+                var written = 0
+                do { try fd.writeAll(bytes, written: &written) } catch {
+                    fd.close()
+                    throw error
+                }
+                if let error = fd.close() { throw error }
+            } catch {
+                printError("sampler report: cannot write the chart to \(svg): \(error)")
                 throw ExitStatus.cannotCreate.exit
             }
         }

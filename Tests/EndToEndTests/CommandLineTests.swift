@@ -82,6 +82,10 @@ import Testing
         }
         let bad = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "last week"])
         #expect(bad.status == 64 && bad.stderr.contains("or an age such as -15m"), "\(bad.stderr)")
+        // The chart's file cannot be made: the reason, and 73 (the table is out already).
+        let chart = try Subprocess.run([sampler, "report", "--config", file, records, "--svg", "/nonexistent/stages.svg"])
+        #expect(chart.status == 73 && chart.stderr.contains("cannot write the chart to /nonexistent/stages.svg: No such file or directory"),
+                "\(chart.stderr)")
         // An empty interval is a mistake, not an empty report (a trial: it was silent).
         let backwards = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "-1h", "--until", "-2h"])
         #expect(backwards.status == 64 && backwards.stderr.contains("--since '-1h' is not before --until '-2h'"), "\(backwards.stderr)")
