@@ -172,7 +172,8 @@ import SamplerSystem
         #expect(options.batchRecords == 500 && options.flushInterval == 2_500_000)
         settings.clickhousePasswordFile = "/nonexistent/password"
         #expect { _ = try settings.clickhouseSink(hostName: "web-1", environment: [:]) } throws: {
-            "\($0)".hasPrefix("clickhouse_password_file = /nonexistent/password") && "\($0)".contains("No such file")
+            // By the file's line: the key was set there.
+            "\($0)".hasPrefix("test.conf:3: clickhouse_password_file = /nonexistent/password") && "\($0)".contains("No such file")
         }
         settings.clickhouseURL = ""
         #expect(try settings.clickhouseSink(hostName: "web-1", environment: [:]) == nil)
