@@ -76,7 +76,7 @@ public struct RuleManager: Sendable {
     public func install(_ parameters: RuleParameters, versions: [IPVersion]) throws(RulesError) {
         try parameters.validate()
         if let other = try otherBackendRules(versions: versions).first {
-            throw .otherBackendInstalled(other)
+            throw .otherBackendInstalled(other.installRefusal)
         }
         if backend == .nftables {
             guard labels.bit(of: parameters.label) != nil else {
@@ -180,12 +180,12 @@ public struct RuleManager: Sendable {
         return state
     }
 
-    /// sampler's rules of the other kind that are in the kernel, each in words that name
-    /// it and how to remove it: for the iptables backends the nftables table, for
+    /// sampler's rules of the other kind that are in the kernel, each with how to remove
+    /// it: for the iptables backends the nftables table, for
     /// nftables the SAMPLER chains of iptables-nft and of iptables-legacy. Each is looked
     /// for without creating anything: nft lists what exists, and the legacy tables are
     /// asked only when /proc says they are loaded.
-    public func otherBackendRules(versions: [IPVersion]) throws(RulesError) -> [String] {
+    public func otherBackendRules(versions: [IPVersion]) throws(RulesError) -> [OtherBackendRules] {
         guard Subprocess.find("nft") != nil else {
             // No nft: no nftables table of sampler's (its backend needs nft), and nothing
             // to install one with.
@@ -194,16 +194,16 @@ public struct RuleManager: Sendable {
         if backend != .nftables {
             let other = RuleManager(backend: .nftables, nftablesTable: nftablesTable, labels: labels)
             guard try other.nftablesListing() != nil else { return [] }
-            return ["sampler's nftables table (\(other.place)) is installed: remove it first with "
-                + "'sampler rules remove --backend nftables', or install with --backend nftables"]
+            return [OtherBackendRules(what: "sampler's nftables table (\(other.place)) is installed", removal: "sampler rules remove --backend nftables",
+                                      installInstead: "--backend nftables", plural: false)]
         }
-        var found: [String] = []
+        var found: [OtherBackendRules] = []
         for version in versions {
             let family = version == .v4 ? "ip" : "ip6"
             let listed = try run(["nft", "list", "chain", family, RuleSet.table, RuleSet.chain])
             if listed.status == 0 {
-                found.append("sampler's iptables rules for IPv\(version.rawValue) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-nft) are "
-                    + "installed: remove them first with 'sampler rules remove --backend nft --family \(version.rawValue)'")
+                found.append(OtherBackendRules(what: "sampler's iptables rules for IPv\(version.rawValue) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-nft) are installed",
+                                               removal: "sampler rules remove --backend nft --family \(version.rawValue)", plural: true))
                 continue
             }
             let names = version == .v4 ? "/proc/net/ip_tables_names" : "/proc/net/ip6_tables_names"
@@ -211,8 +211,8 @@ public struct RuleManager: Sendable {
             let legacy = RuleManager(backend: .legacy, nftablesTable: nftablesTable, labels: labels)
             if loaded, Subprocess.find(Backend.legacy.command(for: version)) != nil,
                (try? legacy.iptablesInstalled(version: version))?.isPresent == true {
-                found.append("sampler's iptables rules for IPv\(version.rawValue) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-legacy) are "
-                    + "installed: remove them first with 'sampler rules remove --backend legacy --family \(version.rawValue)'")
+                found.append(OtherBackendRules(what: "sampler's iptables rules for IPv\(version.rawValue) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-legacy) are installed",
+                                               removal: "sampler rules remove --backend legacy --family \(version.rawValue)", plural: true))
             }
         }
         return found
@@ -265,16 +265,16 @@ public struct RuleManager: Sendable {
     /// The same from what was read already (`installed`, `otherBackendRules`), so that a
     /// caller that also wants the state and the counters reads the kernel once. `versions`
     /// are the families the caller installs: the advice to reinstall names them.
-    public func differences(_ state: Installed, others: [String], from parameters: RuleParameters, version: IPVersion,
+    public func differences(_ state: Installed, others: [OtherBackendRules], from parameters: RuleParameters, version: IPVersion,
                             versions: [IPVersion] = IPVersion.allCases) -> [RuleDifference] {
         let family = "IPv\(version.rawValue)"
         if !state.isPresent, let other = others.first {
             // Not missing: in the other backend's tools. Say which flag finds them.
-            return [.breaking("\(family): no rules in \(place), but \(other.lowercasedFirst)"
+            return [.breaking("\(family): no rules in \(place), but \(other.what.lowercasedFirst)"
                 + " (to check those: --backend \(backend == .nftables ? "auto" : "nftables"), or backend in the configuration)")]
         }
         return differences(state, from: parameters, version: version, versions: versions)
-            + others.map { .breaking("\(family): \($0); with both, every sampled packet is logged twice") }
+            + others.map { .breaking("\(family): \($0.what); with both, every sampled packet is logged twice: \($0.removeThem)") }
     }
 
     /// The `sampler rules install` that puts back these rules with these tools on these
@@ -386,7 +386,7 @@ public struct RuleManager: Sendable {
 
     /// What `remove` says when this backend has nothing but the other has sampler's rules.
     public func otherBackendHint(versions: [IPVersion]) -> String? {
-        (try? otherBackendRules(versions: versions))?.first.map { "nothing of this backend's, but \($0.lowercasedFirst)" }
+        (try? otherBackendRules(versions: versions))?.first.map { "nothing of this backend's, but \($0.removalAdvice.lowercasedFirst)" }
     }
 
     /// The table as nft prints it, in nftables' own syntax with its counters (`rules show`);

@@ -107,6 +107,37 @@ public enum Backend: String, Sendable, CaseIterable {
     }
 }
 
+/// sampler's rules of the other kind found in the kernel (`RuleManager.otherBackendRules`):
+/// what they are, and the command that removes them, each said where it fits (install
+/// refuses, remove and show point at them, check and status say where they are).
+public struct OtherBackendRules: Codable, Sendable, Equatable {
+    /// "sampler's nftables table (table inet sampler) is installed".
+    public var what: String
+    /// The `sampler rules remove` that removes them.
+    public var removal: String
+    /// Installing with this backend instead would use them (for the iptables backends:
+    /// the nftables table, which holds both versions); nil when there is none.
+    public var installInstead: String?
+    /// "them" or "it" (words only: not in the JSON).
+    var plural = false
+    private enum CodingKeys: String, CodingKey { case what, removal, installInstead }
+
+    public init(what: String, removal: String, installInstead: String? = nil, plural: Bool) {
+        (self.what, self.removal, self.installInstead, self.plural) = (what, removal, installInstead, plural)
+    }
+
+    /// "remove it with 'sampler rules remove --backend nftables'".
+    public var removeThem: String { "remove \(plural ? "them" : "it") with '\(removal)'" }
+
+    /// "… is installed: remove it with 'sampler rules remove --backend nftables'".
+    public var removalAdvice: String { "\(what): \(removeThem)" }
+
+    /// Why install refuses, and the ways on.
+    public var installRefusal: String {
+        "\(what): remove \(plural ? "them" : "it") first with '\(removal)'" + (installInstead.map { ", or install with \($0)" } ?? "")
+    }
+}
+
 public enum RulesError: Error, Equatable, CustomStringConvertible {
     case badParameter(String)
     case toolMissing(String)

@@ -180,7 +180,7 @@ public final class RuleKeeper: Sendable {
                     state.missingSince = now
                     // Installed with the other backend, they may feed this daemon all the same;
                     // it cannot check or repair them.
-                    otherBackend = (try? options.manager.otherBackendRules(versions: options.versions))?.first
+                    otherBackend = (try? options.manager.otherBackendRules(versions: options.versions))?.first?.what
                 }
                 let elsewhere = otherBackend.map {
                     "rules are not where this daemon looks (backend \(options.manager.backend.rawValue)), but \($0); "

@@ -118,7 +118,7 @@ public struct RulesCheck: Codable, Sendable, Equatable {
 
     public var anyPresent: Bool { families.contains { $0.present } }
     /// The other backend's sampler rules, found beside (or instead of) these.
-    public var otherBackend: [String] = []
+    public var otherBackend: [OtherBackendRules] = []
     /// The backend the rules were read with, for the advice (`rules remove --backend ...`).
     public var backend: String?
     /// nftables counts both IP versions in one table, so the families share counters.
@@ -199,7 +199,7 @@ public struct Health: Codable, Sendable, Equatable {
                 let remove = "sampler rules remove" + (rules.backend.map { $0 == "auto" ? "" : " --backend \($0)" } ?? "")
                 health.problems.append(rules.anyPresent
                     ? "sampler's rules are still in the kernel (\(rules.families.filter(\.present).map(\.family).joined(separator: ", "))): start sampler, or remove them with '\(remove)'"
-                    : rules.otherBackend.first.map { "\($0)" } ?? "no sampler rules are left in the kernel")
+                    : rules.otherBackend.first.map(\.removalAdvice) ?? "no sampler rules are left in the kernel")
             }
             return health
         case .failure(.permissionDenied(let text)):
@@ -221,7 +221,7 @@ public struct Health: Codable, Sendable, Equatable {
                 // Rules of the other backend may well feed the daemon (the same group):
                 // what does not work is the daemon's watch over them.
                 let backend = rules.backend ?? Backend.auto.rawValue
-                problem(.warning, "sampler's rules are not where the daemon looks (backend \(backend)), but \(other); "
+                problem(.warning, "sampler's rules are not where the daemon looks (backend \(backend)), but \(other.what); "
                     + "if they log to the daemon's group it is fed, but cannot check or repair them: restart sampler with the backend "
                     + "they were installed with (--backend, or backend in the configuration)")
             } else if !rules.anyPresent, report.rulesUpkeep?.repair == true, let source = report.rules?.source, source != "configured" {

@@ -103,7 +103,10 @@ struct NftablesRulesTests {
         #expect(check.stdout.contains("(to check those: --backend nftables"), "\(check.stdout)")
         // The other tools say where the rules are, rather than that there are none.
         let remove = try lab.run(rules + ["remove", "--config", "/dev/null"], in: lab.server)
-        #expect(remove.stdout.contains("nothing of this backend's, but sampler's nftables table (table inet sampler) is installed"), "\(remove.stdout)")
+        #expect(remove.stdout.contains("nothing of this backend's, but sampler's nftables table (table inet sampler) is installed: "
+            + "remove it with 'sampler rules remove --backend nftables'\n"), "\(remove.stdout)")
+        // Each command's own advice (a trial: remove and check were told to 'remove it first, or install').
+        #expect(!check.stdout.contains("first") && !remove.stdout.contains("install with"), "\(check.stdout)\(remove.stdout)")
         let show = try lab.run(rules + ["show", "--config", "/dev/null"], in: lab.server)
         #expect(show.stdout.contains("# IPv4: nothing of this backend's, but sampler's nftables table"), "\(show.stdout)")
         let down = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", lab.file("none.sock").path], in: lab.server, allowFailure: true)
