@@ -81,6 +81,14 @@ public enum ConfigurationFile {
                 throw ConfigurationError(key: "", value: String(line), allowed: "expected 'key = value'", location: location)
             }
             let key = line[..<equals].trimmed, value = line[line.index(after: equals)...].trimmed
+            guard !key.isEmpty else {
+                throw ConfigurationError(key: "", value: String(line), allowed: "expected 'key = value': there is no key before '='", location: location)
+            }
+            if let quote = value.first, quote == "\"" || quote == "'", value.count < 2 || value.last != quote {
+                throw ConfigurationError(key: String(key), value: String(value),
+                                         allowed: "the value opens a quote (\(quote)) it does not close: close it at the end, or leave both out",
+                                         location: location)
+            }
             if let first = lines[String(key)] {
                 throw ConfigurationError(key: String(key), value: String(value), allowed: "set twice, on lines \(first) and \(index + 1): keep one",
                                          location: location)
@@ -151,7 +159,7 @@ public enum ConfigurationFile {
 
     /// A value that reading would unquote is written quoted, so that it reads back as it is.
     static func quotedIfNeeded(_ value: String) -> String {
-        value.count >= 2 && value.first == "\"" && value.last == "\"" ? "\"\(value)\"" : value
+        value.unquoted.count != value.count || value.first == "\"" || value.first == "'" ? "\"\(value)\"" : value
     }
 }
 
@@ -163,9 +171,10 @@ extension StringProtocol {
         return text
     }
 
+    /// Without the double or single quotes around it, as a shell user writes either.
     var unquoted: Substring {
         let text = Substring(self)
-        if text.count >= 2, text.first == "\"", text.last == "\"" { return text.dropFirst().dropLast() }
+        if text.count >= 2, let quote = text.first, quote == "\"" || quote == "'", text.last == quote { return text.dropFirst().dropLast() }
         return text
     }
 }

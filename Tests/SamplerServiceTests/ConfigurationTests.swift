@@ -38,6 +38,7 @@ import SamplerSystem
             label = "7"
             backend = legacy
             include_multiple_syns = true
+            host_id = 'web-1'
 
             output = -
             """, source: "test.conf")
@@ -47,6 +48,7 @@ import SamplerSystem
         #expect(settings.backend == .legacy)
         #expect(settings.includeMultipleSyns)
         #expect(settings.output == "-")
+        #expect(settings.hostID == "web-1", "single quotes, as a shell user writes them (a trial: they were kept)")
         #expect(settings.idleTimeout == 120)  // untouched keys keep their defaults
     }
 
@@ -72,6 +74,11 @@ import SamplerSystem
         ("# a comment\n" + String(repeating: "x", count: 5000), "test.conf:2: the line is longer than 4096 bytes"),
         ("clickhouse_client_addresses = hash", "test.conf:1: clickhouse_client_addresses = hash: truncate (to /24 and /48), drop or keep"),
         ("clickhouse_batch_size = many", "test.conf:1: clickhouse_batch_size = many: records, 1 to 1000000"),
+        // Found by a trial: no key named the value as the key; an open quote was kept.
+        (" = 5", "test.conf:1: '= 5': expected 'key = value': there is no key before '='"),
+        ("output = \"/srv/records.jsonl", "test.conf:1: output = \"/srv/records.jsonl: the value opens a quote (\") it does not close"),
+        ("host_id = 'web-1", "test.conf:1: host_id = 'web-1: the value opens a quote (') it does not close"),
+        ("host_id = \"", "test.conf:1: host_id = \": the value opens a quote"),
     ])
     func namesTheLineKeyValueAndWhatIsAllowed(text: String, message: String) {
         #expect {
@@ -91,6 +98,11 @@ import SamplerSystem
         let again = try ConfigurationFile.parse(ConfigurationFile.render(settings), source: "rendered")
         #expect(again == settings)
         #expect(ConfigurationFile.render(settings).contains("output = /srv/records#1.jsonl\n"))
+        for value in ["'web-1'", "'web-1", "\"web-1", "'"] {
+            var quoted = Settings()
+            quoted.hostID = value
+            #expect(try ConfigurationFile.parse(ConfigurationFile.render(quoted), source: "rendered").hostID == value, "\(value)")
+        }
     }
 
     /// A file written on Windows (CRLF) or with a byte-order mark reads as the same file
