@@ -134,16 +134,20 @@ public enum StatusText {
 
     static func rulesLine(_ rules: RulesCheck) -> String {
         guard rules.checked else { return "not checked" + ((rules.reason ?? rules.note).map { " (\($0))" } ?? "") }
+        // A rule that is not there has no counter: "missing", not 0 packets (a trial).
+        func counters(_ f: RulesCheck.Family) -> String {
+            [("sampling rule", f.sampledPackets), ("logging rule", f.loggedPackets)]
+                .map { name, packets in packets.map { "\(name) \($0) packets" } ?? "\(name) missing" }.joined(separator: ", ")
+        }
         if rules.sharedCounters, rules.families.count > 1, rules.families.allSatisfy({ $0.present && $0.rules != 0 }), let f = rules.families.first {
             // One nftables table for both versions: one pair of counters, not one per version.
-            return "\(rules.families.map(\.family).joined(separator: " and ")) present in one nftables table (sampling rule "
-                + "\(f.sampledPackets ?? 0) packets, logging rule \(f.loggedPackets ?? 0) packets, both versions together)"
+            return "\(rules.families.map(\.family).joined(separator: " and ")) present in one nftables table (\(counters(f)), both versions together)"
                 + (rules.differences.isEmpty ? ", as the daemon expects" : "; differs: " + rules.differences.joined(separator: "; "))
         }
         let families = rules.families.map { f in
             !f.present ? "\(f.family) missing"
                 : f.rules == 0 ? "\(f.family) chain present, its rules missing"  // flushed
-                : "\(f.family) present (sampling rule \(f.sampledPackets ?? 0) packets, logging rule \(f.loggedPackets ?? 0) packets)"
+                : "\(f.family) present (\(counters(f)))"
         }.joined(separator: "; ")
         return families + (rules.differences.isEmpty ? ", as the daemon expects" : "; differs: " + rules.differences.joined(separator: "; "))
     }

@@ -217,6 +217,13 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(StatusText.rulesLine(rules).hasPrefix("IPv4 present (sampling rule 8 packets, logging rule 31 packets); IPv6 present"))
     }
 
+    /// A rule that is not there has no counter to show (a trial read "logging rule 0 packets").
+    @Test func aMissingRuleIsSaidMissingNotZero() {
+        var rules = RulesCheck(checked: true)
+        rules.families = [.init(family: "IPv4", present: true, rules: 1, sampledPackets: 8, loggedPackets: nil)]
+        #expect(StatusText.rulesLine(rules).hasPrefix("IPv4 present (sampling rule 8 packets, logging rule missing)"), "\(StatusText.rulesLine(rules))")
+    }
+
     /// `--warning post_psh=25%`, `--critical post_syn=0.5`: the current window's shares
     /// against them, in the verdict and in the perfdata's warn and crit fields.
     @Test func stageLimitsJudgeTheCurrentWindow() throws {
