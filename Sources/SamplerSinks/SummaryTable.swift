@@ -7,6 +7,24 @@ public enum SummaryTable {
     public static func render(windows: [WindowSummary], parseErrors: WireErrorCounts = WireErrorCounts(),
                               counters: ClassifierCounters? = nil) -> String {
         var lines: [String] = []
+        if windows.isEmpty {
+            // Nothing to share out: no table of zeros (a trial read an 'all' row of 0.0%).
+            lines.append("no connections")
+        } else {
+            lines += table(windows)
+        }
+        if let counters {
+            lines.append("packets: \(counters.packets), orphans: \(counters.orphans), evicted (table full): \(counters.evicted)")
+        }
+        if parseErrors.total > 0 {
+            lines.append("parse errors: " + parseErrors.nonZero.map { "\($0.0.name) \($0.1)" }.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A row per window, the totals, the close reasons and the tags.
+    private static func table(_ windows: [WindowSummary]) -> [String] {
+        var lines: [String] = []
         let stages = Stage.allCases
         let header = ["window (UTC)".padding(20), "total".leftPad(8)] + stages.map { $0.name.leftPad(9) }
         lines.append(header.joined(separator: " "))
@@ -22,13 +40,7 @@ public enum SummaryTable {
         let tagText = Tags.all.filter { total.count($0.tag) > 0 }.map { "\($0.name) \(total.count($0.tag))" }
         lines.append("tags:   " + (tagText.isEmpty ? "none" : tagText.joined(separator: ", ")))
         if total.excluded > 0 { lines.append("\(total.excluded) \(WindowSummary.excludedNote)") }
-        if let counters {
-            lines.append("packets: \(counters.packets), orphans: \(counters.orphans), evicted (table full): \(counters.evicted)")
-        }
-        if parseErrors.total > 0 {
-            lines.append("parse errors: " + parseErrors.nonZero.map { "\($0.0.name) \($0.1)" }.joined(separator: ", "))
-        }
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 
     /// A share as a percentage with `decimals` decimals: 0.2308 is "23.1%" (tables, logs,

@@ -178,6 +178,8 @@ import Testing
         let table = SummaryTable.render(windows: windows)
         #expect(table.contains("2026-11-21T20:15:07 ") && table.contains("2026-11-21T20:15:08 "), "\(table)")
         #expect(SummaryTable.render(windows: [WindowSummary(start: 1_795_292_100_000_000, length: 900_000_000)]).contains("2026-11-21T20:15 "))
+        // No window: said, not a table of 0.0% (a trial).
+        #expect(SummaryTable.render(windows: [], counters: ClassifierCounters()) == "no connections\npackets: 0, orphans: 0, evicted (table full): 0\n")
     }
 }
 
