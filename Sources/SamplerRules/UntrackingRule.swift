@@ -23,6 +23,9 @@ public struct UntrackingRule: Sendable, Equatable, Codable {
     /// It untracks every connection sampler could sample: none is sampled.
     public var coversEveryConnection: Bool
 
+    /// The families it names, one by one.
+    public var families: [String] { family.split(separator: ", ").map(String.init) }
+
     /// What the matches on the way to a rule say about sampled connections.
     struct Reach {
         var versions: Set<IPVersion>

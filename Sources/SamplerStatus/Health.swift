@@ -244,9 +244,18 @@ public struct Health: Codable, Sendable, Equatable {
                     }
                 }
             }
+            // Every connection of every family sampled untracked is nothing sampled; one
+            // family's (IPv6 only, say) leaves the other's sample whole (a trial: CRITICAL).
+            let untrackedFamilies = Set(rules.untracking.filter(\.coversEveryConnection).flatMap(\.families))
+            let sampledFamilies = Set(rules.families.map(\.family))
+            let nothingSampled = !sampledFamilies.isEmpty && sampledFamilies.isSubset(of: untrackedFamilies)
             for rule in rules.untracking {
                 // sampler samples tracked connections only: the rule is the user's to change.
-                if rule.coversEveryConnection {
+                if rule.coversEveryConnection && !nothingSampled {
+                    let others = sampledFamilies.subtracting(rule.families).sorted().joined(separator: " and ")
+                    problem(.warning, "\(rule.family): a rule keeps every \(rule.family) TCP connection out of conntrack, so none of them is sampled "
+                        + "(\(others) ones are): '\(rule.text)' in \(rule.place); narrow it so that the server's clients are tracked")
+                } else if rule.coversEveryConnection {
                     problem(.critical, "\(rule.family): a rule keeps every TCP connection out of conntrack, so none is sampled: '\(rule.text)' "
                         + "in \(rule.place); narrow it so that the server's clients are tracked")
                 } else {

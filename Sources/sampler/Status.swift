@@ -21,14 +21,15 @@ struct Status: ParsableCommand {
             say); sampler's rules are missing, or no longer feed the daemon (another group, a \
             rule or the jump missing, the logging rule matching another label than the \
             sampling rule sets); a rule keeps every TCP connection out of conntrack \
-            (NOTRACK in the raw table, nftables' notrack), where none can be sampled. The \
+            (NOTRACK in the raw table, nftables' notrack) in every family the daemon \
+            samples, where none can be sampled. The \
             kernel's rules are judged \
             against the daemon's own (installed with --install-rules, or found at its start). \
             WARNING: more than --warn-loss of the NFLOG messages lost in the current and \
             last window; conntrack's table is 90% full or dropped new connections; the \
             connection table was full and connections were evicted; the \
             rules changed since the daemon started; a rule keeps some TCP connections out of \
-            conntrack (those are never sampled); the configuration sets a rule key to \
+            conntrack, or all of one family's (those are never sampled); the configuration sets a rule key to \
             another value than the daemon uses; \
             records were dropped while the output could not be written; ClickHouse inserts \
             fail or its spool overflowed; no packet for --warn-idle seconds; a stage's share \

@@ -173,7 +173,7 @@ struct StatusTests {
     /// A raw-table rule that keeps connections out of conntrack hides them from the
     /// sampling rule, which samples tracked connections only: a connection it matches is
     /// never sampled (shown with real ones), and status says so, WARNING for a rule that
-    /// untracks some connections, CRITICAL for one that untracks them all.
+    /// untracks some connections or all of one family's, CRITICAL when none is left.
     @Test func rulesThatKeepConnectionsOutOfConntrackAreSaid() throws {
         let lab = try Lab(index: 74)
         defer { lab.close() }
@@ -202,9 +202,17 @@ struct StatusTests {
         try lab.run(["ip6tables", "-w", "-t", "raw", "-A", "PREROUTING", "-j", "NOTRACK"], in: lab.server)
         // (Once, in a first run after boot, nft listed the new table a moment late: the
         // kernel loading its module, maybe. Wait for the state rather than ask once.)
+        // Every IPv6 connection untracked: IPv4's are still sampled, a WARNING (a trial: CRITICAL).
+        var v6 = try status(lab, config)
+        #expect(lab.wait(seconds: 5) { v6 = (try? status(lab, config)) ?? v6; return v6.stdout.contains("IPv6: a rule keeps every") }, "\(v6.stdout)")
+        #expect(v6.status == 1, "\(v6.stdout)")
+        #expect(v6.stdout.contains("IPv6: a rule keeps every IPv6 TCP connection out of conntrack, so none of them is sampled (IPv4 ones are)"), "\(v6.stdout)")
+        // Both families' untracked: nothing is sampled.
+        try lab.run(["iptables", "-w", "-t", "raw", "-A", "PREROUTING", "-j", "NOTRACK"], in: lab.server)
         var all = try status(lab, config)
         #expect(lab.wait(seconds: 5) { all = (try? status(lab, config)) ?? all; return all.status == 2 }, "\(all.stdout)")
         #expect(all.stdout.contains("IPv6: a rule keeps every TCP connection out of conntrack, so none is sampled"), "\(all.stdout)")
+        #expect(all.stdout.contains("IPv4: a rule keeps every TCP connection out of conntrack, so none is sampled"), "\(all.stdout)")
         var json = try status(lab, config, ["--json"])
         #expect(lab.wait(seconds: 5) {
             json = (try? status(lab, config, ["--json"])) ?? json
