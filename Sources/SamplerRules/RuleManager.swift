@@ -405,7 +405,9 @@ public struct RuleManager: Sendable {
     }
 
     private func run(_ arguments: [String], input: String? = nil) throws(RulesError) -> Subprocess.Result {
-        guard Subprocess.find(arguments[0]) != nil else { throw .toolMissing(arguments[0]) }
+        guard Subprocess.find(arguments[0]) != nil else {
+            throw arguments[0] != "nft" && Subprocess.find("nft") != nil ? .iptablesMissing(arguments[0]) : .toolMissing(arguments[0])
+        }
         do { return try Subprocess.run(arguments, input: input) } catch { throw .failed(error.description) }
     }
 

@@ -141,6 +141,8 @@ public struct OtherBackendRules: Codable, Sendable, Equatable {
 public enum RulesError: Error, Equatable, CustomStringConvertible {
     case badParameter(String)
     case toolMissing(String)
+    /// An iptables tool is missing where nft is (a minimal install): its backend would do.
+    case iptablesMissing(String)
     case notPermitted(String)
     case kernelSupport(String)
     /// The other backend's rules are in the kernel (the text names them and their removal).
@@ -150,6 +152,9 @@ public enum RulesError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .badParameter(let text): text
+        case .iptablesMissing(let tool):
+            "\(tool) not found: use nftables, which is here (--backend nftables, or backend = nftables in the configuration), "
+                + "or install Debian's iptables package (apt-get install iptables)"
         case .toolMissing(let tool):
             "\(tool) not found: install Debian's \(tool == "nft" ? "nftables" : "iptables") package (apt-get install \(tool == "nft" ? "nftables" : "iptables"))"
         case .notPermitted(let tool):

@@ -30,6 +30,12 @@ struct NftablesRulesTests {
         let missing = try lab.run(rules + ["check"] + options, in: lab.server, allowFailure: true)
         #expect(missing.status == 1)
         #expect(missing.stdout.contains("IPv4: table inet sampler is missing: run 'sampler rules install --backend nftables'"), "\(missing.stdout)")
+        // No iptables where nft is (iptables hidden in a mount namespace of its own): the
+        // iptables backends point at nftables, which is there.
+        let noIptables = try lab.run(["unshare", "-m", "sh", "-c", "mount --bind /dev/null \"$(readlink -f /usr/sbin/iptables)\" && exec \"$0\" rules check --config /dev/null",
+                                      sampler], in: lab.server, allowFailure: true)
+        #expect(noIptables.status == 2 && noIptables.stderr.contains("iptables not found: use nftables, which is here (--backend nftables"),
+                "\(noIptables.stderr)")
 
         try lab.run(rules + ["install"] + options, in: lab.server)
         try lab.run(rules + ["install"] + options, in: lab.server)  // twice: still one table
