@@ -175,11 +175,14 @@ struct Classify: ParsableCommand {
         let table = SummaryTable.render(windows: windows.summaries, parseErrors: reader.parseErrors, counters: classifier.counters)
         out.finish()
         var failure = out.failure
-        if format == .table {
+        let readNothing = reader.fileError != nil && classifier.counters.packets == 0 && reader.parseErrors.total == 0
+        let unreadableLinkType = reader.unsupportedLinkType != nil && classifier.counters.packets == 0
+            && reader.parseErrors[.unsupportedLinkType] == reader.parseErrors.total
+        // No table for input that is no capture sampler reads: the error says it instead.
+        if format == .table && !readNothing && !unreadableLinkType {
             var written = 0
             do throws(Errno) { try Descriptor(rawValue: STDOUT_FILENO).writeAll(Array(table.utf8), written: &written) } catch { failure = error }
         }
-        let readNothing = reader.fileError != nil && classifier.counters.packets == 0 && reader.parseErrors.total == 0
         if let failure, failure != .brokenPipe {
             // The counts were made whatever the disk did: the summary first, the error last.
             if format == .json && !quiet && !readNothing { printError(table) }
@@ -189,8 +192,7 @@ struct Classify: ParsableCommand {
         }
         // A capture of a link type sampler cannot read: no packet could be, so say so
         // instead of a table of parse errors.
-        if let linkType = reader.unsupportedLinkType, classifier.counters.packets == 0,
-           reader.parseErrors[.unsupportedLinkType] == reader.parseErrors.total {
+        if unreadableLinkType, let linkType = reader.unsupportedLinkType {
             printError("sampler classify: \(inputName): link type \(linkType) is not one sampler reads; it reads \(LinkType.supportedText). "
                 + "Capture with tcpdump -i nflog:GROUP, or on an Ethernet interface")
             throw ExitStatus.dataError.exit

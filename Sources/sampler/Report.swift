@@ -66,6 +66,7 @@ struct Report: ParsableCommand {
                 .unavailable: "ClickHouse cannot be reached or refused the query",
                 .dataError: "a file is a packet capture, not records (classify it first)",
                 .cannotCreate: "the SVG cannot be written",
+                .ioError: "the report cannot be written to standard output (a full disk behind it, say)",
                 .configuration: "a bad setting (the configuration file, or a ClickHouse flag)",
             ]))
             """
@@ -155,6 +156,8 @@ struct Report: ParsableCommand {
         var badLines = false
         var settings = try configuration.load()
         try applyKeys([("location_database", locationDatabase), ("ttl_margin", ttlMargin)], to: &settings)
+        // The file's values as every command checks them (a trial: window = 0 crashed).
+        try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
         var table = StageTable(windowSeconds: window ?? Int64(settings.window), grouping: by, ttlMargin: settings.ttlMargin)
         if clickhouse || server.clickhouseUrl != nil {
             try applyKeys(server.given, to: &settings)
@@ -235,11 +238,26 @@ struct Report: ParsableCommand {
         case (.csv, "signatures"): output = table.signatureRows().csv()
         case (.csv, _): output = table.stageRows(label: label).csv()
         }
-        print(output, terminator: "")
+        // The chart's file made first: one that cannot be is said before the table, not after.
+        var chart: Descriptor?
         if let svg {
+            do { chart = try Descriptor.open(svg, O_WRONLY | O_CREAT | O_TRUNC) } catch {
+                printError("sampler report: cannot write the chart to \(svg): \(error)")
+                throw ExitStatus.cannotCreate.exit
+            }
+        }
+        // Written whole or said: a full disk behind standard output is no report (a trial:
+        // exit 0, the report lost). A reader that went away (`| head`) wanted no more: EPIPE,
+        // not death by SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        var written = 0
+        do throws(Errno) { try Descriptor(rawValue: STDOUT_FILENO).writeAll(Array(output.utf8), written: &written) } catch where error != .brokenPipe {
+            printError("sampler report: cannot write the report to standard output: \(error)")
+            throw ExitStatus.ioError.exit
+        } catch {}
+        if let svg, let fd = chart {
             let bytes = Array(StageChart.svg(table, label: label).utf8)
-            do {
-                let fd = try Descriptor.open(svg, O_WRONLY | O_CREAT | O_TRUNC)
+            do throws(Errno) {
                 var written = 0
                 do { try fd.writeAll(bytes, written: &written) } catch {
                     fd.close()

@@ -82,10 +82,20 @@ import Testing
         }
         let bad = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "last week"])
         #expect(bad.status == 64 && bad.stderr.contains("or an age such as -15m"), "\(bad.stderr)")
-        // The chart's file cannot be made: the reason, and 73 (the table is out already).
+        // The file's values are checked as every command checks them (a trial: window = 0
+        // crashed report, which alone did not check them).
+        let zero = try write("window = 0\n")
+        defer { unlink(zero) }
+        let badWindow = try Subprocess.run([sampler, "report", "--config", zero, records])
+        #expect(badWindow.status == 78 && badWindow.stderr.contains("\(zero):1: window = 0: seconds, 1 to"), "\(badWindow.stderr)")
+        // A report that cannot be written is an error, not exit 0 (a trial).
+        let full = try Subprocess.run(["sh", "-c", "\(sampler) report --config \(file) \(records) > /dev/full"])
+        #expect(full.status == 74 && full.stderr.contains("cannot write the report to standard output: No space left on device"), "\(full.stderr)")
+        // The chart's file cannot be made: the reason, and 73, before the table.
         let chart = try Subprocess.run([sampler, "report", "--config", file, records, "--svg", "/nonexistent/stages.svg"])
         #expect(chart.status == 73 && chart.stderr.contains("cannot write the chart to /nonexistent/stages.svg: No such file or directory"),
                 "\(chart.stderr)")
+        #expect(chart.stdout.isEmpty, "\(chart.stdout)")
         // An empty interval is a mistake, not an empty report (a trial: it was silent).
         let backwards = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "-1h", "--until", "-2h"])
         #expect(backwards.status == 64 && backwards.stderr.contains("--since '-1h' is not before --until '-2h'"), "\(backwards.stderr)")
@@ -328,6 +338,11 @@ import Testing
         let unsupported = try Subprocess.run([sampler, "classify", path])
         #expect(unsupported.status == 65, "\(unsupported.stderr)")
         #expect(unsupported.stderr.contains("link type 105 is not one sampler reads; it reads NFLOG (239), Ethernet (1"), "\(unsupported.stderr)")
+        // As a table: no table of nothing before the error (a trial).
+        for input in [notACapture, path] {
+            let table = try Subprocess.run([sampler, "classify", "--format", "table", input])
+            #expect(table.status == 65 && table.stdout.isEmpty, "\(input): \(table.stdout)")
+        }
     }
 
     /// Read-only commands run without root say what they lack: the kernel lists rules only
