@@ -80,7 +80,10 @@ struct NftablesListing: Equatable {
     func installed(version: IPVersion) -> RuleManager.Installed {
         var state = RuleManager.Installed()
         let sampling = rules.first { $0.setLabel != nil }
-        if let only = sampling?.family, only != version { return state }
+        if let only = sampling?.family, only != version {
+            state.tableSamplesOnly = only
+            return state
+        }
         state.chainExists = chainExists
         state.jumps = chainExists && hooked ? 1 : 0
         state.ruleCount = rules.count

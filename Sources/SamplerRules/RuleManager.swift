@@ -45,6 +45,9 @@ public struct RuleManager: Sendable {
         /// The sampling rule's and the logging rule's counters (nftables lists them with
         /// the rules; iptables' come from `counters`).
         public var counters = RuleCounters()
+        /// nftables: the table is there, but samples only this other version (installed
+        /// with --family): nothing for this one, and not missing either.
+        public var tableSamplesOnly: IPVersion?
 
         public init() {}
 
@@ -112,10 +115,19 @@ public struct RuleManager: Sendable {
     public func remove(versions: [IPVersion]) throws(RulesError) -> [IPVersion] {
         if backend == .nftables {
             guard let listing = try nftablesListing() else { return [] }
+            // One table for both versions: removed whole, or not at all (a trial: --family 4
+            // removed an IPv6 table and said IPv4).
+            let present = IPVersion.allCases.filter { listing.installed(version: $0).isPresent }
+            let asked = present.filter(versions.contains)
+            if !present.isEmpty && asked.isEmpty { return [] }  // nothing of these versions
+            if let kept = present.first(where: { !versions.contains($0) }) {
+                throw .badParameter("\(place) samples IPv\(kept.rawValue) too, in the same table: remove it whole with "
+                    + "'sampler rules remove --backend nftables\(nftablesTable != NftablesRuleSet.defaultTable ? " --nftables-table \(nftablesTable)" : "")' "
+                    + "(without --family), then install what should stay")
+            }
             try check(try run(["nft", "-f", "-"], input: NftablesRuleSet.removeFile(table: nftablesTable)), tool: "nft")
             // The versions it sampled; a table that sampled none is gone all the same.
-            let sampled = versions.filter { listing.installed(version: $0).isPresent }
-            return sampled.isEmpty ? versions : sampled
+            return present.isEmpty ? versions : asked
         }
         var removed: [IPVersion] = []
         for version in versions {
@@ -293,6 +305,12 @@ public struct RuleManager: Sendable {
                             versions: [IPVersion] = IPVersion.allCases) -> [RuleDifference] {
         let family = "IPv\(version.rawValue)"
         let install = installCommand(parameters, versions: versions)
+        if let only = state.tableSamplesOnly {
+            // Installing for this version alone would replace the other's rules: both at once.
+            let both = installCommand(parameters, versions: IPVersion.allCases)
+            return [.breaking("\(family): \(place) samples IPv\(only.rawValue) only (installed with --family \(only.rawValue)): "
+                + "to sample both, run '\(both)'")]
+        }
         guard state.chainExists else {
             return [.breaking("\(family): \(place) is missing: run '\(install)'")]
                 + (state.jumps > 0 ? [.breaking("\(family): \(RuleSet.hook) jumps to a missing chain")] : [])

@@ -127,6 +127,28 @@ struct NftablesRulesTests {
         #expect(both.stdout.contains("every sampled packet is logged twice"), "\(both.stdout)")
     }
 
+    /// One table holds both versions' rules: `--family` removes it whole only when it
+    /// samples nothing else, and check says what a one-version table samples (a trial:
+    /// `remove --family 4` removed an IPv6 table and said "IPv4: removed").
+    @Test func oneVersionOfTheTableIsNotRemovedAlone() throws {
+        let lab = try Lab(index: 78)
+        defer { lab.close() }
+        let rules = [sampler, "rules"], options = ["--config", "/dev/null", "--backend", "nftables"]
+        try lab.run(rules + ["install"] + options + ["--family", "6"], in: lab.server)
+        let other = try lab.run(rules + ["remove"] + options + ["--family", "4"], in: lab.server)
+        #expect(other.stdout == "IPv4: nothing to remove\n", "\(other.stdout)")
+        #expect(try lab.run(["nft", "list", "tables"], in: lab.server).stdout.contains("table inet sampler"), "the IPv6 table stays")
+        let check = try lab.run(rules + ["check"] + options + ["--family", "4"], in: lab.server, allowFailure: true)
+        #expect(check.status == 1 && check.stdout.contains("IPv4: table inet sampler samples IPv6 only (installed with --family 6): "
+            + "to sample both, run 'sampler rules install --backend nftables'"), "\(check.stdout)")
+        try lab.run(rules + ["install"] + options, in: lab.server)
+        let partial = try lab.run(rules + ["remove"] + options + ["--family", "4"], in: lab.server, allowFailure: true)
+        #expect(partial.status == 2 && partial.stderr.contains("table inet sampler samples IPv6 too, in the same table: remove it whole"), "\(partial.stderr)")
+        #expect(try lab.run(["nft", "list", "tables"], in: lab.server).stdout.contains("table inet sampler"), "refused: nothing removed")
+        let whole = try lab.run(rules + ["remove"] + options, in: lab.server)
+        #expect(whole.stdout == "IPv4, IPv6: removed table inet sampler\n", "\(whole.stdout)")
+    }
+
     /// Rules installed with --backend nftables and a daemon started without it (backend
     /// auto, iptables): the table feeds the daemon, so status is not CRITICAL "missing"
     /// (whose advice, installing them again, would log every packet twice); the log and
