@@ -469,3 +469,19 @@ extension String {
     /// "Sampler's ..." as the middle of a sentence: the first letter in lower case.
     var lowercasedFirst: String { prefix(1).lowercased() + dropFirst() }
 }
+
+extension Backend {
+    /// `auto` as what it is here: the iptables that the system's alternative names
+    /// (`iptables -V` says "nf_tables" or "legacy"); `auto` still when that cannot be told.
+    public var resolved: Backend {
+        guard self == .auto, let version = try? Subprocess.run(["iptables", "-V"]), version.status == 0 else { return self }
+        return version.stdout.contains("legacy") ? .legacy : version.stdout.contains("nf_tables") ? .nft : .auto
+    }
+
+    /// Whether the two may name the same rules: the same tools once `auto` is resolved,
+    /// or an `auto` that cannot be told on one side of two iptables.
+    public func mayShareRules(with other: Backend) -> Bool {
+        let (a, b) = (resolved, other.resolved)
+        return a == b || (a != .nftables && b != .nftables && (a == .auto || b == .auto))
+    }
+}

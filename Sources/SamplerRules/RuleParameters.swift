@@ -89,12 +89,6 @@ public enum Backend: String, Sendable, CaseIterable {
         }
     }
 
-    /// Whether the two may name the same rules: the same backend, or iptables with `auto`
-    /// (whichever iptables the system's alternative is) on one side.
-    public func mayShareRules(with other: Backend) -> Bool {
-        self == other || (self != .nftables && other != .nftables && (self == .auto || other == .auto))
-    }
-
     /// The matching iptables-restore binary (nft reads its input itself).
     public func restoreCommand(for version: IPVersion) -> String {
         let base = version == .v4 ? "iptables" : "ip6tables"

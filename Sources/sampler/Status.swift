@@ -121,7 +121,8 @@ struct Status: ParsableCommand {
         if target.backend != nil, let theirs = report?.rules?.backend.flatMap(Backend.init(rawValue:)), !theirs.mayShareRules(with: settings.backend) {
             // Read with other tools than the daemon's, its rules would look missing, and the
             // daemon be blamed for a flag (a trial: a warning to restart it with its backend).
-            print("SAMPLER UNKNOWN - --backend \(settings.backend.rawValue): the daemon works with backend \(theirs.rawValue), "
+            let here = theirs == .auto && theirs.resolved != .auto ? " (iptables-\(theirs.resolved.rawValue) here)" : ""
+            print("SAMPLER UNKNOWN - --backend \(settings.backend.rawValue): the daemon works with backend \(theirs.rawValue)\(here), "
                 + "whose rules status judges it by: leave out --backend (to read the others: "
                 + "'sampler rules check --backend \(settings.backend.rawValue)')")
             throw ExitCode(HealthState.unknown.rawValue)

@@ -180,8 +180,13 @@ struct NftablesRulesTests {
         // does not keep (a trial: the warning blamed the daemon's backend for the flag's).
         let otherTools = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--backend", "nftables"],
                                      in: lab.server, allowFailure: true)
-        #expect(otherTools.status == 3 && otherTools.stdout.hasPrefix("SAMPLER UNKNOWN - --backend nftables: the daemon works with backend auto"),
+        #expect(otherTools.status == 3 && otherTools.stdout.hasPrefix("SAMPLER UNKNOWN - --backend nftables: the daemon works with backend auto (iptables-nft here)"),
                 "\(otherTools.stdout)")
+        // auto is iptables-nft here (Debian's alternative): legacy is other tools too.
+        let legacy = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--backend", "legacy"],
+                                 in: lab.server, allowFailure: true)
+        #expect(legacy.status == 3 && legacy.stdout.hasPrefix("SAMPLER UNKNOWN - --backend legacy: the daemon works with backend auto (iptables-nft here)"),
+                "\(legacy.stdout)")
         let sameTools = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--backend", "nft"],
                                     in: lab.server, allowFailure: true)
         #expect(sameTools.status == 1 && sameTools.stdout.contains("sampler's rules are not where the daemon looks"), "\(sameTools.stdout)")
