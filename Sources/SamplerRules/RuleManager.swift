@@ -209,13 +209,12 @@ public struct RuleManager: Sendable {
             return [OtherBackendRules(what: "sampler's nftables table (\(other.place)) is installed", removal: "sampler rules remove --backend nftables",
                                       installInstead: "--backend nftables", plural: false)]
         }
-        var found: [OtherBackendRules] = []
+        var found: [(version: IPVersion, flavor: Backend)] = []
         for version in versions {
             let family = version == .v4 ? "ip" : "ip6"
             let listed = try run(["nft", "list", "chain", family, RuleSet.table, RuleSet.chain])
             if listed.status == 0 {
-                found.append(OtherBackendRules(what: "sampler's iptables rules for IPv\(version.rawValue) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-nft) are installed",
-                                               removal: "sampler rules remove --backend nft --family \(version.rawValue)", plural: true))
+                found.append((version, .nft))
                 continue
             }
             let names = version == .v4 ? "/proc/net/ip_tables_names" : "/proc/net/ip6_tables_names"
@@ -223,11 +222,19 @@ public struct RuleManager: Sendable {
             let legacy = RuleManager(backend: .legacy, nftablesTable: nftablesTable, labels: labels)
             if loaded, Subprocess.find(Backend.legacy.command(for: version)) != nil,
                (try? legacy.iptablesInstalled(version: version))?.isPresent == true {
-                found.append(OtherBackendRules(what: "sampler's iptables rules for IPv\(version.rawValue) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-legacy) are installed",
-                                               removal: "sampler rules remove --backend legacy --family \(version.rawValue)", plural: true))
+                found.append((version, .legacy))
             }
         }
-        return found
+        // One entry per set of tools, with every version it holds: one command removes
+        // them all (a trial: install named IPv4's, then refused again for IPv6's).
+        return [Backend.nft, .legacy].compactMap { flavor in
+            let held = found.filter { $0.flavor == flavor }.map(\.version)
+            guard !held.isEmpty else { return nil }
+            let names = held.map { "IPv\($0.rawValue)" }.joined(separator: " and ")
+            let family = Set(held) == Set(IPVersion.allCases) || held.count > 1 ? "" : " --family \(held[0].rawValue)"
+            return OtherBackendRules(what: "sampler's iptables rules for \(names) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-\(flavor.rawValue)) are installed",
+                                     removal: "sampler rules remove --backend \(flavor.rawValue)\(family)", plural: true)
+        }
     }
 
     /// The rules that keep inbound TCP connections out of conntrack before sampler's rules
