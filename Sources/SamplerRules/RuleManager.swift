@@ -207,7 +207,7 @@ public struct RuleManager: Sendable {
             let other = RuleManager(backend: .nftables, nftablesTable: nftablesTable, labels: labels)
             guard try other.nftablesListing() != nil else { return [] }
             return [OtherBackendRules(what: "sampler's nftables table (\(other.place)) is installed", removal: "sampler rules remove --backend nftables",
-                                      installInstead: "--backend nftables", plural: false)]
+                                      installInstead: "--backend nftables", backend: .nftables, plural: false)]
         }
         var found: [(version: IPVersion, flavor: Backend)] = []
         for version in versions {
@@ -233,7 +233,7 @@ public struct RuleManager: Sendable {
             let names = held.map { "IPv\($0.rawValue)" }.joined(separator: " and ")
             let family = Set(held) == Set(IPVersion.allCases) || held.count > 1 ? "" : " --family \(held[0].rawValue)"
             return OtherBackendRules(what: "sampler's iptables rules for \(names) (chain \(RuleSet.table)/\(RuleSet.chain), iptables-\(flavor.rawValue)) are installed",
-                                     removal: "sampler rules remove --backend \(flavor.rawValue)\(family)", plural: true)
+                                     removal: "sampler rules remove --backend \(flavor.rawValue)\(family)", backend: flavor, plural: true)
         }
     }
 

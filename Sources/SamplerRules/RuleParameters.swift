@@ -112,12 +112,14 @@ public struct OtherBackendRules: Codable, Sendable, Equatable {
     /// Installing with this backend instead would use them (for the iptables backends:
     /// the nftables table, which holds both versions); nil when there is none.
     public var installInstead: String?
+    /// The backend they are in: `--backend` with it reads them.
+    public var backend: String
     /// "them" or "it" (words only: not in the JSON).
     var plural = false
-    private enum CodingKeys: String, CodingKey { case what, removal, installInstead }
+    private enum CodingKeys: String, CodingKey { case what, removal, installInstead, backend }
 
-    public init(what: String, removal: String, installInstead: String? = nil, plural: Bool) {
-        (self.what, self.removal, self.installInstead, self.plural) = (what, removal, installInstead, plural)
+    public init(what: String, removal: String, installInstead: String? = nil, backend: Backend, plural: Bool) {
+        (self.what, self.removal, self.installInstead, self.backend, self.plural) = (what, removal, installInstead, backend.rawValue, plural)
     }
 
     /// "remove it with 'sampler rules remove --backend nftables'".

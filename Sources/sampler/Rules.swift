@@ -183,12 +183,19 @@ struct Rules: ParsableCommand {
         func run() throws {
             let settings = try options.settings()
             let manager = settings.ruleManager
+            // The other backend's rules, where this one has none: where they are and the flag
+            // that shows them, once, and no "would install" (install would refuse).
+            func otherBackendShown(_ versions: [IPVersion]) -> Bool {
+                guard let other = (try? manager.otherBackendRules(versions: versions))?.first else { return false }
+                print("# nothing of this backend's, but \(other.what): to show those, --backend \(other.backend)")
+                return true
+            }
             if settings.backend == .nftables {
                 // nft's own listing: the rules in nftables' syntax, counters inline.
                 let text: String?
                 do { text = try manager.nftablesText() } catch { throw Rules.fail(error) }
                 guard let text else {
-                    if let hint = manager.otherBackendHint(versions: settings.versions) { print("# \(hint)") }
+                    if otherBackendShown(settings.versions) { return }
                     print("# not installed; 'sampler rules install' with these options would install:")
                     print(manager.installText(settings.rules, versions: settings.versions))
                     return
@@ -198,12 +205,12 @@ struct Rules: ParsableCommand {
                 printDifferences(manager, settings)
                 return
             }
-            for version in settings.versions {
-                let found: RuleManager.Installed
-                // No privileges (or no tool) is an error, not "not installed".
-                do { found = try manager.installed(version: version) } catch { throw Rules.fail(error) }
+            var states: [(IPVersion, RuleManager.Installed)] = []
+            // No privileges (or no tool) is an error, not "not installed".
+            do { for version in settings.versions { states.append((version, try manager.installed(version: version))) } } catch { throw Rules.fail(error) }
+            if !states.contains(where: { $0.1.chainExists }), otherBackendShown(settings.versions) { return }
+            for (version, found) in states {
                 guard found.chainExists else {
-                    if let hint = manager.otherBackendHint(versions: [version]) { print("# IPv\(version.rawValue): \(hint)") }
                     print("# IPv\(version.rawValue): not installed; 'sampler rules install' with these options would install:")
                     print(RuleSet.restoreFile(settings.rules, version: version))
                     continue
