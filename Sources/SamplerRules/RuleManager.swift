@@ -333,14 +333,19 @@ public struct RuleManager: Sendable {
         // A flushed or half-rewritten chain: installing again replaces what is there. An
         // empty one is one problem, not a list of every rule it lacks.
         if state.ruleCount == 0 { return problems + [.breaking("\(family): \(place) has no rules: run '\(install)'")] }
-        if state.ruleCount != 2 {
-            problems.append(.breaking("\(family): \(place) has \(state.ruleCount) \(state.ruleCount == 1 ? "rule" : "rules"), expected 2: run '\(install)'"))
+        // A rule short: one problem that names it, not the count and the rule apart (a trial
+        // read both on the plugin's one line).
+        let missing = [state.probability == nil ? "sampling" : nil, state.group == nil ? "logging" : nil].compactMap { $0 }
+        let counted = state.ruleCount != 2
+        if counted {
+            let which = missing.isEmpty ? "" : " (the \(missing.joined(separator: " and ")) rule\(missing.count > 1 ? "s" : "") missing)"
+            problems.append(.breaking("\(family): \(place) has \(state.ruleCount) \(state.ruleCount == 1 ? "rule" : "rules"), expected 2\(which): run '\(install)'"))
         }
         if let installed = state.probability {
             if abs(installed - parameters.probability) > 1e-9 {
                 problems.append(.drift("\(family): probability is \(installed), expected \(parameters.probability)"))
             }
-        } else {
+        } else if !counted {
             problems.append(.breaking("\(family): the sampling rule is missing"))
         }
         if let installed = state.label, !labels.same(installed, parameters.label) {
@@ -354,7 +359,7 @@ public struct RuleManager: Sendable {
                 problems.append(.breaking("\(family): NFLOG group is \(installed), expected \(parameters.group): nothing reaches this group; "
                     + "run '\(install)', or read group \(installed) (--group)"))
             }
-        } else {
+        } else if !counted {
             problems.append(.breaking("\(family): the logging rule is missing"))
         }
         if let installed = state.packets, installed != parameters.packets {

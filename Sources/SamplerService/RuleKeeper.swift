@@ -203,7 +203,9 @@ public final class RuleKeeper: Sendable {
                         + (options.manager.backend == .nftables ? "hooked at prerouting: \(installed.jumps == 1 ? "yes" : "no")"
                            : "\(installed.jumps) jump\(installed.jumps == 1 ? "" : "s") from PREROUTING") + ")" : "missing")
                 }
-                log("sampler's rules vanished from the kernel (\(what.joined(separator: ", ")); a firewall reload, or removed by hand?): nothing is sampled meanwhile"
+                // Only the damaged versions go unsampled: IPv6's rules whole keep IPv6's sample.
+                let unsampled = damaged.count == found.count ? "nothing" : "nothing of " + damaged.map { "IPv\($0.0.rawValue)" }.joined(separator: " and ")
+                log("sampler's rules vanished from the kernel (\(what.joined(separator: ", ")); a firewall reload, or removed by hand?): \(unsampled) is sampled meanwhile"
                     + (options.repair ? "; reinstalling them" : "; \(noRepair), so they stay missing"))
             }
             guard options.repair else {

@@ -276,7 +276,8 @@ public struct Health: Codable, Sendable, Equatable {
             }
             // Without root, status cannot read the rules itself: the daemon's last look stands in.
             if !rules.checked, upkeep.present == false {
-                problem(.critical, "the daemon's last check found its rules missing: nothing is sampled (\(upkeep.problem ?? "it reinstalls them"))")
+                problem(.critical, "the daemon's last check found its rules missing or incomplete, and what they no longer cover is not sampled "
+                    + "(\(upkeep.problem ?? "it reinstalls them"))")
             } else if !rules.checked, let found = upkeep.problem {
                 problem(.warning, "the daemon's last check of its rules: \(found)")
             }

@@ -139,15 +139,17 @@ public enum StatusText {
             [("sampling rule", f.sampledPackets), ("logging rule", f.loggedPackets)]
                 .map { name, packets in packets.map { "\(name) \($0) packets" } ?? "\(name) missing" }.joined(separator: ", ")
         }
+        // A rule short is not "present" (a trial: "present (…, logging rule missing)").
+        func state(_ f: RulesCheck.Family) -> String { (f.rules ?? 2) < 2 ? "incomplete" : "present" }
         if rules.sharedCounters, rules.families.count > 1, rules.families.allSatisfy({ $0.present && $0.rules != 0 }), let f = rules.families.first {
             // One nftables table for both versions: one pair of counters, not one per version.
-            return "\(rules.families.map(\.family).joined(separator: " and ")) present in one nftables table (\(counters(f)), both versions together)"
+            return "\(rules.families.map(\.family).joined(separator: " and ")) \(state(f)) in one nftables table (\(counters(f)), both versions together)"
                 + (rules.differences.isEmpty ? ", as the daemon expects" : "; differs: " + rules.differences.joined(separator: "; "))
         }
         let families = rules.families.map { f in
             !f.present ? "\(f.family) missing"
                 : f.rules == 0 ? "\(f.family) chain present, its rules missing"  // flushed
-                : "\(f.family) present (\(counters(f)))"
+                : "\(f.family) \(state(f)) (\(counters(f)))"
         }.joined(separator: "; ")
         return families + (rules.differences.isEmpty ? ", as the daemon expects" : "; differs: " + rules.differences.joined(separator: "; "))
     }

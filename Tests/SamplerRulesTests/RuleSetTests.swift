@@ -79,6 +79,16 @@ import Testing
         #expect(differences.allSatisfy { $0.breaksSampling })
     }
 
+    /// A chain a rule short is one problem naming the rule (a trial read the count and the
+    /// rule as two on the plugin's one line).
+    @Test func aRuleShortIsOneProblemThatNamesIt() {
+        var state = RuleManager.Installed()
+        (state.chainExists, state.jumps, state.ruleCount) = (true, 1, 1)
+        (state.probability, state.label) = (0.0001, "42")
+        let differences = RuleManager(labels: labels).differences(state, from: RuleParameters(), version: .v4).map(\.text)
+        #expect(differences == ["IPv4: chain mangle/SAMPLER has 1 rule, expected 2 (the logging rule missing): run 'sampler rules install'"], "\(differences)")
+    }
+
     /// Missing rules are put back as they were: the advice names every value that is not
     /// the default, the tools and the families, so that running it does not install group
     /// 5 at 1/10,000 instead, or IPv6 beside IPv4.

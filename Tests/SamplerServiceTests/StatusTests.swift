@@ -221,7 +221,7 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
     @Test func aMissingRuleIsSaidMissingNotZero() {
         var rules = RulesCheck(checked: true)
         rules.families = [.init(family: "IPv4", present: true, rules: 1, sampledPackets: 8, loggedPackets: nil)]
-        #expect(StatusText.rulesLine(rules).hasPrefix("IPv4 present (sampling rule 8 packets, logging rule missing)"), "\(StatusText.rulesLine(rules))")
+        #expect(StatusText.rulesLine(rules).hasPrefix("IPv4 incomplete (sampling rule 8 packets, logging rule missing)"), "\(StatusText.rulesLine(rules))")
     }
 
     /// `--warning post_psh=25%`, `--critical post_syn=0.5`: the current window's shares
