@@ -75,7 +75,8 @@ public enum ConfigurationFile {
                 throw ConfigurationError(key: "rules", value: "", allowed: "the line is longer than \(maximumLineBytes) bytes: not a configuration file?",
                                          location: location)
             }
-            let line = Self.withoutComment(Substring(content)).trimmed
+            let uncommented = Self.withoutComment(Substring(content))
+            let line = uncommented.trimmed
             if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigurationError(key: "", value: String(line), allowed: "expected 'key = value'", location: location)
@@ -85,8 +86,11 @@ public enum ConfigurationFile {
                 throw ConfigurationError(key: "", value: String(line), allowed: "expected 'key = value': there is no key before '='", location: location)
             }
             if let quote = value.first, quote == "\"" || quote == "'", value.count < 2 || value.last != quote {
+                // A ' #' ends the line even inside quotes: say so when it cut the value.
+                let comment = uncommented.count < content.count ? " (' #' starts a comment, inside quotes too)" : ""
                 throw ConfigurationError(key: String(key), value: String(value),
-                                         allowed: "the value opens a quote (\(quote)) it does not close: close it at the end, or leave both out",
+                                         allowed: "the value starts with a quote (\(quote)) but does not end with one\(comment): "
+                                            + "quote the whole value, or leave the quotes out",
                                          location: location)
             }
             if let first = lines[String(key)] {

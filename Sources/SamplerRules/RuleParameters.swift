@@ -53,9 +53,10 @@ public struct RuleParameters: Sendable, Equatable {
     @Sendable public static func isValid(packets: Int) -> Bool { (1...Connection.capacity).contains(packets) }
 
     @Sendable public static func isValid(prefix: String) -> Bool {
-        // Printable, no space; `$` and `\` mean something to nft's parser (a variable, an escape).
+        // Printable, no space; `$` and `\` mean something to nft's parser (a variable, an
+        // escape); no quote of either kind, as the allowed text says.
         !prefix.isEmpty && prefix.utf8.count <= 63
-            && prefix.unicodeScalars.allSatisfy { (33...126).contains($0.value) && !"\"$\\".unicodeScalars.contains($0) }
+            && prefix.unicodeScalars.allSatisfy { (33...126).contains($0.value) && !"\"'$\\".unicodeScalars.contains($0) }
     }
 
     /// Checks each value; the error names the option, the value and what is allowed.

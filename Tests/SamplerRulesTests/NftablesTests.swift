@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func prefixesThatNftWouldReadOtherwiseAreRefused() {
-        for prefix in ["a$b", "a\\b", "a\"b", "a b", "é"] { #expect(!RuleParameters.isValid(prefix: prefix), "\(prefix)") }
+        for prefix in ["a$b", "a\\b", "a\"b", "a'b", "a b", "é"] { #expect(!RuleParameters.isValid(prefix: prefix), "\(prefix)") }
         #expect(RuleParameters.isValid(prefix: "sampler-1_x.y"))
     }
 

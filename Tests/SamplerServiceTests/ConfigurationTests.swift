@@ -76,9 +76,12 @@ import SamplerSystem
         ("clickhouse_batch_size = many", "test.conf:1: clickhouse_batch_size = many: records, 1 to 1000000"),
         // Found by a trial: no key named the value as the key; an open quote was kept.
         (" = 5", "test.conf:1: '= 5': expected 'key = value': there is no key before '='"),
-        ("output = \"/srv/records.jsonl", "test.conf:1: output = \"/srv/records.jsonl: the value opens a quote (\") it does not close"),
-        ("host_id = 'web-1", "test.conf:1: host_id = 'web-1: the value opens a quote (') it does not close"),
-        ("host_id = \"", "test.conf:1: host_id = \": the value opens a quote"),
+        ("output = \"/srv/records.jsonl", "test.conf:1: output = \"/srv/records.jsonl: the value starts with a quote (\") but does not end with one: "
+            + "quote the whole value, or leave the quotes out"),
+        ("host_id = 'web-1", "test.conf:1: host_id = 'web-1: the value starts with a quote (') but does not end with one"),
+        ("host_id = \"", "test.conf:1: host_id = \": the value starts with a quote"),
+        ("prefix = \"ab\"c", "test.conf:1: prefix = \"ab\"c: the value starts with a quote (\") but does not end with one: quote"),
+        ("prefix = 'a # b'", "test.conf:1: prefix = 'a: the value starts with a quote (') but does not end with one (' #' starts a comment, inside quotes too)"),
     ])
     func namesTheLineKeyValueAndWhatIsAllowed(text: String, message: String) {
         #expect {
