@@ -53,11 +53,12 @@ struct Config: ParsableCommand {
                 try settings.validate()
                 // What `run` checks as it starts, so that a file that passes here starts.
                 _ = try settings.statusSocketAccess()
-                if !settings.clickhouseURL.isEmpty, settings.clickhousePasswordPath(environment: environment) != nil {
+                // Set, it is read whenever ClickHouse is asked (report --clickhouse-url too).
+                if settings.clickhousePasswordPath(environment: environment) != nil {
                     _ = try settings.clickhousePassword(environment: environment)
                 }
             }
-            if !settings.clickhouseURL.isEmpty, !settings.clickhousePasswordFile.isEmpty,
+            if !settings.clickhousePasswordFile.isEmpty,
                settings.clickhousePasswordPath(environment: environment) == nil {
                 printError("sampler config check: note: clickhouse_password_file = \(settings.clickhousePasswordFile) is relative: "
                     + "the service reads it from systemd's $CREDENTIALS_DIRECTORY (LoadCredential=), so it is not checked here")

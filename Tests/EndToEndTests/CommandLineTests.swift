@@ -164,6 +164,14 @@ import Testing
         let credential = try Subprocess.run(["/usr/bin/env", "-u", "CREDENTIALS_DIRECTORY", sampler, "config", "check", relative])
         #expect(credential.status == 0, "\(credential.stderr)")
         #expect(credential.stderr.contains("clickhouse_password_file = clickhouse.password is relative"), "\(credential.stderr)")
+        // Without clickhouse_url too (report --clickhouse-url reads it); a path that is not
+        // a credential's name is no credential.
+        let unused = try write("clickhouse_password_file = /nonexistent/clickhouse.password\n")
+        let dotted = try write("clickhouse_password_file = ../clickhouse.password\n")
+        defer { for file in [unused, dotted] { unlink(file) } }
+        #expect(try Subprocess.run([sampler, "config", "check", unused]).status == 78)
+        let notACredential = try Subprocess.run([sampler, "config", "check", dotted])
+        #expect(notACredential.status == 78 && notACredential.stderr.contains("an absolute path, or a name without '/'"), "\(notACredential.stderr)")
         let root = try Subprocess.run(["/usr/bin/env", "CREDENTIALS_DIRECTORY=/nonexistent", sampler, "config", "check", relative])
         #expect(root.status == 78 && root.stderr.contains("/nonexistent/clickhouse.password: No such file"), "\(root.stderr)")
     }
