@@ -86,9 +86,17 @@ struct Rules: ParsableCommand {
                 print(manager.installText(p, versions: settings.versions), terminator: "")
                 return
             }
+            // One nftables table for both versions: installing one replaces the other's rules,
+            // said rather than done silently (a trial found IPv6 no longer sampled).
+            let replaced = settings.backend == .nftables
+                ? IPVersion.allCases.filter { !settings.versions.contains($0) && (try? manager.installed(version: $0))?.isPresent == true } : []
             do { try manager.install(p, versions: settings.versions) } catch { throw Rules.fail(error) }
             let families = settings.versions.map { "IPv\($0.rawValue)" }.joined(separator: ", ")
             print("\(families): installed in \(manager.place) (probability \(p.probability), label \(p.label), group \(p.group), first \(p.packets) packets)")
+            for version in replaced {
+                print("IPv\(version.rawValue): no longer sampled: \(manager.place) held its rules, and holds only IPv\(settings.versions[0].rawValue)'s now "
+                    + "(install without --family to sample both)")
+            }
         }
     }
 

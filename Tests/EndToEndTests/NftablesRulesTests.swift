@@ -143,6 +143,9 @@ struct NftablesRulesTests {
         let check = try lab.run(rules + ["check"] + options + ["--family", "4"], in: lab.server, allowFailure: true)
         #expect(check.status == 1 && check.stdout.contains("IPv4: table inet sampler samples IPv6 only (installed with --family 6): "
             + "to sample both, run 'sampler rules install --backend nftables'"), "\(check.stdout)")
+        // Installing one version replaces the other's rules in the one table: said.
+        let replacing = try lab.run(rules + ["install"] + options + ["--family", "4"], in: lab.server)
+        #expect(replacing.stdout.contains("IPv6: no longer sampled: table inet sampler held its rules, and holds only IPv4's now"), "\(replacing.stdout)")
         try lab.run(rules + ["install"] + options, in: lab.server)
         let partial = try lab.run(rules + ["remove"] + options + ["--family", "4"], in: lab.server, allowFailure: true)
         #expect(partial.status == 2 && partial.stderr.contains("table inet sampler samples IPv6 too, in the same table: remove it whole"), "\(partial.stderr)")
