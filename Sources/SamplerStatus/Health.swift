@@ -270,7 +270,13 @@ public struct Health: Codable, Sendable, Equatable {
             // the critical line above says so, not that they are back). The daemon cannot
             // tell who removed them: a firewall reload, or somebody by hand.
             let presentNow = rules.checked ? rules.anyPresent : upkeep.present == true
-            if presentNow, let start = upkeep.lastGapStart, let end = upkeep.lastGapEnd, end >= report.currentWindow.start {
+            if rules.checked, rules.anyPresent, upkeep.present == false, upkeep.everPresent != false, let since = upkeep.missingSince {
+                // Put back (by hand, say) since the daemon's last check, which found them
+                // missing: the gap is real, and ends at its next check (a trial read OK here,
+                // beside "missing" in the upkeep line).
+                problem(.warning, "sampler's rules are back in the kernel, but the daemon's last check (\(upkeep.lastCheckAt ?? "?")) found them missing, "
+                    + "since \(since): this window's sample has a gap (the daemon sees them at its next check)")
+            } else if presentNow, let start = upkeep.lastGapStart, let end = upkeep.lastGapEnd, end >= report.currentWindow.start {
                 problem(.warning, "sampler's rules went missing after \(start) (the last check that found them) and were back at \(end) (a firewall reload, or removed by hand; "
                     + "\(upkeep.repairs) repair\(upkeep.repairs == 1 ? "" : "s") since the start): this window's sample has a gap")
             }

@@ -169,6 +169,22 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
         #expect(!again.contains { $0.contains("are back") }, "\(again)")
     }
 
+    /// Put back by hand between two of the daemon's checks: the kernel has them, the daemon's
+    /// last check did not; a WARNING for the gap, not OK beside an upkeep line saying missing.
+    @Test func rulesBackBeforeTheDaemonsNextCheckAreAGap() throws {
+        let snapshot = sampleSnapshot()
+        var upkeep = RuleUpkeep(repair: false)
+        (upkeep.checks, upkeep.present, upkeep.everPresent, upkeep.lastCheckAt) = (20, false, true, snapshot.takenAt - 2_000_000)
+        upkeep.missingSince = snapshot.takenAt - 30_000_000
+        let report = StatusReport(snapshot, version: "9.9", upkeep: upkeep, pid: 42)
+        var rules = RulesCheck(checked: true)
+        rules.families = [.init(family: "IPv4", present: true, rules: 2, sampledPackets: 12, loggedPackets: 200)]
+        let health = Health.evaluate(daemon: .success(report), rules: rules, settings: Settings(), thresholds: HealthThresholds())
+        #expect(health.state == .warning, "\(health.problems)")
+        #expect(health.problems.contains { $0.hasPrefix("sampler's rules are back in the kernel, but the daemon's last check") && $0.contains("has a gap") },
+                "\(health.problems)")
+    }
+
     /// Rules missing now count as time without them: an open gap is not "0 s".
     @Test func theTimeWithoutRulesIncludesTheGapStillOpen() throws {
         let snapshot = sampleSnapshot()
