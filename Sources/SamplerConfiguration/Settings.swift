@@ -228,6 +228,21 @@ public func groupName(of path: String) -> String? {
     return String(cString: group.gr_name)
 }
 
+extension Settings {
+    /// The status socket's group as a number, looked up now; nil when none is set.
+    /// Here, not in the service, so that `config check` refuses what `run` refuses
+    /// without linking the live path.
+    public func statusSocketGroupID() throws(ConfigurationError) -> gid_t? {
+        guard !statusSocketGroup.isEmpty else { return nil }
+        guard let gid = groupID(statusSocketGroup) else {
+            throw ConfigurationError(key: "status_socket_group", value: statusSocketGroup,
+                                     allowed: "a group that exists (create it with 'groupadd --system \(statusSocketGroup)'), a group number, or empty",
+                                     location: explicitKeys.location(of: "status_socket_group"))
+        }
+        return gid
+    }
+}
+
 /// A group's number, from its name (getgrnam_r, NSS included) or as a number.
 public func groupID(_ name: String) -> gid_t? {
     if let number = gid_t(name) { return number }

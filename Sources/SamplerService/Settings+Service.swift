@@ -28,14 +28,7 @@ extension Settings {
     /// The status socket's mode and group, the group's name looked up now.
     public func statusSocketAccess() throws(ConfigurationError) -> RequestServer.SocketAccess {
         var access = RequestServer.SocketAccess(mode: mode_t(statusSocketMode, radix: 8) ?? 0o660)
-        if !statusSocketGroup.isEmpty {
-            guard let gid = groupID(statusSocketGroup) else {
-                throw ConfigurationError(key: "status_socket_group", value: statusSocketGroup,
-                                         allowed: "a group that exists (create it with 'groupadd --system \(statusSocketGroup)'), a group number, or empty",
-                                         location: explicitKeys.location(of: "status_socket_group"))
-            }
-            access.group = gid
-        }
+        access.group = try statusSocketGroupID()
         return access
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import SamplerConfiguration
-import SamplerService
 
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +51,7 @@ struct Config: ParsableCommand {
             try configurationStep { () throws(ConfigurationError) in
                 try settings.validate()
                 // What `run` checks as it starts, so that a file that passes here starts.
-                _ = try settings.statusSocketAccess()
+                _ = try settings.statusSocketGroupID()
                 // Set, it is read whenever ClickHouse is asked (report --clickhouse-url too).
                 if settings.clickhousePasswordPath(environment: environment) != nil {
                     _ = try settings.clickhousePassword(environment: environment)
