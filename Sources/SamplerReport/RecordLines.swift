@@ -179,8 +179,7 @@ public enum RecordLines {
         }
 
         private func count(_ record: CountedRecord, into table: inout StageTable) {
-            let seconds = record.finalized / 1_000_000 - (record.finalized % 1_000_000 < 0 ? 1 : 0)
-            guard filter.admits(finalizedSeconds: seconds, asn: record.clientASN, country: record.clientCountry) else { return }
+            guard filter.admits(finalized: record.finalized, asn: record.clientASN, country: record.clientCountry) else { return }
             if Exclusion.excludes(close: record.close, tags: record.tags) { table.addExcluded(); return }
             let group: String
             switch table.grouping {
@@ -193,6 +192,7 @@ public enum RecordLines {
             case .signature: group = Grouping.signatureGroup(record.signature, stage: record.stage)
             }
             let ttlMargin = table.ttlMargin
+            let seconds = ReportFilter.split(record.finalized).seconds
             table.withRow(finalizedSeconds: seconds, group: group) { row in
                 row.stages[Int(record.stage.rawValue)] += 1
                 if record.close == .reset && record.stage == .later { row.laterResets += 1 }

@@ -125,11 +125,11 @@ struct Report: ParsableCommand {
             throw ValidationError("--ttl-margin \(ttlMargin): \(problem.allowed).")
         }
         for (flag, value) in [("--since", since), ("--until", until)] {
-            if let value, ReportTime.seconds(value, now: Self.now) == nil {
+            if let value, ReportTime.microseconds(value, now: Self.now) == nil {
                 throw ValidationError("\(flag) '\(value)' is not \(ReportTime.allowed).")
             }
         }
-        if let since, let until, let start = ReportTime.seconds(since, now: Self.now), let end = ReportTime.seconds(until, now: Self.now), start >= end {
+        if let since, let until, let start = ReportTime.microseconds(since, now: Self.now), let end = ReportTime.microseconds(until, now: Self.now), start >= end {
             throw ValidationError("--since '\(since)' is not before --until '\(until)': no connection is finalized between them; swap them, or give a later --until.")
         }
         if clickhouse && !files.isEmpty { throw ValidationError("give files or --clickhouse, not both.") }
@@ -150,8 +150,8 @@ struct Report: ParsableCommand {
     static let now = wallClock() / 1_000_000
 
     func run() throws {
-        let filter = ReportFilter(since: since.flatMap { ReportTime.seconds($0, now: Self.now) },
-                                  until: until.flatMap { ReportTime.seconds($0, now: Self.now) }, asn: asn,
+        let filter = ReportFilter(since: since.flatMap { ReportTime.microseconds($0, now: Self.now) },
+                                  until: until.flatMap { ReportTime.microseconds($0, now: Self.now) }, asn: asn,
                                   country: country.flatMap { CountryCode($0) })
         var badLines = false
         var settings = try configuration.load()

@@ -282,7 +282,9 @@ struct ClickHouseTests {
         for arguments in [["--by", "none"], ["--by", "port"], ["--by", "network"], ["--by", "host"], ["--by", "asn"], ["--by", "country"],
                           ["--format", "radar"], ["--format", "radar", "--by", "asn"], ["--asn", "64501"], ["--country", "DE", "--format", "radar"],
                           ["--by", "signature"], ["--by", "signature", "--as", "csv"], ["--by", "signature", "--as", "json", "--ttl-margin", "8"],
-                          ["--by", "port", "--as", "json"], ["--by", "country", "--as", "csv"], ["--format", "radar", "--by", "host", "--as", "json"]] {
+                          ["--by", "port", "--as", "json"], ["--by", "country", "--as", "csv"], ["--format", "radar", "--by", "host", "--as", "json"],
+                          // Fractions of a second select within it, in SQL too (the rows are at :30.000000).
+                          ["--since", "2026-11-20T10:05:29.5Z", "--until", "2026-11-20T10:20:30.5Z"], ["--since", "2026-11-20T10:05:30.5Z"]] {
             let fromClickHouse = try lab.run([sampler, "report", "--config", "/dev/null", "--location-database", "none"] + arguments
                                              + clickhouse.samplerFlags, in: lab.server)
             let fromFile = try lab.run([sampler, "report", "--config", "/dev/null", "--location-database", "none", lab.file("known.jsonl").path]

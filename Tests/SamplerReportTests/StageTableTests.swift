@@ -186,21 +186,43 @@ import Testing
 @Suite struct ReportTimeTests {
     let now: Int64 = 1_795_297_425  // 2026-11-21T21:43:45Z
 
+    func micros(_ text: String) -> Int64? { ReportTime.microseconds(text, now: now) }
+
     @Test func relativeTimesAreAsPeopleSayThem() {
-        #expect(ReportTime.seconds("now", now: now) == now)
-        #expect(ReportTime.seconds("-90s", now: now) == now - 90)
-        #expect(ReportTime.seconds("-15m", now: now) == now - 900)
-        #expect(ReportTime.seconds("-1h", now: now) == now - 3600)
-        #expect(ReportTime.seconds("-2d", now: now) == now - 172_800)
-        #expect(ReportTime.seconds("-1w", now: now) == now - 604_800)
-        #expect(ReportTime.seconds("today", now: now) == 1_795_219_200)  // date -d 2026-11-21T00:00:00Z +%s
-        #expect(ReportTime.seconds("yesterday", now: now) == 1_795_132_800)
-        #expect(ReportTime.seconds("2026-11-21T00:00:00Z", now: now) == 1_795_219_200)
+        #expect(micros("now") == now * 1_000_000)
+        #expect(micros("-90s") == (now - 90) * 1_000_000)
+        #expect(micros("-15m") == (now - 900) * 1_000_000)
+        #expect(micros("-1h") == (now - 3600) * 1_000_000)
+        #expect(micros("-2d") == (now - 172_800) * 1_000_000)
+        #expect(micros("-1w") == (now - 604_800) * 1_000_000)
+        #expect(micros("today") == 1_795_219_200_000_000)  // date -d 2026-11-21T00:00:00Z +%s
+        #expect(micros("yesterday") == 1_795_132_800_000_000)
+        #expect(micros("2026-11-21T00:00:00Z") == 1_795_219_200_000_000)
+        // A fraction is kept, not cut to the second (a trial: records earlier in that
+        // second were counted).
+        #expect(micros("2026-11-21T00:00:00.5Z") == 1_795_219_200_500_000)
     }
 
     @Test func otherTextIsNotATime() {
         for text in ["", "-", "-h", "1h", "-1y", "-1.5h", "--1h", "-99999999999999w", "tomorrow", "2026-11-21"] {
-            #expect(ReportTime.seconds(text, now: now) == nil, "\(text)")
+            #expect(micros(text) == nil, "\(text)")
         }
+    }
+
+    @Test func aTimeWithAFractionSelectsToTheMicrosecond() {
+        let filter = ReportFilter(since: 1_795_219_200_500_000, until: 1_795_219_201_250_000)
+        #expect(!filter.admits(finalized: 1_795_219_200_499_999, asn: nil, country: nil))
+        #expect(filter.admits(finalized: 1_795_219_200_500_000, asn: nil, country: nil))
+        #expect(filter.admits(finalized: 1_795_219_201_249_999, asn: nil, country: nil))
+        #expect(!filter.admits(finalized: 1_795_219_201_250_000, asn: nil, country: nil))
+        #expect(filter.sql == [
+            "(finalized > toDateTime(1795219200) OR (finalized = toDateTime(1795219200) AND finalized_usec >= 500000))",
+            "(finalized < toDateTime(1795219201) OR (finalized = toDateTime(1795219201) AND finalized_usec < 250000))",
+        ])
+        // Whole seconds compare the ordering column alone.
+        #expect(ReportFilter(since: 1_795_219_200_000_000, until: 1_795_219_201_000_000).sql
+            == ["finalized >= toDateTime(1795219200)", "finalized < toDateTime(1795219201)"])
+        // Before 1970 the fraction counts up from the second below.
+        #expect(ReportFilter.split(-1) == (-1, 999_999))
     }
 }
