@@ -118,7 +118,8 @@ struct Status: ParsableCommand {
         // The daemon's tools and families, unless the command line names others: rules it
         // keeps for IPv4 only lack nothing for IPv6.
         var reading = settings
-        if target.backend != nil, let theirs = report?.rules?.backend.flatMap(Backend.init(rawValue:)), !theirs.mayShareRules(with: settings.backend) {
+        // With --skip-rules no rule is read, so the flag's tools are not used either.
+        if target.backend != nil, !skipRules, let theirs = report?.rules?.backend.flatMap(Backend.init(rawValue:)), !theirs.mayShareRules(with: settings.backend) {
             // Read with other tools than the daemon's, its rules would look missing, and the
             // daemon be blamed for a flag (a trial: a warning to restart it with its backend).
             let here = theirs == .auto && theirs.resolved != .auto ? " (iptables-\(theirs.resolved.rawValue) here)" : ""

@@ -192,6 +192,10 @@ struct NftablesRulesTests {
                                  in: lab.server, allowFailure: true)
         #expect(legacy.status == 3 && legacy.stdout.hasPrefix("SAMPLER UNKNOWN - --backend legacy: the daemon works with backend auto (iptables-nft here)"),
                 "\(legacy.stdout)")
+        // Rules not read, tools not used: the daemon is judged, not the flag (a trial: UNKNOWN).
+        let skipped = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--backend", "nftables", "--skip-rules"],
+                                  in: lab.server, allowFailure: true)
+        #expect(skipped.status != 3 && !skipped.stdout.contains("the daemon works with backend"), "\(skipped.stdout)")
         let sameTools = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--backend", "nft"],
                                     in: lab.server, allowFailure: true)
         #expect(sameTools.status == 1 && sameTools.stdout.contains("sampler's rules are not where the daemon looks"), "\(sameTools.stdout)")
