@@ -118,8 +118,9 @@ public final class RuleKeeper: Sendable {
         var state: State
         private var lastGoodAt: Microseconds?
         private var logged: String?
-        /// The other backend's sampler rules, found when this backend's were missing at the
-        /// start (said in the log and in status instead of "not installed").
+        /// The other backend's sampler rules, looked for at each check while this backend's
+        /// have never been found (said in the log and in status instead of "not
+        /// installed", and no longer once they are gone too).
         private var otherBackend: String?
 
         init(options: Options, log: @escaping @Sendable (String) -> Void) {
@@ -176,12 +177,11 @@ public final class RuleKeeper: Sendable {
             state.changed = false
             if !state.everPresent {
                 // Never there since the start: nothing vanished, and nobody asked for a repair.
-                if state.missingSince == nil {
-                    state.missingSince = now
-                    // Installed with the other backend, they may feed this daemon all the same;
-                    // it cannot check or repair them.
-                    otherBackend = (try? options.manager.otherBackendRules(versions: options.versions))?.first?.what
-                }
+                if state.missingSince == nil { state.missingSince = now }
+                // Installed with the other backend, they may feed this daemon all the same;
+                // it cannot check or repair them. Read again each time: removed, they no
+                // longer stand in (a trial: the text stayed after the table went).
+                otherBackend = (try? options.manager.otherBackendRules(versions: options.versions))?.first?.what
                 let elsewhere = otherBackend.map {
                     "rules are not where this daemon looks (backend \(options.manager.backend.rawValue)), but \($0); "
                         + "restart sampler with the backend they were installed with (--backend) to have them checked and repaired"

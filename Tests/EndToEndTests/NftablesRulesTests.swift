@@ -199,6 +199,12 @@ struct NftablesRulesTests {
         let sameTools = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--backend", "nft"],
                                     in: lab.server, allowFailure: true)
         #expect(sameTools.status == 1 && sameTools.stdout.contains("sampler's rules are not where the daemon looks"), "\(sameTools.stdout)")
+        // The table removed, the daemon says its rules are not installed, no longer that
+        // they are elsewhere (a trial: the old text stayed).
+        try lab.run([sampler, "rules", "remove", "--config", "/dev/null", "--backend", "nftables"], in: lab.server)
+        #expect(lab.wait(seconds: 15) { lab.read("run.log").contains("the rules are not installed: run '") }, "\(lab.read("run.log"))")
+        let gone = try status()
+        #expect(gone.status == 2 && !gone.stdout.contains("not where the daemon looks"), "\(gone.stdout)")
         lab.stop(run)
     }
 
