@@ -52,7 +52,7 @@ public final class RuleKeeper: Sendable {
     public init(options: Options, log: @escaping @Sendable (String) -> Void) throws(Errno) {
         self.options = options
         self.log = log
-        shared = Mutex(State(repair: options.repair))
+        shared = Mutex(Upkeep.initialState(options))
         wakeup = try Wakeup()
     }
 
@@ -126,8 +126,7 @@ public final class RuleKeeper: Sendable {
         init(options: Options, log: @escaping @Sendable (String) -> Void) {
             self.options = options
             self.log = log
-            state = State(repair: options.repair)
-            state.everPresent = options.presentAtStart
+            state = Self.initialState(options)
             lastGoodAt = options.presentAtStart ? wallClock() : nil
         }
 
@@ -229,11 +228,21 @@ public final class RuleKeeper: Sendable {
                 + "a gap in this window's sample")
         }
 
+        /// The state before the first check.
+        static func initialState(_ options: Options) -> State {
+            var state = State(repair: options.repair)
+            state.everPresent = options.presentAtStart
+            state.repairOff = options.repair ? nil : noRepair(options)
+            return state
+        }
+
         /// Why missing rules are not put back: the setting, or rules this daemon never had.
-        private var noRepair: String {
+        private static func noRepair(_ options: Options) -> String {
             options.presentAtStart ? "repair_rules is false"
                 : "this daemon found no rules at its start, and repairs only rules it started with"
         }
+
+        private var noRepair: String { Self.noRepair(options) }
 
         private mutating func endGap(_ start: Microseconds, _ end: Microseconds) {
             state.missingMicroseconds += end - start

@@ -4,6 +4,9 @@ import SamplerWire
 /// found, and the gaps it repaired. A value, so that status can show it without the keeper.
 public struct RuleUpkeep: Sendable, Equatable {
     public var repair: Bool
+    /// Why `repair` is false: the setting, or a daemon that found no rules at its start
+    /// (repair_rules on, but it repairs only rules it started with); nil while it repairs.
+    public var repairOff: String?
     public var checks: UInt64 = 0
     public var lastCheckAt: Microseconds?
     /// At the last check: sampler's rules complete in the kernel (nil before the first).
@@ -32,7 +35,7 @@ public struct RuleUpkeep: Sendable, Equatable {
     }
 
     public static func == (a: RuleUpkeep, b: RuleUpkeep) -> Bool {
-        a.repair == b.repair && a.checks == b.checks && a.lastCheckAt == b.lastCheckAt && a.present == b.present && a.changed == b.changed
+        a.repair == b.repair && a.repairOff == b.repairOff && a.checks == b.checks && a.lastCheckAt == b.lastCheckAt && a.present == b.present && a.changed == b.changed
             && a.missingSince == b.missingSince && a.repairs == b.repairs && a.missingMicroseconds == b.missingMicroseconds
             && a.everPresent == b.everPresent
             && a.lastGap?.start == b.lastGap?.start && a.lastGap?.end == b.lastGap?.end && a.problem == b.problem

@@ -226,6 +226,8 @@ extension StatusReport {
     /// The daemon's upkeep of its rules (`RuleKeeper`), times as RFC 3339.
     public struct RulesUpkeep: Codable, Sendable, Equatable {
         public var repair: Bool
+        /// Why `repair` is false (nil from an older daemon).
+        public var repairOff: String?
         public var checks: UInt64
         public var lastCheckAt: String?
         /// Complete in the kernel at the last check; absent before the first.
@@ -243,6 +245,7 @@ extension StatusReport {
 
         init(_ s: RuleUpkeep, at now: Microseconds) {
             repair = s.repair
+            repairOff = s.repairOff
             checks = s.checks
             lastCheckAt = s.lastCheckAt.map(Timestamp.string)
             present = s.present

@@ -71,7 +71,7 @@ public enum StatusText {
             lines.append("rules upkeep: \(state) at the last of \(checks) (\(u.lastCheckAt ?? "none yet")); "
                 + "\(repairs), \(duration(u.missingSeconds)) without them"
                 + (u.lastGapEnd.map { ", last gap after \(u.lastGapStart ?? "?") until \($0)" } ?? "")
-                + (u.repair ? "" : "; repair off") + (u.problem.map { "; \($0)" } ?? ""))
+                + (u.repair ? "" : "; repair off" + (u.repairOff.map { " (\($0))" } ?? "")) + (u.problem.map { "; \($0)" } ?? ""))
         }
         lines.append("nflog: group \(r.group), \(r.counts[.messages]) messages in \(r.counts[.datagrams]) datagrams (\(r.counts[.bytes]) bytes), "
             + "\(r.counts[.lost]) lost (sequence gaps), \(r.counts[.overruns]) overruns (ENOBUFS), receive buffer \(r.receiveBufferBytes) bytes"

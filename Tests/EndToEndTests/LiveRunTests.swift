@@ -152,6 +152,8 @@ struct LiveRunTests {
                                 in: lab.server, allowFailure: true)
         #expect(other.status == 1 && other.stdout.contains("the daemon found no rules at its start and works with its configuration's"),
                 "\(other.stdout)")
+        // Its status says why it does not repair (a trial: "repair off" with repair_rules on).
+        #expect(other.stdout.contains("; repair off (this daemon found no rules at its start, and repairs only rules it started with)"), "\(other.stdout)")
         // A second daemon that would install its own rules is refused before it touches
         // them: the first one's stay as they are (they were removed on its way out).
         let intruder = try lab.run([sampler, "run", "--install-rules", "--config", "/dev/null", "--group", String(group), "--probability", "0.5",

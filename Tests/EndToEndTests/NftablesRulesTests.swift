@@ -303,6 +303,7 @@ struct NftablesRulesTests {
         let skipped = try lab.run([sampler, "status", "--config", "/dev/null", "--status-socket", socket, "--skip-rules"], in: lab.server, allowFailure: true)
         #expect(skipped.status == 2, "\(skipped.stdout)")
         #expect(skipped.stdout.contains("the daemon's last check found its rules missing"), "\(skipped.stdout)")
+        #expect(skipped.stdout.contains("; repair off (repair_rules is false)"), "\(skipped.stdout)")
         // The advice puts back the daemon's own rules, not the defaults.
         let json = try lab.run([sampler, "status", "--json", "--config", "/dev/null", "--status-socket", socket, "--skip-rules"], in: lab.server, allowFailure: true)
         #expect(json.stdout.contains("sampler rules install --backend nftables --group 5067 --probability 1"), "\(json.stdout)")
