@@ -205,7 +205,11 @@ public struct RuleManager: Sendable {
         }
         if backend != .nftables {
             let other = RuleManager(backend: .nftables, nftablesTable: nftablesTable, labels: labels)
-            guard try other.nftablesListing() != nil else { return [] }
+            // The table may hold one IP version only (--family): rules for the other one
+            // log nothing twice here (a trial: its IPv4 rules were said to double IPv6's).
+            guard let listing = try other.nftablesListing(), versions.contains(where: { listing.installed(version: $0).isPresent }) else {
+                return []
+            }
             return [OtherBackendRules(what: "sampler's nftables table (\(other.place)) is installed", removal: "sampler rules remove --backend nftables",
                                       installInstead: "--backend nftables", backend: .nftables, plural: false)]
         }

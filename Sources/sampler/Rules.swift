@@ -52,7 +52,8 @@ struct Rules: ParsableCommand {
             reached from PREROUTING by one jump; with --backend nftables in a table of their \
             own, `table inet sampler`. Either way installing again replaces them and removing \
             leaves every other rule as it was. sampler refuses to install one backend's rules \
-            while the other's are there (every packet would be logged twice).
+            while the other's for the same IP version are there (every packet would be logged \
+            twice).
 
             \(ExitStatus.overview)
             """,
