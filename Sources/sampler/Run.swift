@@ -55,6 +55,7 @@ struct Run: ParsableCommand {
 
             \(ExitStatus.help("stopped by a signal", [
                 .failure: "a runtime failure",
+                .rulesFailed: "--install-rules could not install the rules: \(Rules.toolsFailed); or the other backend's rules are installed",
                 .unavailable: "the group, the status socket, the metrics port or the spool is taken by another process",
                 .cannotCreate: "the output, the status socket or the spool cannot be created",
                 .ioError: "records were dropped because the output could not be written (a full disk, say)",
@@ -173,7 +174,7 @@ struct Run: ParsableCommand {
             if !installing.isEmpty {
                 do { try rules.install(settings.rules, versions: installing) } catch {
                     printError("sampler run: cannot install the rules: \(error)")
-                    throw ExitStatus.failure.exit
+                    throw ExitStatus.rulesFailed.exit  // as `rules install` exits
                 }
                 printError("sampler: installed the rules in \(rules.place) (\(families(installing))); they are removed on exit"
                     + (replaced.isEmpty ? "" : "; they replaced rules with other values (\(replaced.joined(separator: "; ")))"))

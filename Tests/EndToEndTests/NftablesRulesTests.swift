@@ -104,6 +104,11 @@ struct NftablesRulesTests {
         #expect(iptables.status == 2)
         #expect(iptables.stderr.contains("sampler's nftables table (table inet sampler) is installed"), "\(iptables.stderr)")
         #expect(!(try lab.run(["iptables-nft", "-t", "mangle", "-S"], in: lab.server).stdout.contains("SAMPLER")))
+        // run --install-rules is refused the same way, with the same status (a trial: 1).
+        let daemon = try lab.run(["timeout", "20", sampler, "run", "--install-rules", "--config", "/dev/null", "--group", "5064", "--output", "-",
+                                  "--status-socket", lab.file("run.sock").path, "--metrics", "none"], in: lab.server, allowFailure: true)
+        #expect(daemon.status == 2 && daemon.stderr.contains("cannot install the rules: sampler's nftables table (table inet sampler) is installed"),
+                "\(daemon.status): \(daemon.stderr)")
         let check = try lab.run(rules + ["check", "--config", "/dev/null"], in: lab.server, allowFailure: true)
         #expect(check.status == 1)
         #expect(check.stdout.contains("IPv4: no rules in chain mangle/SAMPLER, but sampler's nftables table (table inet sampler) is installed"), "\(check.stdout)")
