@@ -85,6 +85,11 @@ struct Rules: ParsableCommand {
             let manager = settings.ruleManager, p = settings.rules
             if dryRun {
                 print(manager.installText(p, versions: settings.versions), terminator: "")
+                // The file stays whole on standard output; that installing it is refused as
+                // things stand goes beside it (a trial: the dry run looked fine).
+                if let other = (try? manager.otherBackendRules(versions: settings.versions))?.first {
+                    printError("sampler rules: note: installing these now is refused: \(other.installRefusal)")
+                }
                 return
             }
             // One nftables table for both versions: installing one replaces the other's rules,
@@ -133,7 +138,9 @@ struct Rules: ParsableCommand {
                         }
                     }
                     let absent = settings.versions.filter { !present.contains($0) }
-                    if !absent.isEmpty { print("\(named(absent)): nothing to remove") }
+                    // As remove itself says it: the other backend's rules, where this one has none.
+                    let hint = present.isEmpty ? manager.otherBackendHint(versions: settings.versions) : nil
+                    if !absent.isEmpty { print("\(named(absent)): \(hint ?? "nothing to remove")") }
                     return
                 }
                 let removed = try manager.remove(versions: settings.versions)
@@ -171,8 +178,12 @@ struct Rules: ParsableCommand {
             let settings = try options.settings()
             let manager = settings.ruleManager
             var problems: [String] = []
+            // The advice to install names only the versions that the other backend's rules
+            // leave free: an install of the others would be refused (a trial).
+            let free = settings.versions.filter { (try? manager.otherBackendRules(versions: [$0]))?.isEmpty ?? true }
             for version in settings.versions {
-                do { problems += try manager.differences(from: settings.rules, version: version, versions: settings.versions).map(\.text) } catch { throw Rules.fail(error) }
+                do { problems += try manager.differences(from: settings.rules, version: version, versions: free.isEmpty ? settings.versions : free).map(\.text) }
+                catch { throw Rules.fail(error) }
             }
             if problems.isEmpty {
                 print("OK: sampler's rules are installed as given")

@@ -96,6 +96,17 @@ struct NftablesRulesTests {
         let legacy = try lab.run(rules + ["install", "--config", "/dev/null", "--backend", "nftables"], in: lab.server, allowFailure: true)
         #expect(legacy.status == 2)
         #expect(legacy.stderr.contains("(chain mangle/SAMPLER, iptables-legacy) are installed"), "\(legacy.stderr)")
+        // Each command's word for that, not only install's (a trial): check advises the
+        // install that would be taken, the dry runs say what the real ones would.
+        let checkFree = try lab.run(rules + ["check", "--config", "/dev/null", "--backend", "nftables"], in: lab.server, allowFailure: true)
+        #expect(checkFree.status == 1 && checkFree.stdout.contains("IPv6: table inet sampler is missing: run 'sampler rules install --backend nftables --family 6'"),
+                "\(checkFree.stdout)")
+        let dryInstall = try lab.run(rules + ["install", "--config", "/dev/null", "--backend", "nftables", "--dry-run"], in: lab.server)
+        #expect(dryInstall.stdout.hasPrefix("# sampler's sampling rules") && dryInstall.stderr.contains("installing these now is refused: "
+            + "sampler's iptables rules for IPv4 (chain mangle/SAMPLER, iptables-legacy) are installed: remove them first with"), "\(dryInstall.stderr)")
+        let dryRemove = try lab.run(rules + ["remove", "--config", "/dev/null", "--backend", "nftables", "--dry-run"], in: lab.server)
+        #expect(dryRemove.stdout == "IPv4, IPv6: nothing of this backend's, but sampler's iptables rules for IPv4 (chain mangle/SAMPLER, iptables-legacy) "
+            + "are installed: remove them with 'sampler rules remove --backend legacy --family 4'\n", "\(dryRemove.stdout)")
         try lab.run(rules + ["remove", "--config", "/dev/null", "--backend", "legacy", "--family", "4"], in: lab.server)
 
         // The other way round, and check calls the pair breaking.
