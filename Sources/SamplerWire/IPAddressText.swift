@@ -9,11 +9,7 @@ extension IPAddress {
     public func write(family: IPFamily, to out: inout TextCursor) {
         switch family {
         case .v4:
-            let value = v4
-            for shift in stride(from: 24, through: 0, by: -8) {
-                out.putDecimal(UInt64(truncatingIfNeeded: (value >> UInt32(shift)) & 0xff))
-                if shift > 0 { out.put(UInt8(ascii: ".")) }
-            }
+            out.putDottedQuad(v4)
         case .v6:
             var groups = InlineArray<8, UInt16>(repeating: 0)
             for i in 0..<4 {

@@ -88,6 +88,31 @@ public struct TextCursor: ~Copyable {
         if i == 1 { start[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10) }
     }
 
+    /// An IPv4 address as a dotted quad ("192.0.2.1"). Each octet is one store of four
+    /// bytes from a table ("7.", "42." or "255.", padded to four) and a move by its
+    /// length, without a division or a branch per digit: two addresses a record, the most
+    /// numbers of any field. A store may write up to three bytes past the text (inside
+    /// the room checked for, and overwritten by what follows).
+    @inlinable
+    public mutating func putDottedQuad(_ value: UInt32) {
+        precondition(written + 16 <= capacity, "TextCursor: a line longer than its format's bound")
+        let texts = UnsafeRawPointer(Self.octetTexts.utf8Start)
+        var at = base + written
+        @inline(__always) func octet(_ octet: UInt32) -> Int {
+            let text = texts.loadUnaligned(fromByteOffset: Int(octet) &* 4, as: UInt32.self)
+            UnsafeMutableRawPointer(at).storeBytes(of: text, as: UInt32.self)
+            return 2 &+ (octet >= 10 ? 1 : 0) &+ (octet >= 100 ? 1 : 0)  // digits and the dot
+        }
+        at += octet(value >> 24)
+        at += octet((value >> 16) & 0xff)
+        at += octet((value >> 8) & 0xff)
+        at += octet(value & 0xff) &- 1  // no dot after the last
+        written = at - base
+    }
+
+    /// "0.", "1.", ... "255.", each in four bytes (padded with dots, never read as text).
+    @usableFromInline static let octetTexts: StaticString = "0...1...2...3...4...5...6...7...8...9...10..11..12..13..14..15..16..17..18..19..20..21..22..23..24..25..26..27..28..29..30..31..32..33..34..35..36..37..38..39..40..41..42..43..44..45..46..47..48..49..50..51..52..53..54..55..56..57..58..59..60..61..62..63..64..65..66..67..68..69..70..71..72..73..74..75..76..77..78..79..80..81..82..83..84..85..86..87..88..89..90..91..92..93..94..95..96..97..98..99..100.101.102.103.104.105.106.107.108.109.110.111.112.113.114.115.116.117.118.119.120.121.122.123.124.125.126.127.128.129.130.131.132.133.134.135.136.137.138.139.140.141.142.143.144.145.146.147.148.149.150.151.152.153.154.155.156.157.158.159.160.161.162.163.164.165.166.167.168.169.170.171.172.173.174.175.176.177.178.179.180.181.182.183.184.185.186.187.188.189.190.191.192.193.194.195.196.197.198.199.200.201.202.203.204.205.206.207.208.209.210.211.212.213.214.215.216.217.218.219.220.221.222.223.224.225.226.227.228.229.230.231.232.233.234.235.236.237.238.239.240.241.242.243.244.245.246.247.248.249.250.251.252.253.254.255."
+
     /// Lower-case hexadecimal without leading zeros ("0" for zero).
     @inlinable
     public mutating func putHex(_ value: UInt16) {

@@ -135,6 +135,27 @@ import Testing
         #expect(IPAddress(parsing: text[...]) == address)
     }
 
+    /// The table-driven dotted quad, every octet value in every place, against the text
+    /// made the plain way; and inside a line, what follows it is not overwritten.
+    @Test func formatsEveryIPv4OctetInEveryPlace() {
+        for octet in UInt32(0)..<256 {
+            for place in 0..<4 {
+                let others: [UInt32] = [7, 42, 255, 100]
+                var parts = others
+                parts[place] = octet
+                let value = parts.reduce(0) { $0 << 8 | $1 }
+                #expect(IPAddress(v4: value).text(family: .v4) == parts.map(String.init).joined(separator: "."))
+            }
+        }
+        var line: [UInt8] = []
+        line.appendText(maximum: 64) { out in
+            out.put("[")
+            out.putDottedQuad(0x0a_00_00_01)
+            out.put("]")
+        }
+        #expect(String(decoding: line, as: UTF8.self) == "[10.0.0.1]")
+    }
+
     @Test func parsesAndMasksIPv4() throws {
         let address = try #require(IPAddress(parsing: "10.1.2.3"))
         #expect(address.text(family: .v4) == "10.1.2.3")
