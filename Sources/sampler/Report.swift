@@ -104,7 +104,7 @@ struct Report: ParsableCommand {
     var locationDatabase: String?
 
     @Option(help: ArgumentHelp("Window length in seconds, aligned to the clock (default: the configuration's window, \(Int(Settings().window))).", valueName: "seconds"))
-    var window: Int64?
+    var window: String?  // text, checked as the window setting is: its range in the error (a trial: 1e12 got ArgumentParser's bare "invalid")
 
     // Unconditional: the next word is the value even when it begins with '-' (-1h).
     @Option(parsing: .unconditional, help: ArgumentHelp("Only connections finalized at or after this time: RFC 3339 (2026-11-21T00:00:00Z, or with an offset, 2026-11-21T01:00:00+01:00), now, today, yesterday (midnight UTC), or an age (-15m, -1h, -2d, -1w).", valueName: "time"))
@@ -118,7 +118,7 @@ struct Report: ParsableCommand {
 
     func validate() throws {
         // The same range as the window setting of run and classify.
-        if let window, let problem = Setting.named("window")?.problem(with: String(window)) {
+        if let window, let problem = Setting.named("window")?.problem(with: window) {
             throw ValidationError("--window \(window): \(problem.allowed).")
         }
         if let ttlMargin, let problem = Setting.named("ttl_margin")?.problem(with: ttlMargin) {
@@ -155,10 +155,11 @@ struct Report: ParsableCommand {
                                   country: country.flatMap { CountryCode($0) })
         var badLines = false
         var settings = try configuration.load()
-        try applyKeys([("location_database", locationDatabase), ("ttl_margin", ttlMargin)], to: &settings)
+        // --window was checked in validate(); read here as the setting reads it.
+        try applyKeys([("location_database", locationDatabase), ("ttl_margin", ttlMargin), ("window", window)], to: &settings)
         // The file's values as every command checks them (a trial: window = 0 crashed).
         try configurationStep { () throws(ConfigurationError) in try settings.validate(checkOutputDirectory: false) }
-        var table = StageTable(windowSeconds: window ?? Int64(settings.window), grouping: by, ttlMargin: settings.ttlMargin)
+        var table = StageTable(windowSeconds: Int64(settings.window), grouping: by, ttlMargin: settings.ttlMargin)
         if clickhouse || server.clickhouseUrl != nil {
             try applyKeys(server.given, to: &settings)
             guard !settings.clickhouseURL.isEmpty else {

@@ -82,6 +82,13 @@ import Testing
         }
         let bad = try Subprocess.run([sampler, "report", "--config", file, records, "--since", "last week"])
         #expect(bad.status == 64 && bad.stderr.contains("or an age such as -15m"), "\(bad.stderr)")
+        // A window too large for a number says the range, as a small bad one does (a trial).
+        for window in ["1e12", "99999999999999999999", "0"] {
+            let badWindow = try Subprocess.run([sampler, "report", "--config", file, records, "--window", window])
+            #expect(badWindow.status == 64 && badWindow.stderr.contains("--window \(window): seconds, 1 to 31622400 (a year)"), "\(badWindow.stderr)")
+        }
+        let minute = try Subprocess.run([sampler, "report", "--config", file, records, "--window", "60"])
+        #expect(minute.status == 0 && minute.stdout.contains("window (UTC)"), "\(minute.stderr)")
         // The file's values are checked as every command checks them (a trial: window = 0
         // crashed report, which alone did not check them).
         let zero = try write("window = 0\n")
