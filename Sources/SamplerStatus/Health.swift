@@ -196,9 +196,12 @@ public struct Health: Codable, Sendable, Equatable {
         case .failure(.notRunning(let text)):
             problem(.critical, "sampler is not running (\(text))")
             if rules.checked {
-                let remove = "sampler rules remove" + (rules.backend.map { $0 == "auto" ? "" : " --backend \($0)" } ?? "")
+                let flag = rules.backend.map { $0 == "auto" ? "" : " --backend \($0)" } ?? ""
+                // A daemon of another backend would not find them (a trial: the advice was
+                // the same for both): the backend to start it with, as remove's flag.
+                let start = flag.isEmpty ? "start sampler" : "start sampler with backend \(rules.backend ?? "") (the setting, or\(flag))"
                 health.problems.append(rules.anyPresent
-                    ? "sampler's rules are still in the kernel (\(rules.families.filter(\.present).map(\.family).joined(separator: ", "))): start sampler, or remove them with '\(remove)'"
+                    ? "sampler's rules are still in the kernel (\(rules.families.filter(\.present).map(\.family).joined(separator: ", "))): \(start), or remove them with 'sampler rules remove\(flag)'"
                     : rules.otherBackend.first.map(\.removalAdvice) ?? "no sampler rules are left in the kernel")
             }
             return health

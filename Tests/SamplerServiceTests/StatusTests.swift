@@ -311,6 +311,13 @@ func failingShipping(dropped: UInt64 = 0) -> ShippingStatus {
                                    rules: present, settings: Settings(), thresholds: HealthThresholds())
         #expect(left.state == .critical)
         #expect(left.problems[1].hasPrefix("sampler's rules are still in the kernel (IPv4, IPv6)"))
+        // Rules of the nftables backend: the daemon to start is one of that backend.
+        var nftables = present
+        nftables.backend = "nftables"
+        let table = Health.evaluate(daemon: .failure(.notRunning("gone")), rules: nftables, settings: Settings(), thresholds: HealthThresholds())
+        #expect(table.problems[1].hasSuffix("start sampler with backend nftables (the setting, or --backend nftables), "
+            + "or remove them with 'sampler rules remove --backend nftables'"), "\(table.problems)")
+        #expect(left.problems[1].hasSuffix("start sampler, or remove them with 'sampler rules remove'"), "\(left.problems)")
         let clean = Health.evaluate(daemon: .failure(.notRunning("gone")), rules: RulesCheck(checked: true),
                                     settings: Settings(), thresholds: HealthThresholds())
         #expect(clean.problems == ["sampler is not running (gone)", "no sampler rules are left in the kernel"])
