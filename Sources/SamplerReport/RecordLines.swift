@@ -192,7 +192,7 @@ public enum RecordLines {
             case .signature: group = Grouping.signatureGroup(record.signature, stage: record.stage)
             }
             let ttlMargin = table.ttlMargin
-            let seconds = ReportFilter.split(record.finalized).seconds
+            let seconds = Timestamp.split(record.finalized).seconds
             table.withRow(finalizedSeconds: seconds, group: group) { row in
                 row.stages[Int(record.stage.rawValue)] += 1
                 if record.close == .reset && record.stage == .later { row.laterResets += 1 }

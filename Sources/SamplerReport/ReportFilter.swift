@@ -35,24 +35,18 @@ public struct ReportFilter: Sendable, Equatable {
     var sql: [String] {
         var conditions: [String] = []
         if let since {
-            let (second, micro) = Self.split(since)
+            let (second, micro) = Timestamp.split(since)
             conditions.append(micro == 0 ? "finalized >= toDateTime(\(second))"
                 : "(finalized > toDateTime(\(second)) OR (finalized = toDateTime(\(second)) AND finalized_usec >= \(micro)))")
         }
         if let until {
-            let (second, micro) = Self.split(until)
+            let (second, micro) = Timestamp.split(until)
             conditions.append(micro == 0 ? "finalized < toDateTime(\(second))"
                 : "(finalized < toDateTime(\(second)) OR (finalized = toDateTime(\(second)) AND finalized_usec < \(micro)))")
         }
         if let asn { conditions.append("client_asn = \(asn)") }
         if let country { conditions.append("client_country = '\(country)'") }
         return conditions
-    }
-
-    /// The whole seconds of a time in microseconds and the microseconds after them.
-    static func split(_ micros: Int64) -> (seconds: Int64, micros: Int64) {
-        let micro = micros.modulo(1_000_000)
-        return ((micros - micro) / 1_000_000, micro)
     }
 }
 

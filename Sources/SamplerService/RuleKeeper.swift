@@ -205,10 +205,10 @@ public final class RuleKeeper: Sendable {
                 // Only the damaged versions go unsampled: IPv6's rules whole keep IPv6's sample.
                 let unsampled = damaged.count == found.count ? "nothing" : "nothing of " + damaged.map { "IPv\($0.0.rawValue)" }.joined(separator: " and ")
                 log("sampler's rules vanished from the kernel (\(what.joined(separator: ", ")); a firewall reload, or removed by hand?): \(unsampled) is sampled meanwhile"
-                    + (options.repair ? "; reinstalling them" : "; \(noRepair), so they stay missing"))
+                    + (options.repair ? "; reinstalling them" : "; \(Self.noRepair(options)), so they stay missing"))
             }
             guard options.repair else {
-                report("the rules are missing and \(noRepair): reinstall them with '\(install)'")
+                report("the rules are missing and \(Self.noRepair(options)): reinstall them with '\(install)'")
                 return
             }
             do {
@@ -241,8 +241,6 @@ public final class RuleKeeper: Sendable {
             options.presentAtStart ? "repair_rules is false"
                 : "this daemon found no rules at its start, and repairs only rules it started with"
         }
-
-        private var noRepair: String { Self.noRepair(options) }
 
         private mutating func endGap(_ start: Microseconds, _ end: Microseconds) {
             state.missingMicroseconds += end - start

@@ -86,10 +86,17 @@ public enum Timestamp {
         return writeDateTime(time, separator: separator, to: &out, dates: &dates)
     }
 
+    /// The whole seconds of a time and the microseconds after them (0 to 999,999, also
+    /// before 1970).
+    @inlinable
+    public static func split(_ time: Microseconds) -> (seconds: Int64, micros: Int64) {
+        let micros = time % 1_000_000 < 0 ? time % 1_000_000 + 1_000_000 : time % 1_000_000
+        return ((time - micros) / 1_000_000, micros)
+    }
+
     @discardableResult
     public static func writeDateTime(_ time: Microseconds, separator: UInt8, to out: inout TextCursor, dates: inout Dates) -> Int64 {
-        let micros = time % 1_000_000 < 0 ? time % 1_000_000 + 1_000_000 : time % 1_000_000
-        let seconds = (time - micros) / 1_000_000
+        let (seconds, micros) = split(time)
         // The same second as the last one written (a year of four digits: always, from a
         // packet): its text again.
         if let entry = dates.entry(seconds, separator) {

@@ -178,13 +178,19 @@ struct Rules: ParsableCommand {
             let settings = try options.settings()
             let manager = settings.ruleManager
             var problems: [String] = []
-            // The advice to install names only the versions that the other backend's rules
-            // leave free: an install of the others would be refused (a trial).
-            let free = settings.versions.filter { (try? manager.otherBackendRules(versions: [$0]))?.isEmpty ?? true }
-            for version in settings.versions {
-                do { problems += try manager.differences(from: settings.rules, version: version, versions: free.isEmpty ? settings.versions : free).map(\.text) }
-                catch { throw Rules.fail(error) }
-            }
+            do {
+                // Each version's rules and the other backend's, read once: the advice to
+                // install names only the versions that the other backend's rules leave
+                // free, as an install of the others would be refused (a trial).
+                let found = try settings.versions.map { version throws(RulesError) in
+                    (version, try manager.installed(version: version), try manager.otherBackendRules(versions: [version]))
+                }
+                let free = found.filter { $0.2.isEmpty }.map(\.0)
+                for (version, installed, others) in found {
+                    problems += manager.differences(installed, others: others, from: settings.rules, version: version,
+                                                    versions: free.isEmpty ? settings.versions : free).map(\.text)
+                }
+            } catch { throw Rules.fail(error) }
             if problems.isEmpty {
                 print("OK: sampler's rules are installed as given")
                 return
