@@ -23,12 +23,12 @@ public struct ClassifierCounters: Sendable, Equatable {
 /// its deadline, tagged `evicted`, and takes its place. Every sampled connection gets a
 /// record; none is refused.
 ///
-/// Deadlines sit in two heaps: every connection's idle deadline (`idle`, which also
-/// orders eviction), and the grace periods after a RST or FIN (`closing`, few at a time).
+/// Deadlines sit in two places: every connection's idle deadline (`idle`, a queue with a
+/// heap for what comes out of order, which also orders eviction), and the grace periods
+/// after a RST or FIN (`closing`, a heap of few at a time).
 /// A finalized connection leaves its idle entry behind for the next connection in its
-/// slot to take over (freed slots are reused newest first, so the entry moves little),
-/// or for `settledIdlest` to drop when it reaches the top: one entry per slot at most,
-/// and no sift when a connection closes.
+/// slot to take over, or for `settledIdlest` to drop when it comes first: one entry per
+/// slot at most, and no work on the deadlines when a connection closes.
 public struct Classifier {
     public private(set) var configuration: ClassifierConfiguration
     public private(set) var counters = ClassifierCounters()
@@ -37,7 +37,7 @@ public struct Classifier {
 
     private var table: ConnectionTable
     private var lookahead = Lookahead()
-    private var idle: DeadlineHeap
+    private var idle: IdleDeadlines
     private var closing: DeadlineHeap
 
     /// `expectedConnections` fit without the index growing (the live pipeline passes the
@@ -48,7 +48,7 @@ public struct Classifier {
         self.configuration = configuration
         let capacity = max(1, configuration.maxConnections)
         table = ConnectionTable(capacity: capacity, expected: expectedConnections, hasher: hasher)
-        idle = DeadlineHeap(reservingCapacity: min(max(expectedConnections, 16), capacity))
+        idle = IdleDeadlines(reservingCapacity: min(max(expectedConnections, 16), capacity))
         closing = DeadlineHeap(reservingCapacity: 1024)
     }
 
@@ -63,7 +63,7 @@ public struct Classifier {
         var kept = new
         kept.maxConnections = configuration.maxConnections
         configuration = kept
-        var rebuilt = DeadlineHeap(reservingCapacity: max(16, table.count))
+        var rebuilt = IdleDeadlines(reservingCapacity: max(16, table.count))
         for slot in table.occupiedSlots {
             rebuilt.insert(slot: slot, deadline: table[slot].lastSeen + configuration.idleTimeout, tag: table.tag(ofSlot: slot))
         }
@@ -145,14 +145,14 @@ public struct Classifier {
             table.prefetch(slot: next.slot)
             table.prefetchBucket(tag: next.tag)
         }
-        if let next = idle.first?.slot == finalized ? idle.runnerUp : idle.first {
+        if let next = idle.upcoming(after: finalized) {
             table.prefetch(slot: next.slot)
             table.prefetchBucket(tag: next.tag)
         }
     }
 
     /// The connection whose deadline is soonest: the sooner of the closing heap's first
-    /// and the idle heap's settled first.
+    /// and the idle deadlines' settled first.
     private mutating func nextDue() -> DeadlineHeap.Entry? {
         let idlest = settledIdlest()
         guard let grace = closing.first else { return idlest }
@@ -161,10 +161,10 @@ public struct Classifier {
     }
 
     /// The connection idle longest, with its idle deadline. An entry may lag behind its
-    /// connection's idle deadline (see `DeadlineHeap`); a lagging first entry is moved to
+    /// connection's idle deadline (see `IdleDeadlines`); a lagging first entry is moved to
     /// the real deadline until the first is right, which makes it the true minimum.
     private mutating func settledIdlest() -> DeadlineHeap.Entry? {
-        while let first = idle.first {
+        while let first = idle.first() {
             guard table.isOccupied(first.slot) else {
                 idle.remove(slot: first.slot)  // left behind by a finalized connection
                 continue

@@ -6,12 +6,8 @@ import SamplerWire
 ///
 /// Four children per node rather than two: the heap is half as deep, and a node's
 /// children (four 16-byte entries) share one cache line, so a sift at a million entries
-/// waits for half as many cache misses.
-///
-/// In the idle heap, an entry's deadline may be earlier than the connection's real one
-/// (an idle deadline moves on with every packet, and moving the entry each time would
-/// cost a sift per packet); the classifier checks the real deadline when the entry
-/// reaches the top and moves the entry then (`Classifier.settledIdlest`).
+/// waits for half as many cache misses. The grace periods live in one; the idle deadlines
+/// that come out of order in another (`IdleDeadlines`).
 struct DeadlineHeap {
     struct Entry {
         var deadline: Microseconds

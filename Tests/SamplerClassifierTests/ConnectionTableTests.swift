@@ -152,3 +152,50 @@ import Testing
         }
     }
 }
+
+/// The idle deadlines (a queue with a heap for what comes out of order) against a sorted
+/// list, with deadlines mostly in order as a flood's are: the first is always the soonest
+/// live entry, whatever was removed or moved, through compactions of the queue.
+@Suite struct IdleDeadlinesTests {
+    @Test func firstIsTheSoonestThroughMovesRemovalsAndCompactions() {
+        var rng = SplitMix64(state: 11)
+        var idle = IdleDeadlines(reservingCapacity: 16)
+        var reference: [Int32: (deadline: Microseconds, tag: UInt32)] = [:]
+        var now: Microseconds = 0
+        for step in 0..<60_000 {
+            now += Microseconds(rng.next() % 3)
+            // Most deadlines are the latest yet; some lag behind (an older packet).
+            let deadline = rng.next() % 8 == 0 ? now - Microseconds(rng.next() % 50) : now + 100
+            let slot = Int32(rng.next() % 5_000), tag = UInt32(truncatingIfNeeded: rng.next())
+            switch (reference[slot] != nil, rng.next() % 4) {
+            case (false, _):
+                idle.insert(slot: slot, deadline: deadline, tag: tag); reference[slot] = (deadline, tag)
+            case (true, 0):
+                idle.remove(slot: slot); reference[slot] = nil
+            case (true, 1):
+                // Moved without a tag: the entry keeps its own.
+                idle.update(slot: slot, deadline: deadline); reference[slot]!.deadline = deadline
+            default:
+                idle.update(slot: slot, deadline: deadline, tag: tag); reference[slot] = (deadline, tag)
+            }
+            #expect(idle.contains(slot) == (reference[slot] != nil))
+            guard step % 13 == 0 else { continue }
+            let soonest = reference.min { ($0.value.deadline, $0.key) < ($1.value.deadline, $1.key) }
+            let first = idle.first()
+            #expect(first?.slot == soonest?.key)
+            #expect(first?.deadline == soonest?.value.deadline)
+            #expect(first?.tag == soonest?.value.tag)
+            if step % 5_000 == 0, let first {
+                // The classifier's drain: take the soonest few out, as finalizations do.
+                for _ in 0..<200 {
+                    guard let next = idle.first() else { break }
+                    #expect(next.deadline >= first.deadline)
+                    idle.remove(slot: next.slot); reference[next.slot] = nil
+                }
+            }
+        }
+        idle.removeAll()
+        #expect(idle.first() == nil)
+        #expect(!idle.contains(0))
+    }
+}
