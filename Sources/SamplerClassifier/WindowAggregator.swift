@@ -11,13 +11,18 @@ public struct WindowSummary: Sendable, Equatable {
     public var excluded = 0
     /// How the reports name what `excluded` counts.
     public static let excludedNote = "left out (multiple SYNs, or still open at shutdown)"
-    public var stageCounts = [Int](repeating: 0, count: Stage.allCases.count)
-    public var tagCounts = [Int](repeating: 0, count: Tags.all.count)
-    public var closeCounts = [Int](repeating: 0, count: CloseReason.allCases.count)
+    // Inline, not arrays: the writer counts every record into two summaries, and arrays
+    // made each count a uniqueness check and each copy of a summary a retain. A size is
+    // a literal (a generic argument cannot be `allCases.count`); `init` checks them.
+    public var stageCounts = InlineCounts<5>()
+    public var tagCounts = InlineCounts<20>()
+    public var closeCounts = InlineCounts<5>()
 
     public init(start: Microseconds, length: Microseconds) {
         self.start = start
         self.length = length
+        assert(stageCounts.indices.count == Stage.allCases.count && tagCounts.indices.count == Tags.count
+               && closeCounts.indices.count == CloseReason.allCases.count, "a count for each stage, tag and close reason")
     }
 
     public func count(_ stage: Stage) -> Int { stageCounts[Int(stage.rawValue)] }
@@ -57,6 +62,30 @@ public struct WindowSummary: Sendable, Equatable {
         for i in stageCounts.indices { stageCounts[i] += other.stageCounts[i] }
         for i in tagCounts.indices { tagCounts[i] += other.tagCounts[i] }
         for i in closeCounts.indices { closeCounts[i] += other.closeCounts[i] }
+    }
+}
+
+/// A fixed number of counts, held inline (no storage of their own to share or copy).
+public struct InlineCounts<let count: Int>: Sendable, Equatable, ExpressibleByArrayLiteral {
+    private var storage = InlineArray<count, Int>(repeating: 0)
+
+    public init() {}
+
+    /// As many counts as there are, in order (for tests and hand-made summaries).
+    public init(arrayLiteral counts: Int...) {
+        precondition(counts.count == count, "\(counts.count) counts for \(count) places")
+        for i in counts.indices { storage[i] = counts[i] }
+    }
+
+    public var indices: Range<Int> { 0..<count }
+
+    public subscript(index: Int) -> Int {
+        get { storage[index] }
+        set { storage[index] = newValue }
+    }
+
+    public static func == (left: Self, right: Self) -> Bool {
+        left.indices.allSatisfy { left[$0] == right[$0] }
     }
 }
 
