@@ -23,9 +23,11 @@ public struct ClassifierCounters: Sendable, Equatable {
 /// its deadline, tagged `evicted`, and takes its place. Every sampled connection gets a
 /// record; none is refused.
 ///
-/// Deadlines sit in two places: every connection's idle deadline (`idle`, a queue with a
-/// heap for what comes out of order, which also orders eviction), and the grace periods
-/// after a RST or FIN (`closing`, a heap of few at a time).
+/// Deadlines sit in two `DeadlineQueue`s: every connection's idle deadline (`idle`, which
+/// also orders eviction), and the grace periods after a RST or FIN (`closing`). An idle
+/// entry's deadline may be earlier than the connection's real one: an idle deadline moves
+/// on with every packet, and moving the entry each time would cost a move per packet, so
+/// `settledIdlest` checks the real deadline when the entry comes first and moves it then.
 /// A finalized connection leaves its idle entry behind for the next connection in its
 /// slot to take over, or for `settledIdlest` to drop when it comes first: one entry per
 /// slot at most, and no work on the deadlines when a connection closes.
@@ -37,8 +39,8 @@ public struct Classifier {
 
     private var table: ConnectionTable
     private var lookahead = Lookahead()
-    private var idle: IdleDeadlines
-    private var closing: DeadlineHeap
+    private var idle: DeadlineQueue
+    private var closing: DeadlineQueue
 
     /// `expectedConnections` fit without the index growing (the live pipeline passes the
     /// maximum, so that a flood never rehashes); `hasher` keys the index (a fresh random
@@ -48,8 +50,8 @@ public struct Classifier {
         self.configuration = configuration
         let capacity = max(1, configuration.maxConnections)
         table = ConnectionTable(capacity: capacity, expected: expectedConnections, hasher: hasher)
-        idle = IdleDeadlines(reservingCapacity: min(max(expectedConnections, 16), capacity))
-        closing = DeadlineHeap(reservingCapacity: 1024)
+        idle = DeadlineQueue(reservingCapacity: min(max(expectedConnections, 16), capacity))
+        closing = DeadlineQueue(reservingCapacity: 1024)
     }
 
     public var openConnections: Int { table.count }
@@ -63,7 +65,7 @@ public struct Classifier {
         var kept = new
         kept.maxConnections = configuration.maxConnections
         configuration = kept
-        var rebuilt = IdleDeadlines(reservingCapacity: max(16, table.count))
+        var rebuilt = DeadlineQueue(reservingCapacity: max(16, table.count))
         for slot in table.occupiedSlots {
             rebuilt.insert(slot: slot, deadline: table[slot].lastSeen + configuration.idleTimeout, tag: table.tag(ofSlot: slot))
         }
@@ -132,36 +134,39 @@ public struct Classifier {
     }
 
     /// Starts bringing in the slots and index buckets of the connections the deadlines
-    /// name next (a hint): a connection comes to its deadline long after its last packet,
-    /// its slot and bucket gone from the cache, and its finalization (or, in a flood, the
-    /// next eviction) reads all of the one and takes itself out of the other. The next
-    /// packet's work overlaps the wait. No check that the slot is occupied: that would
-    /// read the slot, the very wait the prefetch is for, and a prefetch of a vacant one
-    /// costs nothing. The connection just finalized (`finalized`) leaves its idle entry
-    /// first (for the next connection in its slot to take over): the one after it is next.
+    /// name next, and their entries' sequence numbers (a hint): a connection comes to its
+    /// deadline long after its last packet, its slot and bucket gone from the cache, and
+    /// its finalization (or, in a flood, the next eviction) reads all of the one and
+    /// takes itself out of the other. The next packet's work overlaps the wait. No check
+    /// that the slot is occupied: that would read the slot, the very wait the prefetch is
+    /// for, and a prefetch of a vacant one costs nothing. The connection just finalized
+    /// (`finalized`) leaves its idle entry first (for the next connection in its slot to
+    /// take over): the one after it is next.
     @inline(__always)
     private func prefetchNextDue(after finalized: Int32) {
-        if let next = closing.first {
+        if let next = closing.upcoming(after: finalized) {
             table.prefetch(slot: next.slot)
             table.prefetchBucket(tag: next.tag)
+            closing.prefetch(next)
         }
         if let next = idle.upcoming(after: finalized) {
             table.prefetch(slot: next.slot)
             table.prefetchBucket(tag: next.tag)
+            idle.prefetch(next)
         }
     }
 
-    /// The connection whose deadline is soonest: the sooner of the closing heap's first
+    /// The connection whose deadline is soonest: the sooner of the grace periods' first
     /// and the idle deadlines' settled first.
     private mutating func nextDue() -> DeadlineHeap.Entry? {
         let idlest = settledIdlest()
-        guard let grace = closing.first else { return idlest }
+        guard let grace = closing.first() else { return idlest }
         guard let idlest else { return grace }
         return grace.precedes(idlest) ? grace : idlest
     }
 
     /// The connection idle longest, with its idle deadline. An entry may lag behind its
-    /// connection's idle deadline (see `IdleDeadlines`); a lagging first entry is moved to
+    /// connection's idle deadline (see the type's comment); a lagging first entry is moved to
     /// the real deadline until the first is right, which makes it the true minimum.
     private mutating func settledIdlest() -> DeadlineHeap.Entry? {
         while let first = idle.first() {

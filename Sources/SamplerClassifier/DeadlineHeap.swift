@@ -6,8 +6,8 @@ import SamplerWire
 ///
 /// Four children per node rather than two: the heap is half as deep, and a node's
 /// children (four 16-byte entries) share one cache line, so a sift at a million entries
-/// waits for half as many cache misses. The grace periods live in one; the idle deadlines
-/// that come out of order in another (`IdleDeadlines`).
+/// waits for half as many cache misses. A `DeadlineQueue` keeps the deadlines that come
+/// out of order in one.
 struct DeadlineHeap {
     struct Entry {
         var deadline: Microseconds

@@ -153,13 +153,13 @@ import Testing
     }
 }
 
-/// The idle deadlines (a queue with a heap for what comes out of order) against a sorted
+/// The deadline queue (a queue with a heap for what comes out of order) against a sorted
 /// list, with deadlines mostly in order as a flood's are: the first is always the soonest
 /// live entry, whatever was removed or moved, through compactions of the queue.
-@Suite struct IdleDeadlinesTests {
+@Suite struct DeadlineQueueTests {
     @Test func firstIsTheSoonestThroughMovesRemovalsAndCompactions() {
         var rng = SplitMix64(state: 11)
-        var idle = IdleDeadlines(reservingCapacity: 16)
+        var idle = DeadlineQueue(reservingCapacity: 16)
         var reference: [Int32: (deadline: Microseconds, tag: UInt32)] = [:]
         var now: Microseconds = 0
         for step in 0..<60_000 {

@@ -1,17 +1,21 @@
+import CPrefetch
 import SamplerWire
 
-/// Every open connection's idle deadline, soonest first, at most one entry per slot: a
-/// queue for the deadlines that come in order and a `DeadlineHeap` for the rest.
+/// Deadlines of connections, soonest first, at most one entry per slot, for deadlines
+/// that mostly come in order: a queue for those that do and a `DeadlineHeap` for the rest.
+/// The classifier keeps two, the idle deadlines and the grace periods after a RST or FIN.
 ///
-/// Idle deadlines mostly come in order: a connection's is its last packet's time plus a
-/// timeout that is the same for all, and packets come in time order. A new connection's
+/// Both mostly come in order: each is a packet's time plus a length that is the same for
+/// all (the idle timeout, the grace period), and packets come in time order. A new
 /// deadline is then the latest of all, which in a heap sinks from where its slot's old
 /// entry sat (the top, in a flood: the connection just evicted) to the bottom, a cache
-/// miss per level: 10% of sampler's CPU under a SYN flood. At the back of a queue it costs
-/// a store. The queue is sorted by (deadline, slot) because an entry joins it only if it
-/// comes after its last entry; one that would not (a packet older than the last, a
-/// deadline moved on by later packets) goes to the heap. The soonest entry is then the
-/// sooner of the queue's front and the heap's first: exact, as the heap alone was.
+/// miss per level: 10% of sampler's CPU under a SYN flood; and a grace entry taken out at
+/// its deadline left the heap's last entry to sink from the top. At the back of a queue a
+/// deadline costs a store, at its front a removal costs nothing. The queue is sorted by
+/// (deadline, slot) because an entry joins it only if it comes after its last entry; one
+/// that would not (a packet older than the last, an idle deadline moved on by later
+/// packets) goes to the heap. The soonest entry is then the sooner of the queue's front
+/// and the heap's first: exact, as the heap alone was.
 ///
 /// An entry that is no longer its slot's (the slot's connection ended, or its deadline
 /// moved) stays in the queue where it is, and is dropped when it reaches the front: each
@@ -20,12 +24,7 @@ import SamplerWire
 /// many connections come and go, the queue is compacted (stale entries dropped, in one
 /// pass) once it holds more stale entries than live ones: amortized, a pass over two
 /// entries per entry added.
-///
-/// An entry's deadline may be earlier than the connection's real one (an idle deadline
-/// moves on with every packet, and moving the entry each time would cost a move per
-/// packet); the classifier checks the real deadline when the entry comes first and moves
-/// the entry then (`Classifier.settledIdlest`).
-struct IdleDeadlines {
+struct DeadlineQueue {
     typealias Entry = DeadlineHeap.Entry
 
     /// In (deadline, slot) order, stale entries included; `queue[head...]` is waiting.
@@ -44,9 +43,9 @@ struct IdleDeadlines {
     private static let compactionFloor = 4096
 
     init(reservingCapacity capacity: Int) {
-        queue.reserveCapacity(2 * capacity + Self.compactionFloor)
+        queue.reserveCapacity(2 * capacity)
         tickets.reserveCapacity(capacity)
-        heap = DeadlineHeap(reservingCapacity: 1024)
+        heap = DeadlineHeap(reservingCapacity: min(capacity, 1024))
     }
 
     /// Whether `slot` has an entry.
@@ -63,7 +62,7 @@ struct IdleDeadlines {
 
     /// The soonest entry other than `slot`'s, a hint for what to ask the memory for next
     /// (it may be a stale entry, whose prefetch costs nothing): `slot` is the connection
-    /// just finalized, whose entry stays first for its slot's next connection.
+    /// just finalized, whose idle entry stays first for its slot's next connection.
     func upcoming(after slot: Int32) -> Entry? {
         var queued = head < queue.count ? queue[head] : nil
         if queued?.slot == slot { queued = head + 1 < queue.count ? queue[head + 1] : nil }
@@ -72,6 +71,14 @@ struct IdleDeadlines {
         guard let heaped else { return queued }
         guard let queued else { return heaped }
         return queued.precedes(heaped) ? queued : heaped
+    }
+
+    /// Starts bringing in what `first()` reads of `entry`, one `upcoming` named: its slot's
+    /// sequence number (a hint; the slot's connection is the caller's to ask for).
+    @inline(__always)
+    func prefetch(_ entry: Entry) {
+        guard Int(entry.slot) < tickets.count else { return }
+        tickets.withUnsafeBufferPointer { sampler_prefetch_for_write($0.baseAddress! + Int(entry.slot)) }
     }
 
     /// Adds the entry of a slot that has none.
