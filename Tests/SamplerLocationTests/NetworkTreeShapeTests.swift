@@ -154,15 +154,17 @@ import Testing
         n.withUnsafeBytes { nodes in w.withUnsafeBytes { networks in
             let tree = NetworkTree(nodes: nodes, networks: networks)
             var ranges = IPv4Ranges()
-            #expect(ranges.count == 0)
-            _ = ranges.answer(0x0A02_0304, in: tree)
-            #expect(ranges.count == 1, "10.2.0.0/16 is all 10.0.0.0/8")
-            _ = ranges.answer(0x0A01_0201, in: tree)
+            #expect(ranges.count == 0 && ranges.blocksMade == 0)
+            #expect(ranges.answer(0x0A02_0304, in: tree).location.asn == 1)
+            // 10.2.0.0/16 is all 10.0.0.0/8: one answer, kept in the block's place.
+            #expect(ranges.count == 0 && ranges.blocksMade == 1)
+            #expect(ranges.answer(0x0A02_FFFF, in: tree).location.asn == 1)
+            #expect(ranges.answer(0x0A01_0201, in: tree).location.asn == 2)
             // The /24 and, at each of the eight levels from the /16 down to it, the half
             // the path leaves (same network, other deciding bits, so not merged).
-            #expect(ranges.count == 1 + 9)
-            _ = ranges.answer(0x0A01_FFFF, in: tree)
-            #expect(ranges.count == 10, "a block is made once")
+            #expect(ranges.count == 9 && ranges.blocksMade == 2)
+            #expect(ranges.answer(0x0A01_FFFF, in: tree).location.asn == 1)
+            #expect(ranges.count == 9 && ranges.blocksMade == 2, "a block is made once")
         } }
         for address: UInt32 in [0, 0x09FF_FFFF, 0x0A00_0000, 0x0A01_01FF, 0x0A01_0200, 0x0A01_02FF, 0x0A01_0300, 0x0AFF_FFFF,
                                 0x0B00_0000, 0xFFFF_FFFF] {
