@@ -126,7 +126,8 @@ final class RecordWriter: @unchecked Sendable {
     private func writeBatch() {
         guard !batch.isEmpty else { return }
         locator?.locate(&batch)
-        for record in batch { write(record) }
+        // Each record where it is: `for record in batch` copied every one out first.
+        batch.withUnsafeBufferPointer { for index in $0.indices { write($0[index]) } }
         batch.removeAll(keepingCapacity: true)
     }
 
