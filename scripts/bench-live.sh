@@ -11,6 +11,10 @@
 #
 #   RATES="trafgen" CONSUMERS="sampler-file tcpdump-file" scripts/bench-live.sh 400000
 #                                                 some rates and consumers only
+#   RATES="trafgen@60000" ...                     trafgen paced at 60,000 packets a second:
+#                                                 the CPU per packet depends on the rate (how
+#                                                 many packets each wake-up finds), so builds
+#                                                 compare best at one rate all can take
 #   SAMPLER=/path/to/sampler scripts/bench-live.sh  another build (before and after)
 #   PERF=/tmp/live.data scripts/bench-live.sh ...   also profile sampler (perf record, while
 #                                                 it consumes; perf report --sort pid,sym)
@@ -198,8 +202,10 @@ for interval in $rates; do
     before=$(cpu_ns "$consumer_pid")
     rate_args=(-i "$interval"); [ "$interval" = flood ] && rate_args=(--flood)
     t0=$(date +%s.%N)
-    if [ "$interval" = trafgen ]; then
-      ip netns exec "$client" "${sender_cpu[@]}" trafgen --no-sock-mem --notouch-irq -P 1 -n "$count" --dev "$client" --conf "$dir/syn.cfg" >/dev/null 2>&1 || true
+    if [ "${interval%%@*}" = trafgen ]; then
+      # trafgen@N: N packets a second, the same for every build and consumer.
+      pace=(); [ "$interval" != trafgen ] && pace=(-b "${interval#trafgen@}pps")
+      ip netns exec "$client" "${sender_cpu[@]}" trafgen --no-sock-mem --notouch-irq -P 1 -n "$count" "${pace[@]}" --dev "$client" --conf "$dir/syn.cfg" >/dev/null 2>&1 || true
     elif [ "$interval" = flood ]; then
       # --flood ignores -c: let it run for 2 seconds.
       ip netns exec "$client" "${sender_cpu[@]}" timeout -s INT 2 \
