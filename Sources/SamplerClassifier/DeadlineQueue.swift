@@ -54,10 +54,7 @@ struct DeadlineQueue {
     /// The soonest entry: stale entries in front of the queue are dropped first.
     mutating func first() -> Entry? {
         while head < queue.count, !isLive(head) { head += 1 }
-        let queued = head < queue.count ? queue[head] : nil
-        guard let heaped = heap.first else { return queued }
-        guard let queued else { return heaped }
-        return queued.precedes(heaped) ? queued : heaped
+        return Self.sooner(head < queue.count ? queue[head] : nil, heap.first)
     }
 
     /// The soonest entry other than `slot`'s, a hint for what to ask the memory for next
@@ -66,8 +63,13 @@ struct DeadlineQueue {
     func upcoming(after slot: Int32) -> Entry? {
         var queued = head < queue.count ? queue[head] : nil
         if queued?.slot == slot { queued = head + 1 < queue.count ? queue[head + 1] : nil }
-        var heaped = heap.first
-        if heaped?.slot == slot { heaped = heap.runnerUp }
+        let heaped = heap.first?.slot == slot ? heap.runnerUp : heap.first
+        return Self.sooner(queued, heaped)
+    }
+
+    /// The entry that comes first of the queue's and the heap's, either of which may be none.
+    @inline(__always)
+    private static func sooner(_ queued: Entry?, _ heaped: Entry?) -> Entry? {
         guard let heaped else { return queued }
         guard let queued else { return heaped }
         return queued.precedes(heaped) ? queued : heaped
