@@ -30,7 +30,9 @@ struct Run: ParsableCommand {
             database (after `location update`); SIGINT or SIGTERM stop \
             reading, write every open connection (close "shutdown", or reset/fin when it has \
             one), log a last line of totals (everything turned away on the way), and exit 0, \
-            or 74 if records were dropped because the output could not be written.
+            or 74 if records were dropped because the output could not be written (a reader \
+            of standard output that went away, `--output - | head`, is not a failure: the \
+            stop line counts what it never got).
 
             Needs CAP_NET_ADMIN (root). The rules are separate: install them first with \
             `sampler rules install` (same --group), or pass --install-rules to have run \
